@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "zeroshot",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ZeroShot", targets: ["ZeroShot"]),
+        .executable(name: "zeroshot", targets: ["zeroshot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims for system libraries.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .target(
+            name: "CImageCodecs",
+            path: "Sources/CImageCodecs",
+            linkerSettings: [
+                .linkedLibrary("jpeg"), .linkedLibrary("png16"),
+                .linkedLibrary("webp"), .linkedLibrary("webpdemux"), .linkedLibrary("gif"),
+            ]
+        ),
+
+        // One concern per target; data flows down this list.
+        .target(name: "SafeTensors"),
+        .target(name: "Tokenizers"),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
+        .target(name: "Compute", dependencies: ["CDNNL"]),
+        .target(name: "CLIP", dependencies: ["SafeTensors", "Compute"]),
+        .target(name: "Hub"),
+        .target(name: "ZeroShot", dependencies: ["CLIP", "Tokenizers", "ImageIO", "Hub", "SafeTensors"]),
+        .executableTarget(
+            name: "zeroshot",
+            dependencies: ["ZeroShot", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "SafeTensors"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub"]),
+        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
