@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "SafeTensors"]),
         .testTarget(name: "HubTests", dependencies: ["Hub"]),
-        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot"]),
+        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import ZeroShot
+
+@main
+struct ZeroShotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zeroshot",
+        abstract: "Zero-shot image classification with CLIP: rank any labels for an image, no training.",
+        discussion: """
+            A CLIP model embeds the image and each candidate label (put through a hypothesis template such as \
+            "This is a photo of {}.") into one space; the labels are ranked by softmax over the scaled cosine \
+            similarity. The numbers match transformers' zero-shot-image-classification pipeline.
+
+            Models are Hugging Face checkpoints: a Hub id (looked up in the Hugging Face cache, downloaded when \
+            missing) or a local directory. Default: $ZEROSHOT_MODEL, else openai/clip-vit-base-patch32.
+
+            EXAMPLES:
+              zeroshot classify --labels "cat,dog,rocket" photo.jpg
+              zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
+              zeroshot embed --text "a diagram" --text "a dog"
+              zeroshot tokenize "This is a photo of a cat."
+            """,
+        subcommands: [Classify.self, Embed.self, Tokenize.self]
+    )
+}
+
+/// Options every subcommand shares.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "A Hugging Face model id (org/name, optionally @revision) or a model directory.",
+        discussion: "Default: $ZEROSHOT_MODEL, else openai/clip-vit-base-patch32. Ids are looked up in the Hugging Face "
+            + "cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub) and downloaded when missing, "
+            + "unless HF_HUB_OFFLINE=1.",
+        valueName: "id-or-dir"))
+    var model: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Reject images with more pixels than this (decompression-bomb guard; Pillow's error threshold by default).",
+        valueName: "pixels"))
+    var maxPixels: Int = ImageDecoder.defaultMaxPixels
+
+    func loadClassifier() throws -> ZeroShotClassifier {
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+        let progress: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+        }
+        return try ZeroShotClassifier(model: model, options: .init(maxPixels: maxPixels), progress: progress)
+    }
+}
+
+/// Prints an error for one input to standard error.
+func reportError(_ input: String, _ error: Error) {
+    FileHandle.standardError.write(Data("error: \(input): \(error)\n".utf8))
+}
+
+func writeOut(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}

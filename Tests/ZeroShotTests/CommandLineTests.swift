@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+
+/// Runs the built `zeroshot` executable the way a user does.
+final class CommandLineTests: XCTestCase {
+    struct Run { let status: Int32; let stdout: String; let stderr: String }
+
+    static var executable: URL {
+        // The test bundle sits next to the package's executables in the build directory.
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("zeroshot").path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        return dir.appendingPathComponent("zeroshot")
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                   stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    var model: String { get throws { try fixtureModelDirectory().path } }
+
+    func testClassifyJSONShape() throws {
+        let r = try run(["classify", "--model", model, "--labels", "cat, dog,rocket", "--format", "json",
+                         fixtureImage("chelsea.jpg").path, fixtureImage("rocket.jpg").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(json.count, 2)
+        XCTAssertEqual(json[0]["image"] as? String, fixtureImage("chelsea.jpg").path)
+        let predictions = try XCTUnwrap(json[0]["predictions"] as? [[String: Any]])
+        XCTAssertEqual(Set(predictions.compactMap { $0["label"] as? String }), ["cat", "dog", "rocket"])
+        let scores = predictions.compactMap { $0["score"] as? Double }
+        XCTAssertEqual(scores, scores.sorted(by: >))
+        XCTAssertEqual(scores.reduce(0, +), 1, accuracy: 1e-5)
+        XCTAssertNotNil(predictions[0]["logit"] as? Double)
+    }
+
+    func testClassifyOtherFormatsAndTopK() throws {
+        let image = fixtureImage("coffee.webp").path
+        let table = try run(["classify", "--model", model, "--label", "a cup, of coffee", "--label", "a car", image])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.hasPrefix(image + "\n"))
+        XCTAssertTrue(table.stdout.contains("%  a cup, of coffee"))
+        let jsonl = try run(["classify", "--model", model, "--labels", "a,b,c", "--top-k", "1", "--format", "jsonl", image, image])
+        XCTAssertEqual(jsonl.stdout.split(separator: "\n").count, 2)
+        let line = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(jsonl.stdout.split(separator: "\n")[0].utf8)) as? [String: Any])
+        XCTAssertEqual((line["predictions"] as? [Any])?.count, 1)
+        let csv = try run(["classify", "--model", model, "--labels", "x,y", "--format", "csv", image])
+        let rows = csv.stdout.split(separator: "\n")
+        XCTAssertEqual(rows.first, "image,rank,label,score,logit")
+        XCTAssertEqual(rows.count, 3)
+    }
+
+    func testBadFileIsReportedAndOthersStillClassified() throws {
+        let r = try run(["classify", "--model", model, "--labels", "cat,dog", "--format", "json",
+                         "/nonexistent/a.jpg", fixtureImage("chelsea.jpg").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("/nonexistent/a.jpg"), r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(json.count, 1)
+        XCTAssertEqual(json[0]["image"] as? String, fixtureImage("chelsea.jpg").path)
+    }
+
+    func testUsageErrors() throws {
+        let noLabels = try run(["classify", "--model", model, fixtureImage("chelsea.jpg").path])
+        XCTAssertNotEqual(noLabels.status, 0)
+        XCTAssertTrue(noLabels.stderr.contains("--labels"), noLabels.stderr)
+        let emptyLabel = try run(["classify", "--model", model, "--labels", "a,,b", fixtureImage("chelsea.jpg").path])
+        XCTAssertNotEqual(emptyLabel.status, 0)
+        let badModel = try run(["classify", "--model", "/nonexistent/model-dir", "--labels", "a", fixtureImage("chelsea.jpg").path],
+                               environment: ["HF_HUB_OFFLINE": "1"])
+        XCTAssertNotEqual(badModel.status, 0)
+        XCTAssertTrue(badModel.stderr.contains("/nonexistent/model-dir"), badModel.stderr)
+    }
+
+    func testEmbedAndTokenize() throws {
+        let e = try run(["embed", "--model", model, "--image", fixtureImage("chelsea.jpg").path, "--text", "a cat"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["input"] as? String }, [fixtureImage("chelsea.jpg").path, "a cat"])
+        let embedding = try XCTUnwrap(rows[1]["embedding"] as? [Double])
+        XCTAssertEqual(embedding.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
+
+        let t = try run(["tokenize", "--model", model, "a photo", Array(repeating: "cat", count: 100).joined(separator: " ")])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let tokens = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(t.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(tokens[0]["text"] as? String, "a photo")
+        XCTAssertEqual((tokens[1]["ids"] as? [Int])?.count, 77)
+        XCTAssertTrue(t.stderr.contains("truncated"), t.stderr)
+    }
+
+    func testHelpTeachesWithExamples() throws {
+        for command in [["--help"], ["classify", "--help"], ["embed", "--help"], ["tokenize", "--help"]] {
+            let r = try run(command)
+            XCTAssertEqual(r.status, 0)
+            XCTAssertTrue(r.stdout.contains("EXAMPLES"), "\(command): \(r.stdout)")
+        }
+    }
+}
