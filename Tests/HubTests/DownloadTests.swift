@@ -118,6 +118,21 @@ final class DownloadTests: XCTestCase {
                        try goldenTree().filter { $0.path.hasPrefix("models--acme--tiny-clip") })
     }
 
+    func testSlowDownloadLongerThanTheTimeoutSucceeds() throws {
+        // The timeout applies to silence, not to the whole transfer (as huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT).
+        hub.state.with {
+            $0.slowPieces = 4
+            $0.slowPause = 0.7
+        }
+        let cache = try makeTemporaryDirectory(self)
+        let locator = ModelLocator(environment: HubEnvironment(
+            cacheDirectory: cache, endpoint: hub.hub.baseURL, metadataTimeout: 5, downloadTimeout: 1.5))
+        let started = Date()
+        assertSnapshot(try locator.resolveSync("acme/tiny-clip"), of: single)
+        XCTAssertGreaterThan(Date().timeIntervalSince(started), 2)
+        XCTAssertEqual(hub.cdn.requests.count, 1)
+    }
+
     func testServerIgnoringRangeRestartsFromZero() throws {
         let cache = try makeTemporaryDirectory(self)
         let weights = single.files["model.safetensors"]!

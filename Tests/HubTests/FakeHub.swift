@@ -52,6 +52,9 @@ final class FakeHub: @unchecked Sendable {
         /// CDN: close every body after this many bytes.
         var cutAfter: Int? = nil
         var ignoreRange = false
+        /// CDN: send bodies in pieces, pausing between them.
+        var slowPieces = 1
+        var slowPause: TimeInterval = 0
         var cdnBase = ""
 
         func with<T>(_ body: (State) -> T) -> T {
@@ -152,7 +155,9 @@ final class FakeHub: @unchecked Sendable {
             let body = file.data.subdata(in: start..<file.data.count)
             var headers = [("ETag", "\"\(etag)\""), ("Accept-Ranges", "bytes")]
             if start > 0 { headers.append(("Content-Range", "bytes \(start)-\(file.data.count - 1)/\(file.data.count)")) }
-            return .init(status: start > 0 ? 206 : 200, headers: headers, body: body, cutAfter: s.cutAfter)
+            return .init(
+                status: start > 0 ? 206 : 200, headers: headers, body: body, cutAfter: s.cutAfter, pieces: s.slowPieces,
+                pause: s.slowPause)
         }
     }
 }

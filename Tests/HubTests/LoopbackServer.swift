@@ -22,6 +22,9 @@ final class LoopbackServer: @unchecked Sendable {
         var body = Data()
         /// Announce the full `Content-Length` but close the connection after this many body bytes.
         var cutAfter: Int? = nil
+        /// Send the body in this many pieces with `pause` seconds between them (a slow link).
+        var pieces = 1
+        var pause: TimeInterval = 0
     }
 
     let port: UInt16
@@ -144,11 +147,19 @@ final class LoopbackServer: @unchecked Sendable {
         if request.method != "HEAD" {
             bytes += response.cutAfter.map { Array(response.body.prefix($0)) } ?? Array(response.body)
         }
+        let headLength = out.utf8.count
+        let pieceLength = max(1, (bytes.count - headLength + response.pieces - 1) / max(1, response.pieces))
         var sent = 0
         while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { return }
-            sent += n
+            let end = sent < headLength ? headLength : min(bytes.count, sent + pieceLength)
+            if sent >= headLength && sent > headLength && response.pause > 0 { Thread.sleep(forTimeInterval: response.pause) }
+            var offset = sent
+            while offset < end {
+                let n = bytes[offset..<end].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n > 0 else { return }
+                offset += n
+            }
+            sent = end
         }
         if response.cutAfter != nil { shutdown(fd, Int32(SHUT_RDWR)) }
     }
