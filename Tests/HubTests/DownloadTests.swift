@@ -57,6 +57,18 @@ final class DownloadTests: XCTestCase {
         let paths = hub.hub.requests.map(\.path)
         XCTAssertTrue(paths.contains("/api/models/acme/tiny-clip/revision/main"))
         XCTAssertTrue(paths.contains("/acme/tiny-clip/resolve/\(single.sha)/config.json"))
+        // Relative redirects stay on the Hub and are followed (HEAD, then GET of the final URL).
+        let resolveCache = hub.hub.requests.filter { $0.path.hasPrefix("/api/resolve-cache/models/acme/tiny-clip/\(single.sha)/config.json") }
+        XCTAssertEqual(resolveCache.map(\.method), ["HEAD", "GET"])
+    }
+
+    func testWithoutResolveCacheRedirects() throws {
+        hub.state.with { $0.resolveCacheRedirect = false }
+        let cache = try makeTemporaryDirectory(self)
+        assertSnapshot(try locator(cache).resolveSync("acme/tiny-clip"), of: single)
+        assertSnapshot(try locator(cache).resolveSync("acme/sharded-clip"), of: sharded)
+        XCTAssertEqual(try cacheTree(cache), try goldenTree())
+        XCTAssertFalse(hub.hub.requests.contains { $0.path.hasPrefix("/api/resolve-cache/") })
     }
 
     func testCachedModelNeedsNoNetwork() throws {
@@ -81,6 +93,7 @@ final class DownloadTests: XCTestCase {
         XCTAssertEqual(new, [
             "GET /api/models/acme/tiny-clip/revision/main",
             "HEAD /acme/tiny-clip/resolve/\(single.sha)/preprocessor_config.json",
+            "HEAD /api/resolve-cache/models/acme/tiny-clip/\(single.sha)/preprocessor_config.json?etag=%22\(single.files["preprocessor_config.json"]!.etag)%22",
         ])
     }
 

@@ -53,6 +53,9 @@ final class FakeHub: @unchecked Sendable {
         var cutAfter: Int? = nil
         var ignoreRange = false
         /// CDN: send bodies in pieces, pausing between them.
+        /// Hub: answer resolve URLs of regular files with a relative 307 to `/api/resolve-cache/...`, as
+        /// huggingface.co does; the metadata is then on the final 200.
+        var resolveCacheRedirect = true
         var slowPieces = 1
         var slowPause: TimeInterval = 0
         var cdnBase = ""
@@ -87,6 +90,14 @@ final class FakeHub: @unchecked Sendable {
         state.with { s in
             let path = request.path.components(separatedBy: "?")[0]
             let authorized = s.token != nil && request.headers["authorization"] == "Bearer \(s.token!)"
+            if path.hasPrefix("/api/resolve-cache/models/") {
+                // /api/resolve-cache/models/{org}/{name}/{commit}/{file}
+                let parts = path.split(separator: "/").map(String.init)
+                guard parts.count >= 7, let repo = s.repos[parts[3] + "/" + parts[4]], parts[5] == repo.sha,
+                    let file = repo.files[parts[6...].joined(separator: "/")]
+                else { return .init(status: 404) }
+                return .init(status: 200, headers: [("X-Repo-Commit", repo.sha), ("ETag", "\"\(file.etag)\"")], body: file.data)
+            }
             if path.hasPrefix("/api/models/") {
                 let rest = String(path.dropFirst("/api/models/".count))
                 guard let range = rest.range(of: "/revision/") else { return .init(status: 404) }
@@ -131,6 +142,10 @@ final class FakeHub: @unchecked Sendable {
                     ("ETag", "\"\(file.pointerEtag)\""), ("X-Linked-Etag", "\"\(file.etag)\""),
                     ("X-Linked-Size", "\(file.data.count)"),
                 ])
+            }
+            if s.resolveCacheRedirect {
+                let target = "/api/resolve-cache/models/\(id)/\(repo.sha)/\(name)?etag=%22\(file.etag)%22"
+                return .init(status: 307, headers: [commit, ("Location", target), ("ETag", "\"\(file.etag)\"")])
             }
             return .init(status: 200, headers: [commit, ("ETag", "\"\(file.etag)\"")], body: file.data)
         }
