@@ -1,0 +1,92 @@
+import Foundation
+
+/// Finds the directory of a CLIP checkpoint: a local directory as is, or a Hub repo id through the Hugging Face
+/// cache (`HubEnvironment.cacheDirectory`), downloading into that cache, in huggingface_hub's layout, when the
+/// model is missing and the network may be used.
+///
+/// A complete cached snapshot is used without any network access, even online (a branch such as `main` is not
+/// checked for newer commits: pass `@<commit>` to pin another one, or delete `refs/<branch>` to refresh).
+public struct ModelLocator: Sendable {
+    public let environment: HubEnvironment
+
+    /// The model used when none is given, `openai/clip-vit-base-patch32`.
+    public static let defaultModelID = "openai/clip-vit-base-patch32"
+
+    /// `ZEROSHOT_MODEL` when set and non-empty, else `defaultModelID`.
+    public static func defaultModel(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let m = env["ZEROSHOT_MODEL"]?.trimmingCharacters(in: .whitespaces), !m.isEmpty { return m }
+        return defaultModelID
+    }
+
+    public init(environment: HubEnvironment = .fromProcessEnvironment()) {
+        self.environment = environment
+    }
+
+    /// A local directory (if `idOrPath` is an existing directory) or a Hub repo id (`org/name`, optional
+    /// `@revision`), resolved to a snapshot directory containing the model files; downloads when needed and allowed.
+    ///
+    /// - Parameters:
+    ///   - idOrPath: a directory path (`~` expanded), or `org/name`, `name`, `org/name@branch`, `org/name@<commit>`.
+    ///   - progress: human-readable status lines (which file is downloaded, its size, percent done).
+    /// - Returns: the directory holding `config.json`, the weights, the tokenizer files and
+    ///   `preprocessor_config.json` (for a repo id: `<cache>/models--org--name/snapshots/<commit>/`).
+    /// - Throws: `HubError` (not cached while offline, network unreachable, gated/private repo, repo, revision or
+    ///   file not found, unsupported repo, cache write failure).
+    public func resolve(_ idOrPath: String, progress: (@Sendable (String) -> Void)? = nil) async throws -> URL {
+        // The work blocks on file and network I/O: run it on its own thread, not on the concurrency pool.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<URL, Error>) in
+            let thread = Thread {
+                do {
+                    continuation.resume(returning: try self.resolveSync(idOrPath, progress: progress))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    /// Blocking form of `resolve(_:progress:)`, for synchronous callers such as a command line tool.
+    public func resolveSync(_ idOrPath: String, progress: (@Sendable (String) -> Void)? = nil) throws -> URL {
+        if let directory = try localDirectory(idOrPath) { return directory }
+        let reference = try RepoReference(parsing: idOrPath)
+        let cache = RepoCache(cacheDirectory: environment.cacheDirectory, reference: reference)
+        var missing = [CLIPModelFiles.config]
+        if let commit = cache.localCommit() {
+            let snapshot = cache.snapshotDirectory(commit)
+            missing = CLIPModelFiles.missingFiles(in: snapshot)
+            if missing.isEmpty { return snapshot }
+        }
+        if environment.offline {
+            throw HubError.notCachedOffline(
+                repo: reference.repoID, revision: reference.revision,
+                cacheDirectory: environment.cacheDirectory.path, missing: missing)
+        }
+        return try SnapshotDownloader(environment: environment, cache: cache, progress: progress).run()
+    }
+
+    /// The complete cached snapshot of `reference`, or `nil`; never touches the network.
+    public func cachedSnapshot(_ reference: RepoReference) -> URL? {
+        let cache = RepoCache(cacheDirectory: environment.cacheDirectory, reference: reference)
+        guard let commit = cache.localCommit() else { return nil }
+        let snapshot = cache.snapshotDirectory(commit)
+        return CLIPModelFiles.missingFiles(in: snapshot).isEmpty ? snapshot : nil
+    }
+
+    /// The directory `idOrPath` names, if it names one; throws if it looks like a path but is not a directory.
+    private func localDirectory(_ idOrPath: String) throws -> URL? {
+        var path = idOrPath
+        if path == "~" || path.hasPrefix("~/") {
+            path = HubEnvironment.homeDirectory(ProcessInfo.processInfo.environment) + path.dropFirst()
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL }
+            throw HubError.invalidModelReference(idOrPath, reason: "it is a file, not a directory")
+        }
+        let looksLikePath = idOrPath.hasPrefix("/") || idOrPath.hasPrefix("./") || idOrPath.hasPrefix("../")
+            || idOrPath.hasPrefix("~") || idOrPath == "." || idOrPath == ".."
+        if looksLikePath { throw HubError.directoryNotFound(idOrPath) }
+        return nil
+    }
+}
