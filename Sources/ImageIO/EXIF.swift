@@ -171,7 +171,7 @@ enum TIFFDirectory {
         var totalSize = 0
         var pos = Int(ifd) + 2
         for _ in 0..<Int(entries) {
-            guard let tag = read(pos, 2).map({ UInt16($0) }), let type = read(pos + 2, 2).map({ UInt16($0) }),
+            guard pos <= count - 12, let tag = read(pos, 2).map({ UInt16($0) }), let type = read(pos + 2, 2).map({ UInt16($0) }),
                   let n = read(pos + 4, 4) else { return nil }
             let valueField = pos + 8
             pos += 12
