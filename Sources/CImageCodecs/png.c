@@ -1,0 +1,146 @@
+// PNG decoding with libpng, converted to RGB as Pillow's convert("RGB") does (palette expanded without
+// tRNS, gray replicated, alpha dropped). 16-bit samples keep their high byte, as Pillow's RGB;16B/LA;16B
+// raw modes do (16-bit gray without alpha is a documented deviation: Pillow clips its I;16 values).
+#include "common.h"
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <png.h>
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t pos;
+    int truncated;
+    int image_done;  // every row was read; later problems (trailing chunks) are tolerated, as Pillow does
+    char message[200];
+    png_structp png;
+    png_infop info;
+    uint8_t *raw;
+    png_bytep *rows;
+    size_t w, h, channels;  // kept here: locals are not reliable after longjmp
+} zs_png_state;
+
+static void zs_png_error(png_structp png, png_const_charp msg) {
+    zs_png_state *s = (zs_png_state *)png_get_error_ptr(png);
+    snprintf(s->message, sizeof(s->message), "%s", msg ? msg : "unknown error");
+    png_longjmp(png, 1);
+}
+
+static void zs_png_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
+
+static void zs_png_read(png_structp png, png_bytep out, size_t n) {
+    zs_png_state *s = (zs_png_state *)png_get_io_ptr(png);
+    if (n > s->size - s->pos) {
+        s->truncated = 1;
+        png_error(png, "unexpected end of data");
+    }
+    memcpy(out, s->data + s->pos, n);
+    s->pos += n;
+}
+
+static int zs_png_metadata(zs_png_state *s, zs_image *img) {
+    png_bytep exif = NULL;
+    png_uint_32 exif_len = 0;
+    if (png_get_eXIf_1(s->png, s->info, &exif_len, &exif) != 0 && exif != NULL && exif_len > 0) {
+        // Pillow stores eXIf as "Exif\0\0" + payload.
+        static const uint8_t prefix[6] = {'E', 'x', 'i', 'f', 0, 0};
+        if (!zs_set_bytes(&img->exif, &img->exif_size, prefix, 6)) return 0;
+        if (!zs_append_bytes(&img->exif, &img->exif_size, exif, exif_len)) return 0;
+    }
+    png_textp text = NULL;
+    int count = 0;
+    if (png_get_text(s->png, s->info, &text, &count) > 0 && text != NULL) {
+        for (int i = 0; i < count; i++) {
+            const char *key = text[i].key;
+            size_t len = text[i].compression > 0 ? text[i].itxt_length : text[i].text_length;
+            if (key == NULL || text[i].text == NULL) continue;
+            if (strcmp(key, "XML:com.adobe.xmp") == 0) {
+                if (!zs_set_bytes(&img->xmp, &img->xmp_size, (const uint8_t *)text[i].text, len)) return 0;
+            } else if (strcmp(key, "Raw profile type exif") == 0) {
+                if (!zs_set_bytes(&img->raw_exif_text, &img->raw_exif_text_size, (const uint8_t *)text[i].text, len))
+                    return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int zs_png_run(zs_png_state *s, uint64_t max_pixels, zs_image *img) {
+    if (setjmp(png_jmpbuf(s->png))) {
+        if (s->image_done) goto finish;
+        if (s->truncated) return zs_fail(img, ZS_TRUNCATED, "truncated PNG data (%s)", s->message);
+        return zs_fail(img, ZS_CORRUPT, "corrupt PNG data: %s", s->message);
+    }
+    png_set_user_limits(s->png, 0x7fffffff, 0x7fffffff);
+    png_set_benign_errors(s->png, 1);
+    png_read_info(s->png, s->info);
+
+    png_uint_32 w = 0, h = 0;
+    int depth = 0, color = 0, interlace = 0;
+    png_get_IHDR(s->png, s->info, &w, &h, &depth, &color, &interlace, NULL, NULL);
+    if (zs_check_size(img, w, h, max_pixels) != ZS_OK) return img->status;
+
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(s->png);
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(s->png);
+    if (depth == 16) png_set_strip_16(s->png);
+    png_set_interlace_handling(s->png);
+    png_read_update_info(s->png, s->info);
+
+    size_t rowbytes = png_get_rowbytes(s->png, s->info);
+    int channels = png_get_channels(s->png, s->info);
+    if (png_get_bit_depth(s->png, s->info) != 8 || channels < 1 || channels > 4 || rowbytes < (size_t)w * channels)
+        return zs_fail(img, ZS_UNSUPPORTED, "unsupported PNG layout (color type %d, bit depth %d)", color, depth);
+    if ((uint64_t)rowbytes * h > SIZE_MAX / 2) return zs_fail(img, ZS_NO_MEMORY, "out of memory");
+    s->raw = (uint8_t *)malloc(rowbytes * (size_t)h);
+    s->rows = (png_bytep *)malloc(sizeof(png_bytep) * (size_t)h);
+    uint8_t *out = zs_alloc_pixels(img, w, h);
+    if (s->raw == NULL || s->rows == NULL || out == NULL) return zs_fail(img, ZS_NO_MEMORY, "out of memory");
+    for (size_t y = 0; y < h; y++) s->rows[y] = s->raw + y * rowbytes;
+    s->w = w; s->h = h; s->channels = (size_t)channels;
+    png_read_image(s->png, s->rows);
+    s->image_done = 1;
+    png_read_end(s->png, s->info);
+
+finish:
+    for (size_t y = 0; y < s->h; y++) {
+        const uint8_t *src = s->rows[y];
+        uint8_t *dst = img->pixels + y * s->w * 3;
+        for (size_t x = 0; x < s->w; x++) {
+            const uint8_t *p = src + x * s->channels;
+            if (s->channels >= 3) {
+                dst[3 * x] = p[0]; dst[3 * x + 1] = p[1]; dst[3 * x + 2] = p[2];
+            } else {
+                dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = p[0];
+            }
+        }
+    }
+    if (!zs_png_metadata(s, img)) return zs_fail(img, ZS_NO_MEMORY, "out of memory");
+    img->status = ZS_OK;
+    return ZS_OK;
+}
+
+int zs_decode_png(const uint8_t *data, size_t size, uint64_t max_pixels, zs_image *img) {
+    zs_reset(img);
+    if (data == NULL || size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0)
+        return zs_fail(img, ZS_CORRUPT, "not a PNG signature");
+    zs_png_state *s = (zs_png_state *)calloc(1, sizeof(zs_png_state));
+    if (s == NULL) return zs_fail(img, ZS_NO_MEMORY, "out of memory");
+    s->data = data;
+    s->size = size;
+    s->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, s, zs_png_error, zs_png_warning);
+    if (s->png != NULL) s->info = png_create_info_struct(s->png);
+    int status;
+    if (s->png == NULL || s->info == NULL) {
+        status = zs_fail(img, ZS_NO_MEMORY, "out of memory");
+    } else {
+        png_set_read_fn(s->png, s, zs_png_read);
+        status = zs_png_run(s, max_pixels, img);
+    }
+    png_destroy_read_struct(s->png ? &s->png : NULL, s->info ? &s->info : NULL, NULL);
+    free(s->raw);
+    free(s->rows);
+    free(s);
+    return status;
+}
