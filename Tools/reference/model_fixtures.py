@@ -48,9 +48,9 @@ CONFIGS = {
     ),
     # (b) patch 16, image 48, gelu (erf), layer_norm_eps 1e-6, vocab.json + merges.txt only
     "tiny-p16-gelu": dict(
-        text=dict(hidden_size=40, intermediate_size=80, num_hidden_layers=2, num_attention_heads=2,
+        text=dict(hidden_size=32, intermediate_size=80, num_hidden_layers=2, num_attention_heads=2,
                   layer_norm_eps=1e-6),
-        vision=dict(hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=3,
+        vision=dict(hidden_size=36, intermediate_size=72, num_hidden_layers=2, num_attention_heads=3,
                     image_size=48, patch_size=16, layer_norm_eps=1e-6),
         projection_dim=24, act="gelu", dtype=torch.float32, tokenizer="files", seed=2,
     ),
