@@ -1,1 +1,189 @@
-// Compute
+// Compute: the float32 building blocks of a transformer encoder. Matrices are row-major and passed as raw
+// pointers with explicit sizes; callers own (and preallocate) every buffer, so nothing here allocates per token.
+import Foundation
+
+/// Elementwise activation applied after a bias add (`hidden_act` in Hugging Face configs).
+public enum Activation: String, Sendable, CaseIterable {
+    /// Identity.
+    case none
+    /// `x · sigmoid(1.702 · x)`, transformers' `quick_gelu` (OpenAI CLIP).
+    case quickGELU = "quick_gelu"
+    /// `0.5 · x · (1 + erf(x / √2))`, the exact GELU of `torch.nn.functional.gelu` (transformers' `gelu`).
+    case gelu = "gelu"
+    /// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))`, transformers' `gelu_new` / `gelu_pytorch_tanh`.
+    case geluTanh = "gelu_pytorch_tanh"
+    /// `max(x, 0)`.
+    case relu = "relu"
+
+    /// Maps a Hugging Face `hidden_act` name (`quick_gelu`, `gelu`, `gelu_new`, `gelu_pytorch_tanh`, `relu`).
+    public init?(huggingFaceName name: String) {
+        switch name {
+        case "quick_gelu": self = .quickGELU
+        case "gelu": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh": self = .geluTanh
+        case "relu": self = .relu
+        default: return nil
+        }
+    }
+
+    @inlinable
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .none: return x
+        case .quickGELU: return x * (1 / (1 + Foundation.exp(-1.702 * x)))
+        case .gelu: return x * 0.5 * (1 + Foundation.erf(x * Float(0.70710678118654752440)))
+        case .geluTanh:
+            let inner = Float(0.79788456080286535588) * (x + 0.044715 * x * x * x)
+            return 0.5 * x * (1 + Foundation.tanh(inner))
+        case .relu: return max(x, 0)
+        }
+    }
+}
+
+/// `out[r, c] = activation(out[r, c] + bias[c])` for `rows × cols` values (row stride `ld`).
+@inlinable
+public func addBiasActivation(
+    _ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int? = nil,
+    bias: UnsafePointer<Float>?, activation: Activation
+) {
+    let ld = ld ?? cols
+    for r in 0..<rows {
+        let row = out + r * ld
+        if let bias {
+            switch activation {
+            case .none: for c in 0..<cols { row[c] += bias[c] }
+            default: for c in 0..<cols { row[c] = activation.apply(row[c] + bias[c]) }
+            }
+        } else if activation != .none {
+            for c in 0..<cols { row[c] = activation.apply(row[c]) }
+        }
+    }
+}
+
+/// A PyTorch `nn.Linear`: `output[rows, outFeatures] = activation(input[rows, inFeatures] · weightᵀ + bias)`,
+/// with `weight` stored `[outFeatures, inFeatures]`. With `accumulate`, the product is added to `output`
+/// (residual connection: `output += input · weightᵀ + bias`; the activation must then be `.none`).
+@inlinable
+public func linear(
+    _ input: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
+    activation: Activation = .none, accumulate: Bool = false,
+    output: UnsafeMutablePointer<Float>
+) throws {
+    try sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+              a: input, lda: inFeatures, b: weight, ldb: inFeatures,
+              beta: accumulate ? 1 : 0, c: output, ldc: outFeatures)
+    addBiasActivation(output, rows: rows, cols: outFeatures, bias: bias, activation: activation)
+}
+
+/// `nn.LayerNorm` over the last dimension: each of `rows` rows of `dim` values is normalised with its biased
+/// variance, `y = (x - mean) / √(var + eps) · weight + bias`. `input` and `output` may be the same buffer.
+@inlinable
+public func layerNorm(
+    _ input: UnsafePointer<Float>, rows: Int, dim: Int,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float,
+    output: UnsafeMutablePointer<Float>
+) {
+    guard dim > 0 else { return }
+    for r in 0..<rows {
+        let x = input + r * dim
+        let y = output + r * dim
+        var sum: Double = 0
+        for i in 0..<dim { sum += Double(x[i]) }
+        let mean = sum / Double(dim)
+        var sq: Double = 0
+        for i in 0..<dim {
+            let d = Double(x[i]) - mean
+            sq += d * d
+        }
+        let rstd = Float(1 / (sq / Double(dim) + Double(eps)).squareRoot())
+        let m = Float(mean)
+        for i in 0..<dim { y[i] = (x[i] - m) * rstd * weight[i] + bias[i] }
+    }
+}
+
+/// Softmax over the first `count` values of a row, in place (max-subtracted). Entries equal to `-infinity`
+/// get probability 0; a row with no finite entry becomes all zeros.
+@inlinable
+public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
+    guard count > 0 else { return }
+    var maxValue = -Float.infinity
+    for i in 0..<count { maxValue = max(maxValue, row[i]) }
+    guard maxValue > -Float.infinity else {
+        for i in 0..<count { row[i] = 0 }
+        return
+    }
+    var sum: Float = 0
+    for i in 0..<count {
+        let e = Foundation.exp(row[i] - maxValue)
+        row[i] = e
+        sum += e
+    }
+    let inv = 1 / sum
+    for i in 0..<count { row[i] *= inv }
+}
+
+/// Softmax over each row of a `[rows, cols]` matrix, in place.
+@inlinable
+public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    for r in 0..<rows { softmaxInPlace(x + r * cols, count: cols) }
+}
+
+/// Multi-head scaled dot-product attention for one sequence.
+///
+/// `q`, `k`, `v` hold `[seqLength, numHeads · headDim]` (row stride `ld`, heads side by side as after a
+/// Linear projection); `output` receives `[seqLength, numHeads · headDim]` (row stride `ldOutput`).
+/// Scores are `scale · q·kᵀ` (`scale` defaults to `1/√headDim`); with `causal`, query `i` sees keys `≤ i`;
+/// `keyPaddingMask[j] == false` hides key `j`. A query that sees no key gets a zero output.
+/// `scores` is caller-provided workspace of at least `seqLength²` floats.
+public func attention(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
+    seqLength: Int, numHeads: Int, headDim: Int, scale: Float? = nil,
+    causal: Bool = false, keyPaddingMask: UnsafePointer<Bool>? = nil,
+    scores: UnsafeMutablePointer<Float>,
+    output: UnsafeMutablePointer<Float>, ldOutput: Int
+) throws {
+    let n = seqLength
+    guard n > 0, numHeads > 0, headDim > 0 else { return }
+    let scale = scale ?? 1 / Float(headDim).squareRoot()
+    for h in 0..<numHeads {
+        let offset = h * headDim
+        try sgemm(transA: false, transB: true, m: n, n: n, k: headDim, alpha: scale,
+                  a: q + offset, lda: ld, b: k + offset, ldb: ld, beta: 0, c: scores, ldc: n)
+        for i in 0..<n {
+            let row = scores + i * n
+            if causal, i + 1 < n {
+                for j in (i + 1)..<n { row[j] = -.infinity }
+            }
+            if let keyPaddingMask {
+                for j in 0..<n where !keyPaddingMask[j] { row[j] = -.infinity }
+            }
+            softmaxInPlace(row, count: n)
+        }
+        try sgemm(transA: false, transB: false, m: n, n: headDim, k: n,
+                  a: scores, lda: n, b: v + offset, ldb: ld, beta: 0, c: output + offset, ldc: ldOutput)
+    }
+}
+
+/// `a[i] += b[i]` for `count` values.
+@inlinable
+public func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { a[i] += b[i] }
+}
+
+/// Scales `x` to unit Euclidean norm (`x / ‖x‖`, as transformers' `_get_vector_norm` division); a zero
+/// vector stays zero.
+public func l2Normalized(_ x: [Float]) -> [Float] {
+    var sum: Double = 0
+    for v in x { sum += Double(v) * Double(v) }
+    let norm = Float(sum.squareRoot())
+    guard norm > 0 else { return x }
+    return x.map { $0 / norm }
+}
+
+/// Dot product of two equal-length vectors (accumulated in Double).
+public func dot(_ a: [Float], _ b: [Float]) -> Float {
+    var sum: Double = 0
+    for i in 0..<min(a.count, b.count) { sum += Double(a[i]) * Double(b[i]) }
+    return Float(sum)
+}

@@ -1,0 +1,124 @@
+// CLIPModel: both towers, the projections and logit_scale, loaded from a Hugging Face model directory.
+import Compute
+import Foundation
+import SafeTensors
+
+/// A CLIP checkpoint in Hugging Face layout (`config.json` + `model.safetensors`, or the shards of
+/// `model.safetensors.index.json`), weights memory-mapped (F32 read in place; F16/BF16 converted to F32 once
+/// at load), all computation in float32. Results match transformers' `CLIPModel` in float32.
+///
+/// Thread safety: immutable after `init`; calls may run concurrently.
+public final class CLIPModel: Sendable {
+    public let config: CLIPConfig
+    let text_model: CLIPTextTransformer
+    let vision_model: CLIPVisionTransformer
+    /// `visual_projection.weight` `[projection_dim, vision hidden]`.
+    let visual_projection: Linear
+    /// `text_projection.weight` `[projection_dim, text hidden]`.
+    let text_projection: Linear
+    /// `logit_scale` (scalar).
+    let logit_scale: Float
+
+    /// Loads `directory/config.json` and the weights.
+    /// - Throws: `CLIPError.missingFile` (config.json or weights), `.invalidConfig`, `.unsupportedModelType`,
+    ///   `.missingTensor`, `.wrongShape`; `SafeTensorsError` for a corrupt or hostile weights file.
+    public init(directory: URL) throws {
+        let config = try CLIPConfig(contentsOf: directory.appendingPathComponent("config.json"))
+        let fm = FileManager.default
+        let single = directory.appendingPathComponent(SafeTensorsCheckpoint.singleFileName)
+        let index = directory.appendingPathComponent(SafeTensorsCheckpoint.indexFileName)
+        guard fm.fileExists(atPath: single.path) || fm.fileExists(atPath: index.path) else {
+            throw CLIPError.missingFile(path: "\(single.path) (or \(SafeTensorsCheckpoint.indexFileName))")
+        }
+        let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        let w = WeightLoader(checkpoint: checkpoint, prefix: "")
+        self.config = config
+        text_model = try CLIPTextTransformer(w.pp("text_model"), config.textConfig)
+        vision_model = try CLIPVisionTransformer(w.pp("vision_model"), config.visionConfig)
+        visual_projection = try Linear(w.pp("visual_projection"), in: config.visionConfig.hiddenSize,
+                                       out: config.projectionDim, bias: false)
+        text_projection = try Linear(w.pp("text_projection"), in: config.textConfig.hiddenSize,
+                                     out: config.projectionDim, bias: false)
+        // Stored as a 0-d tensor by transformers; a 1-element vector is accepted too.
+        let scale: FloatBuffer
+        if let info = checkpoint.info("logit_scale"), info.shape == [1] {
+            scale = try w.get("logit_scale", [1])
+        } else {
+            scale = try w.get("logit_scale", [])
+        }
+        logit_scale = scale.pointer[0]
+    }
+
+    /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.
+    public var imageSize: Int { config.visionConfig.imageSize }
+
+    /// The stored `logit_scale` parameter (a log); logits use `exp(logitScale)` (≈100 for trained checkpoints).
+    public var logitScale: Float { logit_scale }
+
+    /// L2-normalised image embeddings `[batch, projection_dim]` from pixel_values
+    /// `[batch, num_channels (3), image_size, image_size]` (flat, CHW per image, as CLIPImageProcessor gives).
+    /// - Throws: `CLIPError.invalidInput` when `pixelValues.count` is not `batch · 3 · image_size²`.
+    public func imageEmbeddings(pixelValues: [Float], batchSize: Int) throws -> [[Float]] {
+        let c = config.visionConfig
+        guard batchSize >= 0 else { throw CLIPError.invalidInput("batch size \(batchSize) is negative") }
+        let perImage = c.numChannels * c.imageSize * c.imageSize
+        guard pixelValues.count == batchSize * perImage else {
+            throw CLIPError.invalidInput(
+                "pixel_values has \(pixelValues.count) values, expected \(batchSize) × \(c.numChannels) × \(c.imageSize) × \(c.imageSize) = \(batchSize * perImage)")
+        }
+        if batchSize == 0 { return [] }
+        var pooled = [Float](repeating: 0, count: batchSize * c.hiddenSize)
+        var projected = [Float](repeating: 0, count: batchSize * config.projectionDim)
+        try pixelValues.withUnsafeBufferPointer { pixels in
+            try pooled.withUnsafeMutableBufferPointer { pooledBuffer in
+                try vision_model.pooled(pixelValues: pixels.baseAddress!, batch: batchSize, output: pooledBuffer.baseAddress!)
+                try projected.withUnsafeMutableBufferPointer { out in
+                    try visual_projection(pooledBuffer.baseAddress!, rows: batchSize, output: out.baseAddress!)
+                }
+            }
+        }
+        return rows(projected, count: batchSize)
+    }
+
+    /// L2-normalised text embeddings `[batch, projection_dim]` from input_ids `[batch, seq]`: each row is one
+    /// tokenized text (bos … eos), of any length from 1 to `max_position_embeddings` (77); rows may differ in
+    /// length and need no padding. Pooling follows `text_config.eos_token_id` (see `CLIPTextConfig`).
+    /// - Throws: `CLIPError.invalidInput` for an empty row, a row longer than max_position_embeddings, or an
+    ///   id outside `0..<vocab_size`.
+    public func textEmbeddings(inputIds: [[Int32]]) throws -> [[Float]] {
+        let c = config.textConfig
+        for (i, row) in inputIds.enumerated() {
+            guard !row.isEmpty else { throw CLIPError.invalidInput("input_ids row \(i) is empty") }
+            guard row.count <= c.maxPositionEmbeddings else {
+                throw CLIPError.invalidInput(
+                    "input_ids row \(i) has \(row.count) tokens, more than max_position_embeddings \(c.maxPositionEmbeddings)")
+            }
+            if let bad = row.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+                throw CLIPError.invalidInput("input_ids row \(i) contains id \(bad), outside the vocabulary 0..<\(c.vocabSize)")
+            }
+        }
+        if inputIds.isEmpty { return [] }
+        let batch = inputIds.count
+        var pooled = [Float](repeating: 0, count: batch * c.hiddenSize)
+        var projected = [Float](repeating: 0, count: batch * config.projectionDim)
+        try pooled.withUnsafeMutableBufferPointer { pooledBuffer in
+            try text_model.pooled(inputIds: inputIds, output: pooledBuffer.baseAddress!)
+            try projected.withUnsafeMutableBufferPointer { out in
+                try text_projection(pooledBuffer.baseAddress!, rows: batch, output: out.baseAddress!)
+            }
+        }
+        return rows(projected, count: batch)
+    }
+
+    /// logits_per_image `[images, texts]` = `exp(logit_scale) · cosine(image, text)`; the embeddings are the
+    /// L2-normalised ones returned above, so the cosine is their dot product.
+    public func logitsPerImage(imageEmbeddings: [[Float]], textEmbeddings: [[Float]]) -> [[Float]] {
+        let scale = Foundation.exp(logit_scale)
+        return imageEmbeddings.map { image in textEmbeddings.map { text in scale * dot(image, text) } }
+    }
+
+    private func rows(_ flat: [Float], count: Int) -> [[Float]] {
+        let dim = config.projectionDim
+        return (0..<count).map { l2Normalized(Array(flat[($0 * dim)..<(($0 + 1) * dim)])) }
+    }
+}

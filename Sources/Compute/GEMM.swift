@@ -1,0 +1,39 @@
+// The single matrix-multiply entry point of the package. Everything else in Compute and CLIP calls `sgemm`;
+// swapping the backend (OpenBLAS `cblas_sgemm`, Accelerate) means changing only this file.
+import CDNNL
+
+/// Errors from the compute layer.
+public enum ComputeError: Error, CustomStringConvertible, Equatable {
+    /// The GEMM backend reported a failure (status code from oneDNN).
+    case gemmFailed(status: Int, m: Int, n: Int, k: Int)
+
+    public var description: String {
+        switch self {
+        case .gemmFailed(let status, let m, let n, let k):
+            return "matrix multiply \(m)x\(k) · \(k)x\(n) failed in oneDNN (dnnl_status_t \(status))"
+        }
+    }
+}
+
+/// Row-major single-precision GEMM: `C = alpha · op(A) · op(B) + beta · C`, with `op(A)` of shape `[m, k]`,
+/// `op(B)` of shape `[k, n]` and `C` of shape `[m, n]`; `lda`, `ldb`, `ldc` are row strides in elements.
+/// `transA`/`transB` mean the stored matrix is the transpose (e.g. a PyTorch `Linear` weight `[out, in]` is
+/// used as `B` with `transB: true`). Backend: oneDNN `dnnl_sgemm` (row-major).
+/// - Throws: `ComputeError.gemmFailed` when the backend rejects the call.
+@inlinable
+public func sgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) throws {
+    if m == 0 || n == 0 { return }
+    let status = dnnl_sgemm(
+        transA ? CChar(UInt8(ascii: "T")) : CChar(UInt8(ascii: "N")),
+        transB ? CChar(UInt8(ascii: "T")) : CChar(UInt8(ascii: "N")),
+        dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),
+        alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc))
+    guard status == dnnl_success else {
+        throw ComputeError.gemmFailed(status: Int(status.rawValue), m: m, n: n, k: k)
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import XCTest
+
+@testable import SafeTensors
+
+/// Builds safetensors files byte by byte, including deliberately broken ones.
+enum Writer {
+    static func file(header: String, data: [UInt8] = [], headerLength: UInt64? = nil) -> Data {
+        let h = Array(header.utf8)
+        return file(headerBytes: h, data: data, headerLength: headerLength)
+    }
+
+    static func file(headerBytes: [UInt8], data: [UInt8], headerLength: UInt64? = nil) -> Data {
+        var out = Data()
+        withUnsafeBytes(of: (headerLength ?? UInt64(headerBytes.count)).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: headerBytes)
+        out.append(contentsOf: data)
+        return out
+    }
+
+    static func bytes(_ floats: [Float]) -> [UInt8] {
+        floats.flatMap { f in withUnsafeBytes(of: f.bitPattern.littleEndian) { Array($0) } }
+    }
+}
+
+final class SafeTensorsTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func write(_ data: Data, _ name: String = "t.safetensors") throws -> URL {
+        let url = dir.appendingPathComponent(name)
+        try data.write(to: url)
+        return url
+    }
+
+    /// Opening must throw `invalidHeader` (never crash) and name the file.
+    func assertHostile(_ data: Data, contains fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let url = try write(data)
+        XCTAssertThrowsError(try SafeTensorsFile(contentsOf: url), file: file, line: line) { error in
+            guard case SafeTensorsError.invalidHeader(let path, let reason) = error else {
+                return XCTFail("expected invalidHeader, got \(error)", file: file, line: line)
+            }
+            XCTAssertEqual(path, url.path, file: file, line: line)
+            XCTAssertTrue(reason.contains(fragment), "reason \(reason) lacks \(fragment)", file: file, line: line)
+            XCTAssertTrue("\(error)".contains(url.path), file: file, line: line)
+        }
+    }
+
+    func testReadsF32F16BF16AndKeepsIntegerEntries() throws {
+        let f32 = Writer.bytes([1, -2.5, 3, 4.25])
+        let f16: [UInt8] = [0x00, 0x3C, 0x00, 0xC1]          // 1.0, -2.5
+        let bf16: [UInt8] = [0x80, 0x3F, 0x20, 0xC0]         // 1.0, -2.5
+        let i64: [UInt8] = Array(repeating: 0, count: 16)
+        var data = f32
+        data += f16 + bf16 + i64
+        let header = """
+        {"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},\
+        "h":{"dtype":"F16","shape":[2],"data_offsets":[16,20]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[20,24]},\
+        "position_ids":{"dtype":"I64","shape":[1,2],"data_offsets":[24,40]}}
+        """
+        // Pad the header to a multiple of 8 so F32 data is aligned (as the reference writer does).
+        let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
+        let file = try SafeTensorsFile(contentsOf: write(Writer.file(header: padded, data: data)))
+        XCTAssertEqual(file.names, ["a", "b", "h", "position_ids"])
+        XCTAssertEqual(file.metadata, ["format": "pt"])
+        let a = try file.floats("a", shape: [2, 2])
+        XCTAssertEqual(a.array, [1, -2.5, 3, 4.25])
+        XCTAssertTrue(a.isMappedView, "aligned F32 should be read in place")
+        XCTAssertEqual(try file.floats("h").array, [1, -2.5])
+        XCTAssertEqual(try file.floats("b").array, [1, -2.5])
+        XCTAssertEqual(file.info("position_ids")?.dtype, .i64)
+        XCTAssertThrowsError(try file.floats("position_ids")) { error in
+            XCTAssertEqual(error as? SafeTensorsError,
+                           .unsupportedDType(name: "position_ids", file: file.url.path, dtype: "I64"))
+        }
+        XCTAssertThrowsError(try file.floats("a", shape: [4])) { error in
+            XCTAssertEqual(error as? SafeTensorsError,
+                           .shapeMismatch(name: "a", file: file.url.path, expected: [4], found: [2, 2]))
+            XCTAssertTrue("\(error)".contains("a") && "\(error)".contains("[4]") && "\(error)".contains("[2, 2]"))
+        }
+        XCTAssertThrowsError(try file.floats("nope")) { error in
+            XCTAssertEqual(error as? SafeTensorsError, .tensorNotFound(name: "nope", file: file.url.path))
+        }
+    }
+
+    func testUnalignedF32IsCopied() throws {
+        let header = #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"#   // 55 bytes: unaligned data
+        XCTAssertNotEqual((8 + header.utf8.count) % 4, 0)
+        let file = try SafeTensorsFile(contentsOf: write(Writer.file(header: header, data: Writer.bytes([0.5, 7, -1]))))
+        let x = try file.floats("x")
+        XCTAssertFalse(x.isMappedView)
+        XCTAssertEqual(x.array, [0.5, 7, -1])
+    }
+
+    func testScalarAndEmptyTensors() throws {
+        let header = #"{"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0,5],"data_offsets":[4,4]}}"#
+        let file = try SafeTensorsFile(contentsOf: write(Writer.file(header: header, data: Writer.bytes([4.605]))))
+        XCTAssertEqual(try file.floats("s", shape: []).array, [4.605])
+        XCTAssertEqual(try file.floats("e").count, 0)
+    }
+
+    func testHostileHeaders() throws {
+        let ok = #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        let data = Writer.bytes([1, 2])
+        try assertHostile(Writer.file(header: ok, data: data, headerLength: UInt64.max), contains: "exceeds")
+        try assertHostile(Writer.file(header: ok, data: data, headerLength: 1 << 40), contains: "exceeds")
+        try assertHostile(Writer.file(header: ok, data: data, headerLength: 10_000), contains: "exceeds the file size")
+        try assertHostile(Data([1, 2, 3]), contains: "smaller than")
+        try assertHostile(Writer.file(header: "{not json", data: data), contains: "JSON")
+        try assertHostile(Writer.file(header: "[1,2]", data: data), contains: "JSON object")
+        try assertHostile(Writer.file(headerBytes: [0x7B, 0xFF, 0xFE, 0x7D], data: data), contains: "UTF-8")
+        try assertHostile(Writer.file(header: "", data: data), contains: "JSON object")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,800]}}"#, data: data),
+                          contains: "outside")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}"#, data: data),
+                          contains: "outside")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, data: data),
+                          contains: "outside")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0.5,8]}}"#, data: data),
+                          contains: "JSON")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,1e30]}}"#, data: data),
+                          contains: "JSON")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#, data: data),
+                          contains: "data_offsets")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: data),
+                          contains: "needs 12 bytes")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[-1,-2],"data_offsets":[0,8]}}"#, data: data),
+                          contains: "negative")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: data),
+                          contains: "overflows")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":"2","data_offsets":[0,8]}}"#, data: data),
+                          contains: "JSON")
+        try assertHostile(Writer.file(header: #"{"x":{"shape":[2],"data_offsets":[0,8]}}"#, data: data),
+                          contains: "dtype")
+        // Two tensors sharing bytes.
+        try assertHostile(Writer.file(header: """
+            {"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}
+            """, data: data), contains: "overlap")
+        // Bytes no tensor accounts for.
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: data),
+                          contains: "gap")
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: data),
+                          contains: "cover")
+    }
+
+    func testMissingFileAndDirectory() throws {
+        XCTAssertThrowsError(try SafeTensorsFile(contentsOf: dir.appendingPathComponent("absent.safetensors"))) { error in
+            guard case SafeTensorsError.cannotOpen(let path, _) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("absent.safetensors"))
+        }
+        XCTAssertThrowsError(try SafeTensorsFile(contentsOf: dir)) { error in
+            guard case SafeTensorsError.cannotOpen = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try SafeTensorsCheckpoint(directory: dir)) { error in
+            guard case SafeTensorsError.cannotOpen(let path, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("model.safetensors") && reason.contains("index"))
+        }
+    }
+
+    func testShardedIndex() throws {
+        let a = #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        let b = #"{"y":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        _ = try write(Writer.file(header: a, data: Writer.bytes([1, 2])), "s1.safetensors")
+        _ = try write(Writer.file(header: b, data: Writer.bytes([3])), "s2.safetensors")
+        _ = try write(Data(#"{"metadata":{},"weight_map":{"x":"s1.safetensors","y":"s2.safetensors"}}"#.utf8),
+                      "model.safetensors.index.json")
+        let ckpt = try SafeTensorsCheckpoint(directory: dir)
+        XCTAssertEqual(ckpt.names, ["x", "y"])
+        XCTAssertEqual(try ckpt.floats("y").array, [3])
+        XCTAssertEqual(try ckpt.floats("x", shape: [2]).array, [1, 2])
+        XCTAssertThrowsError(try ckpt.floats("z")) { error in
+            XCTAssertEqual(error as? SafeTensorsError, .tensorNotFound(name: "z", file: dir.path))
+        }
+
+        // A weight_map entry pointing at a shard without that tensor.
+        _ = try write(Data(#"{"weight_map":{"x":"s1.safetensors","y":"s1.safetensors"}}"#.utf8), "model.safetensors.index.json")
+        XCTAssertThrowsError(try SafeTensorsCheckpoint(directory: dir)) { error in
+            guard case SafeTensorsError.invalidIndex(_, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("y"))
+        }
+        // Shard names must stay inside the directory.
+        _ = try write(Data(#"{"weight_map":{"x":"../s1.safetensors"}}"#.utf8), "model.safetensors.index.json")
+        XCTAssertThrowsError(try SafeTensorsCheckpoint(directory: dir)) { error in
+            guard case SafeTensorsError.invalidIndex = error else { return XCTFail("\(error)") }
+        }
+        _ = try write(Data(#"{"weight_map":[1]}"#.utf8), "model.safetensors.index.json")
+        XCTAssertThrowsError(try SafeTensorsCheckpoint(directory: dir)) { error in
+            guard case SafeTensorsError.invalidIndex = error else { return XCTFail("\(error)") }
+        }
+        // A missing shard names the shard file.
+        _ = try write(Data(#"{"weight_map":{"x":"s9.safetensors"}}"#.utf8), "model.safetensors.index.json")
+        XCTAssertThrowsError(try SafeTensorsCheckpoint(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("s9.safetensors"))
+        }
+    }
+
+    func testCommittedCheckpoints() throws {
+        let models = fixturesDirectory.appendingPathComponent("models")
+        let single = try SafeTensorsCheckpoint(directory: models.appendingPathComponent("tiny-p8-quickgelu"))
+        let sharded = try SafeTensorsCheckpoint(directory: models.appendingPathComponent("tiny-sharded"))
+        XCTAssertEqual(sharded.files.count, 3)
+        XCTAssertEqual(single.names.count, sharded.names.count)
+        let f16 = try SafeTensorsCheckpoint(directory: models.appendingPathComponent("tiny-f16"))
+        XCTAssertEqual(f16.info("logit_scale")?.dtype, .f16)
+        XCTAssertEqual(try f16.floats("logit_scale", shape: []).array[0], Float(Float16(Float(log(100.0)))))
+        let bf16 = try SafeTensorsCheckpoint(directory: models.appendingPathComponent("tiny-bf16"))
+        XCTAssertEqual(bf16.info("logit_scale")?.dtype, .bf16)
+        XCTAssertEqual(try bf16.floats("logit_scale").array[0], 4.59375)  // ln 100 rounded to bfloat16
+    }
+}
