@@ -199,7 +199,7 @@ public struct CLIPTokenizer: Sendable {
             var vocab: [String: Int32] = [:]
             vocab.reserveCapacity(dict.count)
             for (token, value) in dict {
-                guard let n = value as? NSNumber, !(value is Bool), n.doubleValue >= 0,
+                guard let n = value as? NSNumber, n.doubleValue >= 0,
                       n.doubleValue < Double(Int32.max), n.doubleValue == n.doubleValue.rounded() else {
                     throw TokenizerError.invalidContent(path: path, reason: "vocabulary id of \"\(token)\" is not a non-negative integer")
                 }
