@@ -8,7 +8,8 @@ enum UnicodeClass {
             return v >= 0x61 && v <= 0x7A
         }
         switch s.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
+            return !isNewerThanPatternTables(s.value, lettersAddedLater)
         default: return false
         }
     }
@@ -18,7 +19,8 @@ enum UnicodeClass {
     static func isNumber(_ s: Unicode.Scalar) -> Bool {
         if s.value < 0x80 { return s.value >= 0x30 && s.value <= 0x39 }
         switch s.properties.generalCategory {
-        case .decimalNumber, .letterNumber, .otherNumber: return true
+        case .decimalNumber, .letterNumber, .otherNumber:
+            return !isNewerThanPatternTables(s.value, numbersAddedLater)
         default: return false
         }
     }
@@ -45,5 +47,26 @@ enum UnicodeClass {
         default:
             return false
         }
+    }
+
+    /// Letters and numbers that Swift's Unicode tables know but the Oniguruma tables inside `tokenizers` 0.23 do
+    /// not (characters assigned in Unicode 16/17): there they are unassigned, so `\p{L}` / `\p{N}` do not match
+    /// them. Found by comparing every code point against `tokenizers`.
+    static let lettersAddedLater: [ClosedRange<UInt32>] = [
+        0x88f...0x88f, 0xc5c...0xc5c, 0xcdc...0xcdc, 0xa7ce...0xa7cf,
+        0xa7d2...0xa7d2, 0xa7d4...0xa7d4, 0xa7f1...0xa7f1, 0x10940...0x10959,
+        0x10ec5...0x10ec7, 0x11db0...0x11ddb, 0x16ea0...0x16eb8, 0x16ebb...0x16ed3,
+        0x16ff2...0x16ff3, 0x187f8...0x187ff, 0x18d09...0x18d1e, 0x18d80...0x18df2,
+        0x1e6c0...0x1e6de, 0x1e6e0...0x1e6e2, 0x1e6e4...0x1e6e5, 0x1e6e7...0x1e6ed,
+        0x1e6f0...0x1e6f4, 0x1e6fe...0x1e6ff, 0x2b73a...0x2b73f, 0x2cea2...0x2cead,
+        0x323b0...0x33479,
+    ]
+    static let numbersAddedLater: [ClosedRange<UInt32>] = [0x11de0...0x11de9, 0x16ff4...0x16ff6]
+
+    @inline(__always)
+    static func isNewerThanPatternTables(_ v: UInt32, _ table: [ClosedRange<UInt32>]) -> Bool {
+        guard v >= 0x88F else { return false }
+        for r in table where r.contains(v) { return true }
+        return false
     }
 }

@@ -9,6 +9,8 @@ Writes under Tests/Fixtures/tokenizers/:
                       pattern without the special-token alternatives, ByteLevel use_regex false, added tokens with
                       normalized true; tokenizer_config.json like openai's and special_tokens_map.json with pad `!`
                       (as LAION checkpoints do).
+  unicode.json        for every code point, what tokenizers does: \\p{L}, \\p{N} and \\s membership (ranges) and the
+                      Lowercase and NFC results that differ from the input.
   golden.json         for every layout: bos/eos/pad ids and, per text, the ids transformers gives (truncated to 77 by
                       cutting to 76 and appending the end token; transformers itself does not truncate), plus one padded
                       batch (input_ids, attention_mask).
@@ -17,6 +19,7 @@ Run: /work/venv/bin/python Tools/reference/tokenizer_fixtures.py
 """
 import json
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -156,8 +159,66 @@ CORPUS = [
 ]
 
 
+def random_texts(n=80, seed=1234):
+    """Random mixtures of the pieces the grammar cares about (fixed seed)."""
+    rng = random.Random(seed)
+    pools = [
+        "abcxyzABCXYZ", "0123456789", " \t\n\u00a0\u3000\u2009\r", "!?.,;:'\"-_/()[]&#%*+=<>|~`^$@",
+        "\u0301\u0308\u0323\u0302\u030a", "éèêëñçøåßÉÑÅİıΣσς", "日本語中文한국어", "кошкаСОБАКА", "αβγΔΘ",
+        "🐱🐶👍🏽❤️\u200d\ufe0f🇫🇷", "’‘“”…—–«»", "½²①Ⅻ٣", "\u200b\ufeff\u00ad\u0000\u007f",
+    ]
+    words = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'LL", "<|endoftext|>", "<|startoftext|>",
+             "<|ENDOFTEXT|>", "&amp;", "&#39;", "photo", "cat", "don't"]
+    texts = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            if rng.random() < 0.25:
+                parts.append(rng.choice(words))
+            else:
+                pool = rng.choice(pools)
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 5))))
+        texts.append("".join(parts))
+    return texts
+
+
+def ranges(values):
+    out = []
+    for v in values:
+        if out and out[-1][1] == v - 1:
+            out[-1][1] = v
+        else:
+            out.append([v, v])
+    return out
+
+
+def unicode_tables():
+    """Per code point, what tokenizers does: \\p{L}, \\p{N}, \\s membership (as ranges), Lowercase and NFC."""
+    from tokenizers import Regex, normalizers, pre_tokenizers
+    cps = [c for c in range(0x110000) if not (0xD800 <= c <= 0xDFFF)]
+    everything = "".join(chr(c) for c in cps)
+
+    def members(pattern):
+        kept = set()
+        split = pre_tokenizers.Split(Regex(pattern), behavior="removed")
+        for piece, _ in split.pre_tokenize_str(everything):
+            kept.update(ord(ch) for ch in piece)
+        return ranges(sorted(set(cps) - kept))
+
+    lower, nfc = normalizers.Lowercase(), normalizers.NFC()
+    lower_map, nfc_map = {}, {}
+    for c in cps:
+        ch = chr(c)
+        if (low := lower.normalize_str(ch)) != ch:
+            lower_map[str(c)] = low
+        if (n := nfc.normalize_str(ch)) != ch:
+            nfc_map[str(c)] = n
+    return {"letter": members(r"\p{L}"), "number": members(r"\p{N}"), "whitespace": members(r"\s"),
+            "lowercase": lower_map, "nfc": nfc_map}
+
+
 def corpus():
-    texts = list(CORPUS)
+    texts = list(CORPUS) + random_texts()
     for i, label in enumerate(LABELS):
         texts.append(label)
         texts.append(TEMPLATES[i % len(TEMPLATES)].format(label))
@@ -191,6 +252,9 @@ def main():
         print(name, "cases", len(cases), "truncated", sum(c[1] for c in cases), "pad", tok.pad_token_id)
     with open(os.path.join(ROOT, "golden.json"), "w", encoding="utf-8") as f:
         json.dump(golden, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+    with open(os.path.join(ROOT, "unicode.json"), "w", encoding="utf-8") as f:
+        json.dump(unicode_tables(), f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
 
 
