@@ -30,6 +30,10 @@ struct Pattern: Sendable {
 
     /// Leftmost match at or after `from`, as a half-open range of scalar offsets.
     func firstMatch(in s: [Unicode.Scalar], from: Int) -> Range<Int>? {
+        s.withUnsafeBufferPointer { firstMatch(in: $0, from: from) }
+    }
+
+    func firstMatch(in s: UnsafeBufferPointer<Unicode.Scalar>, from: Int) -> Range<Int>? {
         var start = from
         while start <= s.count {
             for alt in alternatives {
@@ -42,13 +46,15 @@ struct Pattern: Sendable {
 
     /// All non-overlapping leftmost matches; after an empty match the search resumes one scalar later.
     func matches(in s: [Unicode.Scalar]) -> [Range<Int>] {
-        var result: [Range<Int>] = []
-        var pos = 0
-        while pos <= s.count, let r = firstMatch(in: s, from: pos) {
-            result.append(r)
-            pos = r.isEmpty ? r.upperBound + 1 : r.upperBound
+        s.withUnsafeBufferPointer { buffer in
+            var result: [Range<Int>] = []
+            var pos = 0
+            while pos <= buffer.count, let r = firstMatch(in: buffer, from: pos) {
+                result.append(r)
+                pos = r.isEmpty ? r.upperBound + 1 : r.upperBound
+            }
+            return result
         }
-        return result
     }
 
     final class Frame {
@@ -62,7 +68,7 @@ struct Pattern: Sendable {
         }
     }
 
-    static func match(_ seq: [Piece], _ i: Int, _ pos: Int, _ k: Frame?, _ s: [Unicode.Scalar]) -> Int? {
+    static func match(_ seq: [Piece], _ i: Int, _ pos: Int, _ k: Frame?, _ s: UnsafeBufferPointer<Unicode.Scalar>) -> Int? {
         if i == seq.count {
             guard let k else { return pos }
             return match(k.seq, k.index, pos, k.next, s)
@@ -107,7 +113,7 @@ struct PatternError: Error, Sendable {
     let reason: String
 }
 
-/// A set of scalars: the union of its items, possibly negated.
+/// A set of scalars: the union of its items, possibly negated. Membership of ASCII scalars is precomputed.
 struct ScalarSet: Sendable {
     enum Item: Sendable {
         case scalar(UInt32)
@@ -119,13 +125,33 @@ struct ScalarSet: Sendable {
         case nested(ScalarSet)
     }
 
-    var items: [Item]
-    var negated: Bool
+    let items: [Item]
+    let negated: Bool
+    private let asciiLow: UInt64
+    private let asciiHigh: UInt64
+
+    init(items: [Item], negated: Bool) {
+        self.items = items
+        self.negated = negated
+        var low: UInt64 = 0, high: UInt64 = 0
+        for v in UInt32(0)..<128 where ScalarSet.slowContains(items, negated, Unicode.Scalar(v)!) {
+            if v < 64 { low |= 1 << UInt64(v) } else { high |= 1 << UInt64(v - 64) }
+        }
+        asciiLow = low
+        asciiHigh = high
+    }
 
     @inline(__always)
     func contains(_ c: Unicode.Scalar) -> Bool {
+        let v = c.value
+        if v < 64 { return asciiLow & (1 << UInt64(v)) != 0 }
+        if v < 128 { return asciiHigh & (1 << UInt64(v - 64)) != 0 }
+        return ScalarSet.slowContains(items, negated, c)
+    }
+
+    static func slowContains(_ items: [Item], _ negated: Bool, _ c: Unicode.Scalar) -> Bool {
         var hit = false
-        for item in items where ScalarSet.matches(item, c) {
+        for item in items where matches(item, c) {
             hit = true
             break
         }
@@ -365,9 +391,10 @@ struct PatternParser {
     /// Parses a bracket class at `s[i] == "["`.
     mutating func parseClass() throws(PatternError) -> ScalarSet {
         i += 1
-        var set = ScalarSet(items: [], negated: false)
+        var items: [ScalarSet.Item] = []
+        var negated = false
         if i < s.count, s[i] == "^" {
-            set.negated = true
+            negated = true
             i += 1
         }
         var first = true
@@ -380,7 +407,7 @@ struct PatternParser {
             }
             first = false
             if c == "[" {
-                set.items.append(.nested(try parseClass()))
+                items.append(.nested(try parseClass()))
                 continue
             }
             if c == "&", i + 1 < s.count, s[i + 1] == "&" {
@@ -405,8 +432,8 @@ struct PatternParser {
                 guard case .scalar(let b) = high, b >= a else { throw PatternError(reason: "bad class range") }
                 low = .range(a, b)
             }
-            set.items.append(low)
+            items.append(low)
         }
-        return set
+        return ScalarSet(items: items, negated: negated)
     }
 }

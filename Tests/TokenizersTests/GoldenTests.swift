@@ -118,7 +118,7 @@ final class GoldenTests: XCTestCase {
                       "a bowl of ramen", "Granny Smith apple", "hot-air balloon", "スシ"]
         let texts = labels.map { "This is a photo of \($0)." }
         _ = texts.map { tok.encode($0) }
-        let rounds = 200
+        let rounds = 500
         let start = DispatchTime.now().uptimeNanoseconds
         var total = 0
         for _ in 0..<rounds { for t in texts { total += tok.encode(t).ids.count } }
