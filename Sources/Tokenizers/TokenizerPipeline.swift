@@ -1,0 +1,197 @@
+import Foundation
+
+/// The encoding pipeline of a `tokenizers` tokenizer: added-token extraction, normalizer, pre-tokenizer, BPE model
+/// and post-processor, in the order `tokenizers` runs them.
+///
+/// Added tokens whose `normalized` flag is false are found in the raw text first; each remaining segment is then
+/// normalized on its own, searched for the normalized added tokens, pre-tokenized and passed word by word to the model.
+public struct TokenizerPipeline: Sendable {
+    public let normalizer: (any Normalizer)?
+    public let preTokenizer: (any PreTokenizer)?
+    public let model: BPEModel
+    public let postProcessor: any PostProcessor
+    public let addedTokens: [AddedToken]
+    let rawMatcher: AddedTokenMatcher
+    let normalizedMatcher: AddedTokenMatcher
+
+    public init(normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: BPEModel,
+                postProcessor: any PostProcessor, addedTokens: [AddedToken]) {
+        self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        self.model = model
+        self.postProcessor = postProcessor
+        self.addedTokens = addedTokens
+        rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized }.map { ($0.content, $0) })
+        normalizedMatcher = AddedTokenMatcher(addedTokens.filter { $0.normalized }.map {
+            (normalizer?.normalize($0.content) ?? $0.content, $0)
+        })
+    }
+
+    /// Ids of `text` without the post-processor's special tokens.
+    public func encodeContent(_ text: String) -> [Int32] {
+        var ids: [Int32] = []
+        for piece in rawMatcher.split(Array(text.unicodeScalars)) {
+            switch piece {
+            case .token(let id):
+                ids.append(id)
+            case .text(let raw):
+                var segment = String(String.UnicodeScalarView(raw))
+                if let normalizer { segment = normalizer.normalize(segment) }
+                for inner in normalizedMatcher.split(Array(segment.unicodeScalars)) {
+                    switch inner {
+                    case .token(let id):
+                        ids.append(id)
+                    case .text(let normalized):
+                        let words = preTokenizer?.preTokenize([Array(normalized)]) ?? [Array(normalized)]
+                        for word in words { ids += model.tokenize(word) }
+                    }
+                }
+            }
+        }
+        return ids
+    }
+
+    /// Number of special tokens the post-processor adds to one sequence.
+    public var specialTokenCount: Int { postProcessor.process([]).count }
+}
+
+// MARK: - Components declared in tokenizer.json
+
+enum ComponentParser {
+    static func string(_ obj: [String: Any], _ key: String) -> String? { obj[key] as? String }
+
+    static func bool(_ obj: [String: Any], _ key: String, default value: Bool) -> Bool {
+        (obj[key] as? NSNumber)?.boolValue ?? value
+    }
+
+    static func pattern(_ obj: [String: Any], path: String) throws -> Pattern {
+        guard let p = obj["pattern"] as? [String: Any] else {
+            throw TokenizerError.invalidContent(path: path, reason: "pattern must be {\"Regex\": ...} or {\"String\": ...}")
+        }
+        do {
+            if let regex = p["Regex"] as? String { return try Pattern(regex) }
+            if let literal = p["String"] as? String {
+                return try ReplaceNormalizer(literal: literal, content: "").pattern
+            }
+        } catch {
+            throw TokenizerError.unsupported(path: path, reason: "pattern \(p): \(error.reason)")
+        }
+        throw TokenizerError.invalidContent(path: path, reason: "pattern must be {\"Regex\": ...} or {\"String\": ...}")
+    }
+
+    static func normalizer(_ json: Any?, path: String) throws -> (any Normalizer)? {
+        guard let json, !(json is NSNull) else { return nil }
+        guard let obj = json as? [String: Any], let type = obj["type"] as? String else {
+            throw TokenizerError.invalidContent(path: path, reason: "normalizer without a \"type\"")
+        }
+        switch type {
+        case "Sequence":
+            guard let list = obj["normalizers"] as? [Any] else {
+                throw TokenizerError.invalidContent(path: path, reason: "Sequence normalizer without \"normalizers\"")
+            }
+            return NormalizerSequence(try list.compactMap { try normalizer($0, path: path) })
+        case "NFC": return NFCNormalizer()
+        case "NFD": return NFDNormalizer()
+        case "NFKC": return NFKCNormalizer()
+        case "NFKD": return NFKDNormalizer()
+        case "Lowercase": return LowercaseNormalizer()
+        case "StripAccents": return StripAccentsNormalizer()
+        case "Strip":
+            return StripNormalizer(left: bool(obj, "strip_left", default: true), right: bool(obj, "strip_right", default: true))
+        case "Prepend":
+            return PrependNormalizer(prefix: string(obj, "prepend") ?? "")
+        case "Replace":
+            guard let content = string(obj, "content") else {
+                throw TokenizerError.invalidContent(path: path, reason: "Replace normalizer without \"content\"")
+            }
+            let p = try pattern(obj, path: path)
+            return ReplaceNormalizer(pattern: p, content: content)
+        default:
+            throw TokenizerError.unsupported(path: path, reason: "normalizer type \"\(type)\"")
+        }
+    }
+
+    static func preTokenizer(_ json: Any?, path: String) throws -> (any PreTokenizer)? {
+        guard let json, !(json is NSNull) else { return nil }
+        guard let obj = json as? [String: Any], let type = obj["type"] as? String else {
+            throw TokenizerError.invalidContent(path: path, reason: "pre_tokenizer without a \"type\"")
+        }
+        switch type {
+        case "Sequence":
+            guard let list = obj["pretokenizers"] as? [Any] else {
+                throw TokenizerError.invalidContent(path: path, reason: "Sequence pre_tokenizer without \"pretokenizers\"")
+            }
+            return PreTokenizerSequence(try list.compactMap { try preTokenizer($0, path: path) })
+        case "Split":
+            let raw = string(obj, "behavior") ?? "Removed"
+            guard let behavior = SplitBehavior(rawValue: raw) else {
+                throw TokenizerError.unsupported(path: path, reason: "Split behavior \"\(raw)\"")
+            }
+            return SplitPreTokenizer(pattern: try pattern(obj, path: path), behavior: behavior,
+                                     invert: bool(obj, "invert", default: false))
+        case "ByteLevel":
+            return ByteLevelPreTokenizer(addPrefixSpace: bool(obj, "add_prefix_space", default: true),
+                                         useRegex: bool(obj, "use_regex", default: true))
+        default:
+            throw TokenizerError.unsupported(path: path, reason: "pre_tokenizer type \"\(type)\"")
+        }
+    }
+
+    static func postProcessor(_ json: Any?, path: String, tokenId: (String) -> Int32?) throws -> any PostProcessor {
+        guard let json, !(json is NSNull) else { return IdentityPostProcessor() }
+        guard let obj = json as? [String: Any], let type = obj["type"] as? String else {
+            throw TokenizerError.invalidContent(path: path, reason: "post_processor without a \"type\"")
+        }
+        func pair(_ key: String) throws -> Int32 {
+            guard let p = obj[key] as? [Any], p.count == 2, let id = (p[1] as? NSNumber)?.int32Value else {
+                throw TokenizerError.invalidContent(path: path, reason: "\(type) \"\(key)\" must be [token, id]")
+            }
+            return id
+        }
+        switch type {
+        case "RobertaProcessing", "BertProcessing":
+            return RobertaPostProcessor(clsTokenId: try pair("cls"), sepTokenId: try pair("sep"))
+        case "ByteLevel":
+            return IdentityPostProcessor()
+        case "Sequence":
+            guard let list = obj["processors"] as? [Any] else {
+                throw TokenizerError.invalidContent(path: path, reason: "Sequence post_processor without \"processors\"")
+            }
+            return PostProcessorSequence(try list.map { try postProcessor($0, path: path, tokenId: tokenId) })
+        case "TemplateProcessing":
+            guard let single = obj["single"] as? [Any] else {
+                throw TokenizerError.invalidContent(path: path, reason: "TemplateProcessing without \"single\"")
+            }
+            let specials = obj["special_tokens"] as? [String: Any] ?? [:]
+            var items: [TemplatePostProcessor.Item] = []
+            for entry in single {
+                guard let e = entry as? [String: Any] else {
+                    throw TokenizerError.invalidContent(path: path, reason: "TemplateProcessing item \(entry)")
+                }
+                if e["Sequence"] != nil {
+                    items.append(.sequence)
+                } else if let s = e["SpecialToken"] as? [String: Any], let name = s["id"] as? String {
+                    if let spec = specials[name] as? [String: Any], let ids = spec["ids"] as? [NSNumber] {
+                        items.append(.special(ids.map { $0.int32Value }))
+                    } else if let id = tokenId(name) {
+                        items.append(.special([id]))
+                    } else {
+                        throw TokenizerError.missingVocabularyEntry(path: path, token: name, reason: "TemplateProcessing special token")
+                    }
+                } else {
+                    throw TokenizerError.invalidContent(path: path, reason: "TemplateProcessing item \(e)")
+                }
+            }
+            return TemplatePostProcessor(items: items)
+        default:
+            throw TokenizerError.unsupported(path: path, reason: "post_processor type \"\(type)\"")
+        }
+    }
+}
+
+extension ReplaceNormalizer {
+    init(pattern: Pattern, content: String) {
+        self.pattern = pattern
+        self.content = Array(content.unicodeScalars)
+    }
+}
