@@ -72,6 +72,9 @@ def build_inputs():
         "astronaut_mirror_512x384": (rgb(astronaut[20:212, 150:406]), "mirror2x2"),
         # Astronaut face and suit, 151x117 (odd sizes, large downscale to small targets).
         "astronaut_151x117": (rgb(astronaut[40:157, 180:331]), None),
+        # Tall astronaut crop, 48x120: shortest-edge resizing shrinks the height by more than twice as many
+        # pixels as the width, so Pillow 13 runs its vertical pass first.
+        "astronaut_tall_48x120": (rgb(astronaut[100:220, 230:278]), None),
         # Coffee cup halved with a box average, then cut to 77x53.
         "coffee_77x53": (rgb(block_mean(coffee, 2)[60:113, 100:177]), None),
         # Rocket launch, 61x45.
@@ -141,7 +144,8 @@ CASES = [
     ("openai_224", openai_config(), ["imagenet_40x30"]),
     ("modern_224", modern_config(), ["astronaut_mirror_512x384"]),
     ("odd_33_crop_30", modern_config(size={"shortest_edge": 33}, crop_size={"height": 30, "width": 30}),
-     ["astronaut_151x117", "strip_1000x3", "strip_3x1000", "pixel_1x1", "imagenet_40x30"]),
+     ["astronaut_151x117", "astronaut_tall_48x120", "strip_1000x3", "strip_3x1000", "pixel_1x1",
+      "imagenet_40x30"]),
     ("crop_larger_pads", modern_config(size={"shortest_edge": 20}, crop_size={"height": 32, "width": 41}),
      ["rocket_61x45", "pixel_1x1", "strip_1000x3"]),
     ("height_width_size", modern_config(size={"height": 48, "width": 40}, crop_size={"height": 35, "width": 27}),
