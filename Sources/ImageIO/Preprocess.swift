@@ -155,9 +155,9 @@ public struct CLIPImageProcessor: Sendable {
         let plane = outH * outW
         lookup.withUnsafeBufferPointer { lut in
             bytes.withUnsafeBufferPointer { src in
-                guard let out = buffer.baseAddress else { return }
+                guard let out = buffer.baseAddress, let tables = lut.baseAddress else { return }
                 for c in 0..<3 {
-                    let table = lut.baseAddress! + c * 256
+                    let table = tables + c * 256
                     let pad = table[0]
                     for y in 0..<outH {
                         let row = out + c * plane + y * outW

@@ -202,7 +202,7 @@ func pillowResample(
     let horizontal = needHorizontal ? ResampleCoefficients(inSize: width, outSize: outWidth, filter: filter) : nil
     let vertical = needVertical ? ResampleCoefficients(inSize: height, outSize: outHeight, filter: filter) : nil
 
-    if verticalFirst {
+    if verticalFirst, let v = vertical {
         // Source columns feeding the window's output columns.
         let colFirst: Int, colEnd: Int
         if let h = horizontal {
@@ -212,9 +212,8 @@ func pillowResample(
             colFirst = window.x0
             colEnd = window.x1
         }
-        // needVertical is true here.
         let temp = verticalPass(src, stride: width * 3, colFirst: colFirst, cols: colEnd - colFirst,
-                                rowOffset: 0, coefficients: vertical!, rows: window.y0..<window.y1)
+                                rowOffset: 0, coefficients: v, rows: window.y0..<window.y1)
         guard let h = horizontal else { return temp }
         return temp.withUnsafeBufferPointer { t in
             horizontalPass(t, stride: (colEnd - colFirst) * 3, colOffset: colFirst,
@@ -222,8 +221,9 @@ func pillowResample(
         }
     } else {
         guard let h = horizontal else {
+            guard let v = vertical else { return copyWindow(src, width: width, window: window) }
             return verticalPass(src, stride: width * 3, colFirst: window.x0, cols: window.width,
-                                rowOffset: 0, coefficients: vertical!, rows: window.y0..<window.y1)
+                                rowOffset: 0, coefficients: v, rows: window.y0..<window.y1)
         }
         // Source rows feeding the window's output rows.
         let rowFirst: Int, rowEnd: Int
