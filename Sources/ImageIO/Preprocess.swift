@@ -1,0 +1,223 @@
+import Foundation
+
+/// CLIP image preprocessing: RGB bytes to `pixel_values`, identical to transformers'
+/// `CLIPImageProcessorPil` (Pillow backend).
+///
+/// Steps, each only when enabled in the config:
+/// 1. resize to `size` with Pillow's resampling (`resample`, BICUBIC by default; antialiased,
+///    fixed-point, 8-bit intermediate between the passes), as `PIL.Image.resize`;
+/// 2. center crop to `crop_size` with offsets `floor((resized - crop) / 2)`, padding with zeros where the
+///    resized image is smaller than the crop;
+/// 3. rescale: `Float(Double(byte) * rescale_factor)` (float64 product rounded to float32, as numpy);
+/// 4. normalize: `(x - mean[c]) / std[c]` in float32;
+/// 5. channel-first layout `[3, height, width]`.
+public struct CLIPImageProcessor: Sendable {
+    public let config: ImageProcessorConfig
+    /// `lookup[c * 256 + v]`: the final float of channel `c` for the 8-bit value `v`. Every step after the
+    /// crop is a per-channel function of one byte, so a table gives the exact values.
+    private let lookup: [Float]
+
+    /// - Precondition: `config` passes `validate()` (configs decoded from JSON always do).
+    public init(config: ImageProcessorConfig) {
+        do {
+            try config.validate()
+        } catch {
+            preconditionFailure("\(error)")
+        }
+        self.config = config
+        var table = [Float](repeating: 0, count: 3 * 256)
+        for c in 0..<3 {
+            let mean = config.doNormalize ? Float(config.imageMean[c]) : 0
+            let std = config.doNormalize ? Float(config.imageStd[c]) : 1
+            for v in 0..<256 {
+                var x = config.doRescale ? Float(Double(v) * config.rescaleFactor) : Float(v)
+                if config.doNormalize { x = (x - mean) / std }
+                table[c * 256 + v] = x
+            }
+        }
+        lookup = table
+    }
+
+    /// Reads a `preprocessor_config.json`.
+    /// - Throws: `ImageProcessorConfigError` naming the file and the reason (unreadable, not JSON,
+    ///   wrong type or unsupported value).
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ImageProcessorConfigError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        let config: ImageProcessorConfig
+        do {
+            config = try JSONDecoder().decode(ImageProcessorConfig.self, from: data)
+        } catch let ImageProcessorConfigError.invalidValue(key, reason) {
+            throw ImageProcessorConfigError.invalidValueInFile(path: url.path, key: key, reason: reason)
+        } catch let error as DecodingError {
+            throw ImageProcessorConfigError.invalidJSON(path: url.path, reason: Self.describe(error))
+        } catch {
+            throw ImageProcessorConfigError.invalidJSON(path: url.path, reason: "\(error)")
+        }
+        self.init(config: config)
+    }
+
+    /// Output height in pixels: the crop height, or the fixed resize height when there is no crop.
+    /// When neither fixes it (no crop and an aspect-preserving or no resize), use `outputSize(width:height:)`.
+    public var outputHeight: Int {
+        if config.doCenterCrop { return config.cropHeight }
+        if config.doResize, case let .exact(h, _) = config.size { return h }
+        return 0
+    }
+
+    /// Output width in pixels: the crop width, or the fixed resize width when there is no crop.
+    /// When neither fixes it (no crop and an aspect-preserving or no resize), use `outputSize(width:height:)`.
+    public var outputWidth: Int {
+        if config.doCenterCrop { return config.cropWidth }
+        if config.doResize, case let .exact(_, w) = config.size { return w }
+        return 0
+    }
+
+    /// True when every image gives `[3, outputHeight, outputWidth]`.
+    public var hasFixedOutputSize: Bool { outputHeight > 0 }
+
+    /// Size of the image after the resize step, as transformers computes it (`height`, `width`).
+    /// Sizes that transformers would round to 0 are raised to 1 (Pillow rejects them).
+    public func resizedSize(width: Int, height: Int) -> (height: Int, width: Int) {
+        guard config.doResize else { return (height, width) }
+        let (h, w): (Int, Int)
+        switch config.size {
+        case let .shortestEdge(s):
+            // get_resize_output_image_size(default_to_square=False): the long side is truncated.
+            if width <= height {
+                (h, w) = (Int(Double(s * height) / Double(width)), s)
+            } else {
+                (h, w) = (s, Int(Double(s * width) / Double(height)))
+            }
+        case let .shortestAndLongestEdge(shortest, longest):
+            (h, w) = Self.sizeWithAspectRatio(height: height, width: width, size: shortest, maxSize: longest)
+        case let .exact(eh, ew):
+            (h, w) = (eh, ew)
+        case let .maxHeightWidth(mh, mw):
+            let scale = min(Double(mh) / Double(height), Double(mw) / Double(width))
+            (h, w) = (Int(Double(height) * scale), Int(Double(width) * scale))
+        }
+        return (max(h, 1), max(w, 1))
+    }
+
+    /// Size of `pixel_values` for an image of this size: `(height, width)`, so the values are
+    /// `[3, height, width]`.
+    public func outputSize(width: Int, height: Int) -> (height: Int, width: Int) {
+        if config.doCenterCrop { return (config.cropHeight, config.cropWidth) }
+        return resizedSize(width: width, height: height)
+    }
+
+    /// pixel_values of one image, `[3, outputHeight, outputWidth]` float32, CHW (R, G, B planes).
+    /// Without a center crop the size is `outputSize(width: image.width, height: image.height)`.
+    public func pixelValues(_ image: RGBImage) -> [Float] {
+        let (h, w) = outputSize(width: image.width, height: image.height)
+        var out = [Float](repeating: 0, count: 3 * h * w)
+        out.withUnsafeMutableBufferPointer { pixelValues(image, into: $0) }
+        return out
+    }
+
+    /// Writes the pixel_values of one image, `[3, height, width]` float32 CHW, into `buffer` (for building
+    /// a batch in place). `(height, width)` is `outputSize(width: image.width, height: image.height)`.
+    ///
+    /// - Precondition: `buffer.count == 3 * height * width`.
+    public func pixelValues(_ image: RGBImage, into buffer: UnsafeMutableBufferPointer<Float>) {
+        precondition(image.pixels.count == image.width * image.height * 3, "RGBImage pixel count does not match its size")
+        let (outH, outW) = outputSize(width: image.width, height: image.height)
+        precondition(buffer.count == 3 * outH * outW,
+                     "pixel_values buffer holds \(buffer.count) floats, needs 3 x \(outH) x \(outW)")
+        let (rh, rw) = resizedSize(width: image.width, height: image.height)
+
+        // Crop offsets in the resized image (floor division, negative when padding).
+        let top = config.doCenterCrop ? Self.floorHalf(rh - outH) : 0
+        let left = config.doCenterCrop ? Self.floorHalf(rw - outW) : 0
+        // The part of the resized image that the crop keeps.
+        let window = PixelWindow(x0: max(0, left), y0: max(0, top),
+                                 x1: min(rw, left + outW), y1: min(rh, top + outH))
+
+        let resizing = config.doResize && (rh != image.height || rw != image.width)
+        let bytes: [UInt8]
+        let stride: Int, originX: Int, originY: Int
+        if resizing {
+            bytes = image.pixels.withUnsafeBufferPointer {
+                pillowResample($0, width: image.width, height: image.height, outWidth: rw, outHeight: rh,
+                               filter: config.resample, window: window)
+            }
+            (stride, originX, originY) = (window.width * 3, window.x0, window.y0)
+        } else {
+            bytes = image.pixels
+            (stride, originX, originY) = (image.width * 3, 0, 0)
+        }
+
+        let plane = outH * outW
+        lookup.withUnsafeBufferPointer { lut in
+            bytes.withUnsafeBufferPointer { src in
+                guard let out = buffer.baseAddress, let tables = lut.baseAddress else { return }
+                for c in 0..<3 {
+                    let table = tables + c * 256
+                    let pad = table[0]
+                    for y in 0..<outH {
+                        let row = out + c * plane + y * outW
+                        let sy = y + top
+                        if sy < window.y0 || sy >= window.y1 {
+                            for x in 0..<outW { row[x] = pad }
+                            continue
+                        }
+                        let srcRow = (sy - originY) * stride
+                        for x in 0..<outW {
+                            let sx = x + left
+                            if sx < window.x0 || sx >= window.x1 {
+                                row[x] = pad
+                            } else {
+                                row[x] = table[Int(src[srcRow + (sx - originX) * 3 + c])]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `floor(v / 2)` for any sign, as Python's `//`.
+    private static func floorHalf(_ v: Int) -> Int { v >= 0 ? v / 2 : -((-v + 1) / 2) }
+
+    /// transformers' `get_size_with_aspect_ratio((height, width), size, max_size)`.
+    static func sizeWithAspectRatio(height: Int, width: Int, size requested: Int, maxSize: Int) -> (Int, Int) {
+        var size = requested
+        var rawSize: Double? = nil
+        let minOriginal = Double(min(height, width))
+        let maxOriginal = Double(max(height, width))
+        if maxOriginal / minOriginal * Double(size) > Double(maxSize) {
+            let raw = Double(maxSize) * minOriginal / maxOriginal
+            rawSize = raw
+            size = Int(raw.rounded(.toNearestOrEven))
+        }
+        if (height <= width && height == size) || (width <= height && width == size) {
+            return (height, width)
+        } else if width < height {
+            let oh = rawSize.map { Int($0 * Double(height) / Double(width)) } ?? Int(Double(size * height) / Double(width))
+            return (oh, size)
+        } else {
+            let ow = rawSize.map { Int($0 * Double(width) / Double(height)) } ?? Int(Double(size * width) / Double(height))
+            return (size, ow)
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ ctx: DecodingError.Context) -> String {
+            let p = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            return p.isEmpty ? "" : " at \(p)"
+        }
+        switch error {
+        case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx):
+            return ctx.debugDescription + path(ctx)
+        case let .keyNotFound(key, ctx):
+            return "missing key \(key.stringValue)" + path(ctx)
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import XCTest
+@testable import ImageIO
+
+final class PreprocessConfigTests: XCTestCase {
+    func decode(_ json: String) throws -> ImageProcessorConfig {
+        try JSONDecoder().decode(ImageProcessorConfig.self, from: Data(json.utf8))
+    }
+
+    func temporaryFile(_ contents: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("preprocess-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent("preprocessor_config.json")
+        try Data(contents.utf8).write(to: url)
+        return url
+    }
+
+    func testEmptyConfigHasCLIPDefaults() throws {
+        let config = try decode("{}")
+        XCTAssertEqual(config, ImageProcessorConfig())
+        XCTAssertEqual(config.size, .shortestEdge(224))
+        XCTAssertEqual(config.resample, .bicubic)
+        XCTAssertEqual([config.cropHeight, config.cropWidth], [224, 224])
+        XCTAssertEqual(config.rescaleFactor.bitPattern, (1.0 / 255.0).bitPattern)
+        XCTAssertEqual(config.imageMean, [0.48145466, 0.4578275, 0.40821073])
+        XCTAssertEqual(config.imageStd, [0.26862954, 0.26130258, 0.27577711])
+        XCTAssertTrue(config.doResize && config.doCenterCrop && config.doRescale && config.doNormalize)
+        let processor = CLIPImageProcessor(config: config)
+        XCTAssertEqual([processor.outputHeight, processor.outputWidth], [224, 224])
+    }
+
+    func testNullValuesFallBackToDefaults() throws {
+        let config = try decode(#"{"size": null, "crop_size": null, "resample": null, "image_mean": null}"#)
+        XCTAssertEqual(config, ImageProcessorConfig())
+    }
+
+    func testRescaleFactorParsesToTheSameDouble() throws {
+        let config = try decode(#"{"rescale_factor": 0.00392156862745098}"#)
+        XCTAssertEqual(config.rescaleFactor.bitPattern, (1.0 / 255.0).bitPattern)
+    }
+
+    func testSizeForms() throws {
+        XCTAssertEqual(try decode(#"{"size": 336}"#).size, .shortestEdge(336))
+        XCTAssertEqual(try decode(#"{"size": 336, "default_to_square": true}"#).size, .exact(height: 336, width: 336))
+        XCTAssertEqual(try decode(#"{"size": [240, 320]}"#).size, .exact(height: 240, width: 320))
+        XCTAssertEqual(try decode(#"{"size": {"height": 10, "width": 20}}"#).size, .exact(height: 10, width: 20))
+        XCTAssertEqual(try decode(#"{"size": {"shortest_edge": 8, "longest_edge": 12}}"#).size,
+                       .shortestAndLongestEdge(shortest: 8, longest: 12))
+        XCTAssertEqual(try decode(#"{"size": {"max_height": 8, "max_width": 12}}"#).size,
+                       .maxHeightWidth(maxHeight: 8, maxWidth: 12))
+        XCTAssertEqual(try decode(#"{"size": 30, "use_square_size": true}"#).size, .exact(height: 30, width: 30))
+        let crop = try decode(#"{"crop_size": 336}"#)
+        XCTAssertEqual([crop.cropHeight, crop.cropWidth], [336, 336])
+        let cropList = try decode(#"{"crop_size": [20, 30]}"#)
+        XCTAssertEqual([cropList.cropHeight, cropList.cropWidth], [20, 30])
+        let scalarMean = try decode(#"{"image_mean": 0.5, "image_std": 2}"#)
+        XCTAssertEqual(scalarMean.imageMean, [0.5, 0.5, 0.5])
+        XCTAssertEqual(scalarMean.imageStd, [2, 2, 2])
+    }
+
+    func testInvalidValuesAreRejectedWithTheKey() {
+        let bad: [(String, String)] = [
+            (#"{"resample": 9}"#, "resample"),
+            (#"{"size": {"longest_edge": 9}}"#, "size"),
+            (#"{"size": {"width": 9}}"#, "size"),
+            (#"{"size": [1, 2, 3]}"#, "size"),
+            (#"{"size": 0}"#, "size.shortest_edge"),
+            (#"{"crop_size": {"shortest_edge": 9}}"#, "crop_size"),
+            (#"{"crop_size": -4}"#, "crop_size.height"),
+            (#"{"image_mean": [0.5, 0.5]}"#, "image_mean"),
+            (#"{"size": {"height": 3, "width": 3}, "use_square_size": true}"#, "use_square_size"),
+        ]
+        for (json, key) in bad {
+            XCTAssertThrowsError(try decode(json), json) { error in
+                guard case let ImageProcessorConfigError.invalidValue(k, reason) = error else {
+                    return XCTFail("\(json): unexpected error \(error)")
+                }
+                XCTAssertEqual(k, key, json)
+                XCTAssertFalse(reason.isEmpty)
+            }
+        }
+        // Settings that are unused are not checked, as in transformers.
+        XCTAssertNoThrow(try decode(#"{"do_center_crop": false, "crop_size": {"shortest_edge": 9}}"#))
+        XCTAssertNoThrow(try decode(#"{"do_resize": false, "size": {"longest_edge": 9}}"#))
+    }
+
+    func testFileErrorsNameTheFile() throws {
+        let missing = URL(fileURLWithPath: "/nonexistent/dir/preprocessor_config.json")
+        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: missing)) { error in
+            guard case ImageProcessorConfigError.unreadable = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains(missing.path))
+        }
+        let notJSON = try temporaryFile("{ not json")
+        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: notJSON)) { error in
+            guard case ImageProcessorConfigError.invalidJSON = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains(notJSON.path))
+        }
+        let wrongType = try temporaryFile(#"{"do_resize": "yes"}"#)
+        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: wrongType)) { error in
+            guard case ImageProcessorConfigError.invalidJSON = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("do_resize"), "\(error)")
+        }
+        let badFilter = try temporaryFile(#"{"resample": 12}"#)
+        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: badFilter)) { error in
+            guard case let ImageProcessorConfigError.invalidValueInFile(path, key, _) = error else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(path, badFilter.path)
+            XCTAssertEqual(key, "resample")
+        }
+    }
+
+    func testResizedSizeRules() {
+        let p = CLIPImageProcessor(config: ImageProcessorConfig(size: .shortestEdge(224)))
+        // The long side is truncated: 224 * 512 / 384 = 298.67 -> 298.
+        XCTAssertTrue(p.resizedSize(width: 512, height: 384) == (224, 298))
+        XCTAssertTrue(p.resizedSize(width: 3, height: 1000) == (74666, 224))
+        XCTAssertTrue(p.resizedSize(width: 1, height: 1) == (224, 224))
+        // get_size_with_aspect_ratio: the short side becomes round(40 * 2 / 3) = 27, the long one int(26.67 * 3 / 2).
+        XCTAssertTrue(CLIPImageProcessor.sizeWithAspectRatio(height: 2, width: 3, size: 32, maxSize: 40) == (27, 40))
+        XCTAssertTrue(CLIPImageProcessor.sizeWithAspectRatio(height: 5, width: 10, size: 5, maxSize: 40) == (5, 10))
+        let m = CLIPImageProcessor(config: ImageProcessorConfig(size: .maxHeightWidth(maxHeight: 50, maxWidth: 50),
+                                                               doCenterCrop: false))
+        XCTAssertTrue(m.resizedSize(width: 200, height: 100) == (25, 50))
+        XCTAssertFalse(m.hasFixedOutputSize)
+        XCTAssertTrue(m.outputSize(width: 200, height: 100) == (25, 50))
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import XCTest
+@testable import ImageIO
+
+/// Parity of resampling and preprocessing with Pillow 13 / transformers' CLIPImageProcessorPil, on the
+/// goldens written by Tools/reference/preprocess_fixtures.py.
+final class PreprocessTests: XCTestCase {
+    struct Manifest: Decodable {
+        struct Input: Decodable {
+            let file: String
+            let stored_width: Int
+            let stored_height: Int
+            let construct: String?
+            let width: Int
+            let height: Int
+        }
+        struct Case: Decodable {
+            let `case`: String
+            let config: String
+            let input: String
+            let shape: [Int]
+            let table_counts: [Int]
+            let values: String
+            let index: String
+        }
+        struct Resize: Decodable {
+            let input: String
+            let width: Int
+            let height: Int
+            let filter: Int
+            let file: String
+        }
+        let inputs: [String: Input]
+        let cases: [Case]
+        let resize: [Resize]
+    }
+
+    static let root = fixturesDirectory.appendingPathComponent("preprocess")
+
+    func loadManifest() throws -> Manifest {
+        let data = try Data(contentsOf: Self.root.appendingPathComponent("manifest.json"))
+        return try JSONDecoder().decode(Manifest.self, from: data)
+    }
+
+    func bytes(_ relative: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: Self.root.appendingPathComponent(relative)))
+    }
+
+    func floats(_ relative: String) throws -> [Float] {
+        let raw = try bytes(relative)
+        XCTAssertEqual(raw.count % 4, 0)
+        return (0..<(raw.count / 4)).map { i in
+            let bits = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16
+                | UInt32(raw[4 * i + 3]) << 24
+            return Float(bitPattern: bits)
+        }
+    }
+
+    /// The test image as the script built it (same construction rules).
+    func image(_ name: String, _ manifest: Manifest) throws -> RGBImage {
+        let input = try XCTUnwrap(manifest.inputs[name], "unknown input \(name)")
+        let stored = try bytes(input.file)
+        XCTAssertEqual(stored.count, input.stored_width * input.stored_height * 3, input.file)
+        switch input.construct {
+        case nil:
+            return RGBImage(width: input.width, height: input.height, pixels: stored)
+        case "mirror2x2":
+            let (w, h) = (input.stored_width, input.stored_height)
+            var out = [UInt8](repeating: 0, count: 4 * w * h * 3)
+            for y in 0..<(2 * h) {
+                let sy = y < h ? y : 2 * h - 1 - y
+                for x in 0..<(2 * w) {
+                    let sx = x < w ? x : 2 * w - 1 - x
+                    for c in 0..<3 { out[(y * 2 * w + x) * 3 + c] = stored[(sy * w + sx) * 3 + c] }
+                }
+            }
+            return RGBImage(width: 2 * w, height: 2 * h, pixels: out)
+        case let other?:
+            XCTFail("unknown construction \(other)")
+            return RGBImage(width: 1, height: 1, pixels: [0, 0, 0])
+        }
+    }
+
+    /// Decodes the lossless table + index encoding of the reference pixel_values.
+    func expectedPixelValues(_ c: Manifest.Case) throws -> [Float] {
+        let table = try floats(c.values)
+        let index = try bytes(c.index)
+        XCTAssertEqual(table.count, c.table_counts.reduce(0, +))
+        let plane = c.shape[1] * c.shape[2]
+        XCTAssertEqual(index.count, 3 * plane)
+        var offsets = [0, c.table_counts[0], c.table_counts[0] + c.table_counts[1]]
+        offsets.append(table.count)
+        var out = [Float](repeating: 0, count: index.count)
+        for ch in 0..<3 {
+            for i in 0..<plane {
+                let k = Int(index[ch * plane + i])
+                XCTAssertLessThan(k, c.table_counts[ch])
+                out[ch * plane + i] = table[offsets[ch] + k]
+            }
+        }
+        return out
+    }
+
+    func testPixelValuesMatchTransformers() throws {
+        let manifest = try loadManifest()
+        XCTAssertGreaterThanOrEqual(manifest.cases.count, 30)
+        var worst: Float = 0
+        var exact = 0
+        for c in manifest.cases {
+            let label = "\(c.case)/\(c.input)"
+            let processor = try CLIPImageProcessor(contentsOf: Self.root.appendingPathComponent(c.config))
+            let img = try image(c.input, manifest)
+            let size = processor.outputSize(width: img.width, height: img.height)
+            XCTAssertEqual([3, size.height, size.width], c.shape, label)
+            if processor.hasFixedOutputSize {
+                XCTAssertEqual([3, processor.outputHeight, processor.outputWidth], c.shape, label)
+            }
+            let expected = try expectedPixelValues(c)
+            let got = processor.pixelValues(img)
+            XCTAssertEqual(got.count, expected.count, label)
+            guard got.count == expected.count else { continue }
+            var maxDiff: Float = 0
+            var same = true
+            for i in 0..<got.count {
+                maxDiff = max(maxDiff, abs(got[i] - expected[i]))
+                if got[i].bitPattern != expected[i].bitPattern { same = false }
+            }
+            XCTAssertLessThanOrEqual(maxDiff, 1e-6, label)
+            if same { exact += 1 }
+            worst = max(worst, maxDiff)
+
+            // The buffer variant writes the same values.
+            var buffer = [Float](repeating: .nan, count: got.count)
+            buffer.withUnsafeMutableBufferPointer { processor.pixelValues(img, into: $0) }
+            XCTAssertEqual(buffer, got, label)
+        }
+        print("preprocess parity: \(manifest.cases.count) cases, \(exact) bit-identical, max abs diff \(worst)")
+        XCTAssertEqual(exact, manifest.cases.count)
+    }
+
+    func testResizeMatchesPillow() throws {
+        let manifest = try loadManifest()
+        XCTAssertGreaterThanOrEqual(manifest.resize.count, 100)
+        var mismatched = 0
+        var worst = 0
+        var filtersSeen = Set<Int>()
+        for r in manifest.resize {
+            let filter = try XCTUnwrap(ResamplingFilter(rawValue: r.filter))
+            filtersSeen.insert(r.filter)
+            let src = try image(r.input, manifest)
+            let expected = try bytes(r.file)
+            let got = src.resized(width: r.width, height: r.height, filter: filter)
+            XCTAssertEqual(got.width, r.width)
+            XCTAssertEqual(got.height, r.height)
+            XCTAssertEqual(got.pixels.count, expected.count, r.file)
+            guard got.pixels.count == expected.count else { continue }
+            var diff = 0
+            for i in 0..<expected.count { diff = max(diff, abs(Int(got.pixels[i]) - Int(expected[i]))) }
+            if diff != 0 {
+                mismatched += 1
+                XCTFail("\(r.file): max byte difference \(diff) (\(filter))")
+            }
+            worst = max(worst, diff)
+        }
+        XCTAssertEqual(filtersSeen, Set(ResamplingFilter.allCases.map(\.rawValue)))
+        print("resize parity: \(manifest.resize.count) cases, \(mismatched) mismatched, max byte diff \(worst)")
+    }
+
+    /// Computing only the cropped window gives the same bytes as resizing fully and cutting.
+    func testWindowedResampleEqualsFullResample() throws {
+        let manifest = try loadManifest()
+        let src = try image("coffee_77x53", manifest)
+        for filter in ResamplingFilter.allCases {
+            for (ow, oh) in [(30, 20), (70, 9), (90, 60), (9, 50)] {
+                let full = src.resized(width: ow, height: oh, filter: filter)
+                let window = PixelWindow(x0: ow / 4, y0: oh / 3, x1: ow - ow / 5, y1: oh - oh / 4)
+                let part = src.pixels.withUnsafeBufferPointer {
+                    pillowResample($0, width: src.width, height: src.height, outWidth: ow, outHeight: oh,
+                                   filter: filter, window: window)
+                }
+                var cut = [UInt8]()
+                for y in window.y0..<window.y1 {
+                    cut += full.pixels[((y * ow + window.x0) * 3)..<((y * ow + window.x1) * 3)]
+                }
+                XCTAssertEqual(part, cut, "\(filter) \(ow)x\(oh)")
+            }
+        }
+    }
+}

@@ -1,0 +1,276 @@
+"""Golden fixtures for image preprocessing (Tests/Fixtures/preprocess).
+
+Inputs are crops of real photos shipped in scikit-image (skimage/data) and foolbox (foolbox/data), cut and
+reduced with numpy so that they stay small, and stored as raw RGB bytes (row-major, interleaved).
+
+* `cases`: each case is a preprocessor_config.json (written here, loaded back with
+  `CLIPImageProcessorPil.from_pretrained`) applied to `PIL.Image.fromarray(input)`. The reference
+  pixel_values (float32, [3, H, W]) are stored losslessly as a per-channel table of their distinct float32
+  values (`values.f32`, little-endian, channel 0 then 1 then 2) plus one uint8 index per element
+  (`index.u8`, CHW order). The script checks that decoding gives back the exact array.
+* `resize`: `PIL.Image.resize((w, h), filter)` outputs (raw RGB bytes) for many size pairs and every filter,
+  covering both pass orders of Pillow 13, single-pass and identity cases.
+
+Run: /work/venv/bin/python Tools/reference/preprocess_fixtures.py   (deterministic; rewrites the folder)
+"""
+import json
+import os
+import shutil
+from importlib import resources
+
+import numpy as np
+import PIL
+import transformers
+from PIL import Image
+from transformers import CLIPImageProcessorPil
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures", "preprocess")
+SKIMAGE = str(resources.files("skimage") / "data")
+FOOLBOX = str(resources.files("foolbox") / "data")
+
+OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
+OPENAI_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def load(folder, name):
+    return np.asarray(Image.open(os.path.join(folder, name)))
+
+
+def rgb(a):
+    """Gray (H, W) is replicated to three channels, as Pillow's convert("RGB")."""
+    if a.ndim == 2:
+        a = np.stack([a, a, a], axis=-1)
+    return np.ascontiguousarray(a[..., :3], dtype=np.uint8)
+
+
+def block_mean(a, k):
+    """Downscale by an integer factor with a box average (rounded), to keep inputs small."""
+    h, w = a.shape[0] // k * k, a.shape[1] // k * k
+    a = a[:h, :w].astype(np.float64).reshape(h // k, k, w // k, k, -1).mean(axis=(1, 3))
+    return np.rint(a).astype(np.uint8)
+
+
+def mirror2x2(tile):
+    """A 2x-wide, 2x-tall image from a tile and its mirror images (built the same way by the tests)."""
+    top = np.concatenate([tile, tile[:, ::-1]], axis=1)
+    return np.ascontiguousarray(np.concatenate([top, top[::-1]], axis=0))
+
+
+def build_inputs():
+    """name -> (stored array, construction). The constructed image is what is preprocessed."""
+    astronaut = load(SKIMAGE, "astronaut.png")
+    coffee = load(SKIMAGE, "coffee.png")
+    rocket = load(SKIMAGE, "rocket.jpg")
+    camera = load(SKIMAGE, "camera.png")
+    hubble = load(SKIMAGE, "hubble_deep_field.jpg")
+    retina = load(SKIMAGE, "retina.jpg")
+    imagenet = load(FOOLBOX, "imagenet_00_243.jpg")
+    cifar = load(FOOLBOX, "cifar10_00_3.png")
+    mnist = load(FOOLBOX, "mnist_00_7.png")
+    return {
+        # Astronaut 256x192 tile, mirrored to 512x384: the large downscale 512x384 -> 298x224.
+        "astronaut_mirror_512x384": (rgb(astronaut[20:212, 150:406]), "mirror2x2"),
+        # Astronaut face and suit, 151x117 (odd sizes, large downscale to small targets).
+        "astronaut_151x117": (rgb(astronaut[40:157, 180:331]), None),
+        # Tall astronaut crop, 48x120: shortest-edge resizing shrinks the height by more than twice as many
+        # pixels as the width, so Pillow 13 runs its vertical pass first.
+        "astronaut_tall_48x120": (rgb(astronaut[100:220, 230:278]), None),
+        # Coffee cup halved with a box average, then cut to 77x53.
+        "coffee_77x53": (rgb(block_mean(coffee, 2)[60:113, 100:177]), None),
+        # Rocket launch, 61x45.
+        "rocket_61x45": (rgb(block_mean(rocket, 4)[20:65, 40:101]), None),
+        # Grayscale camera man, replicated to RGB, 120x90.
+        "camera_gray_120x90": (rgb(camera[60:420:4, 100:580:4]), None),
+        # ImageNet sample reduced to 40x30 (upscaled by the configs).
+        "imagenet_40x30": (rgb(block_mean(imagenet, 8)[20:50, 12:52]), None),
+        # CIFAR-10 32x32 and MNIST 28x28 (grayscale replicated): small images upscaled.
+        "cifar_32x32": (rgb(cifar), None),
+        "mnist_gray_28x28": (rgb(mnist), None),
+        # One pixel.
+        "pixel_1x1": (rgb(astronaut[100:101, 250:251]), None),
+        # Strips: 1000 wide x 3 tall and 3 wide x 1000 tall.
+        "strip_1000x3": (rgb(hubble[400:403, 0:1000]), None),
+        "strip_3x1000": (rgb(retina[200:1200, 700:703]), None),
+    }
+
+
+def construct(stored, how):
+    if how is None:
+        return stored
+    if how == "mirror2x2":
+        return mirror2x2(stored)
+    raise ValueError(how)
+
+
+def openai_config(**overrides):
+    """The preprocessor_config.json of openai/clip-vit-base-patch32 (legacy integer sizes)."""
+    cfg = {
+        "crop_size": 224,
+        "do_center_crop": True,
+        "do_normalize": True,
+        "do_resize": True,
+        "feature_extractor_type": "CLIPFeatureExtractor",
+        "image_mean": OPENAI_MEAN,
+        "image_std": OPENAI_STD,
+        "resample": 3,
+        "size": 224,
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def modern_config(**overrides):
+    """A current-style config with dictionary sizes."""
+    cfg = {
+        "crop_size": {"height": 224, "width": 224},
+        "do_center_crop": True,
+        "do_convert_rgb": True,
+        "do_normalize": True,
+        "do_rescale": True,
+        "do_resize": True,
+        "image_mean": OPENAI_MEAN,
+        "image_processor_type": "CLIPImageProcessor",
+        "image_std": OPENAI_STD,
+        "resample": 3,
+        "rescale_factor": 0.00392156862745098,
+        "size": {"shortest_edge": 224},
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+# (case name, config, input names)
+CASES = [
+    ("openai_224", openai_config(), ["imagenet_40x30"]),
+    ("modern_224", modern_config(), ["astronaut_mirror_512x384"]),
+    ("odd_33_crop_30", modern_config(size={"shortest_edge": 33}, crop_size={"height": 30, "width": 30}),
+     ["astronaut_151x117", "astronaut_tall_48x120", "strip_1000x3", "strip_3x1000", "pixel_1x1",
+      "imagenet_40x30"]),
+    ("crop_larger_pads", modern_config(size={"shortest_edge": 20}, crop_size={"height": 32, "width": 41}),
+     ["rocket_61x45", "pixel_1x1", "strip_1000x3"]),
+    ("height_width_size", modern_config(size={"height": 48, "width": 40}, crop_size={"height": 35, "width": 27}),
+     ["coffee_77x53", "strip_3x1000"]),
+    ("no_center_crop", modern_config(size={"shortest_edge": 40}, do_center_crop=False),
+     ["coffee_77x53", "camera_gray_120x90"]),
+    ("bilinear_half_mean", modern_config(resample=2, size={"shortest_edge": 48}, crop_size={"height": 48, "width": 48},
+                                         image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5]),
+     ["astronaut_151x117", "cifar_32x32", "camera_gray_120x90"]),
+    ("lanczos_imagenet_stats", modern_config(resample=1, size=36, crop_size=32,
+                                             image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]),
+     ["astronaut_151x117", "mnist_gray_28x28"]),
+    ("nearest", openai_config(resample=0, size=45, crop_size=40), ["coffee_77x53", "imagenet_40x30"]),
+    ("box", openai_config(resample=4, size=30, crop_size=28), ["astronaut_151x117", "imagenet_40x30"]),
+    ("hamming", openai_config(resample=5, size=30, crop_size=28), ["astronaut_151x117", "imagenet_40x30"]),
+    ("mks2013", openai_config(resample=6, size=30, crop_size=28), ["astronaut_151x117", "imagenet_40x30"]),
+    ("mks2021", openai_config(resample=7, size=30, crop_size=28), ["astronaut_151x117", "imagenet_40x30"]),
+    ("shortest_and_longest_edge", modern_config(size={"shortest_edge": 32, "longest_edge": 40},
+                                                crop_size={"height": 30, "width": 30}),
+     ["coffee_77x53", "camera_gray_120x90"]),
+    ("max_height_width", modern_config(size={"max_height": 30, "max_width": 50}, do_center_crop=False),
+     ["rocket_61x45", "cifar_32x32"]),
+    ("no_resize", modern_config(do_resize=False, crop_size={"height": 40, "width": 50}), ["rocket_61x45"]),
+    ("no_rescale_no_normalize", modern_config(size={"shortest_edge": 24}, crop_size={"height": 24, "width": 24},
+                                              do_rescale=False, do_normalize=False), ["coffee_77x53"]),
+    ("rescale_only", modern_config(size={"shortest_edge": 24}, crop_size={"height": 24, "width": 24},
+                                   do_normalize=False, rescale_factor=0.0078125), ["coffee_77x53"]),
+    ("normalize_without_rescale", modern_config(size={"shortest_edge": 24}, crop_size={"height": 24, "width": 24},
+                                                do_rescale=False, image_mean=127.5, image_std=64.0),
+     ["coffee_77x53"]),
+]
+
+# (input, out width, out height, filter) for direct PIL.Image.resize checks.
+# Every filter on outputs of at most SMALL_OUTPUT pixels, BILINEAR and BICUBIC on the larger ones.
+ALL_FILTERS = [0, 1, 2, 3, 4, 5, 6, 7]
+SMALL_OUTPUT = 400
+RESIZE_TARGETS = {
+    # Both pass orders: Pillow 13 runs the vertical pass first when the height shrinks by more than twice
+    # as many pixels as the width, e.g. 77x53 -> 70x9 (44 > 2 * 7); 77x53 -> 60x30 keeps horizontal first.
+    "coffee_77x53": [(30, 20), (20, 30), (77, 11), (13, 53), (70, 9), (60, 5), (9, 50), (24, 4), (60, 30),
+                     (77, 53), (90, 8), (38, 26), (66, 19), (66, 20)],
+    "imagenet_40x30": [(57, 43), (40, 61), (63, 30), (25, 7), (39, 2), (12, 28), (1, 1)],
+    "strip_1000x3": [(31, 2), (7, 3), (300, 1), (24, 9)],
+    "strip_3x1000": [(2, 31), (3, 7), (1, 300), (9, 24), (5, 3)],
+    "pixel_1x1": [(5, 4), (1, 3)],
+}
+
+
+def write_bytes(path, array):
+    with open(path, "wb") as f:
+        f.write(np.ascontiguousarray(array).tobytes())
+
+
+def encode_pixel_values(pv):
+    """Lossless table + index encoding of a float32 [3, H, W] array."""
+    assert pv.dtype == np.float32 and pv.ndim == 3 and pv.shape[0] == 3
+    tables, index = [], np.empty(pv.shape, dtype=np.uint8)
+    for c in range(3):
+        values, inverse = np.unique(pv[c], return_inverse=True)
+        assert len(values) <= 256, "more than 256 distinct values in one channel"
+        tables.append(values.astype("<f4"))
+        index[c] = inverse.reshape(pv.shape[1:]).astype(np.uint8)
+    decoded = np.stack([tables[c][index[c]] for c in range(3)])
+    assert np.array_equal(decoded.view(np.uint32), pv.view(np.uint32))
+    return tables, index
+
+
+def main():
+    if os.path.isdir(ROOT):
+        shutil.rmtree(ROOT)
+    os.makedirs(os.path.join(ROOT, "inputs"))
+    inputs = build_inputs()
+    manifest = {
+        "generator": "Tools/reference/preprocess_fixtures.py",
+        "transformers": transformers.__version__,
+        "pillow": PIL.__version__,
+        "inputs": {},
+        "cases": [],
+        "resize": [],
+    }
+    images = {}
+    for name, (stored, how) in inputs.items():
+        file = f"inputs/{name}.rgb"
+        write_bytes(os.path.join(ROOT, file), stored)
+        image = construct(stored, how)
+        images[name] = image
+        manifest["inputs"][name] = {
+            "file": file, "stored_width": stored.shape[1], "stored_height": stored.shape[0],
+            "construct": how, "width": image.shape[1], "height": image.shape[0],
+        }
+
+    for case, config, names in CASES:
+        case_dir = os.path.join(ROOT, case)
+        os.makedirs(case_dir)
+        with open(os.path.join(case_dir, "preprocessor_config.json"), "w") as f:
+            json.dump(config, f, indent=2)
+        processor = CLIPImageProcessorPil.from_pretrained(case_dir)
+        for name in names:
+            out = processor(Image.fromarray(images[name]), return_tensors="np")["pixel_values"][0]
+            pv = np.asarray(out).astype(np.float32)
+            tables, index = encode_pixel_values(pv)
+            stem = f"{case}/{name}"
+            write_bytes(os.path.join(ROOT, stem + ".values.f32"), np.concatenate(tables))
+            write_bytes(os.path.join(ROOT, stem + ".index.u8"), index)
+            manifest["cases"].append({
+                "case": case, "config": f"{case}/preprocessor_config.json", "input": name,
+                "shape": list(pv.shape), "table_counts": [len(t) for t in tables],
+                "values": stem + ".values.f32", "index": stem + ".index.u8",
+            })
+
+    os.makedirs(os.path.join(ROOT, "resize"))
+    for name, targets in RESIZE_TARGETS.items():
+        pil = Image.fromarray(images[name])
+        for (w, h) in targets:
+            for flt in (ALL_FILTERS if w * h <= SMALL_OUTPUT else [2, 3]):
+                out = np.asarray(pil.resize((w, h), flt))
+                file = f"resize/{name}_{w}x{h}_f{flt}.rgb"
+                write_bytes(os.path.join(ROOT, file), out)
+                manifest["resize"].append({"input": name, "width": w, "height": h, "filter": flt, "file": file})
+
+    with open(os.path.join(ROOT, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    total = sum(os.path.getsize(os.path.join(d, fn)) for d, _, fns in os.walk(ROOT) for fn in fns)
+    print(f"{len(manifest['cases'])} preprocess cases, {len(manifest['resize'])} resize cases, {total} bytes")
+
+
+if __name__ == "__main__":
+    main()
