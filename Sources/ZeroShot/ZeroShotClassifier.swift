@@ -15,7 +15,7 @@ import Tokenizers
 /// candidate labels and hypothesis template only run the image tower. A classifier is safe to share between threads.
 public final class ZeroShotClassifier: @unchecked Sendable {
     /// The model used when none is named and `ZEROSHOT_MODEL` is not set.
-    public static let defaultModel = "openai/clip-vit-base-patch32"
+    public static let defaultModel = ModelLocator.defaultModelID
     /// The pipeline's default hypothesis template.
     public static let defaultHypothesisTemplate = "This is a photo of {}."
 
@@ -83,15 +83,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     public convenience init(model: String? = nil, options: Options = Options(),
                             environment: HubEnvironment = .fromProcessEnvironment(),
                             progress: (@Sendable (String) -> Void)? = nil) throws {
-        let name = model ?? Self.modelFromEnvironment()
+        let name = model ?? ModelLocator.defaultModel()
         let directory = try ModelLocator(environment: environment).resolveSync(name, progress: progress)
         try self.init(directory: directory, options: options)
-    }
-
-    /// `$ZEROSHOT_MODEL` when set and non-empty, else `defaultModel`.
-    public static func modelFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let value = env["ZEROSHOT_MODEL"], !value.isEmpty { return value }
-        return defaultModel
     }
 
     // MARK: - Text

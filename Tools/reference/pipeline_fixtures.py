@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from transformers import CLIPModel, CLIPImageProcessor, CLIPTokenizer, pipeline
+from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer, pipeline
 from transformers.image_utils import load_image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,9 +77,13 @@ def main():
     torch.manual_seed(0)
     names = make_images()
     for model_dir in sorted(p for p in MODELS.iterdir() if (p / "preprocessor_config.json").exists()):
-        classifier = pipeline("zero-shot-image-classification", model=str(model_dir), device="cpu")
+        # The reference preprocessing is the PIL backend; transformers 5 picks a torchvision backend by default
+        # when torchvision is installed, which resamples differently.
+        processor = CLIPImageProcessorPil.from_pretrained(model_dir)
+        classifier = pipeline("zero-shot-image-classification", model=str(model_dir), image_processor=processor,
+                              device="cpu", dtype=torch.float32)  # F16/BF16 weights, float32 math, as zeroshot computes
+        assert type(classifier.image_processor).__name__ == "CLIPImageProcessorPil"
         model = CLIPModel.from_pretrained(model_dir, dtype=torch.float32).eval()
-        processor = CLIPImageProcessor.from_pretrained(model_dir)
         tokenizer = CLIPTokenizer.from_pretrained(model_dir)
         cases = []
         embeddings = {}
