@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Compute", dependencies: ["CDNNL"]),
         .target(name: "CLIP", dependencies: ["SafeTensors", "Compute"]),
         .target(name: "Hub"),
-        .target(name: "ZeroShot", dependencies: ["CLIP", "Tokenizers", "ImageIO", "Hub", "SafeTensors"]),
+        .target(name: "ZeroShot", dependencies: ["CLIP", "Tokenizers", "ImageIO", "Hub", "SafeTensors", "Compute"]),
         .executableTarget(
             name: "zeroshot",
             dependencies: ["ZeroShot", .product(name: "ArgumentParser", package: "swift-argument-parser")]

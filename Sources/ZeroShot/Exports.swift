@@ -4,3 +4,4 @@
 @_exported import Hub
 @_exported import ImageIO
 @_exported import Tokenizers
+@_exported import Compute

@@ -21,7 +21,7 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot embed --text "a diagram" --text "a dog"
               zeroshot tokenize "This is a photo of a cat."
             """,
-        subcommands: [Classify.self, Embed.self, Tokenize.self]
+        subcommands: [Classify.self, Embed.self, Tokenize.self, Bench.self]
     )
 }
 
@@ -40,8 +40,15 @@ struct ModelOptions: ParsableArguments {
         valueName: "pixels"))
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
+    @Option(name: .long, help: ArgumentHelp("Threads for inference (default: all cores).", valueName: "N"))
+    var threads: Int?
+
     func loadClassifier() throws -> ZeroShotClassifier {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+        if let threads {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+            ComputeThreads.set(threads)
+        }
         let progress: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("\(message)\n".utf8))
         }

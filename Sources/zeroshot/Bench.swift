@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import ZeroShot
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure load time, image and text tower speed, and peak memory.",
+        discussion: """
+            Loads the model (timed), then after one warm-up runs the image tower on a batch of pixel_values and \
+            the text tower on 10 candidate labels put through the default hypothesis template (never from the \
+            label cache), ITERATIONS times each, and reports medians:
+
+              load_ms             classifier load (config, memory-mapped weights, tokenizer, preprocessor)
+              image_ms_per_image  image tower + projection, per image, at --batch
+              text_ms_per_label   tokenization + text tower + projection, per label, 10 labels
+              preprocess_ms_per_image  decode + resize + crop + normalize of a bundled-size JPEG
+              peak_rss_mb         peak resident memory of the process (VmHWM), mapped weights included
+
+            EXAMPLES:
+              zeroshot bench
+              zeroshot bench --model ./clip-vit-large-patch14 --batch 16 --iterations 5 --format table
+              zeroshot bench --threads 1 --precision int8
+            """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "Images per image-tower call.")
+    var batch: Int = 1
+
+    @Option(name: .long, help: "Timed repetitions (after one warm-up); medians are reported.")
+    var iterations: Int = 10
+
+    @Option(name: .long, help: "Image file used for the preprocessing timing (default: a synthetic 640x480 photo-like JPEG-free image).")
+    var image: String?
+
+    @Option(name: .long, help: "Output format: json or table.")
+    var format: Format = .table
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case json, table }
+
+    static let labels = ["a cat", "a dog", "a rocket", "a cup of coffee", "an astronaut", "a red sports car",
+                         "a mountain landscape at sunset", "a bowl of fruit", "a city street at night", "a person reading a book"]
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+    }
+
+    func run() throws {
+        let loadStart = DispatchTime.now()
+        let classifier = try modelOptions.loadClassifier()
+        let loadMs = milliseconds(since: loadStart)
+
+        // pixel_values from a real decoded image when given, else a deterministic synthetic picture.
+        let rgb: RGBImage
+        if let image { rgb = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image)) } else { rgb = Self.syntheticImage() }
+        var preprocessTimes: [Double] = []
+        var one: [Float] = []
+        for _ in 0...iterations {
+            let t = DispatchTime.now()
+            one = classifier.imageProcessor.pixelValues(rgb)
+            preprocessTimes.append(milliseconds(since: t))
+        }
+        let pixelValues = Array([[Float]](repeating: one, count: batch).joined())
+
+        var imageTimes: [Double] = []
+        for i in 0...iterations {
+            let t = DispatchTime.now()
+            _ = try classifier.model.imageEmbeddings(pixelValues: pixelValues, batchSize: batch)
+            if i > 0 { imageTimes.append(milliseconds(since: t) / Double(batch)) }
+        }
+
+        let sequences = try Self.labels.map { try applyHypothesisTemplate(ZeroShotClassifier.defaultHypothesisTemplate, to: $0) }
+        var textTimes: [Double] = []
+        for i in 0...iterations {
+            let t = DispatchTime.now()
+            let ids = sequences.map { classifier.tokenizer.encode($0).ids }
+            _ = try classifier.model.textEmbeddings(inputIds: ids)
+            if i > 0 { textTimes.append(milliseconds(since: t) / Double(sequences.count)) }
+        }
+
+        let results: [(String, Double)] = [
+            ("load_ms", loadMs),
+            ("image_ms_per_image", median(imageTimes)),
+            ("text_ms_per_label", median(textTimes)),
+            ("preprocess_ms_per_image", median(Array(preprocessTimes.dropFirst()))),
+            ("peak_rss_mb", Double(peakResidentKilobytes()) / 1024),
+        ]
+        switch format {
+        case .json:
+            var members = results.map { ($0.0, String(format: "%.3f", $0.1)) }
+            members += [("batch", "\(batch)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
+                        ("precision", JSON.string("fp32")), ("model", JSON.string(classifier.modelDirectory.path))]
+            writeOut(JSON.object(members) + "\n")
+        case .table:
+            writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iterations, \(ComputeThreads.count) threads, fp32\n")
+            for (name, value) in results { writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%10.2f", value) + "\n") }
+        }
+    }
+
+    /// A smooth, deterministic 640x480 colour picture (gradients and rings), so resize work is realistic.
+    static func syntheticImage() -> RGBImage {
+        let w = 640, h = 480
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let i = (y * w + x) * 3
+                let dx = Double(x - w / 2), dy = Double(y - h / 2)
+                pixels[i] = UInt8(truncatingIfNeeded: x * 255 / w)
+                pixels[i + 1] = UInt8(truncatingIfNeeded: y * 255 / h)
+                pixels[i + 2] = UInt8(truncatingIfNeeded: Int(127.5 + 127.5 * sin((dx * dx + dy * dy).squareRoot() / 9)))
+            }
+        }
+        return RGBImage(width: w, height: h, pixels: pixels)
+    }
+}
+
+func milliseconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// Peak resident set size of this process in KiB (`VmHWM` in /proc/self/status; 0 where unavailable).
+func peakResidentKilobytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+    return 0
+}
