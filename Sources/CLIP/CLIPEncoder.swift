@@ -126,7 +126,29 @@ struct Segment: Sendable {
     let length: Int
 }
 
-/// Scratch buffers for one encoder pass over `tokens` packed rows; allocated once per call.
+/// Per-layer keys and values of a shared prefix (`[prefixLength, hidden]` each), written by a pass over the
+/// prefix and read by passes over the sequences that continue it. With causal attention a prefix's hidden states
+/// do not depend on what follows, so sequences that share their first tokens (candidate labels filled into one
+/// hypothesis template) can reuse them exactly.
+final class PrefixKeyValues {
+    let length: Int
+    let hiddenSize: Int
+    let keys: [UnsafeMutablePointer<Float>]
+    let values: [UnsafeMutablePointer<Float>]
+
+    init(layers: Int, length: Int, hiddenSize: Int) {
+        self.length = length
+        self.hiddenSize = hiddenSize
+        keys = (0..<layers).map { _ in .allocate(capacity: max(length * hiddenSize, 1)) }
+        values = (0..<layers).map { _ in .allocate(capacity: max(length * hiddenSize, 1)) }
+    }
+
+    deinit {
+        for p in keys + values { p.deallocate() }
+    }
+}
+
+/// Scratch buffers for one encoder pass; allocated once per call, sized for the pass.
 final class EncoderWorkspace {
     let normed: UnsafeMutablePointer<Float>
     let q: UnsafeMutablePointer<Float>
@@ -134,21 +156,25 @@ final class EncoderWorkspace {
     let v: UnsafeMutablePointer<Float>
     let context: UnsafeMutablePointer<Float>
     let mlp: UnsafeMutablePointer<Float>
+    /// Keys and values with the prefix rows placed before each sequence's own rows.
+    let kFull: UnsafeMutablePointer<Float>
+    let vFull: UnsafeMutablePointer<Float>
+    /// One attention score row per worker thread.
     let scores: UnsafeMutablePointer<Float>
+    let buffers: [UnsafeMutablePointer<Float>]
 
-    init(tokens: Int, maxSequence: Int, shape s: EncoderShape) {
-        let n = max(tokens * s.hiddenSize, 1)
-        normed = .allocate(capacity: n)
-        q = .allocate(capacity: n)
-        k = .allocate(capacity: n)
-        v = .allocate(capacity: n)
-        context = .allocate(capacity: n)
-        mlp = .allocate(capacity: max(tokens * s.intermediateSize, 1))
-        scores = .allocate(capacity: max(maxSequence * maxSequence, 1))
+    init(tokens: Int, fullTokens: Int, maxKeys: Int, threads: Int, shape s: EncoderShape) {
+        func make(_ count: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(count, 1)) }
+        let n = tokens * s.hiddenSize
+        normed = make(n); q = make(n); k = make(n); v = make(n); context = make(n)
+        mlp = make(tokens * s.intermediateSize)
+        kFull = make(fullTokens * s.hiddenSize); vFull = make(fullTokens * s.hiddenSize)
+        scores = make(threads * maxKeys)
+        buffers = [normed, q, k, v, context, mlp, kFull, vFull, scores]
     }
 
     deinit {
-        for p in [normed, q, k, v, context, mlp, scores] { p.deallocate() }
+        for p in buffers { p.deallocate() }
     }
 }
 
@@ -162,29 +188,114 @@ struct CLIPEncoder: Sendable {
         shape = s
     }
 
-    /// Runs every layer in place on `hidden` (`[tokens, hiddenSize]`, sequences packed as `segments`).
-    func callAsFunction(_ hidden: UnsafeMutablePointer<Float>, segments: [Segment], causal: Bool) throws {
+    /// Runs every layer on `hidden` (`[tokens, hiddenSize]`, sequences packed as `segments`).
+    ///
+    /// - `prefix`: keys/values of tokens that precede every segment (positions `0..<prefix.length`); the
+    ///   segments' rows are then positions `prefix.length...` of their sequences.
+    /// - `record`: receives this pass's per-layer keys and values of rows `0..<record.length` (a prefix pass).
+    /// - `keep`: when given, only these rows' final hidden states are needed: the last layer computes queries,
+    ///   attention output and MLP for them alone, and writes them compacted to `output` (`[keep.count, hidden]`).
+    ///   Otherwise every row is updated in place in `hidden`.
+    func callAsFunction(
+        _ hidden: UnsafeMutablePointer<Float>, segments: [Segment], causal: Bool,
+        prefix: PrefixKeyValues? = nil, record: PrefixKeyValues? = nil,
+        keep: [Int]? = nil, output: UnsafeMutablePointer<Float>? = nil
+    ) throws {
         let tokens = segments.reduce(0) { $0 + $1.length }
-        let maxSequence = segments.map(\.length).max() ?? 0
-        let d = shape.hiddenSize
-        let ws = EncoderWorkspace(tokens: tokens, maxSequence: maxSequence, shape: shape)
-        for layer in layers {
-            // hidden = hidden + out_proj(attention(layer_norm1(hidden)))
+        let d = shape.hiddenSize, heads = shape.numHeads, hd = shape.headDim
+        let p = prefix?.length ?? 0
+        let maxKeys = p + (segments.map(\.length).max() ?? 0)
+        let threads = ComputeThreads.count
+        let ws = EncoderWorkspace(tokens: tokens, fullTokens: p > 0 ? tokens + segments.count * p : 0,
+                                  maxKeys: maxKeys, threads: threads, shape: shape)
+        let scale = 1 / Float(hd).squareRoot()
+
+        // Where each row sits: segment and position (within the segment, prefix excluded).
+        var rowSegment = [Int](repeating: 0, count: tokens)
+        for (si, seg) in segments.enumerated() { for r in seg.start..<(seg.start + seg.length) { rowSegment[r] = si } }
+        // Start of each segment's key block (prefix rows first when there is a prefix).
+        let keyStarts = segments.indices.map { p > 0 ? segments[$0].start + $0 * p : segments[$0].start }
+
+        for (li, layer) in layers.enumerated() {
+            let last = li == layers.count - 1
+            let queryRows: [Int]? = last ? keep : nil
+            let nq = queryRows?.count ?? tokens
+
+            // normed = layer_norm1(hidden); keys and values for every row.
             layer.layer_norm1(hidden, rows: tokens, output: ws.normed)
-            try layer.self_attn.q_proj(ws.normed, rows: tokens, output: ws.q)
             try layer.self_attn.k_proj(ws.normed, rows: tokens, output: ws.k)
             try layer.self_attn.v_proj(ws.normed, rows: tokens, output: ws.v)
-            for seg in segments {
-                let offset = seg.start * d
-                try attention(q: ws.q + offset, k: ws.k + offset, v: ws.v + offset, ld: d,
-                              seqLength: seg.length, numHeads: shape.numHeads, headDim: shape.headDim,
-                              causal: causal, scores: ws.scores, output: ws.context + offset, ldOutput: d)
+            if let record {
+                record.keys[li].update(from: ws.k, count: record.length * d)
+                record.values[li].update(from: ws.v, count: record.length * d)
             }
-            try layer.self_attn.out_proj(ws.context, rows: tokens, output: hidden, accumulate: true)
-            // hidden = hidden + fc2(act(fc1(layer_norm2(hidden))))
-            layer.layer_norm2(hidden, rows: tokens, output: ws.normed)
-            try layer.mlp.fc1(ws.normed, rows: tokens, output: ws.mlp, activation: shape.activation)
-            try layer.mlp.fc2(ws.mlp, rows: tokens, output: hidden, accumulate: true)
+            var kBlock = ws.k, vBlock = ws.v
+            if let prefix, p > 0 {
+                for (si, seg) in segments.enumerated() {
+                    let dst = keyStarts[si] * d
+                    (ws.kFull + dst).update(from: prefix.keys[li], count: p * d)
+                    (ws.vFull + dst).update(from: prefix.values[li], count: p * d)
+                    (ws.kFull + dst + p * d).update(from: ws.k + seg.start * d, count: seg.length * d)
+                    (ws.vFull + dst + p * d).update(from: ws.v + seg.start * d, count: seg.length * d)
+                }
+                kBlock = ws.kFull
+                vBlock = ws.vFull
+            }
+            if nq == 0 { continue }
+
+            // Queries: all rows, or the kept rows gathered.
+            if let queryRows {
+                for (i, r) in queryRows.enumerated() { (ws.context + i * d).update(from: ws.normed + r * d, count: d) }
+                try layer.self_attn.q_proj(ws.context, rows: nq, output: ws.q)
+            } else {
+                try layer.self_attn.q_proj(ws.normed, rows: tokens, output: ws.q)
+            }
+
+            // Attention, one job per (query group, head): a whole segment, or one kept row.
+            let groups = queryRows?.count ?? segments.count
+            let q = ws.q, context = ws.context, scores = ws.scores
+            let jobs = UncheckedBox((kBlock, vBlock))
+            let shared = UncheckedBox((q, context, scores))
+            ComputeThreads.parallelFor(groups * heads) { job, thread in
+                let (kb, vb) = jobs.value
+                let (q, context, scores) = shared.value
+                let g = job / heads, h = job % heads
+                let si: Int, qRow: Int, count: Int, qStart: Int
+                if let queryRows {
+                    let r = queryRows[g]
+                    si = rowSegment[r]; qRow = g; count = 1; qStart = p + (r - segments[si].start)
+                } else {
+                    si = g; qRow = segments[g].start; count = segments[g].length; qStart = p
+                }
+                let offset = h * hd
+                attentionHead(q: q + qRow * d + offset, ldq: d, nq: count, qStart: qStart,
+                              k: kb + keyStarts[si] * d + offset, v: vb + keyStarts[si] * d + offset, ldkv: d,
+                              nk: p + segments[si].length, headDim: hd, scale: scale, causal: causal,
+                              scores: scores + thread * maxKeys, output: context + qRow * d + offset, ldo: d)
+            }
+
+            // Residual stream for the rows that continue: all of `hidden`, or the kept rows compacted in `output`.
+            let stream: UnsafeMutablePointer<Float>
+            if let queryRows, let output {
+                for (i, r) in queryRows.enumerated() { (output + i * d).update(from: hidden + r * d, count: d) }
+                stream = output
+            } else {
+                stream = hidden
+            }
+            try layer.self_attn.out_proj(ws.context, rows: nq, output: stream, accumulate: true)
+            // stream = stream + fc2(act(fc1(layer_norm2(stream))))
+            layer.layer_norm2(stream, rows: nq, output: ws.normed)
+            try layer.mlp.fc1(ws.normed, rows: nq, output: ws.mlp, activation: shape.activation)
+            try layer.mlp.fc2(ws.mlp, rows: nq, output: stream, accumulate: true)
+        }
+        if keep == nil, let output, output != hidden {
+            output.update(from: hidden, count: tokens * d)
         }
     }
+}
+
+/// Moves pointers into `parallelFor` jobs, which write disjoint rows of the buffers.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

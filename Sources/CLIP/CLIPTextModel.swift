@@ -45,30 +45,87 @@ struct CLIPTextTransformer: Sendable {
 
     /// Pooled output `[batch, hidden]` after final_layer_norm. Rows may differ in length; each is one
     /// causal sequence (the result equals transformers' on a right-padded batch). The caller validates ids.
+    ///
+    /// Rows that start with the same tokens (labels in one hypothesis template) share that prefix's hidden
+    /// states: causal attention makes them independent of what follows, so the prefix runs once and the rest of
+    /// each row attends to its keys and values. Only the pooled tokens go through the last layer.
     func pooled(inputIds: [[Int32]], output: UnsafeMutablePointer<Float>) throws {
         let d = config.hiddenSize
+        let prefixLength = Self.sharedPrefixLength(inputIds)
+        let poolIndex = inputIds.map { Self.poolingIndex($0, eosTokenId: config.eosTokenId) }
+
+        var prefix: PrefixKeyValues?
+        var prefixHidden: UnsafeMutablePointer<Float>?
+        defer { prefixHidden?.deallocate() }
+        if prefixLength > 0 {
+            let record = PrefixKeyValues(layers: encoder.layers.count, length: prefixLength, hiddenSize: d)
+            let h = UnsafeMutablePointer<Float>.allocate(capacity: prefixLength * d)
+            prefixHidden = h
+            embed(Array(inputIds[0].prefix(prefixLength)), firstPosition: 0, into: h)
+            // Final states of prefix tokens are needed only when a row pools inside the prefix.
+            let pooledInPrefix = Array(Set(poolIndex.filter { $0 < prefixLength })).sorted()
+            let finals = UnsafeMutablePointer<Float>.allocate(capacity: max(pooledInPrefix.count * d, 1))
+            defer { finals.deallocate() }
+            try encoder(h, segments: [Segment(start: 0, length: prefixLength)], causal: true, record: record,
+                        keep: pooledInPrefix, output: finals)
+            for (i, index) in pooledInPrefix.enumerated() { (h + index * d).update(from: finals + i * d, count: d) }
+            prefix = record
+        }
+
+        // The rest of every row, packed.
         var segments: [Segment] = []
+        var keep: [Int] = []
+        var keptFor: [Int?] = []
         var start = 0
-        for row in inputIds {
-            segments.append(Segment(start: start, length: row.count))
-            start += row.count
+        for (row, index) in zip(inputIds, poolIndex) {
+            let length = row.count - prefixLength
+            segments.append(Segment(start: start, length: length))
+            if index >= prefixLength {
+                keptFor.append(keep.count)
+                keep.append(start + index - prefixLength)
+            } else {
+                keptFor.append(nil)
+            }
+            start += length
         }
         let tokens = start
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: max(tokens * d, 1))
         defer { hidden.deallocate() }
-        let tok = embeddings.token_embedding.pointer, pos = embeddings.position_embedding.pointer
         for (row, seg) in zip(inputIds, segments) {
-            for (t, id) in row.enumerated() {
-                let dst = hidden + (seg.start + t) * d
-                let te = tok + Int(id) * d
-                let pe = pos + t * d
-                for i in 0..<d { dst[i] = te[i] + pe[i] }
-            }
+            embed(Array(row[prefixLength...]), firstPosition: prefixLength, into: hidden + seg.start * d)
         }
-        try encoder(hidden, segments: segments, causal: true)
-        for (b, (row, seg)) in zip(inputIds, segments).enumerated() {
-            let index = Self.poolingIndex(row, eosTokenId: config.eosTokenId)
-            final_layer_norm(hidden + (seg.start + index) * d, rows: 1, output: output + b * d)
+        let finals = UnsafeMutablePointer<Float>.allocate(capacity: max(keep.count * d, 1))
+        defer { finals.deallocate() }
+        try encoder(hidden, segments: segments, causal: true, prefix: prefix, keep: keep, output: finals)
+        for b in 0..<inputIds.count {
+            let source: UnsafeMutablePointer<Float>
+            if let k = keptFor[b] { source = finals + k * d } else { source = prefixHidden! + poolIndex[b] * d }
+            final_layer_norm(source, rows: 1, output: output + b * d)
         }
+    }
+
+    /// token_embedding + position_embedding for `ids` at positions `firstPosition...`.
+    private func embed(_ ids: [Int32], firstPosition: Int, into hidden: UnsafeMutablePointer<Float>) {
+        let d = config.hiddenSize
+        let tok = embeddings.token_embedding.pointer, pos = embeddings.position_embedding.pointer
+        for (t, id) in ids.enumerated() {
+            let dst = hidden + t * d
+            let te = tok + Int(id) * d
+            let pe = pos + (firstPosition + t) * d
+            for i in 0..<d { dst[i] = te[i] + pe[i] }
+        }
+    }
+
+    /// How many leading tokens every row shares, leaving each row at least one token of its own; 0 when
+    /// sharing would not pay (a single row, or fewer than 2 shared tokens).
+    static func sharedPrefixLength(_ rows: [[Int32]]) -> Int {
+        guard rows.count > 1, var length = rows.map(\.count).min() else { return 0 }
+        length -= 1
+        for row in rows.dropFirst() {
+            var i = 0
+            while i < length, row[i] == rows[0][i] { i += 1 }
+            length = i
+        }
+        return length >= 2 ? length : 0
     }
 }

@@ -85,9 +85,11 @@ struct CLIPVisionTransformer: Sendable {
             }
         }
         pre_layrnorm(hidden, rows: tokens, output: hidden)
-        try encoder(hidden, segments: (0..<batch).map { Segment(start: $0 * seq, length: seq) }, causal: false)
-        for b in 0..<batch {
-            post_layernorm(hidden + b * seq * d, rows: 1, output: output + b * d)
-        }
+        // Only the class tokens' final states are pooled, so the last layer runs for them alone.
+        let classTokens = UnsafeMutablePointer<Float>.allocate(capacity: batch * d)
+        defer { classTokens.deallocate() }
+        try encoder(hidden, segments: (0..<batch).map { Segment(start: $0 * seq, length: seq) }, causal: false,
+                    keep: (0..<batch).map { $0 * seq }, output: classTokens)
+        post_layernorm(classTokens, rows: batch, output: output)
     }
 }

@@ -1,5 +1,6 @@
 // Compute: the float32 building blocks of a transformer encoder. Matrices are row-major and passed as raw
 // pointers with explicit sizes; callers own (and preallocate) every buffer, so nothing here allocates per token.
+import CKernels
 import Foundation
 
 /// Elementwise activation applied after a bias add (`hidden_act` in Hugging Face configs).
@@ -26,6 +27,18 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
+    /// The activation's code in the C kernels.
+    @usableFromInline
+    var kernelCode: Int32 {
+        switch self {
+        case .none: return Int32(ZS_ACT_NONE.rawValue)
+        case .quickGELU: return Int32(ZS_ACT_QUICK_GELU.rawValue)
+        case .gelu: return Int32(ZS_ACT_GELU.rawValue)
+        case .geluTanh: return Int32(ZS_ACT_GELU_TANH.rawValue)
+        case .relu: return Int32(ZS_ACT_RELU.rawValue)
+        }
+    }
+
     @inlinable
     public func apply(_ x: Float) -> Float {
         switch self {
@@ -40,24 +53,15 @@ public enum Activation: String, Sendable, CaseIterable {
     }
 }
 
-/// `out[r, c] = activation(out[r, c] + bias[c])` for `rows × cols` values (row stride `ld`).
+/// `out[r, c] = activation(out[r, c] + bias[c])` for `rows × cols` values (row stride `ld`), fused in one pass
+/// (AVX2/FMA kernels where the CPU has them; `exp` and `erf` by polynomial, within a few float ulps).
 @inlinable
 public func addBiasActivation(
     _ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int? = nil,
     bias: UnsafePointer<Float>?, activation: Activation
 ) {
-    let ld = ld ?? cols
-    for r in 0..<rows {
-        let row = out + r * ld
-        if let bias {
-            switch activation {
-            case .none: for c in 0..<cols { row[c] += bias[c] }
-            default: for c in 0..<cols { row[c] = activation.apply(row[c] + bias[c]) }
-            }
-        } else if activation != .none {
-            for c in 0..<cols { row[c] = activation.apply(row[c]) }
-        }
-    }
+    if bias == nil && activation == .none { return }
+    zs_bias_activation(out, rows, cols, ld ?? cols, bias, activation.kernelCode)
 }
 
 /// A PyTorch `nn.Linear`: `output[rows, outFeatures] = activation(input[rows, inFeatures] · weightᵀ + bias)`,
@@ -84,22 +88,8 @@ public func layerNorm(
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float,
     output: UnsafeMutablePointer<Float>
 ) {
-    guard dim > 0 else { return }
-    for r in 0..<rows {
-        let x = input + r * dim
-        let y = output + r * dim
-        var sum: Double = 0
-        for i in 0..<dim { sum += Double(x[i]) }
-        let mean = sum / Double(dim)
-        var sq: Double = 0
-        for i in 0..<dim {
-            let d = Double(x[i]) - mean
-            sq += d * d
-        }
-        let rstd = Float(1 / (sq / Double(dim) + Double(eps)).squareRoot())
-        let m = Float(mean)
-        for i in 0..<dim { y[i] = (x[i] - m) * rstd * weight[i] + bias[i] }
-    }
+    guard dim > 0, rows > 0 else { return }
+    zs_layer_norm(input, dim, rows, dim, weight, bias, eps, output, dim)
 }
 
 /// Softmax over the first `count` values of a row, in place (max-subtracted). Entries equal to `-infinity`
@@ -107,26 +97,27 @@ public func layerNorm(
 @inlinable
 public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
     guard count > 0 else { return }
-    var maxValue = -Float.infinity
-    for i in 0..<count { maxValue = max(maxValue, row[i]) }
-    guard maxValue > -Float.infinity else {
-        for i in 0..<count { row[i] = 0 }
-        return
-    }
-    var sum: Float = 0
-    for i in 0..<count {
-        let e = Foundation.exp(row[i] - maxValue)
-        row[i] = e
-        sum += e
-    }
-    let inv = 1 / sum
-    for i in 0..<count { row[i] *= inv }
+    zs_softmax(row, count)
 }
 
 /// Softmax over each row of a `[rows, cols]` matrix, in place.
 @inlinable
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
     for r in 0..<rows { softmaxInPlace(x + r * cols, count: cols) }
+}
+
+/// Scaled dot-product attention of one head over a key/value block:
+/// `nq` query rows at sequence positions `qStart ..< qStart + nq` against `nk` key/value rows at positions
+/// `0 ..< nk` (row strides `ldq`, `ldkv`, `ldo`; the head's `headDim` columns start at each pointer).
+/// With `causal`, the query at position p sees keys `0...p`. `scores` is workspace of `nk` floats.
+@inlinable
+public func attentionHead(
+    q: UnsafePointer<Float>, ldq: Int, nq: Int, qStart: Int,
+    k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int, nk: Int, headDim: Int,
+    scale: Float, causal: Bool, scores: UnsafeMutablePointer<Float>,
+    output: UnsafeMutablePointer<Float>, ldo: Int
+) {
+    zs_attention_head(q, ldq, nq, qStart, k, v, ldkv, nk, headDim, scale, causal ? 1 : 0, scores, output, ldo)
 }
 
 /// Multi-head scaled dot-product attention for one sequence.
@@ -146,6 +137,15 @@ public func attention(
     let n = seqLength
     guard n > 0, numHeads > 0, headDim > 0 else { return }
     let scale = scale ?? 1 / Float(headDim).squareRoot()
+    guard let keyPaddingMask else {
+        for h in 0..<numHeads {
+            let offset = h * headDim
+            attentionHead(q: q + offset, ldq: ld, nq: n, qStart: 0, k: k + offset, v: v + offset, ldkv: ld, nk: n,
+                          headDim: headDim, scale: scale, causal: causal, scores: scores,
+                          output: output + offset, ldo: ldOutput)
+        }
+        return
+    }
     for h in 0..<numHeads {
         let offset = h * headDim
         try sgemm(transA: false, transB: true, m: n, n: n, k: headDim, alpha: scale,
@@ -155,9 +155,7 @@ public func attention(
             if causal, i + 1 < n {
                 for j in (i + 1)..<n { row[j] = -.infinity }
             }
-            if let keyPaddingMask {
-                for j in 0..<n where !keyPaddingMask[j] { row[j] = -.infinity }
-            }
+            for j in 0..<n where !keyPaddingMask[j] { row[j] = -.infinity }
             softmaxInPlace(row, count: n)
         }
         try sgemm(transA: false, transB: false, m: n, n: headDim, k: n,

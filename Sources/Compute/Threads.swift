@@ -23,19 +23,20 @@ public enum ComputeThreads {
         }
     }
 
-    /// Runs `body(i)` for `i in 0..<iterations`, spread over `count` threads in contiguous chunks.
+    /// Runs `body(i, worker)` for `i in 0..<iterations`, spread over `count` threads in contiguous chunks;
+    /// `worker` (in `0..<count`) identifies the thread, for per-thread scratch space.
     @inlinable
-    public static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
+    public static func parallelFor(_ iterations: Int, _ body: (_ index: Int, _ worker: Int) -> Void) {
         let threads = min(count, iterations)
         if threads <= 1 {
-            for i in 0..<iterations { body(i) }
+            for i in 0..<iterations { body(i, 0) }
             return
         }
         withoutActuallyEscaping(body) { body in
             let task = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 let start = iterations * t / threads, end = iterations * (t + 1) / threads
-                for i in start..<end { task.value(i) }
+                for i in start..<end { task.value(i, t) }
             }
         }
     }

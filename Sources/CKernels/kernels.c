@@ -1,0 +1,359 @@
+#include "CKernels.h"
+
+#include <float.h>
+#include <math.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ZS_X86 1
+#define AVX2 __attribute__((target("avx2,fma")))
+#else
+#define ZS_X86 0
+#endif
+
+static int zs_avx2_state = -1;
+
+int zs_kernels_use_avx2(void) {
+#if ZS_X86
+    if (zs_avx2_state < 0) {
+        __builtin_cpu_init();
+        zs_avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return zs_avx2_state;
+#else
+    return 0;
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scalar reference versions.
+
+static inline float act_scalar(float x, int activation) {
+    switch (activation) {
+    case ZS_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
+    case ZS_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
+    case ZS_ACT_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+    case ZS_ACT_RELU: return x > 0 ? x : 0;
+    default: return x;
+    }
+}
+
+static void bias_activation_scalar(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias,
+                                   int activation) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = x + r * ld;
+        for (ptrdiff_t c = 0; c < cols; c++) row[c] = act_scalar(row[c] + (bias ? bias[c] : 0.0f), activation);
+    }
+}
+
+static void softmax_scalar(float *row, ptrdiff_t n) {
+    float m = -INFINITY;
+    for (ptrdiff_t i = 0; i < n; i++) m = row[i] > m ? row[i] : m;
+    if (m == -INFINITY) {
+        for (ptrdiff_t i = 0; i < n; i++) row[i] = 0;
+        return;
+    }
+    float sum = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        row[i] = expf(row[i] - m);
+        sum += row[i];
+    }
+    float inv = 1.0f / sum;
+    for (ptrdiff_t i = 0; i < n; i++) row[i] *= inv;
+}
+
+static void layer_norm_scalar(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t dim, const float *w,
+                              const float *b, float eps, float *y, ptrdiff_t ldy) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ldx;
+        float *yr = y + r * ldy;
+        double sum = 0;
+        for (ptrdiff_t i = 0; i < dim; i++) sum += xr[i];
+        float mean = (float)(sum / (double)dim);
+        double sq = 0;
+        for (ptrdiff_t i = 0; i < dim; i++) {
+            double d = (double)xr[i] - (double)mean;
+            sq += d * d;
+        }
+        float rstd = (float)(1.0 / sqrt(sq / (double)dim + (double)eps));
+        for (ptrdiff_t i = 0; i < dim; i++) yr[i] = (xr[i] - mean) * rstd * w[i] + b[i];
+    }
+}
+
+static void attention_scalar(const float *q, ptrdiff_t ldq, ptrdiff_t nq, ptrdiff_t q_start, const float *k,
+                             const float *v, ptrdiff_t ldkv, ptrdiff_t nk, ptrdiff_t hd, float scale, int causal,
+                             float *scores, float *out, ptrdiff_t ldo) {
+    for (ptrdiff_t i = 0; i < nq; i++) {
+        const float *qi = q + i * ldq;
+        ptrdiff_t visible = causal ? q_start + i + 1 : nk;
+        if (visible > nk) visible = nk;
+        for (ptrdiff_t j = 0; j < visible; j++) {
+            const float *kj = k + j * ldkv;
+            float s = 0;
+            for (ptrdiff_t d = 0; d < hd; d++) s += qi[d] * kj[d];
+            scores[j] = s * scale;
+        }
+        softmax_scalar(scores, visible);
+        float *oi = out + i * ldo;
+        for (ptrdiff_t d = 0; d < hd; d++) oi[d] = 0;
+        for (ptrdiff_t j = 0; j < visible; j++) {
+            const float *vj = v + j * ldkv;
+            float p = scores[j];
+            for (ptrdiff_t d = 0; d < hd; d++) oi[d] += p * vj[d];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// AVX2 + FMA versions.
+
+#if ZS_X86
+// exp(x) for 8 floats: range reduction x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial (Cephes expf
+// coefficients, about 1 ulp), scaled by 2^n through the exponent bits. Inputs below -87.3 give 0.
+AVX2 static inline __m256 exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-87.3365478515625f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i n = _mm256_cvtps_epi32(fx);
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
+    __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    return _mm256_andnot_ps(under, result);
+}
+
+// erf(x) for 8 floats: erfc(|x|) = t exp(-x² + P(t)), t = 1/(1 + |x|/2) (fractional error < 1.2e-7 of erfc,
+// Numerical Recipes' Chebyshev fit), erf = sign(x) (1 - erfc(|x|)).
+AVX2 static inline __m256 erf8(__m256 x) {
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    __m256 sign = _mm256_and_ps(x, sign_mask);
+    __m256 z = _mm256_andnot_ps(sign_mask, x);
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
+    __m256 p = _mm256_set1_ps(0.17087277f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+    __m256 e = exp8(_mm256_sub_ps(p, _mm256_mul_ps(z, z)));
+    __m256 erfc = _mm256_mul_ps(t, e);
+    __m256 result = _mm256_sub_ps(_mm256_set1_ps(1.0f), erfc);
+    return _mm256_or_ps(result, sign);
+}
+
+AVX2 static inline __m256 act8(__m256 x, int activation) {
+    switch (activation) {
+    case ZS_ACT_QUICK_GELU: {
+        __m256 e = exp8(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)));
+        return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    }
+    case ZS_ACT_GELU: {
+        __m256 e = erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752440f)));
+        return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    }
+    case ZS_ACT_RELU: return _mm256_max_ps(x, _mm256_setzero_ps());
+    default: return x;
+    }
+}
+
+AVX2 static void bias_activation_avx2(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias,
+                                      int activation) {
+    if (activation == ZS_ACT_GELU_TANH) {
+        bias_activation_scalar(x, rows, cols, ld, bias, activation);
+        return;
+    }
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = x + r * ld;
+        ptrdiff_t c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 v = _mm256_loadu_ps(row + c);
+            if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
+            _mm256_storeu_ps(row + c, act8(v, activation));
+        }
+        for (; c < cols; c++) row[c] = act_scalar(row[c] + (bias ? bias[c] : 0.0f), activation);
+    }
+}
+
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void softmax_avx2(float *row, ptrdiff_t n) {
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(row + i));
+    float m = hmax8(vm);
+    for (; i < n; i++) m = row[i] > m ? row[i] : m;
+    if (m == -INFINITY) {
+        for (i = 0; i < n; i++) row[i] = 0;
+        return;
+    }
+    __m256 mv = _mm256_set1_ps(m), vs = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), mv));
+        _mm256_storeu_ps(row + i, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    float sum = hsum8(vs);
+    for (; i < n; i++) {
+        row[i] = expf(row[i] - m);
+        sum += row[i];
+    }
+    __m256 inv = _mm256_set1_ps(1.0f / sum);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inv));
+    for (; i < n; i++) row[i] *= 1.0f / sum;
+}
+
+AVX2 static void layer_norm_avx2(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t dim, const float *w,
+                                 const float *b, float eps, float *y, ptrdiff_t ldy) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ldx;
+        float *yr = y + r * ldy;
+        __m256 acc = _mm256_setzero_ps();
+        ptrdiff_t i = 0;
+        for (; i + 8 <= dim; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(xr + i));
+        double sum = hsum8(acc);
+        for (; i < dim; i++) sum += xr[i];
+        float mean = (float)(sum / (double)dim);
+        __m256 mv = _mm256_set1_ps(mean), sq = _mm256_setzero_ps();
+        for (i = 0; i + 8 <= dim; i += 8) {
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(xr + i), mv);
+            sq = _mm256_fmadd_ps(d, d, sq);
+        }
+        double var = hsum8(sq);
+        for (; i < dim; i++) {
+            double d = (double)xr[i] - (double)mean;
+            var += d * d;
+        }
+        float rstd = (float)(1.0 / sqrt(var / (double)dim + (double)eps));
+        __m256 rv = _mm256_set1_ps(rstd);
+        for (i = 0; i + 8 <= dim; i += 8) {
+            __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), mv), rv);
+            _mm256_storeu_ps(yr + i, _mm256_fmadd_ps(d, _mm256_loadu_ps(w + i), _mm256_loadu_ps(b + i)));
+        }
+        for (; i < dim; i++) yr[i] = (xr[i] - mean) * rstd * w[i] + b[i];
+    }
+}
+
+AVX2 static void attention_avx2(const float *q, ptrdiff_t ldq, ptrdiff_t nq, ptrdiff_t q_start, const float *k,
+                                const float *v, ptrdiff_t ldkv, ptrdiff_t nk, ptrdiff_t hd, float scale, int causal,
+                                float *scores, float *out, ptrdiff_t ldo) {
+    if (hd % 8 != 0 || hd > 256) {
+        attention_scalar(q, ldq, nq, q_start, k, v, ldkv, nk, hd, scale, causal, scores, out, ldo);
+        return;
+    }
+    const ptrdiff_t blocks = hd / 8;
+    for (ptrdiff_t i = 0; i < nq; i++) {
+        const float *qi = q + i * ldq;
+        ptrdiff_t visible = causal ? q_start + i + 1 : nk;
+        if (visible > nk) visible = nk;
+        __m256 qv[32];
+        for (ptrdiff_t b = 0; b < blocks; b++) qv[b] = _mm256_loadu_ps(qi + 8 * b);
+        for (ptrdiff_t j = 0; j < visible; j++) {
+            const float *kj = k + j * ldkv;
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            ptrdiff_t b = 0;
+            for (; b + 2 <= blocks; b += 2) {
+                acc0 = _mm256_fmadd_ps(qv[b], _mm256_loadu_ps(kj + 8 * b), acc0);
+                acc1 = _mm256_fmadd_ps(qv[b + 1], _mm256_loadu_ps(kj + 8 * b + 8), acc1);
+            }
+            if (b < blocks) acc0 = _mm256_fmadd_ps(qv[b], _mm256_loadu_ps(kj + 8 * b), acc0);
+            scores[j] = hsum8(_mm256_add_ps(acc0, acc1)) * scale;
+        }
+        softmax_avx2(scores, visible);
+        __m256 ov[32];
+        for (ptrdiff_t b = 0; b < blocks; b++) ov[b] = _mm256_setzero_ps();
+        for (ptrdiff_t j = 0; j < visible; j++) {
+            const float *vj = v + j * ldkv;
+            __m256 p = _mm256_set1_ps(scores[j]);
+            for (ptrdiff_t b = 0; b < blocks; b++) ov[b] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * b), ov[b]);
+        }
+        float *oi = out + i * ldo;
+        for (ptrdiff_t b = 0; b < blocks; b++) _mm256_storeu_ps(oi + 8 * b, ov[b]);
+    }
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------------------
+// Dispatch.
+
+void zs_bias_activation(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias, int activation) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) { bias_activation_avx2(x, rows, cols, ld, bias, activation); return; }
+#endif
+    bias_activation_scalar(x, rows, cols, ld, bias, activation);
+}
+
+void zs_layer_norm(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t dim, const float *weight,
+                   const float *bias, float eps, float *y, ptrdiff_t ldy) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) { layer_norm_avx2(x, ldx, rows, dim, weight, bias, eps, y, ldy); return; }
+#endif
+    layer_norm_scalar(x, ldx, rows, dim, weight, bias, eps, y, ldy);
+}
+
+void zs_softmax(float *row, ptrdiff_t n) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) { softmax_avx2(row, n); return; }
+#endif
+    softmax_scalar(row, n);
+}
+
+void zs_attention_head(const float *q, ptrdiff_t ldq, ptrdiff_t nq, ptrdiff_t q_start, const float *k,
+                       const float *v, ptrdiff_t ldkv, ptrdiff_t nk, ptrdiff_t head_dim, float scale, int causal,
+                       float *scores, float *out, ptrdiff_t ldo) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) {
+        attention_avx2(q, ldq, nq, q_start, k, v, ldkv, nk, head_dim, scale, causal, scores, out, ldo);
+        return;
+    }
+#endif
+    attention_scalar(q, ldq, nq, q_start, k, v, ldkv, nk, head_dim, scale, causal, scores, out, ldo);
+}
+
+float zs_quantize_u8(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, uint8_t *q, int32_t *zero_point) {
+    float lo = 0, hi = 0;
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t c = 0; c < cols; c++) {
+            float v = x[r * ld + c];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    float scale = (hi - lo) / 255.0f;
+    if (scale == 0) scale = 1;
+    float zp = roundf(-lo / scale);
+    if (zp < 0) zp = 0;
+    if (zp > 255) zp = 255;
+    *zero_point = (int32_t)zp;
+    float inv = 1.0f / scale;
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t c = 0; c < cols; c++) {
+            float v = nearbyintf(x[r * ld + c] * inv) + zp;
+            v = v < 0 ? 0 : (v > 255 ? 255 : v);
+            q[r * cols + c] = (uint8_t)v;
+        }
+    return scale;
+}
