@@ -357,3 +357,15 @@ float zs_quantize_u8(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t l
         }
     return scale;
 }
+
+void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
+                        const float *bias, int accumulate, float *out, ptrdiff_t ldo) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const int32_t *ar = acc + r * cols;
+        float *o = out + r * ldo;
+        for (ptrdiff_t c = 0; c < cols; c++) {
+            float v = (float)ar[c] * (a_scale * w_scale[c]) + (bias ? bias[c] : 0.0f);
+            o[c] = accumulate ? o[c] + v : v;
+        }
+    }
+}

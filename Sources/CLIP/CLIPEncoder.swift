@@ -8,10 +8,11 @@ import SafeTensors
 struct WeightLoader {
     let checkpoint: SafeTensorsCheckpoint
     let prefix: String
+    var precision: Precision = .fp32
 
     /// The loader for the sub-module `name` (`prefix.name.`).
     func pp(_ name: String) -> WeightLoader {
-        WeightLoader(checkpoint: checkpoint, prefix: prefix + name + ".")
+        WeightLoader(checkpoint: checkpoint, prefix: prefix + name + ".", precision: precision)
     }
 
     func get(_ name: String, _ shape: [Int]) throws -> FloatBuffer {
@@ -45,26 +46,46 @@ struct LayerNorm: Sendable {
     }
 }
 
+/// Arithmetic of the encoder's linear layers.
+public enum Precision: String, Sendable, CaseIterable {
+    /// float32 throughout, as transformers computes.
+    case fp32
+    /// Linear layers of both encoders with int8 weights (per output channel, symmetric) and dynamically
+    /// quantized uint8 activations, int32 products; an approximation (image-embedding cosine to float32 about
+    /// 0.99). Embeddings, layer norms, attention and projections stay float32.
+    case int8
+}
+
 /// `nn.Linear(inFeatures, outFeatures)`: `weight` `[out, in]`, optional `bias` `[out]`.
 struct Linear: Sendable {
     let weight: FloatBuffer
     let bias: FloatBuffer?
     let inFeatures: Int
     let outFeatures: Int
+    /// The weight quantized at load when the loader asks for int8 (encoder layers only).
+    let int8: Int8Weight?
 
-    init(_ w: WeightLoader, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true) throws {
+    init(_ w: WeightLoader, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true,
+         quantizable: Bool = true) throws {
         weight = try w.get("weight", [outFeatures, inFeatures])
         bias = hasBias ? try w.get("bias", [outFeatures]) : nil
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
+        int8 = quantizable && w.precision == .int8
+            ? Int8Weight(weight: weight.pointer, outFeatures: outFeatures, inFeatures: inFeatures) : nil
     }
 
     func callAsFunction(
         _ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
         activation: Activation = .none, accumulate: Bool = false
     ) throws {
-        try linear(x, rows: rows, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
-                   outFeatures: outFeatures, activation: activation, accumulate: accumulate, output: output)
+        if let int8 {
+            try linearInt8(x, rows: rows, weight: int8, bias: bias?.pointer, activation: activation,
+                           accumulate: accumulate, output: output)
+        } else {
+            try linear(x, rows: rows, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
+                       outFeatures: outFeatures, activation: activation, accumulate: accumulate, output: output)
+        }
     }
 }
 

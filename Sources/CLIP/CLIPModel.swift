@@ -10,6 +10,8 @@ import SafeTensors
 /// Thread safety: immutable after `init`; calls may run concurrently.
 public final class CLIPModel: Sendable {
     public let config: CLIPConfig
+    /// Arithmetic of the encoder layers.
+    public let precision: Precision
     let text_model: CLIPTextTransformer
     let vision_model: CLIPVisionTransformer
     /// `visual_projection.weight` `[projection_dim, vision hidden]`.
@@ -22,7 +24,9 @@ public final class CLIPModel: Sendable {
     /// Loads `directory/config.json` and the weights.
     /// - Throws: `CLIPError.missingFile` (config.json or weights), `.invalidConfig`, `.unsupportedModelType`,
     ///   `.missingTensor`, `.wrongShape`; `SafeTensorsError` for a corrupt or hostile weights file.
-    public init(directory: URL) throws {
+    /// - Parameter precision: `.fp32` (default, transformers' numbers) or `.int8` (quantized linear layers, faster,
+    ///   approximate; weights are quantized here, at load).
+    public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try CLIPConfig(contentsOf: directory.appendingPathComponent("config.json"))
         let fm = FileManager.default
         let single = directory.appendingPathComponent(SafeTensorsCheckpoint.singleFileName)
@@ -31,14 +35,15 @@ public final class CLIPModel: Sendable {
             throw CLIPError.missingFile(path: "\(single.path) (or \(SafeTensorsCheckpoint.indexFileName))")
         }
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
-        let w = WeightLoader(checkpoint: checkpoint, prefix: "")
+        let w = WeightLoader(checkpoint: checkpoint, prefix: "", precision: precision)
+        self.precision = precision
         self.config = config
         text_model = try CLIPTextTransformer(w.pp("text_model"), config.textConfig)
         vision_model = try CLIPVisionTransformer(w.pp("vision_model"), config.visionConfig)
         visual_projection = try Linear(w.pp("visual_projection"), in: config.visionConfig.hiddenSize,
-                                       out: config.projectionDim, bias: false)
+                                       out: config.projectionDim, bias: false, quantizable: false)
         text_projection = try Linear(w.pp("text_projection"), in: config.textConfig.hiddenSize,
-                                     out: config.projectionDim, bias: false)
+                                     out: config.projectionDim, bias: false, quantizable: false)
         // Stored as a 0-d tensor by transformers; a 1-element vector is accepted too.
         let scale: FloatBuffer
         if let info = checkpoint.info("logit_scale"), info.shape == [1] {

@@ -1,4 +1,10 @@
-// How many threads the compute layer uses: oneDNN's OpenMP team and the element-wise loops of this module.
+// How many threads the compute layer uses, and its parallel loop.
+//
+// oneDNN's CPU runtime here is OpenMP (libgomp, loaded with libdnnl). The element-wise and attention loops of
+// this module run on that same OpenMP thread team, through libgomp's `GOMP_parallel` entry point, so matrix
+// products and the work between them never compete with a second pool of threads spinning on the same cores.
+// The symbols are resolved at run time (no OpenMP headers or flags at build time); without them the loops fall
+// back to Dispatch.
 import Dispatch
 import Foundation
 #if canImport(Glibc)
@@ -15,17 +21,11 @@ public enum ComputeThreads {
     /// Call before running models, not while they run.
     public static func set(_ threads: Int) {
         current = max(1, threads)
-        // oneDNN's CPU runtime is OpenMP (libgomp, loaded with libdnnl); resolved at run time so that no OpenMP
-        // development files are needed to build.
-        typealias SetNumThreads = @convention(c) (Int32) -> Void
-        if let symbol = dlsym(nil /* RTLD_DEFAULT */, "omp_set_num_threads") {
-            unsafeBitCast(symbol, to: SetNumThreads.self)(Int32(current))
-        }
+        OpenMP.shared.setNumThreads?(Int32(current))
     }
 
     /// Runs `body(i, worker)` for `i in 0..<iterations`, spread over `count` threads in contiguous chunks;
     /// `worker` (in `0..<count`) identifies the thread, for per-thread scratch space.
-    @inlinable
     public static func parallelFor(_ iterations: Int, _ body: (_ index: Int, _ worker: Int) -> Void) {
         let threads = min(count, iterations)
         if threads <= 1 {
@@ -33,18 +33,76 @@ public enum ComputeThreads {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let task = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                let start = iterations * t / threads, end = iterations * (t + 1) / threads
-                for i in start..<end { task.value(i, t) }
+            let task = ParallelTask(body: body, iterations: iterations)
+            if let parallel = OpenMP.shared.parallel, let threadNum = OpenMP.shared.threadNum,
+               let numThreads = OpenMP.shared.numThreads {
+                let context = Unmanaged.passRetained(OpenMPContext(task: task, threadNum: threadNum, numThreads: numThreads))
+                parallel({ raw in
+                    let context = Unmanaged<OpenMPContext>.fromOpaque(raw!).takeUnretainedValue()
+                    context.task.run(worker: Int(context.threadNum()), of: Int(context.numThreads()))
+                }, context.toOpaque(), UInt32(threads), 0)
+                context.release()
+            } else {
+                let shared = UncheckedSendable(task)
+                DispatchQueue.concurrentPerform(iterations: threads) { t in shared.value.run(worker: t, of: threads) }
             }
         }
     }
 }
 
+/// One parallel loop: each worker takes a contiguous chunk of the iterations.
+final class ParallelTask {
+    let body: (Int, Int) -> Void
+    let iterations: Int
+
+    init(body: @escaping (Int, Int) -> Void, iterations: Int) {
+        self.body = body
+        self.iterations = iterations
+    }
+
+    func run(worker: Int, of workers: Int) {
+        let start = iterations * worker / workers, end = iterations * (worker + 1) / workers
+        for i in start..<end { body(i, worker) }
+    }
+}
+
+final class OpenMPContext {
+    let task: ParallelTask
+    let threadNum: @convention(c) () -> Int32
+    let numThreads: @convention(c) () -> Int32
+
+    init(task: ParallelTask, threadNum: @escaping @convention(c) () -> Int32,
+         numThreads: @escaping @convention(c) () -> Int32) {
+        self.task = task
+        self.threadNum = threadNum
+        self.numThreads = numThreads
+    }
+}
+
+/// libgomp entry points, when the process has libgomp loaded.
+struct OpenMP: @unchecked Sendable {
+    typealias Parallel = @convention(c) (@convention(c) (UnsafeMutableRawPointer?) -> Void, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
+    let parallel: Parallel?
+    let threadNum: (@convention(c) () -> Int32)?
+    let numThreads: (@convention(c) () -> Int32)?
+    let setNumThreads: (@convention(c) (Int32) -> Void)?
+
+    static let shared = OpenMP()
+
+    private init() {
+        func symbol<T>(_ name: String, _: T.Type) -> T? {
+            guard let s = dlsym(nil /* RTLD_DEFAULT */, name) else { return nil }
+            return unsafeBitCast(s, to: T.self)
+        }
+        parallel = symbol("GOMP_parallel", Parallel.self)
+        threadNum = symbol("omp_get_thread_num", (@convention(c) () -> Int32).self)
+        numThreads = symbol("omp_get_num_threads", (@convention(c) () -> Int32).self)
+        setNumThreads = symbol("omp_set_num_threads", (@convention(c) (Int32) -> Void).self)
+    }
+}
+
 /// Carries a value into `concurrentPerform`, whose iterations write disjoint parts of caller-owned buffers.
-@usableFromInline
 struct UncheckedSendable<T>: @unchecked Sendable {
-    @usableFromInline let value: T
-    @usableFromInline init(_ value: T) { self.value = value }
+    let value: T
+    init(_ value: T) { self.value = value }
 }

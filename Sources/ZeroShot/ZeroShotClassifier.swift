@@ -26,11 +26,15 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         public var batchSize: Int
         /// Receives warnings such as a truncated candidate text; the default writes them to standard error.
         public var warn: @Sendable (String) -> Void
+        /// `.fp32` (transformers' numbers) or `.int8` (quantized encoder layers: faster, approximate).
+        public var precision: Precision
 
-        public init(maxPixels: Int = ImageDecoder.defaultMaxPixels, batchSize: Int = 8,
+        public init(maxPixels: Int = ImageDecoder.defaultMaxPixels, batchSize: Int = 16,
+                    precision: Precision = .fp32,
                     warn: @escaping @Sendable (String) -> Void = ZeroShotClassifier.standardErrorWarning) {
             self.maxPixels = maxPixels
             self.batchSize = max(1, batchSize)
+            self.precision = precision
             self.warn = warn
         }
     }
@@ -58,7 +62,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     public init(directory: URL, options: Options = Options()) throws {
         self.modelDirectory = directory
         self.options = options
-        self.model = try CLIPModel(directory: directory)
+        self.model = try CLIPModel(directory: directory, precision: options.precision)
         var tokenizer = try CLIPTokenizer(directory: directory)
         tokenizer.maxLength = model.config.textConfig.maxPositionEmbeddings
         self.tokenizer = tokenizer

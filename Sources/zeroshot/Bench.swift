@@ -91,10 +91,10 @@ struct Bench: ParsableCommand {
         case .json:
             var members = results.map { ($0.0, String(format: "%.3f", $0.1)) }
             members += [("batch", "\(batch)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
-                        ("precision", JSON.string("fp32")), ("model", JSON.string(classifier.modelDirectory.path))]
+                        ("precision", JSON.string(classifier.model.precision.rawValue)), ("model", JSON.string(classifier.modelDirectory.path))]
             writeOut(JSON.object(members) + "\n")
         case .table:
-            writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iterations, \(ComputeThreads.count) threads, fp32\n")
+            writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iterations, \(ComputeThreads.count) threads, \(classifier.model.precision.rawValue)\n")
             for (name, value) in results { writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%10.2f", value) + "\n") }
         }
     }

@@ -43,6 +43,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Threads for inference (default: all cores).", valueName: "N"))
     var threads: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "fp32 (default: transformers' numbers) or int8 (encoder linear layers quantized at load: faster, approximate).",
+        valueName: "precision"))
+    var precision: Precision = .fp32
+
     func loadClassifier() throws -> ZeroShotClassifier {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         if let threads {
@@ -52,7 +57,7 @@ struct ModelOptions: ParsableArguments {
         let progress: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("\(message)\n".utf8))
         }
-        return try ZeroShotClassifier(model: model, options: .init(maxPixels: maxPixels), progress: progress)
+        return try ZeroShotClassifier(model: model, options: .init(maxPixels: maxPixels, precision: precision), progress: progress)
     }
 }
 
@@ -64,3 +69,5 @@ func reportError(_ input: String, _ error: Error) {
 func writeOut(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -31,6 +31,10 @@ void zs_attention_head(const float *q, ptrdiff_t ldq, ptrdiff_t nq, ptrdiff_t q_
 /// DynamicQuantizeLinear. Returns scale; writes zero_point.
 float zs_quantize_u8(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, uint8_t *q, int32_t *zero_point);
 
+/// out[r, c] (=|+=) a_scale * w_scale[c] * acc[r, c] + bias[c] (bias may be NULL; accumulate adds to out).
+void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
+                        const float *bias, int accumulate, float *out, ptrdiff_t ldo);
+
 /// 1 when the AVX2+FMA paths are in use.
 int zs_kernels_use_avx2(void);
 
