@@ -55,7 +55,7 @@ public enum ImageFormat: String, Sendable, Equatable {
 /// palette with or without tRNS, RGB, RGBA, interlaced; alpha and transparency dropped; 16-bit samples
 /// keep their high byte — identical to Pillow for RGB/RGBA/gray+alpha, a documented deviation for 16-bit
 /// gray, which Pillow clips to 255), WebP (libwebp, first frame), GIF (giflib, first frame composed as
-/// Pillow's frame 0), BMP (1/4/8-bit palette, 16/24/32-bit, bottom-up or top-down).
+/// Pillow's frame 0), BMP (1/4/8-bit palette, uncompressed or RLE8/RLE4, 16/24/32-bit, bottom-up or top-down).
 /// The format is detected from magic bytes. EXIF orientation 1-8 comes from JPEG APP1 "Exif", PNG eXIf
 /// (or a "Raw profile type exif" text chunk), the WebP EXIF chunk, else XMP `tiff:Orientation`, as Pillow's
 /// `Image.getexif`.
