@@ -80,6 +80,9 @@ public enum ImageDecoder {
     ///   otherwise as `decode(_:maxPixels:)`.
     public static func decode(contentsOf url: URL, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
         let path = url.isFileURL ? url.path : url.absoluteString
+        if url.isFileURL, let problem = fileProblem(path) {
+            throw ImageIOError(kind: .unreadable, source: path, reason: "cannot read the file (\(problem))")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
@@ -88,6 +91,20 @@ public enum ImageDecoder {
                                reason: "cannot read the file (\(error.localizedDescription))")
         }
         return try decode(data, maxPixels: maxPixels, source: path)
+    }
+
+    /// Why `path` cannot be read as a file, in the system's words ("No such file or directory", "Is a
+    /// directory", "Too many levels of symbolic links", "Permission denied"), or `nil` when it can be opened.
+    static func fileProblem(_ path: String) -> String? {
+        // Non-blocking, so that a FIFO is reported instead of waiting for a writer.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return String(cString: strerror(errno)) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return String(cString: strerror(EISDIR)) }
+        if (st.st_mode & S_IFMT) != S_IFREG { return "not a regular file" }
+        return nil
     }
 
     static func decode(_ data: Data, maxPixels: Int, source: String?) throws -> RGBImage {
