@@ -55,7 +55,7 @@ public enum ImageFormat: String, Sendable, Equatable {
 /// palette with or without tRNS, RGB, RGBA, interlaced; alpha and transparency dropped; 16-bit samples
 /// keep their high byte — identical to Pillow for RGB/RGBA/gray+alpha, a documented deviation for 16-bit
 /// gray, which Pillow clips to 255), WebP (libwebp, first frame), GIF (giflib, first frame composed as
-/// Pillow's frame 0), BMP (1/4/8-bit palette, 16/24/32-bit, bottom-up or top-down).
+/// Pillow's frame 0), BMP (1/4/8-bit palette, uncompressed or RLE8/RLE4, 16/24/32-bit, bottom-up or top-down).
 /// The format is detected from magic bytes. EXIF orientation 1-8 comes from JPEG APP1 "Exif", PNG eXIf
 /// (or a "Raw profile type exif" text chunk), the WebP EXIF chunk, else XMP `tiff:Orientation`, as Pillow's
 /// `Image.getexif`.
@@ -80,6 +80,9 @@ public enum ImageDecoder {
     ///   otherwise as `decode(_:maxPixels:)`.
     public static func decode(contentsOf url: URL, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
         let path = url.isFileURL ? url.path : url.absoluteString
+        if url.isFileURL, let problem = fileProblem(path) {
+            throw ImageIOError(kind: .unreadable, source: path, reason: "cannot read the file (\(problem))")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
@@ -88,6 +91,20 @@ public enum ImageDecoder {
                                reason: "cannot read the file (\(error.localizedDescription))")
         }
         return try decode(data, maxPixels: maxPixels, source: path)
+    }
+
+    /// Why `path` cannot be read as a file, in the system's words ("No such file or directory", "Is a
+    /// directory", "Too many levels of symbolic links", "Permission denied"), or `nil` when it can be opened.
+    static func fileProblem(_ path: String) -> String? {
+        // Non-blocking, so that a FIFO is reported instead of waiting for a writer.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return String(cString: strerror(errno)) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return String(cString: strerror(EISDIR)) }
+        if (st.st_mode & S_IFMT) != S_IFREG { return "not a regular file" }
+        return nil
     }
 
     static func decode(_ data: Data, maxPixels: Int, source: String?) throws -> RGBImage {

@@ -1,8 +1,15 @@
-/// Windows BMP decoder following Pillow's `BmpImagePlugin` (uncompressed data): headers of 12 (OS/2 core),
-/// 40, 52, 56, 64, 108 and 124 bytes; 1/4/8-bit palettes (BGR or BGRX entries; an index past the palette
-/// gives black, as Pillow's P->RGB); 16-bit 5-5-5 and, with BITFIELDS, 5-6-5; 24-bit BGR; 32-bit BGRX and
-/// Pillow's BITFIELDS byte layouts (alpha ignored). Rows are bottom-up unless the height is negative.
-/// Every read is bounds-checked; RLE, JPEG and PNG compression are reported as unsupported.
+/// Windows BMP decoder following Pillow's `BmpImagePlugin`: headers of 12 (OS/2 core), 40, 52, 56, 64, 108
+/// and 124 bytes; 1/4/8-bit palettes (BGR or BGRX entries; an index past the palette gives black, as Pillow's
+/// P->RGB), uncompressed or RLE8/RLE4 compressed (Pillow's `BmpRleDecoder`: encoded runs, absolute runs
+/// padded to an even file offset, end of line, end of bitmap, delta); 16-bit 5-5-5 and, with BITFIELDS,
+/// 5-6-5; 24-bit BGR; 32-bit BGRX and Pillow's BITFIELDS byte layouts (alpha ignored). Rows are bottom-up
+/// unless the height is negative.
+///
+/// As Pillow, a palette that is exactly black/white (two entries) or one black entry makes the image
+/// bilevel (mode "1": every non-zero sample is white), and a palette that is the gray ramp 0, 1, 2, ...
+/// makes it grayscale (mode "L": the sample is the gray level); uncompressed data of such images is then
+/// read as 1 or 8 bits per sample whatever the declared depth.
+/// Every read is bounds-checked; JPEG and PNG compression are reported as unsupported.
 enum BMPDecoder {
     static func decode(_ bytes: UnsafeRawBufferPointer, maxPixels: UInt64) throws -> DecodedImage {
         let n = bytes.count
@@ -102,7 +109,11 @@ enum BMPDecoder {
                 throw unsupported("bitfields layout")
             }
         case 1, 2:
-            throw unsupported("RLE compression")
+            // Pillow runs its RLE decoder for palette images only (other depths have no raw mode for it).
+            guard bits == 1 || bits == 4 || bits == 8 else {
+                throw unsupported("RLE compression with pixel depth \(bits)")
+            }
+            layout = .palette(bits: Int(bits))
         default:
             throw unsupported("compression \(compression)")
         }
@@ -118,6 +129,7 @@ enum BMPDecoder {
 
         var palette: [UInt8] = []  // RGB triples
         var pixelStart = Int(dataOffset)
+        var paletteMode = PaletteMode.indexed
         if case .palette = layout {
             guard colors > 0, colors <= 65536 else { throw unsupported("palette size \(colors)") }
             let count = Int(colors)
@@ -127,18 +139,44 @@ enum BMPDecoder {
                 let o = cursor + i * paletteEntrySize
                 palette += [bytes[o + 2], bytes[o + 1], bytes[o]]
             }
+            paletteMode = PaletteMode.of(palette: palette)
             // Pillow: a data offset pointing right after the header skips the palette.
             if pixelStart == 14 + Int(headerSize) { pixelStart += paletteEntrySize * count }
+            cursor += paletteEntrySize * count
         }
+        // Pillow: a data offset of 0 means "where the headers (and palette) end".
+        if pixelStart == 0 { pixelStart = cursor }
 
         let wi = Int(width), hi = Int(height)
-        let stride = ((wi * Int(bits) + 31) >> 3) & ~3
+        var out = [UInt8](repeating: 0, count: wi * hi * 3)
+        if compression == 1 || compression == 2 {
+            let indices = try decodeRLE(bytes, from: pixelStart, width: wi, height: hi, fourBit: compression == 2)
+            out.withUnsafeMutableBufferPointer { dst in
+                for row in 0..<hi {
+                    let y = topDown ? row : hi - 1 - row
+                    for x in 0..<wi {
+                        paletteMode.write(indices[row * wi + x], palette: palette, to: dst, at: (y * wi + x) * 3)
+                    }
+                }
+            }
+            return DecodedImage(image: RGBImage(width: wi, height: hi, pixels: out), exif: nil, xmp: nil, rawExifText: nil)
+        }
+
+        let packedStride = ((wi * Int(bits) + 31) >> 3) & ~3
+        var stride = packedStride
+        // A grayscale palette makes Pillow read one byte per sample. Loading from a file, it maps the rows
+        // with a stride of at least the width when the file holds them all; otherwise its raw decoder
+        // refuses rows shorter than the width.
+        let grayBytes: Bool
+        if case .palette = layout, paletteMode == .gray { grayBytes = true } else { grayBytes = false }
+        if grayBytes { stride = max(packedStride, wi) }
         // Pillow's raw decoder needs every row in full, padding included.
         guard stride > 0, pixelStart >= 0, pixelStart <= n, (n - pixelStart) / hi >= stride else {
+            if grayBytes && packedStride < wi {
+                throw unsupported("\(bits)-bit rows with a grayscale palette are read as 8-bit and are too short")
+            }
             throw truncated("pixel data")
         }
-        var out = [UInt8](repeating: 0, count: wi * hi * 3)
-        let paletteColors = palette.count / 3
         out.withUnsafeMutableBufferPointer { dst in
             for row in 0..<hi {
                 let y = topDown ? row : hi - 1 - row
@@ -148,14 +186,13 @@ enum BMPDecoder {
                     switch layout {
                     case .palette(let pb):
                         let index: Int
-                        switch pb {
-                        case 1: index = Int(bytes[src + x >> 3] >> (7 - UInt8(x & 7))) & 1
-                        case 4: index = Int(bytes[src + x >> 1] >> (x & 1 == 0 ? 4 : 0)) & 15
+                        switch (paletteMode, pb) {
+                        case (.gray, _): index = Int(bytes[src + x])
+                        case (.bilevel, _), (_, 1): index = Int(bytes[src + x >> 3] >> (7 - UInt8(x & 7))) & 1
+                        case (_, 4): index = Int(bytes[src + x >> 1] >> (x & 1 == 0 ? 4 : 0)) & 15
                         default: index = Int(bytes[src + x])
                         }
-                        if index < paletteColors {
-                            dst[d] = palette[3 * index]; dst[d + 1] = palette[3 * index + 1]; dst[d + 2] = palette[3 * index + 2]
-                        }
+                        paletteMode.write(index, palette: palette, to: dst, at: d)
                     case .rgb15:
                         let v = Int(bytes[src + 2 * x]) | Int(bytes[src + 2 * x + 1]) << 8
                         dst[d] = UInt8((v >> 10 & 31) * 255 / 31)
@@ -175,5 +212,112 @@ enum BMPDecoder {
             }
         }
         return DecodedImage(image: RGBImage(width: wi, height: hi, pixels: out), exif: nil, xmp: nil, rawExifText: nil)
+    }
+
+    /// Pillow's `BmpRleDecoder`: the palette indices of the image, `width * height` bytes in file row order
+    /// (bottom-up unless top-down). Reading starts at file offset `start` and stops at the end of the data,
+    /// at an end-of-bitmap escape, or when the image is full; absolute runs are padded to an even offset of
+    /// the file. Fewer indices than pixels is an error, as Pillow's "not enough image data".
+    static func decodeRLE(_ bytes: UnsafeRawBufferPointer, from start: Int, width: Int, height: Int,
+                          fourBit: Bool) throws -> [UInt8] {
+        let n = bytes.count
+        let total = width * height
+        var data = [UInt8](repeating: 0, count: total)
+        var length = 0  // indices produced so far
+        var x = 0  // column as Pillow tracks it (may run past the row after an absolute run)
+        var pos = start
+        decoding: while length < total {
+            guard pos >= 0, pos + 2 <= n else { break }
+            let count = Int(bytes[pos]), value = bytes[pos + 1]
+            pos += 2
+            if count > 0 {
+                // Encoded run, cut at the end of the row.
+                let run = min(x + count > width ? max(0, width - x) : count, total - length)
+                for i in 0..<run {
+                    data[length + i] = fourBit ? (i % 2 == 0 ? value >> 4 : value & 0x0F) : value
+                }
+                length += run
+                x += run
+                continue
+            }
+            switch value {
+            case 0:  // end of line: zero-fill to the next row start
+                length = (length + width - 1) / width * width
+                x = 0
+            case 1:  // end of bitmap
+                break decoding
+            case 2:  // delta: skip right + up * width pixels (left as index 0)
+                guard pos + 2 <= n else { break decoding }
+                let skip = Int(bytes[pos]) + Int(bytes[pos + 1]) * width
+                pos += 2
+                length += min(total - length, skip)
+                x = length % width
+            default:  // absolute run of `value` indices
+                let wanted = Int(value)
+                let count = min(total - length, wanted)
+                let byteCount = fourBit ? (count + 1) / 2 : count
+                let available = max(0, min(byteCount, n - pos))
+                if fourBit {
+                    for i in 0..<available {
+                        let b = bytes[pos + i]
+                        data[length] = b >> 4
+                        length += 1
+                        if i * 2 + 1 < count {
+                            data[length] = b & 0x0F
+                            length += 1
+                        }
+                    }
+                } else {
+                    for i in 0..<available { data[length + i] = bytes[pos + i] }
+                    length += available
+                }
+                pos += available
+                if available < byteCount || length == total { break decoding }
+                x += wanted
+                if pos % 2 != 0 { pos += 1 }
+            }
+        }
+        guard length >= total else {
+            throw ImageIOError(kind: .truncated, source: nil,
+                               reason: "truncated BMP data (RLE data gives \(length) of \(total) pixels)")
+        }
+        return data
+    }
+}
+
+/// How Pillow reads a BMP palette image (`BmpImagePlugin`): bilevel (mode "1") when the palette is exactly
+/// black, white (or one black entry), grayscale (mode "L") when it is the ramp 0, 1, 2, ..., else indexed.
+enum PaletteMode: Equatable {
+    case bilevel, gray, indexed
+
+    /// `palette` holds RGB triples.
+    static func of(palette: [UInt8]) -> PaletteMode {
+        let count = palette.count / 3
+        for i in 0..<count {
+            let v = UInt8(truncatingIfNeeded: count == 2 ? (i == 0 ? 0 : 255) : i)
+            if palette[3 * i] != v || palette[3 * i + 1] != v || palette[3 * i + 2] != v { return .indexed }
+        }
+        return count <= 2 ? .bilevel : .gray
+    }
+
+    /// Writes the RGB of sample `index` at `dst[offset...]` as Pillow's conversion to RGB does.
+    @inline(__always)
+    func write(_ index: some BinaryInteger, palette: [UInt8], to dst: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        let value: UInt8
+        switch self {
+        case .bilevel:
+            value = index != 0 ? 255 : 0
+        case .gray:
+            value = UInt8(truncatingIfNeeded: index)
+        case .indexed:
+            let i = Int(index)
+            if 3 * i + 2 < palette.count {
+                dst[offset] = palette[3 * i]; dst[offset + 1] = palette[3 * i + 1]; dst[offset + 2] = palette[3 * i + 2]
+            } else {
+                dst[offset] = 0; dst[offset + 1] = 0; dst[offset + 2] = 0
+            }
+            return
+        }
+        dst[offset] = value; dst[offset + 1] = value; dst[offset + 2] = value
     }
 }

@@ -72,6 +72,10 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     /// informational.
     public var doConvertRGB: Bool
 
+    /// Largest `size` or `crop_size` side accepted, in pixels (far above any CLIP checkpoint's 224-448); larger
+    /// values would overflow the size arithmetic or ask for pixel_values of many gigabytes.
+    public static let maxSide = 16_384
+
     /// transformers' `OPENAI_CLIP_MEAN`.
     public static let openAIClipMean: [Double] = [0.48145466, 0.4578275, 0.40821073]
     /// transformers' `OPENAI_CLIP_STD`.
@@ -112,6 +116,10 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     public func validate() throws {
         func positive(_ v: Int, _ key: String) throws {
             if v <= 0 { throw ImageProcessorConfigError.invalidValue(key: key, reason: "must be positive, got \(v)") }
+            if v > Self.maxSide {
+                throw ImageProcessorConfigError.invalidValue(
+                    key: key, reason: "\(v) pixels is over the limit of \(Self.maxSide) pixels per side")
+            }
         }
         if doResize {
             switch size {

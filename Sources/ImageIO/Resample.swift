@@ -105,9 +105,11 @@ private let precisionBits: Int32 = 32 - 8 - 2
 /// `taps` fixed-point weights per output pixel (zero-filled beyond the count).
 struct ResampleCoefficients: Sendable {
     let outSize: Int
+    /// The first output pixel described; entries are stored for `range` only (index `i - start`).
+    let start: Int
     /// Stride between consecutive output pixels in `weights`.
     let taps: Int
-    /// `first[i]` is the first source index read by output pixel `i`; `count[i]` the number of taps.
+    /// `first[i - start]` is the first source index read by output pixel `i`; `count[i - start]` the number of taps.
     let first: [Int]
     let count: [Int]
     let weights: [Int32]
@@ -116,7 +118,10 @@ struct ResampleCoefficients: Sendable {
     ///
     /// The kernel is stretched by the downscale factor (antialiasing), each output pixel's weights are
     /// normalised to sum to 1 and rounded half away from zero to `2^22` fixed point, as Pillow does.
-    init(inSize: Int, outSize: Int, filter: ResamplingFilter) {
+    /// Only the output pixels of `range` (default all) are computed, so that memory follows what is kept
+    /// (a very tall image resized and then cropped needs the taps of the crop only).
+    init(inSize: Int, outSize: Int, filter: ResamplingFilter, range: Range<Int>? = nil) {
+        let range = range ?? 0..<outSize
         let baseSupport = filter.support ?? 0.5
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1.0)
@@ -125,12 +130,12 @@ struct ResampleCoefficients: Sendable {
         let inverse = 1.0 / filterScale
         let one = Double(Int32(1) << precisionBits)
 
-        var first = [Int](repeating: 0, count: outSize)
-        var count = [Int](repeating: 0, count: outSize)
-        var weights = [Int32](repeating: 0, count: outSize * taps)
+        var first = [Int](repeating: 0, count: range.count)
+        var count = [Int](repeating: 0, count: range.count)
+        var weights = [Int32](repeating: 0, count: range.count * taps)
         var scratch = [Double](repeating: 0, count: taps)
 
-        for xx in 0..<outSize {
+        for xx in range {
             let center = (Double(xx) + 0.5) * scale
             // Truncation toward zero, then clamping, as in Pillow.
             var xmin = Int(center - support + 0.5)
@@ -144,16 +149,17 @@ struct ResampleCoefficients: Sendable {
                 scratch[x] = w
                 sum += w
             }
-            let base = xx * taps
+            let base = (xx - range.lowerBound) * taps
             for x in 0..<n {
                 var w = scratch[x]
                 if sum != 0.0 { w /= sum }
                 weights[base + x] = w < 0 ? Int32(-0.5 + w * one) : Int32(0.5 + w * one)
             }
-            first[xx] = xmin
-            count[xx] = n
+            first[xx - range.lowerBound] = xmin
+            count[xx - range.lowerBound] = n
         }
         self.outSize = outSize
+        self.start = range.lowerBound
         self.taps = taps
         self.first = first
         self.count = count
@@ -199,15 +205,17 @@ func pillowResample(
     }
 
     let verticalFirst = outHeight < height && (height - outHeight) > 2 * (width - outWidth)
-    let horizontal = needHorizontal ? ResampleCoefficients(inSize: width, outSize: outWidth, filter: filter) : nil
-    let vertical = needVertical ? ResampleCoefficients(inSize: height, outSize: outHeight, filter: filter) : nil
+    let horizontal = needHorizontal
+        ? ResampleCoefficients(inSize: width, outSize: outWidth, filter: filter, range: window.x0..<window.x1) : nil
+    let vertical = needVertical
+        ? ResampleCoefficients(inSize: height, outSize: outHeight, filter: filter, range: window.y0..<window.y1) : nil
 
     if verticalFirst, let v = vertical {
         // Source columns feeding the window's output columns.
         let colFirst: Int, colEnd: Int
         if let h = horizontal {
-            colFirst = h.first[window.x0]
-            colEnd = h.first[window.x1 - 1] + h.count[window.x1 - 1]
+            colFirst = h.first[window.x0 - h.start]
+            colEnd = h.first[window.x1 - 1 - h.start] + h.count[window.x1 - 1 - h.start]
         } else {
             colFirst = window.x0
             colEnd = window.x1
@@ -228,8 +236,8 @@ func pillowResample(
         // Source rows feeding the window's output rows.
         let rowFirst: Int, rowEnd: Int
         if let v = vertical {
-            rowFirst = v.first[window.y0]
-            rowEnd = v.first[window.y1 - 1] + v.count[window.y1 - 1]
+            rowFirst = v.first[window.y0 - v.start]
+            rowEnd = v.first[window.y1 - 1 - v.start] + v.count[window.y1 - 1 - v.start]
         } else {
             rowFirst = window.y0
             rowEnd = window.y1
@@ -262,10 +270,10 @@ private func horizontalPass(
                         let row = s + y * stride
                         var dst = ob + r * outStride
                         for xx in cols {
-                            var p = row + (firsts[xx] - colOffset) * 3
-                            var kp = wb + xx * k.taps
+                            var p = row + (firsts[xx - k.start] - colOffset) * 3
+                            var kp = wb + (xx - k.start) * k.taps
                             var s0 = half, s1 = half, s2 = half
-                            for _ in 0..<counts[xx] {
+                            for _ in 0..<counts[xx - k.start] {
                                 let c = kp.pointee
                                 s0 &+= Int32(p[0]) &* c
                                 s1 &+= Int32(p[1]) &* c
@@ -302,9 +310,9 @@ private func verticalPass(
             guard let s = src.baseAddress, let ob = o.baseAddress, let ab = a.baseAddress else { return }
             for (r, yy) in rows.enumerated() {
                 for i in 0..<n { ab[i] = half }
-                let base = yy * k.taps
-                let y0 = k.first[yy] - rowOffset
-                for t in 0..<k.count[yy] {
+                let base = (yy - k.start) * k.taps
+                let y0 = k.first[yy - k.start] - rowOffset
+                for t in 0..<k.count[yy - k.start] {
                     let c = k.weights[base + t]
                     let line = s + (y0 + t) * stride + colFirst * 3
                     // Wrapping integer sums are order-independent, so accumulating row by row

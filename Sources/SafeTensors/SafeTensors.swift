@@ -283,6 +283,15 @@ public final class SafeTensorsFile: Sendable {
                 throw SafeTensorsError.invalidHeader(file: path, reason: "tensor \(name): negative dimension in shape \(entry.shape)")
             }
             let dtype = DType(header: entry.dtype)
+            // The element count must fit in an Int whatever the dtype (unknown dtypes are listed too).
+            var elements = 1
+            for dim in entry.shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
+                guard !overflow else {
+                    throw SafeTensorsError.invalidHeader(file: path, reason: "tensor \(name): shape \(entry.shape) overflows")
+                }
+                elements = product
+            }
             if let elementSize = dtype.byteSize {
                 var bytes = elementSize
                 for dim in entry.shape {

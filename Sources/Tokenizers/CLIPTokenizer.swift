@@ -94,7 +94,7 @@ public struct CLIPTokenizer: Sendable {
         let resolved = try SpecialTokenResolver(config: config, configPath: configURL.path, specialMap: specialMap,
                                                 specialMapPath: specialMapURL.path, fileAddedTokens: fileAddedTokens,
                                                 fileAddedTokensPath: tokenizerJSONURL.path)
-        var nextId = Int32((vocab.values.max() ?? -1) + 1)
+        var nextId = Int(vocab.values.max() ?? -1) + 1  // Int: one past Int32.max must not trap
         var addedByContent: [String: AddedToken] = [:]
         var order: [String] = []
         for spec in resolved.tokensInAddOrder {
@@ -104,7 +104,11 @@ public struct CLIPTokenizer: Sendable {
             } else if let v = vocab[spec.content] {
                 id = v
             } else {
-                id = nextId
+                guard nextId <= Int(Int32.max) else {
+                    throw TokenizerError.invalidContent(
+                        path: modelSource, reason: "no id left for added token \"\(spec.content)\" (ids reach \(Int32.max))")
+                }
+                id = Int32(nextId)
                 nextId += 1
             }
             if addedByContent[spec.content] == nil { order.append(spec.content) }

@@ -68,6 +68,10 @@ final class PreprocessConfigTests: XCTestCase {
             (#"{"size": 0}"#, "size.shortest_edge"),
             (#"{"crop_size": {"shortest_edge": 9}}"#, "crop_size"),
             (#"{"crop_size": -4}"#, "crop_size.height"),
+            // Regression: a huge shortest edge overflowed the resize arithmetic and trapped.
+            (#"{"size": {"shortest_edge": 4611686018427387904}}"#, "size.shortest_edge"),
+            (#"{"size": {"height": 224, "width": 100000}}"#, "size.width"),
+            (#"{"crop_size": 100000}"#, "crop_size.height"),
             (#"{"image_mean": [0.5, 0.5]}"#, "image_mean"),
             (#"{"size": {"height": 3, "width": 3}, "use_square_size": true}"#, "use_square_size"),
         ]

@@ -167,6 +167,26 @@ final class PreprocessTests: XCTestCase {
     }
 
     /// Computing only the cropped window gives the same bytes as resizing fully and cutting.
+    /// Regression: a 1 x 400,000 image (within the pixel limit) resized to shortest edge 224 has a
+    /// 224 x 89,600,000 resized grid; the resampling taps were computed for every output row (gigabytes)
+    /// although only the 224 rows of the crop are kept.
+    func testExtremeAspectRatioOnlyComputesTheCroppedRows() throws {
+        let height = 400_000
+        let image = RGBImage(width: 1, height: height, pixels: [UInt8](repeating: 0, count: height * 3).enumerated().map {
+            [200, 100, 50][$0.offset % 3]
+        })
+        let processor = CLIPImageProcessor(config: ImageProcessorConfig())
+        let values = processor.pixelValues(image)
+        XCTAssertEqual(values.count, 3 * 224 * 224)
+        let config = processor.config
+        for c in 0..<3 {
+            let byte = Double([200, 100, 50][c])
+            let expected = (Float(byte * config.rescaleFactor) - Float(config.imageMean[c])) / Float(config.imageStd[c])
+            XCTAssertEqual(values[c * 224 * 224], expected, "channel \(c)")
+            XCTAssertEqual(values[c * 224 * 224 + 224 * 224 - 1], expected, "channel \(c)")
+        }
+    }
+
     func testWindowedResampleEqualsFullResample() throws {
         let manifest = try loadManifest()
         let src = try image("coffee_77x53", manifest)

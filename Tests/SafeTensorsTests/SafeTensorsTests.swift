@@ -136,6 +136,9 @@ final class SafeTensorsTests: XCTestCase {
                           contains: "negative")
         try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: data),
                           contains: "overflows")
+        // Regression: an unknown dtype skipped the size check, and its element count trapped on overflow.
+        try assertHostile(Writer.file(header: #"{"x":{"dtype":"Q4","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: data),
+                          contains: "overflows")
         try assertHostile(Writer.file(header: #"{"x":{"dtype":"F32","shape":"2","data_offsets":[0,8]}}"#, data: data),
                           contains: "JSON")
         try assertHostile(Writer.file(header: #"{"x":{"shape":[2],"data_offsets":[0,8]}}"#, data: data),

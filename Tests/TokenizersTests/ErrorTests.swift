@@ -77,6 +77,17 @@ final class ErrorTests: XCTestCase {
         }
     }
 
+    /// Regression: added tokens past the largest vocabulary id used to overflow Int32 and trap.
+    func testAddedTokensBeyondTheLargestIdFailInsteadOfOverflowing() throws {
+        try write("vocab.json", #"{"a": 0, "b": 1, "a</w>": 2, "b</w>": 3, "ab</w>": 4, "<|startoftext|>": 2147483645, "<|endoftext|>": 2147483646}"#)
+        try write("merges.txt", "#version: 0.2\na b</w>\n")
+        try write("tokenizer_config.json", #"{"additional_special_tokens": ["<extra1>", "<extra2>"]}"#)
+        assertThrows {
+            if case .invalidContent(let path, let reason) = $0 { return path.hasSuffix("vocab.json") && reason.contains("<extra2>") }
+            return false
+        }
+    }
+
     func testMalformedTokenizerJSON() throws {
         try write("tokenizer.json", "{ not json")
         assertThrows {
