@@ -510,6 +510,7 @@ def measure(checkpoint, label, cache, args, zs):
     # whole process, cold: fresh processes, checkpoint files evicted from the page cache before each run
     if args.cold_runs > 0:
         log("whole-process runs")
+        cold_load = ForeignLoad().start()
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error")
         zs_cmd = [zs.binary, "classify", "--model", str(checkpoint), "--labels", ",".join(CLASSIFY_LABELS),
                   str(args.image)]
@@ -531,8 +532,10 @@ def measure(checkpoint, label, cache, args, zs):
                     continue
                 add(f"{name}_classify_s", wall)
                 add(f"{name}_classify_rss_mb", rss)
+        foreign = cold_load.stop()
         notes.append("whole process: fresh process each run, checkpoint files dropped from the page cache "
-                     "(posix_fadvise DONTNEED) before each; Python packages and the binary stay cached")
+                     "(posix_fadvise DONTNEED) before each; Python packages and the binary stay cached"
+                     + (f"; other processes used {foreign:.0%} of the CPU time meanwhile" if foreign is not None else ""))
     result["medians"] = {key: median(values) for key, values in samples.items()}
     result["minimums"] = {key: min(values) for key, values in samples.items() if values}
     return result
