@@ -431,7 +431,6 @@ print(classifier(sys.argv[2], candidate_labels=sys.argv[3].split(",")))
 
 
 def measure(checkpoint, label, cache, args, zs):
-    import torch
     notes = []
     result = {"checkpoint": str(checkpoint), "name": label, "notes": notes, "samples": {}}
     samples = result["samples"]
