@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -331,6 +332,7 @@ class ZeroShot:
         self.env = env
         self.errors = {}  # configuration -> error text; a failed configuration is not retried
         self.missing = None
+        self.bench_has_precision = None  # without the option, float32 calls leave it out
         if not binary or not Path(binary).is_file() or not os.access(binary, os.X_OK):
             self.missing = f"zeroshot binary not found at {binary}"
 
@@ -339,11 +341,19 @@ class ZeroShot:
 
     def bench(self, checkpoint, batch, precision, iterations=None):
         key = f"bench --batch {batch} --precision {precision}"
-        if self.error(key) or self.errors.get("bench"):
+        if self.error(key) or self.errors.get("bench") or self.errors.get(f"bench --precision {precision}"):
+            return None
+        if self.bench_has_precision is None:
+            self.bench_has_precision = self.help_mentions("bench", "--precision")
+        if not self.bench_has_precision and precision != "fp32":
+            self.errors[f"bench --precision {precision}"] = ("`zeroshot bench` has no --precision option; float32 "
+                                                             "calls leave it out")
             return None
         command = [self.binary, "bench", "--model", str(checkpoint), "--batch", str(batch),
                    "--iterations", str(iterations or self.iterations), "--threads", str(self.threads),
-                   "--precision", precision, "--format", "json"]
+                   "--format", "json"]
+        if self.bench_has_precision:
+            command[-2:-2] = ["--precision", precision]
         try:
             wall, rss, code, out, err = run_process(command, env=self.env, timeout=3600)
         except OSError as error:
@@ -370,14 +380,16 @@ class ZeroShot:
         result["process_peak_rss_mb"] = rss
         return result
 
-    def help_mentions(self, subcommand, text):
+    def help_mentions(self, subcommand, option):
+        """Whether `zeroshot SUBCOMMAND --help` lists `option` among its options (not merely in an example)."""
         if self.missing:
             return False
         try:
             _, _, _, out, err = run_process([self.binary, subcommand, "--help"], env=self.env, timeout=60)
         except OSError:
             return False
-        return text in out or text in err
+        pattern = re.compile(rf"(^\s*|\[){re.escape(option)}\b", re.MULTILINE)
+        return bool(pattern.search(out + "\n" + err))
 
     def embed_image(self, checkpoint, image, precision):
         key = f"embed --precision {precision}"
