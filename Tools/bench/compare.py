@@ -447,8 +447,12 @@ def measure(checkpoint, label, cache, args, zs):
     result = {"checkpoint": str(checkpoint), "name": label, "notes": notes, "samples": {}}
     samples = result["samples"]
 
+    rounds_of = {}  # sample key -> the timed round of each sample (None outside the rounds)
+    current_round = [None]
+
     def add(key, value):
         samples.setdefault(key, []).append(value)
+        rounds_of.setdefault(key, []).append(current_round[0])
 
     size = (Path(checkpoint) / "model.safetensors").stat().st_size
     result["checkpoint_mib"] = size / 2**20
@@ -481,8 +485,11 @@ def measure(checkpoint, label, cache, args, zs):
 
     load = ForeignLoad().start()
     python_engines = list(engines)
+    round_foreign = []
     for r in range(args.rounds):
         log(f"round {r + 1}/{args.rounds}")
+        current_round[0] = r
+        round_load = ForeignLoad().start()
         for batch in args.batches:
             for precision in ("fp32", "int8"):
                 out = zs.bench(checkpoint, batch, precision)
@@ -502,6 +509,8 @@ def measure(checkpoint, label, cache, args, zs):
         start = time.perf_counter()
         engines["transformers"].text(sequences)
         add("transformers_text10", (time.perf_counter() - start) * 1000.0)
+        round_foreign.append(round_load.stop())
+    current_round[0] = None
     del engines
     result["foreign_cpu_fraction"] = foreign = load.stop()
     if foreign is not None:
@@ -547,7 +556,24 @@ def measure(checkpoint, label, cache, args, zs):
         notes.append("whole process: fresh process each run, checkpoint files dropped from the page cache "
                      "(posix_fadvise DONTNEED) before each; Python packages and the binary stay cached"
                      + (f"; other processes used {foreign:.0%} of the CPU time meanwhile" if foreign is not None else ""))
-    result["medians"] = {key: median(values) for key, values in samples.items()}
+    # Rounds during which other processes were busy are left out, as long as at least 3 quiet ones remain.
+    result["round_foreign_cpu_fraction"] = round_foreign
+    quiet = {r for r, f in enumerate(round_foreign) if f is None or f <= args.max_foreign}
+    if len(quiet) == len(round_foreign):
+        kept = None
+    elif len(quiet) >= 3:
+        kept = quiet
+        notes.append(f"medians over the {len(quiet)} of {len(round_foreign)} rounds in which other processes used "
+                     f"<= {args.max_foreign:.0%} of the CPU time (per round: "
+                     + ", ".join("?" if f is None else f"{f:.0%}" for f in round_foreign) + ")")
+    else:
+        kept = None
+        notes.append(f"only {len(quiet)} of {len(round_foreign)} rounds had other processes at <= "
+                     f"{args.max_foreign:.0%} of the CPU time; medians over all rounds")
+    result["rounds_kept"] = sorted(kept) if kept is not None else list(range(len(round_foreign)))
+    result["medians"] = {
+        key: median([v for v, r in zip(values, rounds_of[key]) if kept is None or r is None or r in kept])
+        for key, values in samples.items()}
     result["minimums"] = {key: min(values) for key, values in samples.items() if values}
     return result
 
@@ -683,6 +709,9 @@ def main():
     parser.add_argument("--pause", type=float, default=0.1,
                         help="seconds of idle before each timed Python call, so that the previous engine's worker "
                              "threads have stopped spinning (default 0.1)")
+    parser.add_argument("--max-foreign", type=float, default=0.25,
+                        help="leave out of the medians the rounds in which other processes used more than this "
+                             "fraction of the CPU time, when at least 3 rounds remain (default 0.25; 1 keeps all)")
     parser.add_argument("--iterations", type=int, default=3, help="--iterations of each zeroshot bench call")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="threads per engine")
     parser.add_argument("--batches", default="1,16", help="image batch sizes (default 1,16)")
