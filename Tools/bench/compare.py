@@ -516,7 +516,7 @@ def measure(checkpoint, label, cache, args, zs):
     if foreign is not None:
         notes.append(f"other processes used {foreign:.0%} of the machine's CPU time during the timed rounds"
                      + (": the machine was busy, these numbers are slower and noisier than on an idle one"
-                        if foreign > 0.1 else ""))
+                        if foreign > args.max_foreign else ""))
 
     # zeroshot's int8 image embedding vs its float32 one, when `embed` takes --precision
     if zs.help_mentions("embed", "--precision"):
