@@ -369,3 +369,20 @@ void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, floa
         }
     }
 }
+
+void zs_transpose_bias_activation(const float *t, ptrdiff_t rows, ptrdiff_t cols, const float *bias, int activation,
+                                  int accumulate, float *out, ptrdiff_t ldo) {
+    // Blocked transpose: 8 columns of `out` (rows of t) at a time stay in cache.
+    const ptrdiff_t B = 32;
+    for (ptrdiff_t n0 = 0; n0 < cols; n0 += B) {
+        ptrdiff_t n1 = n0 + B < cols ? n0 + B : cols;
+        for (ptrdiff_t m = 0; m < rows; m++) {
+            float *o = out + m * ldo;
+            for (ptrdiff_t n = n0; n < n1; n++) {
+                float v = t[n * rows + m] + (bias ? bias[n] : 0.0f);
+                o[n] = accumulate ? o[n] + v : v;
+            }
+        }
+    }
+    if (activation != ZS_ACT_NONE) zs_bias_activation(out, rows, cols, ldo, NULL, activation);
+}

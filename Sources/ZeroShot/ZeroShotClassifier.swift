@@ -159,39 +159,62 @@ public final class ZeroShotClassifier: @unchecked Sendable {
 
     /// L2-normalised image embeddings `[projection_dim]`, one result per input in input order: an input that cannot
     /// be decoded gets its error and does not affect the others.
+    ///
+    /// Images go through the image tower `options.batchSize` at a time; the next batch is decoded and preprocessed
+    /// on another thread while the current one runs.
     public func imageEmbeddings(_ inputs: [ImageInput]) -> [Result<[Float], Error>] {
-        let perImage = model.imageSize * model.imageSize * 3
         var results = [Result<[Float], Error>?](repeating: nil, count: inputs.count)
-        var start = 0
-        while start < inputs.count {
-            let end = min(start + options.batchSize, inputs.count)
-            var batch = [Float](repeating: 0, count: perImage * (end - start))
-            var slots: [Int] = []
-            for i in start..<end {
-                do {
-                    let image = try decode(inputs[i])
-                    let slot = slots.count
-                    batch.withUnsafeMutableBufferPointer { buffer in
-                        let target = UnsafeMutableBufferPointer(rebasing: buffer[(slot * perImage)..<((slot + 1) * perImage)])
-                        imageProcessor.pixelValues(image, into: target)
-                    }
-                    slots.append(i)
-                } catch {
-                    results[i] = .failure(error)
-                }
+        let batchSize = options.batchSize
+        let starts = Array(stride(from: 0, to: inputs.count, by: batchSize))
+        var pending = starts.first.map { start in prepareAsync(inputs, start..<min(start + batchSize, inputs.count)) }
+        for (n, _) in starts.enumerated() {
+            guard let current = pending?.wait() else { break }
+            pending = n + 1 < starts.count
+                ? prepareAsync(inputs, starts[n + 1]..<min(starts[n + 1] + batchSize, inputs.count)) : nil
+            for (i, error) in current.failures { results[i] = .failure(error) }
+            guard !current.slots.isEmpty else { continue }
+            do {
+                let embeddings = try model.imageEmbeddings(pixelValues: current.pixelValues, batchSize: current.slots.count)
+                for (i, embedding) in zip(current.slots, embeddings) { results[i] = .success(embedding) }
+            } catch {
+                for i in current.slots { results[i] = .failure(error) }
             }
-            if !slots.isEmpty {
-                if slots.count < end - start { batch.removeLast((end - start - slots.count) * perImage) }
-                do {
-                    let embeddings = try model.imageEmbeddings(pixelValues: batch, batchSize: slots.count)
-                    for (i, embedding) in zip(slots, embeddings) { results[i] = .success(embedding) }
-                } catch {
-                    for i in slots { results[i] = .failure(error) }
-                }
-            }
-            start = end
         }
         return results.map { $0! }
+    }
+
+    /// pixel_values of a batch: the inputs that decoded (`slots`, their indices) and the errors of the others.
+    struct PreparedBatch: @unchecked Sendable {
+        var pixelValues: [Float] = []
+        var slots: [Int] = []
+        var failures: [(Int, Error)] = []
+    }
+
+    private func prepare(_ inputs: [ImageInput], _ range: Range<Int>) -> PreparedBatch {
+        let perImage = model.imageSize * model.imageSize * 3
+        var batch = PreparedBatch()
+        batch.pixelValues = [Float](repeating: 0, count: perImage * range.count)
+        for i in range {
+            do {
+                let image = try decode(inputs[i])
+                let slot = batch.slots.count
+                batch.pixelValues.withUnsafeMutableBufferPointer { buffer in
+                    imageProcessor.pixelValues(image, into: UnsafeMutableBufferPointer(
+                        rebasing: buffer[(slot * perImage)..<((slot + 1) * perImage)]))
+                }
+                batch.slots.append(i)
+            } catch {
+                batch.failures.append((i, error))
+            }
+        }
+        batch.pixelValues.removeLast((range.count - batch.slots.count) * perImage)
+        return batch
+    }
+
+    private func prepareAsync(_ inputs: [ImageInput], _ range: Range<Int>) -> Pending<PreparedBatch> {
+        let pending = Pending<PreparedBatch>()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in pending.fulfil(prepare(inputs, range)) }
+        return pending
     }
 
     // MARK: - Classification
@@ -235,5 +258,21 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         return zip(predictions.indices, predictions)
             .sorted { a, b in a.1.score != b.1.score ? a.1.score > b.1.score : a.0 < b.0 }
             .map(\.1)
+    }
+}
+
+/// A value computed on another thread, waited for once.
+final class Pending<Value>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var value: Value?
+
+    func fulfil(_ value: Value) {
+        self.value = value
+        done.signal()
+    }
+
+    func wait() -> Value {
+        done.wait()
+        return value!
     }
 }

@@ -7,7 +7,7 @@ struct Tokenize: ParsableCommand {
         abstract: "Print the input_ids the CLIP tokenizer gives each text.",
         discussion: """
             The ids include <|startoftext|> and <|endoftext|>; a text longer than the model's 77 tokens is \
-            truncated keeping the end token, with a warning on standard error. Only the tokenizer files are read.
+            truncated keeping the end token, with a warning on standard error.
 
             EXAMPLES:
               zeroshot tokenize "This is a photo of a cat."
@@ -15,7 +15,7 @@ struct Tokenize: ParsableCommand {
             """
     )
 
-    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var modelChoice: ModelChoice
 
     @Option(name: .long, help: "Output format: json or jsonl.")
     var format: Embed.Format = .json
@@ -28,7 +28,7 @@ struct Tokenize: ParsableCommand {
     }
 
     func run() throws {
-        let classifier = try modelOptions.loadClassifier()
+        let classifier = try modelChoice.loadClassifier()
         let rows = texts.map { text in
             JSON.object([("text", JSON.string(text)),
                          ("ids", "[" + classifier.tokenize(text).ids.map(String.init).joined(separator: ",") + "]")])

@@ -21,12 +21,13 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot embed --text "a diagram" --text "a dog"
               zeroshot tokenize "This is a photo of a cat."
             """,
+        version: "0.1.0",
         subcommands: [Classify.self, Embed.self, Tokenize.self, Bench.self]
     )
 }
 
-/// Options every subcommand shares.
-struct ModelOptions: ParsableArguments {
+/// Which model to use (every subcommand).
+struct ModelChoice: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "A Hugging Face model id (org/name, optionally @revision) or a model directory.",
         discussion: "Default: $ZEROSHOT_MODEL, else openai/clip-vit-base-patch32. Ids are looked up in the Hugging Face "
@@ -34,6 +35,18 @@ struct ModelOptions: ParsableArguments {
             + "unless HF_HUB_OFFLINE=1.",
         valueName: "id-or-dir"))
     var model: String?
+
+    func loadClassifier(_ options: ZeroShotClassifier.Options = .init()) throws -> ZeroShotClassifier {
+        let progress: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+        }
+        return try ZeroShotClassifier(model: model, options: options, progress: progress)
+    }
+}
+
+/// Options of the subcommands that run the model.
+struct ModelOptions: ParsableArguments {
+    @OptionGroup var choice: ModelChoice
 
     @Option(name: .long, help: ArgumentHelp(
         "Reject images with more pixels than this (decompression-bomb guard; Pillow's error threshold by default).",
@@ -54,16 +67,15 @@ struct ModelOptions: ParsableArguments {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             ComputeThreads.set(threads)
         }
-        let progress: @Sendable (String) -> Void = { message in
-            FileHandle.standardError.write(Data("\(message)\n".utf8))
-        }
-        return try ZeroShotClassifier(model: model, options: .init(maxPixels: maxPixels, precision: precision), progress: progress)
+        return try choice.loadClassifier(.init(maxPixels: maxPixels, precision: precision))
     }
 }
 
-/// Prints an error for one input to standard error.
+/// Prints an error for one input to standard error, naming the input once.
 func reportError(_ input: String, _ error: Error) {
-    FileHandle.standardError.write(Data("error: \(input): \(error)\n".utf8))
+    let message = "\(error)"
+    let named = message.contains(input) || message.contains(URL(fileURLWithPath: input).path)
+    FileHandle.standardError.write(Data("error: \(named ? message : "\(input): \(message)")\n".utf8))
 }
 
 func writeOut(_ text: String) {

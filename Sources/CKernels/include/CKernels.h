@@ -35,6 +35,11 @@ float zs_quantize_u8(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t l
 void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
                         const float *bias, int accumulate, float *out, ptrdiff_t ldo);
 
+/// out[m, n] (=|+=) act(t[n, m] + bias[n]) for m < rows, n < cols: writes the transpose of a `[cols, rows]`
+/// product back in row-major order, with the bias and activation fused (accumulate: add, activation must be none).
+void zs_transpose_bias_activation(const float *t, ptrdiff_t rows, ptrdiff_t cols, const float *bias, int activation,
+                                  int accumulate, float *out, ptrdiff_t ldo);
+
 /// 1 when the AVX2+FMA paths are in use.
 int zs_kernels_use_avx2(void);
 
