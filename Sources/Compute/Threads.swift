@@ -90,6 +90,7 @@ struct OpenMP: @unchecked Sendable {
     static let shared = OpenMP()
 
     private init() {
+        _ = try? OneDNN.functions()  // loads libgomp with oneDNN, configured
         func symbol<T>(_ name: String, _: T.Type) -> T? {
             guard let s = dlsym(nil /* RTLD_DEFAULT */, name) else { return nil }
             return unsafeBitCast(s, to: T.self)
