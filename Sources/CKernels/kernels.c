@@ -334,32 +334,9 @@ void zs_attention_head(const float *q, ptrdiff_t ldq, ptrdiff_t nq, ptrdiff_t q_
     attention_scalar(q, ldq, nq, q_start, k, v, ldkv, nk, head_dim, scale, causal, scores, out, ldo);
 }
 
-float zs_quantize_u8(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, uint8_t *q, int32_t *zero_point) {
-    float lo = 0, hi = 0;
-    for (ptrdiff_t r = 0; r < rows; r++)
-        for (ptrdiff_t c = 0; c < cols; c++) {
-            float v = x[r * ld + c];
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-        }
-    float scale = (hi - lo) / 255.0f;
-    if (scale == 0) scale = 1;
-    float zp = roundf(-lo / scale);
-    if (zp < 0) zp = 0;
-    if (zp > 255) zp = 255;
-    *zero_point = (int32_t)zp;
-    float inv = 1.0f / scale;
-    for (ptrdiff_t r = 0; r < rows; r++)
-        for (ptrdiff_t c = 0; c < cols; c++) {
-            float v = nearbyintf(x[r * ld + c] * inv) + zp;
-            v = v < 0 ? 0 : (v > 255 ? 255 : v);
-            q[r * cols + c] = (uint8_t)v;
-        }
-    return scale;
-}
 
-void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
-                        const float *bias, int accumulate, float *out, ptrdiff_t ldo) {
+static void dequantize_scalar(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
+                              const float *bias, int accumulate, float *out, ptrdiff_t ldo) {
     for (ptrdiff_t r = 0; r < rows; r++) {
         const int32_t *ar = acc + r * cols;
         float *o = out + r * ldo;
@@ -372,10 +349,17 @@ void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, floa
 
 void zs_transpose_bias_activation(const float *t, ptrdiff_t rows, ptrdiff_t cols, const float *bias, int activation,
                                   int accumulate, float *out, ptrdiff_t ldo) {
-    // Blocked transpose: 8 columns of `out` (rows of t) at a time stay in cache.
+    zs_transpose_bias_activation_cols(t, rows, cols, 0, cols, bias, activation, accumulate, out, ldo);
+}
+
+void zs_transpose_bias_activation_cols(const float *t, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t col_begin,
+                                       ptrdiff_t col_end, const float *bias, int activation, int accumulate,
+                                       float *out, ptrdiff_t ldo) {
+    (void)cols;
+    // Blocked transpose: 32 columns of `out` (rows of t) at a time stay in cache.
     const ptrdiff_t B = 32;
-    for (ptrdiff_t n0 = 0; n0 < cols; n0 += B) {
-        ptrdiff_t n1 = n0 + B < cols ? n0 + B : cols;
+    for (ptrdiff_t n0 = col_begin; n0 < col_end; n0 += B) {
+        ptrdiff_t n1 = n0 + B < col_end ? n0 + B : col_end;
         for (ptrdiff_t m = 0; m < rows; m++) {
             float *o = out + m * ldo;
             for (ptrdiff_t n = n0; n < n1; n++) {
@@ -384,5 +368,159 @@ void zs_transpose_bias_activation(const float *t, ptrdiff_t rows, ptrdiff_t cols
             }
         }
     }
-    if (activation != ZS_ACT_NONE) zs_bias_activation(out, rows, cols, ldo, NULL, activation);
+    if (activation != ZS_ACT_NONE)
+        zs_bias_activation(out + col_begin, rows, col_end - col_begin, ldo, NULL, activation);
+}
+
+void zs_transpose(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, float *out) {
+    zs_transpose_cols(x, rows, cols, ldx, 0, cols, out);
+}
+
+void zs_transpose_cols(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, ptrdiff_t col_begin,
+                       ptrdiff_t col_end, float *out) {
+    (void)cols;
+    const ptrdiff_t B = 16;
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += B) {
+        ptrdiff_t r1 = r0 + B < rows ? r0 + B : rows;
+        for (ptrdiff_t c0 = col_begin; c0 < col_end; c0 += B) {
+            ptrdiff_t c1 = c0 + B < col_end ? c0 + B : col_end;
+            for (ptrdiff_t r = r0; r < r1; r++)
+                for (ptrdiff_t c = c0; c < c1; c++) out[c * rows + r] = x[r * ldx + c];
+        }
+    }
+}
+
+static void min_max_scalar(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *lo, float *hi) {
+    float l = *lo, h = *hi;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        for (ptrdiff_t c = 0; c < cols; c++) {
+            l = xr[c] < l ? xr[c] : l;
+            h = xr[c] > h ? xr[c] : h;
+        }
+    }
+    *lo = l;
+    *hi = h;
+}
+
+static void quantize_u8_scalar(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float inv_scale,
+                               int32_t zero_point, uint8_t *q) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        uint8_t *qr = q + r * cols;
+        for (ptrdiff_t c = 0; c < cols; c++) {
+            float v = rintf(xr[c] * inv_scale) + (float)zero_point;
+            v = v < 0 ? 0 : (v > 255 ? 255 : v);
+            qr[c] = (uint8_t)v;
+        }
+    }
+}
+
+float zs_quantize_weight_row(const float *w, ptrdiff_t k, float levels, int8_t *q) {
+    float m = 0;
+    for (ptrdiff_t i = 0; i < k; i++) {
+        float a = fabsf(w[i]);
+        m = a > m ? a : m;
+    }
+    float scale = m > 0 ? m / levels : 1.0f;
+    float inv = 1.0f / scale;
+    for (ptrdiff_t i = 0; i < k; i++) q[i] = (int8_t)rintf(w[i] * inv);
+    return scale;
+}
+
+#if ZS_X86
+AVX2 static void min_max_avx2(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *lo, float *hi) {
+    __m256 vl = _mm256_set1_ps(*lo), vh = _mm256_set1_ps(*hi);
+    float l = *lo, h = *hi;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        ptrdiff_t c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 v = _mm256_loadu_ps(xr + c);
+            vl = _mm256_min_ps(vl, v);
+            vh = _mm256_max_ps(vh, v);
+        }
+        for (; c < cols; c++) {
+            l = xr[c] < l ? xr[c] : l;
+            h = xr[c] > h ? xr[c] : h;
+        }
+    }
+    float tl[8], th[8];
+    _mm256_storeu_ps(tl, vl);
+    _mm256_storeu_ps(th, vh);
+    for (int i = 0; i < 8; i++) {
+        l = tl[i] < l ? tl[i] : l;
+        h = th[i] > h ? th[i] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+AVX2 static void quantize_u8_avx2(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float inv_scale,
+                                  int32_t zero_point, uint8_t *q) {
+    const __m256 inv = _mm256_set1_ps(inv_scale);
+    const __m256i zp = _mm256_set1_epi32(zero_point);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        uint8_t *qr = q + r * cols;
+        ptrdiff_t c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            // cvtps rounds half to even (default MXCSR), as rintf; packs saturate to 0...255.
+            __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + c), inv)), zp);
+            __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+            __m128i w = _mm_packs_epi32(lo, hi);
+            __m128i b = _mm_packus_epi16(w, w);
+            _mm_storel_epi64((__m128i *)(qr + c), b);
+        }
+        for (; c < cols; c++) {
+            float v = rintf(xr[c] * inv_scale) + (float)zero_point;
+            v = v < 0 ? 0 : (v > 255 ? 255 : v);
+            qr[c] = (uint8_t)v;
+        }
+    }
+}
+
+AVX2 static void dequantize_avx2(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
+                                 const float *bias, int accumulate, float *out, ptrdiff_t ldo) {
+    const __m256 as = _mm256_set1_ps(a_scale);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const int32_t *ar = acc + r * cols;
+        float *o = out + r * ldo;
+        ptrdiff_t c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(ar + c))),
+                                     _mm256_mul_ps(as, _mm256_loadu_ps(w_scale + c)));
+            if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
+            if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(o + c));
+            _mm256_storeu_ps(o + c, v);
+        }
+        for (; c < cols; c++) {
+            float v = (float)ar[c] * (a_scale * w_scale[c]) + (bias ? bias[c] : 0.0f);
+            o[c] = accumulate ? o[c] + v : v;
+        }
+    }
+}
+#endif
+
+void zs_min_max(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *lo, float *hi) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) { min_max_avx2(x, rows, cols, ld, lo, hi); return; }
+#endif
+    min_max_scalar(x, rows, cols, ld, lo, hi);
+}
+
+void zs_quantize_u8_rows(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float inv_scale,
+                         int32_t zero_point, uint8_t *q) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) { quantize_u8_avx2(x, rows, cols, ld, inv_scale, zero_point, q); return; }
+#endif
+    quantize_u8_scalar(x, rows, cols, ld, inv_scale, zero_point, q);
+}
+
+void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
+                        const float *bias, int accumulate, float *out, ptrdiff_t ldo) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) { dequantize_avx2(acc, rows, cols, a_scale, w_scale, bias, accumulate, out, ldo); return; }
+#endif
+    dequantize_scalar(acc, rows, cols, a_scale, w_scale, bias, accumulate, out, ldo);
 }

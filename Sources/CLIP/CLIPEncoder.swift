@@ -147,28 +147,6 @@ struct Segment: Sendable {
     let length: Int
 }
 
-/// Per-layer keys and values of a shared prefix (`[prefixLength, hidden]` each), written by a pass over the
-/// prefix and read by passes over the sequences that continue it. With causal attention a prefix's hidden states
-/// do not depend on what follows, so sequences that share their first tokens (candidate labels filled into one
-/// hypothesis template) can reuse them exactly.
-final class PrefixKeyValues {
-    let length: Int
-    let hiddenSize: Int
-    let keys: [UnsafeMutablePointer<Float>]
-    let values: [UnsafeMutablePointer<Float>]
-
-    init(layers: Int, length: Int, hiddenSize: Int) {
-        self.length = length
-        self.hiddenSize = hiddenSize
-        keys = (0..<layers).map { _ in .allocate(capacity: max(length * hiddenSize, 1)) }
-        values = (0..<layers).map { _ in .allocate(capacity: max(length * hiddenSize, 1)) }
-    }
-
-    deinit {
-        for p in keys + values { p.deallocate() }
-    }
-}
-
 /// Scratch buffers for one encoder pass; allocated once per call, sized for the pass.
 final class EncoderWorkspace {
     let normed: UnsafeMutablePointer<Float>
@@ -211,31 +189,41 @@ struct CLIPEncoder: Sendable {
 
     /// Runs every layer on `hidden` (`[tokens, hiddenSize]`, sequences packed as `segments`).
     ///
-    /// - `prefix`: keys/values of tokens that precede every segment (positions `0..<prefix.length`); the
-    ///   segments' rows are then positions `prefix.length...` of their sequences.
-    /// - `record`: receives this pass's per-layer keys and values of rows `0..<record.length` (a prefix pass).
+    /// - `sharedPrefix`: when positive, `segments[0]` (rows `0..<sharedPrefix`) holds tokens that precede every
+    ///   other segment: those segments are positions `sharedPrefix...` of their sequences and attend to the
+    ///   prefix's keys and values before their own. With causal attention the prefix does not depend on what
+    ///   follows, so sequences that start alike (labels filled into one template) share it exactly, and one pass
+    ///   over the weights serves all of them.
     /// - `keep`: when given, only these rows' final hidden states are needed: the last layer computes queries,
     ///   attention output and MLP for them alone, and writes them compacted to `output` (`[keep.count, hidden]`).
     ///   Otherwise every row is updated in place in `hidden`.
     func callAsFunction(
-        _ hidden: UnsafeMutablePointer<Float>, segments: [Segment], causal: Bool,
-        prefix: PrefixKeyValues? = nil, record: PrefixKeyValues? = nil,
+        _ hidden: UnsafeMutablePointer<Float>, segments: [Segment], causal: Bool, sharedPrefix: Int = 0,
         keep: [Int]? = nil, output: UnsafeMutablePointer<Float>? = nil
     ) throws {
         let tokens = segments.reduce(0) { $0 + $1.length }
         let d = shape.hiddenSize, heads = shape.numHeads, hd = shape.headDim
-        let p = prefix?.length ?? 0
-        let maxKeys = p + (segments.map(\.length).max() ?? 0)
+        let p = sharedPrefix
+        precondition(p == 0 || (segments.first?.start == 0 && segments.first?.length == p), "prefix must be segment 0")
+        precondition(keep == nil || output != nil, "kept rows need an output buffer")
+        // Keys each segment sees before its own rows.
+        let keyPrefix = segments.indices.map { p > 0 && $0 > 0 ? p : 0 }
+        let maxKeys = zip(segments, keyPrefix).map { $0.length + $1 }.max() ?? 0
         let threads = ComputeThreads.count
-        let ws = EncoderWorkspace(tokens: tokens, fullTokens: p > 0 ? tokens + segments.count * p : 0,
+        let ws = EncoderWorkspace(tokens: tokens, fullTokens: p > 0 ? tokens + (segments.count - 1) * p : 0,
                                   maxKeys: maxKeys, threads: threads, shape: shape)
         let scale = 1 / Float(hd).squareRoot()
 
-        // Where each row sits: segment and position (within the segment, prefix excluded).
+        // Which segment each row belongs to.
         var rowSegment = [Int](repeating: 0, count: tokens)
         for (si, seg) in segments.enumerated() { for r in seg.start..<(seg.start + seg.length) { rowSegment[r] = si } }
-        // Start of each segment's key block (prefix rows first when there is a prefix).
-        let keyStarts = segments.indices.map { p > 0 ? segments[$0].start + $0 * p : segments[$0].start }
+        // Start of each segment's key block (the prefix rows first, when it has them).
+        var keyStarts: [Int] = []
+        var next = 0
+        for (si, seg) in segments.enumerated() {
+            keyStarts.append(p > 0 ? next : seg.start)
+            next += keyPrefix[si] + seg.length
+        }
 
         for (li, layer) in layers.enumerated() {
             let last = li == layers.count - 1
@@ -246,18 +234,17 @@ struct CLIPEncoder: Sendable {
             layer.layer_norm1(hidden, rows: tokens, output: ws.normed)
             try layer.self_attn.k_proj(ws.normed, rows: tokens, output: ws.k)
             try layer.self_attn.v_proj(ws.normed, rows: tokens, output: ws.v)
-            if let record {
-                record.keys[li].update(from: ws.k, count: record.length * d)
-                record.values[li].update(from: ws.v, count: record.length * d)
-            }
             var kBlock = ws.k, vBlock = ws.v
-            if let prefix, p > 0 {
+            if p > 0 {
                 for (si, seg) in segments.enumerated() {
-                    let dst = keyStarts[si] * d
-                    (ws.kFull + dst).update(from: prefix.keys[li], count: p * d)
-                    (ws.vFull + dst).update(from: prefix.values[li], count: p * d)
-                    (ws.kFull + dst + p * d).update(from: ws.k + seg.start * d, count: seg.length * d)
-                    (ws.vFull + dst + p * d).update(from: ws.v + seg.start * d, count: seg.length * d)
+                    var dst = keyStarts[si] * d
+                    if keyPrefix[si] > 0 {
+                        (ws.kFull + dst).update(from: ws.k, count: p * d)
+                        (ws.vFull + dst).update(from: ws.v, count: p * d)
+                        dst += p * d
+                    }
+                    (ws.kFull + dst).update(from: ws.k + seg.start * d, count: seg.length * d)
+                    (ws.vFull + dst).update(from: ws.v + seg.start * d, count: seg.length * d)
                 }
                 kBlock = ws.kFull
                 vBlock = ws.vFull
@@ -284,14 +271,14 @@ struct CLIPEncoder: Sendable {
                 let si: Int, qRow: Int, count: Int, qStart: Int
                 if let queryRows {
                     let r = queryRows[g]
-                    si = rowSegment[r]; qRow = g; count = 1; qStart = p + (r - segments[si].start)
+                    si = rowSegment[r]; qRow = g; count = 1; qStart = keyPrefix[si] + (r - segments[si].start)
                 } else {
-                    si = g; qRow = segments[g].start; count = segments[g].length; qStart = p
+                    si = g; qRow = segments[g].start; count = segments[g].length; qStart = keyPrefix[si]
                 }
                 let offset = h * hd
                 attentionHead(q: q + qRow * d + offset, ldq: d, nq: count, qStart: qStart,
                               k: kb + keyStarts[si] * d + offset, v: vb + keyStarts[si] * d + offset, ldkv: d,
-                              nk: p + segments[si].length, headDim: hd, scale: scale, causal: causal,
+                              nk: keyPrefix[si] + segments[si].length, headDim: hd, scale: scale, causal: causal,
                               scores: scores + thread * maxKeys, output: context + qRow * d + offset, ldo: d)
             }
 

@@ -51,57 +51,32 @@ struct CLIPTextTransformer: Sendable {
     /// each row attends to its keys and values. Only the pooled tokens go through the last layer.
     func pooled(inputIds: [[Int32]], output: UnsafeMutablePointer<Float>) throws {
         let d = config.hiddenSize
-        let prefixLength = Self.sharedPrefixLength(inputIds)
-        let poolIndex = inputIds.map { Self.poolingIndex($0, eosTokenId: config.eosTokenId) }
-
-        var prefix: PrefixKeyValues?
-        var prefixHidden: UnsafeMutablePointer<Float>?
-        defer { prefixHidden?.deallocate() }
-        if prefixLength > 0 {
-            let record = PrefixKeyValues(layers: encoder.layers.count, length: prefixLength, hiddenSize: d)
-            let h = UnsafeMutablePointer<Float>.allocate(capacity: prefixLength * d)
-            prefixHidden = h
-            embed(Array(inputIds[0].prefix(prefixLength)), firstPosition: 0, into: h)
-            // Final states of prefix tokens are needed only when a row pools inside the prefix.
-            let pooledInPrefix = Array(Set(poolIndex.filter { $0 < prefixLength })).sorted()
-            let finals = UnsafeMutablePointer<Float>.allocate(capacity: max(pooledInPrefix.count * d, 1))
-            defer { finals.deallocate() }
-            try encoder(h, segments: [Segment(start: 0, length: prefixLength)], causal: true, record: record,
-                        keep: pooledInPrefix, output: finals)
-            for (i, index) in pooledInPrefix.enumerated() { (h + index * d).update(from: finals + i * d, count: d) }
-            prefix = record
-        }
-
-        // The rest of every row, packed.
+        let p = Self.sharedPrefixLength(inputIds)
+        // Rows: the shared prefix once (when there is one), then the rest of every row.
         var segments: [Segment] = []
-        var keep: [Int] = []
-        var keptFor: [Int?] = []
-        var start = 0
-        for (row, index) in zip(inputIds, poolIndex) {
-            let length = row.count - prefixLength
-            segments.append(Segment(start: start, length: length))
-            if index >= prefixLength {
-                keptFor.append(keep.count)
-                keep.append(start + index - prefixLength)
-            } else {
-                keptFor.append(nil)
-            }
-            start += length
+        if p > 0 { segments.append(Segment(start: 0, length: p)) }
+        var start = p
+        for row in inputIds {
+            segments.append(Segment(start: start, length: row.count - p))
+            start += row.count - p
         }
         let tokens = start
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: max(tokens * d, 1))
         defer { hidden.deallocate() }
-        for (row, seg) in zip(inputIds, segments) {
-            embed(Array(row[prefixLength...]), firstPosition: prefixLength, into: hidden + seg.start * d)
+        if p > 0 { embed(Array(inputIds[0].prefix(p)), firstPosition: 0, into: hidden) }
+        let own = p > 0 ? Array(segments.dropFirst()) : segments
+        for (row, seg) in zip(inputIds, own) {
+            embed(Array(row[p...]), firstPosition: p, into: hidden + seg.start * d)
+        }
+        // The pooled token of each row: inside the prefix, or in the row's own part.
+        let keep = zip(inputIds, own).map { row, seg in
+            let index = Self.poolingIndex(row, eosTokenId: config.eosTokenId)
+            return index < p ? index : seg.start + index - p
         }
         let finals = UnsafeMutablePointer<Float>.allocate(capacity: max(keep.count * d, 1))
         defer { finals.deallocate() }
-        try encoder(hidden, segments: segments, causal: true, prefix: prefix, keep: keep, output: finals)
-        for b in 0..<inputIds.count {
-            let source: UnsafeMutablePointer<Float>
-            if let k = keptFor[b] { source = finals + k * d } else { source = prefixHidden! + poolIndex[b] * d }
-            final_layer_norm(source, rows: 1, output: output + b * d)
-        }
+        try encoder(hidden, segments: segments, causal: true, sharedPrefix: p, keep: keep, output: finals)
+        final_layer_norm(finals, rows: keep.count, output: output)
     }
 
     /// token_embedding + position_embedding for `ids` at positions `firstPosition...`.

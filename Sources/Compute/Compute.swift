@@ -73,7 +73,6 @@ public enum LinearStrategy {
 /// A PyTorch `nn.Linear`: `output[rows, outFeatures] = activation(input[rows, inFeatures] · weightᵀ + bias)`,
 /// with `weight` stored `[outFeatures, inFeatures]`. With `accumulate`, the product is added to `output`
 /// (residual connection: `output += input · weightᵀ + bias`; the activation must then be `.none`).
-@inlinable
 public func linear(
     _ input: UnsafePointer<Float>, rows: Int, inFeatures: Int,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
@@ -81,15 +80,27 @@ public func linear(
     output: UnsafeMutablePointer<Float>
 ) throws {
     if rows <= LinearStrategy.transposedRowLimit {
-        // Few rows (one image's tokens, a handful of labels): the product runs as outputᵀ = weight · inputᵀ,
-        // which the GEMM backend handles far faster when the row count is small, then is transposed back with
-        // the bias and activation fused.
+        // outputᵀ = weight · inputᵀ with inputᵀ laid out explicitly: the layout oneDNN's sgemm runs fastest
+        // (measured on 2 AVX2 cores: 146 against 80 GFLOP/s for 50 rows, 215 against 188 for 800), then
+        // transposed back with the bias and activation fused.
+        let xt = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
+        defer { xt.deallocate() }
         let t = UnsafeMutablePointer<Float>.allocate(capacity: rows * outFeatures)
         defer { t.deallocate() }
-        try sgemm(transA: false, transB: true, m: outFeatures, n: rows, k: inFeatures,
-                  a: weight, lda: inFeatures, b: input, ldb: inFeatures, c: t, ldc: rows)
-        zs_transpose_bias_activation(t, rows, outFeatures, bias, activation.kernelCode, accumulate ? 1 : 0,
-                                     output, outFeatures)
+        let code = activation.kernelCode, add: Int32 = accumulate ? 1 : 0
+        let buffers = UncheckedSendable((xt, t, output, bias))
+        let chunks = ComputeThreads.count
+        ComputeThreads.parallelFor(chunks) { c, _ in
+            let (xt, _, _, _) = buffers.value
+            zs_transpose_cols(input, rows, inFeatures, inFeatures, inFeatures * c / chunks, inFeatures * (c + 1) / chunks, xt)
+        }
+        try sgemm(transA: false, transB: false, m: outFeatures, n: rows, k: inFeatures,
+                  a: weight, lda: inFeatures, b: xt, ldb: rows, c: t, ldc: rows)
+        ComputeThreads.parallelFor(chunks) { c, _ in
+            let (_, t, output, bias) = buffers.value
+            zs_transpose_bias_activation_cols(t, rows, outFeatures, outFeatures * c / chunks,
+                                              outFeatures * (c + 1) / chunks, bias, code, add, output, outFeatures)
+        }
         return
     }
     try sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,

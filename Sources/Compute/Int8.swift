@@ -24,14 +24,8 @@ public final class Int8Weight: @unchecked Sendable {
         scales.withUnsafeMutableBufferPointer { scales in
             let out = UncheckedSendable(scales.baseAddress!)
             ComputeThreads.parallelFor(outFeatures) { n, _ in
-                let row = weight + n * inFeatures
-                var maxAbs: Float = 0
-                for k in 0..<inFeatures { maxAbs = max(maxAbs, abs(row[k])) }
-                let scale = maxAbs > 0 ? maxAbs / Int8Weight.levels : 1
-                out.value[n] = scale
-                let inv = 1 / scale
-                let q = values + n * inFeatures
-                for k in 0..<inFeatures { q[k] = Int8((row[k] * inv).rounded(.toNearestOrEven)) }
+                out.value[n] = zs_quantize_weight_row(weight + n * inFeatures, inFeatures, Int8Weight.levels,
+                                                      values + n * inFeatures)
             }
         }
         self.scales = scales
@@ -52,12 +46,37 @@ public func linearInt8(
     defer { a.deallocate() }
     let c = UnsafeMutablePointer<Int32>.allocate(capacity: rows * n)
     defer { c.deallocate() }
-    var zeroPoint: Int32 = 0
-    let inputScale = zs_quantize_u8(input, rows, k, k, a, &zeroPoint)
+    // One scale and zero point for the whole input (min <= 0 <= max), as ONNX Runtime's DynamicQuantizeLinear.
+    let threads = min(ComputeThreads.count, rows)
+    var ranges = [(lo: Float, hi: Float)](repeating: (0, 0), count: threads)
+    ranges.withUnsafeMutableBufferPointer { ranges in
+        let out = UncheckedSendable(ranges.baseAddress!)
+        ComputeThreads.parallelFor(threads) { t, _ in
+            let r0 = rows * t / threads, r1 = rows * (t + 1) / threads
+            var lo: Float = 0, hi: Float = 0
+            zs_min_max(input + r0 * k, r1 - r0, k, k, &lo, &hi)
+            out.value[t] = (lo, hi)
+        }
+    }
+    let lo = ranges.map(\.lo).min() ?? 0, hi = ranges.map(\.hi).max() ?? 0
+    var inputScale = (hi - lo) / 255
+    if inputScale == 0 { inputScale = 1 }
+    let zeroPoint = Int32(min(max((-lo / inputScale).rounded(.toNearestOrEven), 0), 255))
+    let buffers = UncheckedSendable((a, c, output))
+    ComputeThreads.parallelFor(threads) { t, _ in
+        let r0 = rows * t / threads, r1 = rows * (t + 1) / threads
+        zs_quantize_u8_rows(input + r0 * k, r1 - r0, k, k, 1 / inputScale, zeroPoint, buffers.value.0 + r0 * k)
+    }
     try gemmU8S8S32(m: rows, n: n, k: k, a: a, lda: k, aOffset: UInt8(zeroPoint),
                     b: weight.values, ldb: k, c: c, ldc: n)
     weight.scales.withUnsafeBufferPointer { scales in
-        zs_dequantize_rows(c, rows, n, inputScale, scales.baseAddress!, bias, accumulate ? 1 : 0, output, n)
+        let scales = UncheckedSendable(scales.baseAddress!)
+        ComputeThreads.parallelFor(threads) { t, _ in
+            let r0 = rows * t / threads, r1 = rows * (t + 1) / threads
+            let (_, c, output) = buffers.value
+            zs_dequantize_rows(c + r0 * n, r1 - r0, n, inputScale, scales.value, bias, accumulate ? 1 : 0,
+                               output + r0 * n, n)
+        }
     }
     if activation != .none { addBiasActivation(output, rows: rows, cols: n, bias: nil, activation: activation) }
 }

@@ -102,8 +102,8 @@ struct OpenMP: @unchecked Sendable {
     }
 }
 
-/// Carries a value into `concurrentPerform`, whose iterations write disjoint parts of caller-owned buffers.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// Carries a value into parallel loops, whose iterations write disjoint parts of caller-owned buffers.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }

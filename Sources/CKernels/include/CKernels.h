@@ -26,10 +26,17 @@ void zs_attention_head(const float *q, ptrdiff_t ldq, ptrdiff_t nq, ptrdiff_t q_
                        const float *k, const float *v, ptrdiff_t ldkv, ptrdiff_t nk, ptrdiff_t head_dim,
                        float scale, int causal, float *scores, float *out, ptrdiff_t ldo);
 
-/// Dynamic asymmetric quantization of rows x cols floats to uint8: q = round(x / scale) + zero_point, with one
-/// (scale, zero_point) for the whole matrix from its min and max (min <= 0 <= max), as ONNX Runtime's
-/// DynamicQuantizeLinear. Returns scale; writes zero_point.
-float zs_quantize_u8(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, uint8_t *q, int32_t *zero_point);
+
+/// Smallest and largest of rows x cols values (row stride ld), merged into *lo and *hi.
+void zs_min_max(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *lo, float *hi);
+
+/// q[r, c] = clamp(round_half_even(x[r, c] * inv_scale) + zero_point, 0, 255) (q has row stride cols).
+void zs_quantize_u8_rows(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float inv_scale,
+                         int32_t zero_point, uint8_t *q);
+
+/// Per-row symmetric int8 quantization of a weight row: q[k] = round_half_even(w[k] / scale) with
+/// scale = max|w| / levels (1 when the row is zero). Returns scale.
+float zs_quantize_weight_row(const float *w, ptrdiff_t k, float levels, int8_t *q);
 
 /// out[r, c] (=|+=) a_scale * w_scale[c] * acc[r, c] + bias[c] (bias may be NULL; accumulate adds to out).
 void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
@@ -39,6 +46,16 @@ void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, floa
 /// product back in row-major order, with the bias and activation fused (accumulate: add, activation must be none).
 void zs_transpose_bias_activation(const float *t, ptrdiff_t rows, ptrdiff_t cols, const float *bias, int activation,
                                   int accumulate, float *out, ptrdiff_t ldo);
+/// The same for the output columns col_begin ..< col_end only (for splitting the work between threads).
+void zs_transpose_bias_activation_cols(const float *t, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t col_begin,
+                                       ptrdiff_t col_end, const float *bias, int activation, int accumulate,
+                                       float *out, ptrdiff_t ldo);
+
+/// out[c, r] = x[r, c] for a rows x cols matrix (row stride ldx); out has row stride `rows`.
+void zs_transpose(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, float *out);
+/// The same for the columns col_begin ..< col_end of x only.
+void zs_transpose_cols(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, ptrdiff_t col_begin,
+                       ptrdiff_t col_end, float *out);
 
 /// 1 when the AVX2+FMA paths are in use.
 int zs_kernels_use_avx2(void);
