@@ -36,7 +36,9 @@ public struct BPEModel: Sendable {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: merged, reason: "result of merge \(rank + 1)")
             }
             let key = UInt64(UInt32(bitPattern: ia)) << 32 | UInt64(UInt32(bitPattern: ib))
-            if map[key] == nil { map[key] = (Int32(rank), im) }
+            // A pair listed twice takes its last rank, as `tokenizers` builds its merge map (later entries replace
+            // earlier ones).
+            map[key] = (Int32(rank), im)
         }
         self.merges = map
         if let unknownToken, let id = vocab[unknownToken] {

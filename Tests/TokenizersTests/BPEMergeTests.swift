@@ -89,4 +89,17 @@ final class BPEMergeTests: XCTestCase {
         XCTAssertEqual(text, String(String.UnicodeScalarView(long)) + "</w>")
         XCTAssertLessThan(ids.count, long.count / 2)
     }
+
+    /// `tokenizers` (0.23): BPE(vocab, merges=[("a","b"), ("b","c"), ("a","b")]) encodes "abc" as ["a", "bc"]:
+    /// a duplicated pair keeps its last rank.
+    func testDuplicatedMergeTakesItsLastRank() throws {
+        let vocab: [String: Int32] = ["a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5]
+        let scalars = Array("abc".unicodeScalars)
+        let dup = try BPEModel(vocab: vocab, merges: [("a", "b"), ("b", "c"), ("a", "b")], unknownToken: nil,
+                               endOfWordSuffix: "", source: "test")
+        XCTAssertEqual(dup.merge(scalars), [0, 4])
+        let plain = try BPEModel(vocab: vocab, merges: [("a", "b"), ("b", "c")], unknownToken: nil,
+                                 endOfWordSuffix: "", source: "test")
+        XCTAssertEqual(plain.merge(scalars), [3, 2])
+    }
 }
