@@ -18,6 +18,7 @@ void zs_reset(zs_image *img) {
 
 int zs_fail(zs_image *img, int status, const char *fmt, ...) {
     zs_image_free(img);
+    img->has_transparent_color = 0;
     img->width = 0;
     img->height = 0;
     img->status = status;
@@ -74,4 +75,11 @@ int zs_append_bytes(uint8_t **dst, size_t *dst_size, const uint8_t *src, size_t 
     *dst = grown;
     *dst_size += n;
     return 1;
+}
+
+void zs_set_transparent(zs_image *img, unsigned r, unsigned g, unsigned b) {
+    img->has_transparent_color = 1;
+    img->transparent_rgb[0] = (uint8_t)r;
+    img->transparent_rgb[1] = (uint8_t)g;
+    img->transparent_rgb[2] = (uint8_t)b;
 }

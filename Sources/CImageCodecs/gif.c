@@ -1,7 +1,8 @@
 // GIF first frame with giflib, composed as Pillow composes frame 0: the canvas (logical screen, grown to
 // hold the frame) is filled with the frame's transparency index, or 0, the frame's indices are written at
 // its offset, and every index is looked up in the frame's palette (local, else global; index past the
-// palette -> black; no palette -> gray level = index). Transparency is ignored by convert("RGB").
+// palette -> black; no palette -> gray level = index). convert("RGB") keeps a transparency index as the
+// colour it stands for, reported as the image's transparent colour key.
 #include "common.h"
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,10 @@ static int zs_gif_is_ramp(const ColorMapObject *map) {
     return 1;
 }
 
+static int zs_gif_usable(const ColorMapObject *map) {
+    return map != NULL && map->ColorCount > 0 && map->Colors != NULL && !zs_gif_is_ramp(map);
+}
+
 static int zs_gif_run(GifFileType *gif, zs_gif_reader *r, uint64_t max_pixels, zs_image *img, uint8_t **canvas_out,
                       uint8_t **line_out) {
     int transparency = -1;
@@ -77,8 +82,11 @@ static int zs_gif_run(GifFileType *gif, zs_gif_reader *r, uint64_t max_pixels, z
     if (y0 + fh > ch) ch = y0 + fh;
     if (zs_check_size(img, cw, ch, max_pixels) != ZS_OK) return img->status;
 
-    const ColorMapObject *map = gif->Image.ColorMap != NULL ? gif->Image.ColorMap : gif->SColorMap;
-    if (map != NULL && (map->ColorCount <= 0 || map->Colors == NULL || zs_gif_is_ramp(map))) map = NULL;
+    // Pillow's frame palette is the local table unless that is absent or a gray ramp (then the global table,
+    // unless that is absent or a ramp too: mode L, gray level = index).
+    const ColorMapObject *map = zs_gif_usable(gif->Image.ColorMap) ? gif->Image.ColorMap
+                              : zs_gif_usable(gif->SColorMap)      ? gif->SColorMap
+                                                                   : NULL;
 
     uint8_t *canvas = (uint8_t *)malloc((size_t)(cw * ch));
     uint8_t *line = (uint8_t *)malloc(fw > 0 ? (size_t)fw : 1);
@@ -113,6 +121,18 @@ compose:
             out[3 * i + 2] = map->Colors[idx].Blue;
         } else {
             out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = 0;
+        }
+    }
+    // Frame 0's transparency index stays in info["transparency"]; convert("RGB") turns it into the colour of
+    // that palette entry (black past the palette) or, in mode L, the gray level equal to the index.
+    if (transparency >= 0) {
+        if (map == NULL) {
+            zs_set_transparent(img, (unsigned)transparency, (unsigned)transparency, (unsigned)transparency);
+        } else if (transparency < map->ColorCount) {
+            const GifColorType *c = &map->Colors[transparency];
+            zs_set_transparent(img, c->Red, c->Green, c->Blue);
+        } else {
+            zs_set_transparent(img, 0, 0, 0);
         }
     }
     img->status = ZS_OK;

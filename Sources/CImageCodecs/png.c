@@ -1,6 +1,8 @@
 // PNG decoding with libpng, converted to RGB as Pillow's convert("RGB") does (palette expanded without
 // tRNS, gray replicated, alpha dropped). 16-bit samples keep their high byte, as Pillow's RGB;16B/LA;16B
 // raw modes do (16-bit gray without alpha is a documented deviation: Pillow clips its I;16 values).
+// The tRNS chunk is read from the chunk stream directly (libpng drops some that Pillow keeps, such as a
+// palette tRNS longer than the palette) to report the transparent colour key Pillow keeps.
 #include "common.h"
 #include <setjmp.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ typedef struct {
     uint8_t *raw;
     png_bytep *rows;
     size_t w, h, channels;  // kept here: locals are not reliable after longjmp
+    int color, depth;       // IHDR colour type and bit depth
 } zs_png_state;
 
 static void zs_png_error(png_structp png, png_const_charp msg) {
@@ -67,6 +70,89 @@ static int zs_png_metadata(zs_png_state *s, zs_image *img) {
     return 1;
 }
 
+static unsigned zs_be16(const uint8_t *p) { return ((unsigned)p[0] << 8) | p[1]; }
+
+// The transparent colour key that Pillow keeps in info["transparency"] after convert("RGB"), as the RGB
+// colour transformers' convert_to_rgb compares pixels with. Pillow reads every tRNS chunk up to IEND
+// (before and after IDAT, the last one wins) and keeps, per colour type:
+// - palette: the index of the single 0x00 entry when every other entry is 0xff (any length); convert("RGB")
+//   maps it through PLTE (an index past PLTE gives black). Other tRNS (per-entry alpha) are dropped.
+// - gray 2/4/8-bit (mode L): the raw 16-bit value, unscaled; convert("RGB") clamps it to 0...255 and
+//   replicates it.
+// - gray 1-bit (mode "1"): 255 when the value is non-zero, else 0; convert("RGB") keeps that integer, and
+//   the later RGBA conversion reads an integer key t as the colour (t & 0xff, 0, 0).
+// - gray 16-bit (mode I;16): the raw value, kept as an integer: colour (t & 0xff, 0, 0).
+// - RGB 8/16-bit: the three raw 16-bit values, kept: colour (r & 0xff, g & 0xff, b & 0xff).
+// - gray+alpha, RGBA: ignored.
+// A gray tRNS under 2 bytes or an RGB one under 6 is an error in Pillow ("Truncated tRNS chunk").
+// Returns 0 after failing `img` on such a chunk, 1 otherwise.
+static int zs_png_transparency(zs_png_state *s, zs_image *img) {
+    const uint8_t *trns = NULL;
+    size_t trns_len = 0;
+    size_t pos = 8;
+    while (pos <= s->size && s->size - pos >= 12) {
+        const uint8_t *c = s->data + pos;
+        size_t len = ((size_t)c[0] << 24) | ((size_t)c[1] << 16) | ((size_t)c[2] << 8) | c[3];
+        if (len > s->size - pos - 12) break;  // incomplete chunk: Pillow stops reading there too
+        if (memcmp(c + 4, "IEND", 4) == 0) break;
+        if (memcmp(c + 4, "tRNS", 4) == 0) {
+            trns = c + 8;
+            trns_len = len;
+        }
+        pos += 12 + len;
+    }
+    if (trns == NULL) return 1;
+    switch (s->color) {
+    case PNG_COLOR_TYPE_PALETTE: {
+        // Pillow's test is the regular expression ^\xff*\x00\xff*$, whose '$' also matches before a final
+        // newline byte: a trailing 0x0a entry is allowed.
+        size_t n = trns_len > 0 && trns[trns_len - 1] == 0x0a ? trns_len - 1 : trns_len;
+        size_t zero = n;
+        for (size_t i = 0; i < n; i++) {
+            if (trns[i] == 0x00 && zero == n) {
+                zero = i;
+            } else if (trns[i] != 0xff) {
+                return 1;  // per-entry alpha (or a second 0x00): dropped by convert("RGB")
+            }
+        }
+        if (zero == n) return 1;  // no fully transparent entry
+        png_colorp palette = NULL;
+        int count = 0;
+        if (png_get_PLTE(s->png, s->info, &palette, &count) != 0 && palette != NULL && zero < (size_t)count) {
+            zs_set_transparent(img, palette[zero].red, palette[zero].green, palette[zero].blue);
+        } else {
+            zs_set_transparent(img, 0, 0, 0);
+        }
+        return 1;
+    }
+    case PNG_COLOR_TYPE_GRAY: {
+        if (trns_len < 2) {
+            zs_fail(img, ZS_CORRUPT, "corrupt PNG data: truncated tRNS chunk (%zu bytes, gray needs 2)", trns_len);
+            return 0;
+        }
+        unsigned v = zs_be16(trns);
+        if (s->depth == 1) {
+            zs_set_transparent(img, v != 0 ? 255 : 0, 0, 0);
+        } else if (s->depth == 16) {
+            zs_set_transparent(img, v & 0xff, 0, 0);
+        } else {
+            unsigned g = v > 255 ? 255 : v;
+            zs_set_transparent(img, g, g, g);
+        }
+        return 1;
+    }
+    case PNG_COLOR_TYPE_RGB:
+        if (trns_len < 6) {
+            zs_fail(img, ZS_CORRUPT, "corrupt PNG data: truncated tRNS chunk (%zu bytes, RGB needs 6)", trns_len);
+            return 0;
+        }
+        zs_set_transparent(img, zs_be16(trns) & 0xff, zs_be16(trns + 2) & 0xff, zs_be16(trns + 4) & 0xff);
+        return 1;
+    default:
+        return 1;
+    }
+}
+
 static int zs_png_run(zs_png_state *s, uint64_t max_pixels, zs_image *img) {
     if (setjmp(png_jmpbuf(s->png))) {
         if (s->image_done) goto finish;
@@ -81,6 +167,8 @@ static int zs_png_run(zs_png_state *s, uint64_t max_pixels, zs_image *img) {
     int depth = 0, color = 0, interlace = 0;
     png_get_IHDR(s->png, s->info, &w, &h, &depth, &color, &interlace, NULL, NULL);
     if (zs_check_size(img, w, h, max_pixels) != ZS_OK) return img->status;
+    s->color = color;
+    s->depth = depth;
 
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(s->png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(s->png);
@@ -117,6 +205,7 @@ finish:
         }
     }
     if (!zs_png_metadata(s, img)) return zs_fail(img, ZS_NO_MEMORY, "out of memory");
+    if (!zs_png_transparency(s, img)) return img->status;
     img->status = ZS_OK;
     return ZS_OK;
 }

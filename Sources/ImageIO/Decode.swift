@@ -56,6 +56,8 @@ public enum ImageFormat: String, Sendable, Equatable {
 /// keep their high byte — identical to Pillow for RGB/RGBA/gray+alpha, a documented deviation for 16-bit
 /// gray, which Pillow clips to 255), WebP (libwebp, first frame), GIF (giflib, first frame composed as
 /// Pillow's frame 0), BMP (1/4/8-bit palette, uncompressed or RLE8/RLE4, 16/24/32-bit, bottom-up or top-down).
+/// A single transparent colour that Pillow keeps through `convert("RGB")` (PNG tRNS, GIF transparency index) is
+/// returned as `RGBImage.transparentColor`; the pixels themselves are Pillow's RGB bytes, unchanged.
 /// The format is detected from magic bytes. EXIF orientation 1-8 comes from JPEG APP1 "Exif", PNG eXIf
 /// (or a "Raw profile type exif" text chunk), the WebP EXIF chunk, else XMP `tiff:Orientation`, as Pillow's
 /// `Image.getexif`.
@@ -181,7 +183,9 @@ public enum ImageDecoder {
             guard let p, n > 0 else { return nil }
             return [UInt8](UnsafeBufferPointer(start: p, count: n))
         }
-        return DecodedImage(image: RGBImage(width: w, height: h, pixels: rgb),
+        let key = img.has_transparent_color != 0
+            ? RGBColor(red: img.transparent_rgb.0, green: img.transparent_rgb.1, blue: img.transparent_rgb.2) : nil
+        return DecodedImage(image: RGBImage(width: w, height: h, pixels: rgb, transparentColor: key),
                             exif: copy(img.exif, img.exif_size),
                             xmp: copy(img.xmp, img.xmp_size),
                             rawExifText: copy(img.raw_exif_text, img.raw_exif_text_size))

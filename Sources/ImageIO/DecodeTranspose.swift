@@ -2,6 +2,7 @@ extension RGBImage {
     /// The image transposed as `PIL.ImageOps.exif_transpose` does for EXIF orientation 1-8:
     /// 2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270 (clockwise),
     /// 7 TRANSVERSE, 8 ROTATE_90 (counter-clockwise); any other value returns the image unchanged.
+    /// The transparent colour is kept (Pillow's transpose copies `info`).
     public func transposed(forOrientation orientation: Int) -> RGBImage {
         guard (2...8).contains(orientation) else { return self }
         let w = width, h = height
@@ -29,6 +30,6 @@ extension RGBImage {
                 }
             }
         }
-        return RGBImage(width: ow, height: oh, pixels: out)
+        return RGBImage(width: ow, height: oh, pixels: out, transparentColor: transparentColor)
     }
 }

@@ -4,6 +4,8 @@ import Foundation
 /// `CLIPImageProcessorPil` (Pillow backend).
 ///
 /// Steps, each only when enabled in the config:
+/// 0. convert to RGB (`do_convert_rgb`): pixels equal to the image's `transparentColor` become white, as
+///    transformers' `convert_to_rgb` does for a Pillow image with `info["transparency"]`;
 /// 1. resize to `size` with Pillow's resampling (`resample`, BICUBIC by default; antialiased,
 ///    fixed-point, 8-bit intermediate between the passes), as `PIL.Image.resize`;
 /// 2. center crop to `crop_size` with offsets `floor((resized - crop) / 2)`, padding with zeros where the
@@ -138,17 +140,18 @@ public struct CLIPImageProcessor: Sendable {
         let window = PixelWindow(x0: max(0, left), y0: max(0, top),
                                  x1: min(rw, left + outW), y1: min(rh, top + outH))
 
+        let source = config.doConvertRGB ? Self.convertedToRGB(image) : image.pixels
         let resizing = config.doResize && (rh != image.height || rw != image.width)
         let bytes: [UInt8]
         let stride: Int, originX: Int, originY: Int
         if resizing {
-            bytes = image.pixels.withUnsafeBufferPointer {
+            bytes = source.withUnsafeBufferPointer {
                 pillowResample($0, width: image.width, height: image.height, outWidth: rw, outHeight: rh,
                                filter: config.resample, window: window)
             }
             (stride, originX, originY) = (window.width * 3, window.x0, window.y0)
         } else {
-            bytes = image.pixels
+            bytes = source
             (stride, originX, originY) = (image.width * 3, 0, 0)
         }
 
@@ -179,6 +182,26 @@ public struct CLIPImageProcessor: Sendable {
                 }
             }
         }
+    }
+
+    /// The pixels after transformers' `convert_to_rgb` (transformers/image_transforms.py) on the Pillow image
+    /// that `load_image` returns. When that image carries `info["transparency"]` (here `transparentColor`),
+    /// `convert_to_rgb` converts it to RGBA, which gives alpha 0 to exactly the pixels equal to the key colour and
+    /// 255 to all others, then alpha-composites it over an opaque white image and drops alpha: the keyed pixels
+    /// become (255, 255, 255) and every other pixel keeps its value. Without a key the pixels are returned as is.
+    static func convertedToRGB(_ image: RGBImage) -> [UInt8] {
+        guard let key = image.transparentColor else { return image.pixels }
+        var out = image.pixels
+        out.withUnsafeMutableBufferPointer { p in
+            var i = 0
+            while i + 2 < p.count {
+                if p[i] == key.red && p[i + 1] == key.green && p[i + 2] == key.blue {
+                    p[i] = 255; p[i + 1] = 255; p[i + 2] = 255
+                }
+                i += 3
+            }
+        }
+        return out
     }
 
     /// `floor(v / 2)` for any sign, as Python's `//`.

@@ -68,8 +68,9 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     /// Per-channel standard deviation, R G B (`image_std`, default OpenAI CLIP's
     /// `[0.26862954, 0.26130258, 0.27577711]`).
     public var imageStd: [Double]
-    /// Convert to RGB first (`do_convert_rgb`); images reach the processor as `RGBImage`, so this is
-    /// informational.
+    /// Convert to RGB first (`do_convert_rgb`, default true). Images reach the processor as `RGBImage`, so the
+    /// only effect is transformers' `convert_to_rgb` on a transparent colour key: pixels equal to
+    /// `RGBImage.transparentColor` become white. When false, the key is ignored (as transformers' `np.array`).
     public var doConvertRGB: Bool
 
     /// Largest `size` or `crop_size` side accepted, in pixels (far above any CLIP checkpoint's 224-448); larger

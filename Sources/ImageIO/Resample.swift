@@ -386,7 +386,7 @@ private func nearestResample(
 
 extension RGBImage {
     /// This image resized to `width x height` exactly as Pillow 13's `Image.resize((width, height), filter)`
-    /// on an RGB image (no `box`, no `reducing_gap`).
+    /// on an RGB image (no `box`, no `reducing_gap`). The transparent colour is kept, as Pillow keeps `info`.
     ///
     /// - Precondition: `width > 0 && height > 0`.
     public func resized(width outWidth: Int, height outHeight: Int, filter: ResamplingFilter = .bicubic) -> RGBImage {
@@ -395,6 +395,6 @@ extension RGBImage {
             pillowResample(p, width: width, height: height, outWidth: outWidth, outHeight: outHeight,
                            filter: filter, window: PixelWindow(x0: 0, y0: 0, x1: outWidth, y1: outHeight))
         }
-        return RGBImage(width: outWidth, height: outHeight, pixels: bytes)
+        return RGBImage(width: outWidth, height: outHeight, pixels: bytes, transparentColor: transparentColor)
     }
 }

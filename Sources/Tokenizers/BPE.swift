@@ -36,7 +36,9 @@ public struct BPEModel: Sendable {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: merged, reason: "result of merge \(rank + 1)")
             }
             let key = UInt64(UInt32(bitPattern: ia)) << 32 | UInt64(UInt32(bitPattern: ib))
-            if map[key] == nil { map[key] = (Int32(rank), im) }
+            // A pair listed twice takes its last rank, as `tokenizers` builds its merge map (later entries replace
+            // earlier ones).
+            map[key] = (Int32(rank), im)
         }
         self.merges = map
         if let unknownToken, let id = vocab[unknownToken] {
@@ -61,36 +63,120 @@ public struct BPEModel: Sendable {
         return ids
     }
 
-    func merge(_ word: [Unicode.Scalar]) -> [Int32] {
-        var symbols: [Int32] = []
-        symbols.reserveCapacity(word.count)
+    /// The ids of a word's single-character symbols before any merge (suffix on the last one, prefix on all but
+    /// the first, unknown symbols as the unknown token).
+    func initialSymbols(_ word: [Unicode.Scalar]) -> [Int32] {
+        var ids: [Int32] = []
+        ids.reserveCapacity(word.count)
         var previousUnknown = false
         for (i, s) in word.enumerated() {
             var text = String(s)
             if i > 0 && !continuingSubwordPrefix.isEmpty { text = continuingSubwordPrefix + text }
             if i == word.count - 1 { text += endOfWordSuffix }
             if let id = vocab[text] {
-                symbols.append(id)
+                ids.append(id)
                 previousUnknown = false
             } else if let unk = unknownTokenId {
-                if !(fuseUnknown && previousUnknown) { symbols.append(unk) }
+                if !(fuseUnknown && previousUnknown) { ids.append(unk) }
                 previousUnknown = true
             }
         }
-        while symbols.count > 1 {
-            var best: (rank: Int32, index: Int, id: Int32)? = nil
-            for i in 0..<(symbols.count - 1) {
-                let key = UInt64(UInt32(bitPattern: symbols[i])) << 32 | UInt64(UInt32(bitPattern: symbols[i + 1]))
-                if let m = merges[key], best == nil || m.rank < best!.rank {
-                    best = (m.rank, i, m.id)
-                }
-            }
-            guard let b = best else { break }
-            // One merge at a time: a new pair may outrank the remaining occurrences of this one.
-            symbols[b.index] = b.id
-            symbols.remove(at: b.index + 1)
+        return ids
+    }
+
+    /// The merged ids of one word.
+    func merge(_ word: [Unicode.Scalar]) -> [Int32] {
+        var ids = initialSymbols(word)
+        let n = ids.count
+        if n < 2 { return ids }
+
+        // Symbols form a doubly linked list over `ids` (a merged symbol keeps the left position; the right one is
+        // unlinked). Candidate merges wait in a min-heap ordered by (rank, position), as `tokenizers`' word
+        // merging does: the lowest rank first, the leftmost on ties. Entries are never removed; an entry whose
+        // pair has changed since it was pushed is recognised when popped (the pair at its position no longer
+        // merges into the same id) and skipped. O(n log n) for a word of n symbols.
+        var next = [Int](1...n)        // n: no next symbol
+        var prev = [Int](-1..<(n - 1)) // -1: no previous symbol
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MergeHeap()
+        heap.reserve(n)
+        func pairKey(_ a: Int32, _ b: Int32) -> UInt64 {
+            UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
         }
-        return symbols
+        for i in 0..<(n - 1) {
+            if let m = merges[pairKey(ids[i], ids[i + 1])] { heap.push(rank: m.rank, position: i, id: m.id) }
+        }
+        while let top = heap.pop() {
+            let i = top.position
+            guard alive[i] else { continue }
+            let j = next[i]
+            guard j < n, let m = merges[pairKey(ids[i], ids[j])], m.id == top.id else { continue }
+            ids[i] = m.id
+            alive[j] = false
+            let after = next[j]
+            next[i] = after
+            if after < n { prev[after] = i }
+            let before = prev[i]
+            if before >= 0, let left = merges[pairKey(ids[before], ids[i])] {
+                heap.push(rank: left.rank, position: before, id: left.id)
+            }
+            if after < n, let right = merges[pairKey(ids[i], ids[after])] {
+                heap.push(rank: right.rank, position: i, id: right.id)
+            }
+        }
+        var out: [Int32] = []
+        var i = 0  // the first symbol is never merged away (merges keep the left position)
+        while i < n {
+            out.append(ids[i])
+            i = next[i]
+        }
+        return out
+    }
+}
+
+/// Binary min-heap of candidate merges ordered by (rank, position).
+struct MergeHeap {
+    struct Entry {
+        var rank: Int32
+        var id: Int32
+        var position: Int
+    }
+    private var entries: [Entry] = []
+
+    mutating func reserve(_ count: Int) { entries.reserveCapacity(count) }
+
+    private static func less(_ a: Entry, _ b: Entry) -> Bool {
+        a.rank != b.rank ? a.rank < b.rank : a.position < b.position
+    }
+
+    mutating func push(rank: Int32, position: Int, id: Int32) {
+        entries.append(Entry(rank: rank, id: id, position: position))
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.less(entries[child], entries[parent]) else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard let last = entries.popLast() else { return nil }
+        guard !entries.isEmpty else { return last }
+        let top = entries[0]
+        entries[0] = last
+        var parent = 0
+        let count = entries.count
+        while true {
+            let left = 2 * parent + 1
+            if left >= count { break }
+            let right = left + 1
+            let smaller = right < count && Self.less(entries[right], entries[left]) ? right : left
+            guard Self.less(entries[smaller], entries[parent]) else { break }
+            entries.swapAt(smaller, parent)
+            parent = smaller
+        }
+        return top
     }
 }
 

@@ -19,13 +19,13 @@ final class HypothesisTemplateTests: XCTestCase {
     func testFillsLikePythonFormat() throws {
         XCTAssertEqual(try applyHypothesisTemplate("This is a photo of {}.", to: "cat"), "This is a photo of cat.")
         XCTAssertEqual(try applyHypothesisTemplate("{}", to: "a dog"), "a dog")
-        XCTAssertEqual(try applyHypothesisTemplate("{0} and {}", to: "x"), "x and x")
+        XCTAssertEqual(try applyHypothesisTemplate("{0} and {0}", to: "x"), "x and x")
         XCTAssertEqual(try applyHypothesisTemplate("{{literal}} {}", to: "y"), "{literal} y")
         XCTAssertEqual(try applyHypothesisTemplate("no placeholder", to: "z"), "no placeholder")
     }
 
     func testRejectsWhatPythonRejects() {
-        for bad in ["{name}", "open { only", "close } only", "{1}"] {
+        for bad in ["{name}", "open { only", "close } only", "{1}", "{0} and {}", "{} {}", "{:=5}", "{:{}}"] {
             XCTAssertThrowsError(try applyHypothesisTemplate(bad, to: "x")) { error in
                 guard case ZeroShotError.invalidTemplate = error else { return XCTFail("\(error)") }
             }

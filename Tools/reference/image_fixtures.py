@@ -3,8 +3,13 @@
 Writes Tests/Fixtures/images/: small encoded images (cut from the real photos shipped in scikit-image and
 foolbox, plus two unmodified real files), a golden `<name>.rgb` per image holding
 numpy.asarray(transformers.image_utils.load_image(path)) as raw bytes ([height, width, 3], uint8), and
-manifest.json listing every case: {file, width, height, rgb | sha256} ("sha256" of those raw bytes for the
-few large images) or {file, error} for inputs that must fail.
+manifest.json listing every case: {file, width, height, rgb | sha256, transparent_color, pillow_transparency}
+("sha256" of those raw bytes for the few large images) or {file, error} for inputs that must fail.
+`pillow_transparency` is load_image(path).info.get("transparency") (an int, a list, or null) and
+`transparent_color` the RGB colour transformers' convert_to_rgb turns white because of it (an int key t acts as
+(t & 0xff, 0, 0), a tuple as each value & 0xff; checked on every image against convert_to_rgb itself).
+Tests/Fixtures/images/transparency/ holds pixel_values of CLIPImageProcessorPil applied to load_image(path) for
+a few images with and without a key (manifest "transparency_pixel_values").
 Deterministic: no randomness; re-running rewrites identical files.
 
     /work/venv/bin/python Tools/reference/image_fixtures.py
@@ -20,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import PIL
 from PIL import Image
+from transformers import CLIPImageProcessorPil
+from transformers.image_transforms import convert_to_rgb
 from transformers.image_utils import load_image
 
 SKIMAGE = Path(__import__("skimage").__file__).parent / "data"
@@ -39,15 +46,44 @@ def src(name, box=None, size=None, base=SKIMAGE):
     return im
 
 
-def save(name, data, note="", golden=None):
-    """Writes an encoded fixture and its golden RGB (from load_image unless `golden` is given)."""
+def transparency_key(im):
+    """(Pillow's info["transparency"] as JSON, the RGB colour convert_to_rgb whitens) of a load_image result.
+    The rule is checked against convert_to_rgb on the image itself; returns the number of whitened pixels."""
+    t = im.info.get("transparency")
+    if t is None:
+        key = None
+    elif isinstance(t, int):  # RGB -> RGBA with an integer key compares with (t & 0xff, 0, 0)
+        key = [t & 0xFF, 0, 0]
+    elif isinstance(t, tuple) and len(t) == 3:
+        key = [v & 0xFF for v in t]
+    else:
+        raise AssertionError(f"unexpected transparency {t!r}")
+    arr = np.asarray(im)
+    expected = arr.copy()
+    if key is not None:
+        mask = (arr == np.array(key, np.uint8)).all(axis=2)
+        expected[mask] = 255
+    else:
+        mask = np.zeros(arr.shape[:2], bool)
+    assert np.array_equal(convert_to_rgb(im, return_numpy=True), expected), "convert_to_rgb differs from the rule"
+    return (list(t) if isinstance(t, tuple) else t), key, int(mask.sum())
+
+
+def save(name, data, note="", golden=None, whitened=None):
+    """Writes an encoded fixture and its golden RGB (from load_image unless `golden` is given).
+    `whitened`: when given, assert whether convert_to_rgb whitens some pixels (True) or none (False)."""
     path = OUT / name
     path.write_bytes(data)
+    im = load_image(str(path))
     if golden is None:
-        golden = np.asarray(load_image(str(path)))
+        golden = np.asarray(im)
     assert golden.dtype == np.uint8 and golden.ndim == 3 and golden.shape[2] == 3
+    pillow_t, key, count = transparency_key(im)
+    if whitened is not None:
+        assert (count > 0) == whitened, f"{name}: {count} pixels whitened"
     stem = name.rsplit(".", 1)[0]
-    case = {"file": name, "width": int(golden.shape[1]), "height": int(golden.shape[0]), "note": note}
+    case = {"file": name, "width": int(golden.shape[1]), "height": int(golden.shape[0]), "note": note,
+            "transparent_color": key, "pillow_transparency": pillow_t, "whitened_pixels": count}
     if golden.shape[0] * golden.shape[1] <= 40000:
         (OUT / f"{stem}.rgb").write_bytes(golden.tobytes())
         case["rgb"] = f"{stem}.rgb"
@@ -105,6 +141,79 @@ def png_raw(arr, bit_depth, color_type, interlace=False, extra=b""):
     ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 1 if interlace else 0)
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + extra + png_chunk(b"IDAT", zlib.compress(raw, 9))
             + png_chunk(b"IEND", b""))
+
+
+def png_gray_bits(arr, depth, extra=b""):
+    """Gray PNG of 1, 2 or 4 bits per sample from raw sample values `arr` [h, w]."""
+    h, w = arr.shape
+    per = 8 // depth
+    raw = b""
+    for y in range(h):
+        row = np.zeros(-(-w // per), np.uint8)
+        for x in range(w):
+            row[x // per] |= int(arr[y, x]) << (8 - depth * (x % per + 1))
+        raw += b"\x00" + row.tobytes()
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + extra + png_chunk(b"IDAT", zlib.compress(raw, 9))
+            + png_chunk(b"IEND", b""))
+
+
+def png_palette(idx, palette, trns=None, trns_after_idat=False):
+    """8-bit palette PNG: indices [h, w], palette bytes (3 per entry), raw tRNS bytes before or after IDAT."""
+    h, w = idx.shape
+    raw = b"".join(b"\x00" + idx[y].astype(np.uint8).tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)
+    head = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"PLTE", palette)
+    t = png_chunk(b"tRNS", trns) if trns is not None else b""
+    body = png_chunk(b"IDAT", zlib.compress(raw, 9))
+    if trns_after_idat:
+        return head + body + t + png_chunk(b"IEND", b"")
+    return head + t + body + png_chunk(b"IEND", b"")
+
+
+# --- GIF writer for layouts Pillow does not write (no colour table, local ramp over a global palette) ---
+def gif_lzw(indices, min_code):
+    """LZW data sub-blocks that only ever emit literal codes (a clear code before the table grows)."""
+    clear, eoi = 1 << min_code, (1 << min_code) + 1
+    size = min_code + 1
+    codes, n = [clear], 0
+    for i in indices:
+        codes.append(int(i))
+        n += 1
+        if n >= (1 << size) - eoi - 2:
+            codes.append(clear)
+            n = 0
+    codes.append(eoi)
+    bits = nb = 0
+    data = bytearray()
+    for c in codes:
+        bits |= c << nb
+        nb += size
+        while nb >= 8:
+            data.append(bits & 255)
+            bits >>= 8
+            nb -= 8
+    if nb:
+        data.append(bits & 255)
+    blocks = b"".join(bytes([len(data[i:i + 255])]) + bytes(data[i:i + 255]) for i in range(0, len(data), 255))
+    return bytes([min_code]) + blocks + b"\x00"
+
+
+def gif_raw(idx, gct=None, lct=None, transparency=None):
+    """Single-frame GIF89a of indices [h, w] with optional global / local colour tables (bytes, 2^k entries)."""
+    h, w = idx.shape
+
+    def size_bits(p):
+        return (len(p) // 3).bit_length() - 2
+
+    out = b"GIF89a" + struct.pack("<HH", w, h)
+    out += (bytes([0x80 | 0x70 | size_bits(gct), 0, 0]) + gct) if gct else bytes([0, 0, 0])
+    if transparency is not None:
+        out += b"\x21\xf9\x04" + bytes([1, 0, 0, transparency, 0])
+    out += b"\x2c" + struct.pack("<HHHHB", 0, 0, w, h, (0x80 | size_bits(lct)) if lct else 0)
+    if lct:
+        out += lct
+    return out + gif_lzw(idx.ravel(), 8) + b";"
 
 
 # --- BMP writer for the variants Pillow does not write ---
@@ -166,7 +275,11 @@ def gif_rebuild(gif_bytes, screen=None, offset=(0, 0), local_palette=False, tran
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for f in OUT.iterdir():
-        f.unlink()
+        if f.is_file():  # subfolders belong to other scripts, except ours
+            f.unlink()
+    if TRNS_DIR.exists():
+        for f in TRNS_DIR.iterdir():
+            f.unlink()
 
     astronaut = src("astronaut.png", (150, 40, 350, 200), (67, 45))
     chelsea = src("chelsea.png", (100, 20, 400, 245), (40, 30))
@@ -262,6 +375,8 @@ def main():
     save("gif_real_animated.gif", (SKIMAGE / "no_time_for_that_tiny.gif").read_bytes(),
          "unmodified real animated GIF, first frame")
 
+    transparency_fixtures(chelsea, camera, coffee, astronaut, small, small_gif)
+
     # BMP
     save("bmp_24.bmp", encode(rocket, "BMP"), "24-bit bottom-up")
     save("bmp_8_palette.bmp", encode(coffee.quantize(colors=200, dither=Image.Dither.NONE), "BMP"),
@@ -328,14 +443,132 @@ def main():
     save_error("too_large.jpg", bytes(huge_jpeg), "tooLarge", "30000x30000 JPEG header")
     save_error("too_large.bmp", bmp(20000, 20000, 24, []), "tooLarge", "20000x20000 BMP header, no data")
     save_error("corrupt.png", full_png[:33] + b"\x00" * 40 + full_png[73:], "corrupt", "PNG with IDAT garbage")
+    save_error("png_gray_trns_short.png", png_raw(np.asarray(camera)[:8, :8, None], 8, 0, extra=png_chunk(b"tRNS", b"\x05")),
+               "corrupt", "gray PNG with a 1-byte tRNS chunk (Pillow: Truncated tRNS chunk)")
 
-    manifest = {"pillow": PIL.__version__, "cases": cases}
+    pv_cases = transparency_pixel_values()
+    manifest = {"pillow": PIL.__version__, "cases": cases, "transparency_pixel_values": pv_cases}
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     total = sum(f.stat().st_size for f in OUT.iterdir())
     print(f"{len(cases)} cases, {total} bytes in {OUT}")
     for c in cases:
         if "error" in c:
             print(f"  {c['file']}: expect {c['error']}; Pillow: {c['pillow']}")
+
+
+TRNS_DIR = OUT / "transparency"
+# Small CLIP preprocessing (shortest edge 32, centre crop 32, OpenAI mean/std) for the pixel_values goldens.
+TRNS_CONFIG = {
+    "crop_size": {"height": 32, "width": 32}, "do_center_crop": True, "do_convert_rgb": True,
+    "do_normalize": True, "do_rescale": True, "do_resize": True, "image_processor_type": "CLIPImageProcessor",
+    "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "resample": 3, "rescale_factor": 1 / 255, "size": {"shortest_edge": 32},
+}
+# (image, do_convert_rgb): images with a key, and without one (must be unchanged).
+TRNS_PV = [
+    ("gif_offset_frame_transparent.gif", True), ("gif_transparent_past_palette.gif", True),
+    ("gif_transparent_local.gif", True), ("gif_ramp_local_global_palette.gif", True),
+    ("gif_gray_ramp_transparent.gif", True), ("png_palette_simple_trns.png", True),
+    ("png_palette_simple_trns.png", False), ("png_palette_trns_orientation_6.png", True),
+    ("png_rgb_trns.png", True), ("png_gray2_trns.png", True), ("png_bilevel_trns_0.png", True),
+    ("png_palette_trns.png", True), ("png_palette.png", True), ("gif_basic.gif", True),
+]
+
+
+def transparency_fixtures(chelsea, camera, coffee, astronaut, small, small_gif):
+    """Images whose Pillow image keeps a single transparent colour through convert("RGB")."""
+    # Palette PNG, "simple" tRNS (one 0x00 entry, others 0xff): key = the palette colour of that entry.
+    pal = chelsea.quantize(colors=16, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    idx = np.asarray(pal)
+    palette = bytes(pal.getpalette()[:48])
+    common = int(np.bincount(idx.ravel()).argmax())
+    simple = b"\xff" * common + b"\x00"
+    save("png_palette_simple_trns.png", png_palette(idx, palette, simple), f"palette, tRNS: entry {common} transparent",
+         whitened=True)
+    save("png_palette_simple_trns_long.png", png_palette(idx, palette, simple + b"\xff" * 3),
+         "simple tRNS with trailing 0xff entries", whitened=True)
+    save("png_palette_simple_trns_newline.png", png_palette(idx, palette, simple + b"\xff\x0a"),
+         "tRNS ending in 0x0a still counts as simple (Pillow's regex '$' before a final newline)", whitened=True)
+    save("png_palette_two_zero_trns.png", png_palette(idx, palette, b"\x00" + simple), "two 0x00 entries: no key",
+         whitened=False)
+    save("png_palette_trns_after_idat.png", png_palette(idx, palette, simple, trns_after_idat=True),
+         "simple tRNS after IDAT (Pillow reads it on load)", whitened=True)
+    # Index past PLTE (tRNS longer than the palette, which libpng discards): key black; entry `common` is black.
+    dark = bytearray(palette)
+    dark[3 * common:3 * common + 3] = b"\x00\x00\x00"
+    save("png_palette_trns_past_palette.png", png_palette(idx, bytes(dark), b"\xff" * 18 + b"\x00\xff"),
+         "tRNS of 20 entries over a 16-entry palette, entry 18 transparent: key black", whitened=True)
+    save("png_palette_trns_orientation_6.png", encode(pal, "PNG", transparency=common, exif=exif_bytes(6)),
+         "simple tRNS + eXIf orientation 6", whitened=True)
+    # Gray: raw tRNS value, unscaled for 2/4 bits; mode "1" keeps 0 or 255 (an integer: colour (t, 0, 0)).
+    cam = np.asarray(camera)[:24, :32]
+    save("png_gray2_trns.png", png_gray_bits(cam >> 6, 2, png_chunk(b"tRNS", struct.pack(">H", 0))),
+         "2-bit gray, tRNS 0: key (0, 0, 0)", whitened=True)
+    save("png_gray4_trns.png", png_gray_bits(cam >> 4, 4, png_chunk(b"tRNS", struct.pack(">H", 3))),
+         "4-bit gray, tRNS 3: key (3, 3, 3), unscaled, so no pixel matches", whitened=False)
+    save("png_bilevel_trns_0.png", png_gray_bits(cam >> 7, 1, png_chunk(b"tRNS", struct.pack(">H", 0))),
+         "1-bit gray, tRNS 0: key 0 -> (0, 0, 0)", whitened=True)
+    save("png_bilevel_trns_1.png", png_gray_bits(cam >> 7, 1, png_chunk(b"tRNS", struct.pack(">H", 1))),
+         "1-bit gray, tRNS 1: Pillow keeps 255 -> (255, 0, 0)", whitened=False)
+    save("png_gray_trns_300.png", png_raw(cam[:, :, None], 8, 0, extra=png_chunk(b"tRNS", struct.pack(">H", 300))),
+         "8-bit gray, tRNS 300: clamped to 255", whitened=False)
+    gray16 = cam.astype(np.uint16)[:, :, None] * 257
+    gray16[0, :4] = 0
+    save("png_gray16_trns.png", png_raw(gray16, 16, 0, extra=png_chunk(b"tRNS", struct.pack(">H", 0x0200))),
+         "16-bit gray, tRNS 0x0200: Pillow keeps the integer -> (0, 0, 0); pixels: documented deviation",
+         golden=np.repeat((gray16 >> 8).astype(np.uint8), 3, axis=2))
+    # RGB: key kept as (r, g, b) and compared with each value & 0xff.
+    rgb = np.asarray(astronaut)[:30, :40]
+    r, g, b = (int(v) for v in rgb[5, 7])
+    save("png_rgb_trns.png", png_raw(rgb, 8, 2, extra=png_chunk(b"tRNS", struct.pack(">HHH", r, g, b))),
+         "8-bit RGB with a tRNS colour present in the image", whitened=True)
+    rgb16 = rgb.astype(np.uint16) * 256 + 7
+    save("png_rgb16_trns.png", png_raw(rgb16, 16, 2, extra=png_chunk(b"tRNS", struct.pack(">HHH", 0x1200 | r,
+                                                                                         0x3400 | g, 0x5600 | b))),
+         "16-bit RGB, tRNS low bytes equal a pixel's high bytes: Pillow compares the low bytes", whitened=True)
+    # GIF: frame 0's transparency index.
+    sidx = np.asarray(small)
+    scommon = int(np.bincount(sidx.ravel()).argmax())
+    save("gif_transparent_local.gif", gif_rebuild(small_gif, local_palette=True, transparency=scommon),
+         "local colour table, transparency index", whitened=True)
+    save("gif_transparent_past_palette.gif", gif_rebuild(small_gif, screen=(52, 41), offset=(3, 9), transparency=40),
+         "transparency index 40 past the 16-entry palette: key black (the canvas around the frame)", whitened=True)
+    ramp256 = bytes(v for i in range(256) for v in (i, i, i))
+    cam_gif = gif_raw(np.asarray(camera), gct=ramp256, transparency=int(np.bincount(np.asarray(camera).ravel()).argmax()))
+    assert Image.open(io.BytesIO(cam_gif)).mode == "L"
+    save("gif_gray_ramp_transparent.gif", cam_gif, "256-entry gray-ramp palette (mode L), transparency index = gray level",
+         whitened=True)
+    gray_idx = np.asarray(camera)[:20, :30] // 8
+    save("gif_no_palette_transparent.gif", gif_raw(gray_idx, transparency=int(gray_idx[3, 3])),
+         "no colour table (mode L): gray level = index", whitened=True)
+    ramp16 = bytes(v for i in range(16) for v in (i, i, i))
+    spal = bytes(small.getpalette()[:48])
+    save("gif_ramp_local_global_palette.gif", gif_raw(sidx, gct=spal, lct=ramp16, transparency=scommon),
+         "local table is a gray ramp: Pillow uses the global palette", whitened=True)
+    save("gif_ramp_local_global_palette_opaque.gif", gif_raw(sidx, gct=spal, lct=ramp16),
+         "local gray-ramp table over a global palette, no transparency", whitened=False)
+
+
+def transparency_pixel_values():
+    """pixel_values of CLIPImageProcessorPil (TRNS_CONFIG) on load_image(path), float32 little-endian [3, 32, 32]."""
+    TRNS_DIR.mkdir(exist_ok=True)
+    out = []
+    for convert in (True, False):
+        sub = TRNS_DIR / ("convert" if convert else "no_convert")
+        sub.mkdir(exist_ok=True)
+        (sub / "preprocessor_config.json").write_text(json.dumps(dict(TRNS_CONFIG, do_convert_rgb=convert), indent=2)
+                                                      + "\n")
+    for name, convert in TRNS_PV:
+        folder = "convert" if convert else "no_convert"
+        processor = CLIPImageProcessorPil.from_pretrained(str(TRNS_DIR / folder))
+        assert type(processor).__name__ == "CLIPImageProcessorPil"
+        pv = np.asarray(processor(load_image(str(OUT / name)), return_tensors="np")["pixel_values"][0], np.float32)
+        stem = name.rsplit(".", 1)[0]
+        file = f"{folder}/{stem}.f32"
+        (TRNS_DIR / file).write_bytes(pv.astype("<f4").tobytes())
+        out.append({"image": name, "config": f"transparency/{folder}/preprocessor_config.json",
+                    "pixel_values": f"transparency/{file}", "shape": list(pv.shape)})
+    return out
 
 
 if __name__ == "__main__":
