@@ -74,7 +74,6 @@ struct Classify: ParsableCommand {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         _ = try candidateLabels()
-        _ = try applyHypothesisTemplate(template, to: "x")
     }
 
     func run() throws {
