@@ -262,8 +262,8 @@ struct CLIPEncoder: Sendable {
             // Attention, one job per (query group, head): a whole segment, or one kept row.
             let groups = queryRows?.count ?? segments.count
             let q = ws.q, context = ws.context, scores = ws.scores
-            let jobs = UncheckedBox((kBlock, vBlock))
-            let shared = UncheckedBox((q, context, scores))
+            let jobs = UncheckedSendable((kBlock, vBlock))
+            let shared = UncheckedSendable((q, context, scores))
             ComputeThreads.parallelFor(groups * heads) { job, thread in
                 let (kb, vb) = jobs.value
                 let (q, context, scores) = shared.value
@@ -300,10 +300,4 @@ struct CLIPEncoder: Sendable {
             output.update(from: hidden, count: tokens * d)
         }
     }
-}
-
-/// Moves pointers into `parallelFor` jobs, which write disjoint rows of the buffers.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
 
               load_ms             classifier load (config, memory-mapped weights, tokenizer, preprocessor)
               image_ms_per_image  image tower + projection, per image, at --batch
-              text_ms_per_label   tokenization + text tower + projection, per label, 10 labels
+              text_ms_per_label   tokenization + text tower + projection, per label (--labels, --template)
               preprocess_ms_per_image  decode + resize + crop + normalize of a bundled-size JPEG
               peak_rss_mb         peak resident memory of the process (VmHWM), mapped weights included
 
@@ -33,6 +33,12 @@ struct Bench: ParsableCommand {
 
     @Option(name: .long, help: "Image file used for the preprocessing timing (default: a synthetic 640x480 photo-like JPEG-free image).")
     var image: String?
+
+    @Option(name: .long, help: ArgumentHelp("Comma-separated candidate labels for the text timing (default: 10 everyday labels).", valueName: "a,b,c"))
+    var labels: String?
+
+    @Option(name: .long, help: ArgumentHelp("Hypothesis template for the text timing.", valueName: "template"))
+    var template: String = ZeroShotClassifier.defaultHypothesisTemplate
 
     @Option(name: .long, help: "Output format: json or table.")
     var format: Format = .table
@@ -74,7 +80,11 @@ struct Bench: ParsableCommand {
             if i > 0 { imageTimes.append(milliseconds(since: t) / Double(batch)) }
         }
 
-        let sequences = try Self.labels.map { try applyHypothesisTemplate(ZeroShotClassifier.defaultHypothesisTemplate, to: $0) }
+        let labelList = labels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? Self.labels
+        guard !labelList.isEmpty, !labelList.contains(where: \.isEmpty) else {
+            throw ValidationError("--labels needs at least one non-empty label")
+        }
+        let sequences = try labelList.map { try applyHypothesisTemplate(template, to: $0) }
         var textTimes: [Double] = []
         for i in 0...iterations {
             let t = DispatchTime.now()

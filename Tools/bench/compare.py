@@ -354,6 +354,8 @@ class ZeroShot:
                    "--format", "json"]
         if self.bench_has_precision:
             command[-2:-2] = ["--precision", precision]
+        # The same text workload as the transformers column: these labels in this template.
+        command[-2:-2] = ["--labels", ",".join(TEXT_LABELS), "--template", TEXT_TEMPLATE]
         try:
             wall, rss, code, out, err = run_process(command, env=self.env, timeout=3600)
         except OSError as error:
