@@ -347,43 +347,13 @@ static void dequantize_scalar(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols
     }
 }
 
-void zs_transpose_bias_activation(const float *t, ptrdiff_t rows, ptrdiff_t cols, const float *bias, int activation,
-                                  int accumulate, float *out, ptrdiff_t ldo) {
-    zs_transpose_bias_activation_cols(t, rows, cols, 0, cols, bias, activation, accumulate, out, ldo);
-}
-
-void zs_transpose_bias_activation_cols(const float *t, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t col_begin,
-                                       ptrdiff_t col_end, const float *bias, int activation, int accumulate,
-                                       float *out, ptrdiff_t ldo) {
-    (void)cols;
-    // Blocked transpose: 32 columns of `out` (rows of t) at a time stay in cache.
-    const ptrdiff_t B = 32;
-    for (ptrdiff_t n0 = col_begin; n0 < col_end; n0 += B) {
-        ptrdiff_t n1 = n0 + B < col_end ? n0 + B : col_end;
-        for (ptrdiff_t m = 0; m < rows; m++) {
-            float *o = out + m * ldo;
-            for (ptrdiff_t n = n0; n < n1; n++) {
-                float v = t[n * rows + m] + (bias ? bias[n] : 0.0f);
-                o[n] = accumulate ? o[n] + v : v;
-            }
-        }
-    }
-    if (activation != ZS_ACT_NONE)
-        zs_bias_activation(out + col_begin, rows, col_end - col_begin, ldo, NULL, activation);
-}
 
 void zs_transpose(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, float *out) {
-    zs_transpose_cols(x, rows, cols, ldx, 0, cols, out);
-}
-
-void zs_transpose_cols(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, ptrdiff_t col_begin,
-                       ptrdiff_t col_end, float *out) {
-    (void)cols;
     const ptrdiff_t B = 16;
     for (ptrdiff_t r0 = 0; r0 < rows; r0 += B) {
         ptrdiff_t r1 = r0 + B < rows ? r0 + B : rows;
-        for (ptrdiff_t c0 = col_begin; c0 < col_end; c0 += B) {
-            ptrdiff_t c1 = c0 + B < col_end ? c0 + B : col_end;
+        for (ptrdiff_t c0 = 0; c0 < cols; c0 += B) {
+            ptrdiff_t c1 = c0 + B < cols ? c0 + B : cols;
             for (ptrdiff_t r = r0; r < r1; r++)
                 for (ptrdiff_t c = c0; c < c1; c++) out[c * rows + r] = x[r * ldx + c];
         }
@@ -523,4 +493,136 @@ void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, floa
     if (zs_kernels_use_avx2()) { dequantize_avx2(acc, rows, cols, a_scale, w_scale, bias, accumulate, out, ldo); return; }
 #endif
     dequantize_scalar(acc, rows, cols, a_scale, w_scale, bias, accumulate, out, ldo);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Column layout.
+
+static void layer_norm_cols_scalar(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t c0, ptrdiff_t c1,
+                                   const float *w, const float *b, float eps, float *y, ptrdiff_t ldy) {
+    for (ptrdiff_t c = c0; c < c1; c++) {
+        double sum = 0;
+        for (ptrdiff_t f = 0; f < dim; f++) sum += x[f * ldx + c];
+        float mean = (float)(sum / (double)dim);
+        double sq = 0;
+        for (ptrdiff_t f = 0; f < dim; f++) {
+            double d = (double)x[f * ldx + c] - (double)mean;
+            sq += d * d;
+        }
+        float rstd = (float)(1.0 / sqrt(sq / (double)dim + (double)eps));
+        for (ptrdiff_t f = 0; f < dim; f++) y[f * ldy + c] = (x[f * ldx + c] - mean) * rstd * w[f] + b[f];
+    }
+}
+
+#if ZS_X86
+AVX2 static void layer_norm_cols_avx2(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t c0, ptrdiff_t c1,
+                                      const float *w, const float *b, float eps, float *y, ptrdiff_t ldy) {
+    ptrdiff_t c = c0;
+    const __m256 inv_dim = _mm256_set1_ps(1.0f / (float)dim);
+    for (; c + 8 <= c1; c += 8) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        ptrdiff_t f = 0;
+        for (; f + 2 <= dim; f += 2) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + f * ldx + c));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + (f + 1) * ldx + c));
+        }
+        for (; f < dim; f++) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + f * ldx + c));
+        __m256 mean = _mm256_mul_ps(_mm256_add_ps(s0, s1), inv_dim);
+        __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
+        for (f = 0; f + 2 <= dim; f += 2) {
+            __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + f * ldx + c), mean);
+            __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + (f + 1) * ldx + c), mean);
+            q0 = _mm256_fmadd_ps(d0, d0, q0);
+            q1 = _mm256_fmadd_ps(d1, d1, q1);
+        }
+        for (; f < dim; f++) {
+            __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + f * ldx + c), mean);
+            q0 = _mm256_fmadd_ps(d0, d0, q0);
+        }
+        __m256 var = _mm256_mul_ps(_mm256_add_ps(q0, q1), inv_dim);
+        __m256 rstd = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_sqrt_ps(_mm256_add_ps(var, _mm256_set1_ps(eps))));
+        for (f = 0; f < dim; f++) {
+            __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + f * ldx + c), mean), rstd);
+            _mm256_storeu_ps(y + f * ldy + c, _mm256_fmadd_ps(v, _mm256_set1_ps(w[f]), _mm256_set1_ps(b[f])));
+        }
+    }
+    if (c < c1) layer_norm_cols_scalar(x, ldx, dim, c, c1, w, b, eps, y, ldy);
+}
+
+AVX2 static void row_bias_activation_avx2(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias,
+                                          int activation) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = y + r * ld;
+        float bs = bias ? bias[r] : 0.0f;
+        __m256 bv = _mm256_set1_ps(bs);
+        ptrdiff_t c = 0;
+        for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(row + c, act8(_mm256_add_ps(_mm256_loadu_ps(row + c), bv), activation));
+        for (; c < cols; c++) row[c] = act_scalar(row[c] + bs, activation);
+    }
+}
+#endif
+
+void zs_layer_norm_cols(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t col_begin, ptrdiff_t col_end,
+                        const float *weight, const float *bias, float eps, float *y, ptrdiff_t ldy) {
+#if ZS_X86
+    if (zs_kernels_use_avx2()) {
+        layer_norm_cols_avx2(x, ldx, dim, col_begin, col_end, weight, bias, eps, y, ldy);
+        return;
+    }
+#endif
+    layer_norm_cols_scalar(x, ldx, dim, col_begin, col_end, weight, bias, eps, y, ldy);
+}
+
+void zs_row_bias_activation(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias, int activation) {
+#if ZS_X86
+    if (zs_kernels_use_avx2() && activation != ZS_ACT_GELU_TANH) {
+        row_bias_activation_avx2(y, rows, cols, ld, bias, activation);
+        return;
+    }
+#endif
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t c = 0; c < cols; c++) y[r * ld + c] = act_scalar(y[r * ld + c] + (bias ? bias[r] : 0.0f), activation);
+}
+
+void zs_attention_head_cols(const float *qT, ptrdiff_t ldq, ptrdiff_t q_col, ptrdiff_t nq, ptrdiff_t q_start,
+                            const float *kT, const float *vT, ptrdiff_t ldkv, ptrdiff_t k_col0, ptrdiff_t nk0,
+                            ptrdiff_t k_col1, ptrdiff_t nk1, ptrdiff_t hd, float scale, int causal,
+                            float *scratch, float *outT, ptrdiff_t ldo) {
+    ptrdiff_t nk = nk0 + nk1;
+    float *q = scratch, *k = q + nq * hd, *v = k + nk * hd, *o = v + nk * hd, *scores = o + nq * hd;
+    for (ptrdiff_t c = 0; c < hd; c++) {
+        const float *qr = qT + c * ldq + q_col;
+        for (ptrdiff_t i = 0; i < nq; i++) q[i * hd + c] = qr[i];
+        const float *kr = kT + c * ldkv, *vr = vT + c * ldkv;
+        for (ptrdiff_t j = 0; j < nk0; j++) {
+            k[j * hd + c] = kr[k_col0 + j];
+            v[j * hd + c] = vr[k_col0 + j];
+        }
+        for (ptrdiff_t j = 0; j < nk1; j++) {
+            k[(nk0 + j) * hd + c] = kr[k_col1 + j];
+            v[(nk0 + j) * hd + c] = vr[k_col1 + j];
+        }
+    }
+    zs_attention_head(q, hd, nq, q_start, k, v, hd, nk, hd, scale, causal, scores, o, hd);
+    for (ptrdiff_t c = 0; c < hd; c++) {
+        float *orow = outT + c * ldo + q_col;
+        for (ptrdiff_t i = 0; i < nq; i++) orow[i] = o[i * hd + c];
+    }
+}
+
+void zs_dequantize_transposed(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t col_begin,
+                              ptrdiff_t col_end, float a_scale, const float *w_scale, const float *bias,
+                              int accumulate, float *out, ptrdiff_t ldo) {
+    const ptrdiff_t B = 32;
+    for (ptrdiff_t c0 = col_begin; c0 < col_end; c0 += B) {
+        ptrdiff_t c1 = c0 + B < col_end ? c0 + B : col_end;
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const int32_t *ar = acc + r * cols;
+            for (ptrdiff_t c = c0; c < c1; c++) {
+                float v = (float)ar[c] * (a_scale * w_scale[c]) + (bias ? bias[c] : 0.0f);
+                float *o = out + c * ldo + r;
+                *o = accumulate ? *o + v : v;
+            }
+        }
+    }
 }

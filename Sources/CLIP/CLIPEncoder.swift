@@ -44,6 +44,11 @@ struct LayerNorm: Sendable {
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
         layerNorm(x, rows: rows, dim: dim, weight: weight.pointer, bias: bias.pointer, eps: eps, output: output)
     }
+
+    /// The same over the columns of `x` `[dim, cols]` (column layout).
+    func columns(_ x: UnsafePointer<Float>, cols: Int, output: UnsafeMutablePointer<Float>) {
+        layerNormColumns(x, dim: dim, cols: cols, weight: weight.pointer, bias: bias.pointer, eps: eps, output: output)
+    }
 }
 
 /// Arithmetic of the encoder's linear layers.
@@ -85,6 +90,20 @@ struct Linear: Sendable {
         } else {
             try linear(x, rows: rows, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
                        outFeatures: outFeatures, activation: activation, accumulate: accumulate, output: output)
+        }
+    }
+
+    /// The same in column layout: `output` `[outFeatures, cols]` from `x` `[inFeatures, cols]`.
+    func columns(
+        _ x: UnsafePointer<Float>, cols: Int, output: UnsafeMutablePointer<Float>,
+        activation: Activation = .none, accumulate: Bool = false
+    ) throws {
+        if let int8 {
+            try linearInt8Columns(x, cols: cols, weight: int8, bias: bias?.pointer, activation: activation,
+                                  accumulate: accumulate, output: output)
+        } else {
+            try linearColumns(x, cols: cols, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
+                              outFeatures: outFeatures, activation: activation, accumulate: accumulate, output: output)
         }
     }
 }
@@ -155,21 +174,20 @@ final class EncoderWorkspace {
     let v: UnsafeMutablePointer<Float>
     let context: UnsafeMutablePointer<Float>
     let mlp: UnsafeMutablePointer<Float>
-    /// Keys and values with the prefix rows placed before each sequence's own rows.
-    let kFull: UnsafeMutablePointer<Float>
-    let vFull: UnsafeMutablePointer<Float>
-    /// One attention score row per worker thread.
-    let scores: UnsafeMutablePointer<Float>
+    let stream: UnsafeMutablePointer<Float>
+    /// Attention scratch, one slice per worker thread.
+    let scratch: UnsafeMutablePointer<Float>
+    let scratchPerThread: Int
     let buffers: [UnsafeMutablePointer<Float>]
 
-    init(tokens: Int, fullTokens: Int, maxKeys: Int, threads: Int, shape s: EncoderShape) {
+    init(tokens: Int, maxQueries: Int, maxKeys: Int, threads: Int, shape s: EncoderShape) {
         func make(_ count: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(count, 1)) }
         let n = tokens * s.hiddenSize
-        normed = make(n); q = make(n); k = make(n); v = make(n); context = make(n)
+        normed = make(n); q = make(n); k = make(n); v = make(n); context = make(n); stream = make(n)
         mlp = make(tokens * s.intermediateSize)
-        kFull = make(fullTokens * s.hiddenSize); vFull = make(fullTokens * s.hiddenSize)
-        scores = make(threads * maxKeys)
-        buffers = [normed, q, k, v, context, mlp, kFull, vFull, scores]
+        scratchPerThread = (2 * maxQueries + 2 * maxKeys) * s.headDim + maxKeys
+        scratch = make(threads * scratchPerThread)
+        buffers = [normed, q, k, v, context, mlp, stream, scratch]
     }
 
     deinit {
@@ -187,117 +205,96 @@ struct CLIPEncoder: Sendable {
         shape = s
     }
 
-    /// Runs every layer on `hidden` (`[tokens, hiddenSize]`, sequences packed as `segments`).
+    /// Runs every layer on `hidden`, the hidden states in column layout (`[hiddenSize, tokens]`: one row per
+    /// feature, one column per token; sequences packed as `segments` of consecutive columns), and writes the
+    /// final states of the `keep` columns to `output` (`[keep.count, hiddenSize]`, one row per kept token).
     ///
-    /// - `sharedPrefix`: when positive, `segments[0]` (rows `0..<sharedPrefix`) holds tokens that precede every
-    ///   other segment: those segments are positions `sharedPrefix...` of their sequences and attend to the
-    ///   prefix's keys and values before their own. With causal attention the prefix does not depend on what
-    ///   follows, so sequences that start alike (labels filled into one template) share it exactly, and one pass
-    ///   over the weights serves all of them.
-    /// - `keep`: when given, only these rows' final hidden states are needed: the last layer computes queries,
-    ///   attention output and MLP for them alone, and writes them compacted to `output` (`[keep.count, hidden]`).
-    ///   Otherwise every row is updated in place in `hidden`.
+    /// Only the kept tokens' final states are needed (the class token, the pooled token), so the last layer
+    /// computes queries, attention output and MLP for them alone.
+    ///
+    /// `sharedPrefix`: when positive, `segments[0]` (columns `0..<sharedPrefix`) holds tokens that precede every
+    /// other segment: those segments are positions `sharedPrefix...` of their sequences and attend to the prefix's
+    /// keys and values before their own. With causal attention the prefix does not depend on what follows, so
+    /// sequences that start alike (labels filled into one template) share it exactly.
     func callAsFunction(
         _ hidden: UnsafeMutablePointer<Float>, segments: [Segment], causal: Bool, sharedPrefix: Int = 0,
-        keep: [Int]? = nil, output: UnsafeMutablePointer<Float>? = nil
+        keep: [Int], output: UnsafeMutablePointer<Float>
     ) throws {
         let tokens = segments.reduce(0) { $0 + $1.length }
         let d = shape.hiddenSize, heads = shape.numHeads, hd = shape.headDim
         let p = sharedPrefix
         precondition(p == 0 || (segments.first?.start == 0 && segments.first?.length == p), "prefix must be segment 0")
-        precondition(keep == nil || output != nil, "kept rows need an output buffer")
-        // Keys each segment sees before its own rows.
+        // Keys each segment sees before its own columns.
         let keyPrefix = segments.indices.map { p > 0 && $0 > 0 ? p : 0 }
         let maxKeys = zip(segments, keyPrefix).map { $0.length + $1 }.max() ?? 0
+        let maxQueries = segments.map(\.length).max() ?? 0
         let threads = ComputeThreads.count
-        let ws = EncoderWorkspace(tokens: tokens, fullTokens: p > 0 ? tokens + (segments.count - 1) * p : 0,
-                                  maxKeys: maxKeys, threads: threads, shape: shape)
+        let ws = EncoderWorkspace(tokens: tokens, maxQueries: maxQueries, maxKeys: maxKeys, threads: threads,
+                                  shape: shape)
         let scale = 1 / Float(hd).squareRoot()
-
-        // Which segment each row belongs to.
         var rowSegment = [Int](repeating: 0, count: tokens)
         for (si, seg) in segments.enumerated() { for r in seg.start..<(seg.start + seg.length) { rowSegment[r] = si } }
-        // Start of each segment's key block (the prefix rows first, when it has them).
-        var keyStarts: [Int] = []
-        var next = 0
-        for (si, seg) in segments.enumerated() {
-            keyStarts.append(p > 0 ? next : seg.start)
-            next += keyPrefix[si] + seg.length
-        }
 
         for (li, layer) in layers.enumerated() {
             let last = li == layers.count - 1
-            let queryRows: [Int]? = last ? keep : nil
-            let nq = queryRows?.count ?? tokens
+            // Columns that go on through this layer: all tokens, or (last layer) the kept ones, gathered.
+            let n = last ? keep.count : tokens
 
-            // normed = layer_norm1(hidden); keys and values for every row.
-            layer.layer_norm1(hidden, rows: tokens, output: ws.normed)
-            try layer.self_attn.k_proj(ws.normed, rows: tokens, output: ws.k)
-            try layer.self_attn.v_proj(ws.normed, rows: tokens, output: ws.v)
-            var kBlock = ws.k, vBlock = ws.v
-            if p > 0 {
-                for (si, seg) in segments.enumerated() {
-                    var dst = keyStarts[si] * d
-                    if keyPrefix[si] > 0 {
-                        (ws.kFull + dst).update(from: ws.k, count: p * d)
-                        (ws.vFull + dst).update(from: ws.v, count: p * d)
-                        dst += p * d
-                    }
-                    (ws.kFull + dst).update(from: ws.k + seg.start * d, count: seg.length * d)
-                    (ws.vFull + dst).update(from: ws.v + seg.start * d, count: seg.length * d)
-                }
-                kBlock = ws.kFull
-                vBlock = ws.vFull
-            }
-            if nq == 0 { continue }
-
-            // Queries: all rows, or the kept rows gathered.
-            if let queryRows {
-                for (i, r) in queryRows.enumerated() { (ws.context + i * d).update(from: ws.normed + r * d, count: d) }
-                try layer.self_attn.q_proj(ws.context, rows: nq, output: ws.q)
-            } else {
-                try layer.self_attn.q_proj(ws.normed, rows: tokens, output: ws.q)
-            }
-
-            // Attention, one job per (query group, head): a whole segment, or one kept row.
-            let groups = queryRows?.count ?? segments.count
-            let q = ws.q, context = ws.context, scores = ws.scores
-            let jobs = UncheckedSendable((kBlock, vBlock))
-            let shared = UncheckedSendable((q, context, scores))
-            ComputeThreads.parallelFor(groups * heads) { job, thread in
-                let (kb, vb) = jobs.value
-                let (q, context, scores) = shared.value
-                let g = job / heads, h = job % heads
-                let si: Int, qRow: Int, count: Int, qStart: Int
-                if let queryRows {
-                    let r = queryRows[g]
-                    si = rowSegment[r]; qRow = g; count = 1; qStart = keyPrefix[si] + (r - segments[si].start)
-                } else {
-                    si = g; qRow = segments[g].start; count = segments[g].length; qStart = keyPrefix[si]
-                }
-                let offset = h * hd
-                attentionHead(q: q + qRow * d + offset, ldq: d, nq: count, qStart: qStart,
-                              k: kb + keyStarts[si] * d + offset, v: vb + keyStarts[si] * d + offset, ldkv: d,
-                              nk: keyPrefix[si] + segments[si].length, headDim: hd, scale: scale, causal: causal,
-                              scores: scores + thread * maxKeys, output: context + qRow * d + offset, ldo: d)
-            }
-
-            // Residual stream for the rows that continue: all of `hidden`, or the kept rows compacted in `output`.
+            layer.layer_norm1.columns(hidden, cols: tokens, output: ws.normed)
+            try layer.self_attn.k_proj.columns(ws.normed, cols: tokens, output: ws.k)
+            try layer.self_attn.v_proj.columns(ws.normed, cols: tokens, output: ws.v)
+            if n == 0 { break }
             let stream: UnsafeMutablePointer<Float>
-            if let queryRows, let output {
-                for (i, r) in queryRows.enumerated() { (output + i * d).update(from: hidden + r * d, count: d) }
-                stream = output
+            if last {
+                gatherColumns(ws.normed, rows: d, cols: tokens, keep, into: ws.context)
+                try layer.self_attn.q_proj.columns(ws.context, cols: n, output: ws.q)
+                gatherColumns(hidden, rows: d, cols: tokens, keep, into: ws.stream)
+                stream = ws.stream
             } else {
+                try layer.self_attn.q_proj.columns(ws.normed, cols: tokens, output: ws.q)
                 stream = hidden
             }
-            try layer.self_attn.out_proj(ws.context, rows: nq, output: stream, accumulate: true)
-            // stream = stream + fc2(act(fc1(layer_norm2(stream))))
-            layer.layer_norm2(stream, rows: nq, output: ws.normed)
-            try layer.mlp.fc1(ws.normed, rows: nq, output: ws.mlp, activation: shape.activation)
-            try layer.mlp.fc2(ws.mlp, rows: nq, output: stream, accumulate: true)
+
+            // Attention, one job per (query group, head): a whole segment, or one kept token.
+            let groups = last ? keep.count : segments.count
+            let buffers = UncheckedSendable((ws.q, ws.k, ws.v, ws.context, ws.scratch))
+            let scratchPerThread = ws.scratchPerThread
+            ComputeThreads.parallelFor(groups * heads) { job, thread in
+                let (q, k, v, context, scratch) = buffers.value
+                let g = job / heads, h = job % heads
+                let si: Int, qCol: Int, count: Int, qStart: Int
+                if last {
+                    let r = keep[g]
+                    si = rowSegment[r]; qCol = g; count = 1; qStart = keyPrefix[si] + (r - segments[si].start)
+                } else {
+                    si = g; qCol = segments[g].start; count = segments[g].length; qStart = keyPrefix[si]
+                }
+                let seg = segments[si]
+                let offset = h * hd
+                attentionHeadColumns(
+                    q: q + offset * n, ldq: n, qCol: qCol, nq: count, qStart: qStart,
+                    k: k + offset * tokens, v: v + offset * tokens, ldkv: tokens,
+                    keyRanges: (0..<keyPrefix[si], seg.start..<(seg.start + seg.length)),
+                    headDim: hd, scale: scale, causal: causal,
+                    scratch: scratch + thread * scratchPerThread, output: context + offset * n, ldo: n)
+            }
+
+            // stream = stream + out_proj(context); stream = stream + fc2(act(fc1(layer_norm2(stream))))
+            try layer.self_attn.out_proj.columns(ws.context, cols: n, output: stream, accumulate: true)
+            layer.layer_norm2.columns(stream, cols: n, output: ws.normed)
+            try layer.mlp.fc1.columns(ws.normed, cols: n, output: ws.mlp, activation: shape.activation)
+            try layer.mlp.fc2.columns(ws.mlp, cols: n, output: stream, accumulate: true)
+            if last { transpose(stream, rows: d, cols: n, output: output) }
         }
-        if keep == nil, let output, output != hidden {
-            output.update(from: hidden, count: tokens * d)
+    }
+
+    /// `into[f, i] = x[f, columns[i]]` for a `[rows, cols]` matrix.
+    private func gatherColumns(_ x: UnsafePointer<Float>, rows: Int, cols: Int, _ columns: [Int],
+                               into: UnsafeMutablePointer<Float>) {
+        let n = columns.count
+        for f in 0..<rows {
+            let src = x + f * cols, dst = into + f * n
+            for (i, c) in columns.enumerated() { dst[i] = src[c] }
         }
     }
 }

@@ -61,12 +61,13 @@ struct CLIPTextTransformer: Sendable {
             start += row.count - p
         }
         let tokens = start
+        // Hidden states in column layout: [d, tokens], one column per token.
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: max(tokens * d, 1))
         defer { hidden.deallocate() }
-        if p > 0 { embed(Array(inputIds[0].prefix(p)), firstPosition: 0, into: hidden) }
+        if p > 0 { embed(Array(inputIds[0].prefix(p)), firstPosition: 0, into: hidden, column: 0, tokens: tokens) }
         let own = p > 0 ? Array(segments.dropFirst()) : segments
         for (row, seg) in zip(inputIds, own) {
-            embed(Array(row[p...]), firstPosition: p, into: hidden + seg.start * d)
+            embed(Array(row[p...]), firstPosition: p, into: hidden, column: seg.start, tokens: tokens)
         }
         // The pooled token of each row: inside the prefix, or in the row's own part.
         let keep = zip(inputIds, own).map { row, seg in
@@ -79,15 +80,16 @@ struct CLIPTextTransformer: Sendable {
         final_layer_norm(finals, rows: keep.count, output: output)
     }
 
-    /// token_embedding + position_embedding for `ids` at positions `firstPosition...`.
-    private func embed(_ ids: [Int32], firstPosition: Int, into hidden: UnsafeMutablePointer<Float>) {
+    /// token_embedding + position_embedding for `ids` at positions `firstPosition...`, written to the columns
+    /// `column...` of `hidden` (`[hidden, tokens]`, column layout).
+    private func embed(_ ids: [Int32], firstPosition: Int, into hidden: UnsafeMutablePointer<Float>, column: Int,
+                       tokens: Int) {
         let d = config.hiddenSize
         let tok = embeddings.token_embedding.pointer, pos = embeddings.position_embedding.pointer
         for (t, id) in ids.enumerated() {
-            let dst = hidden + t * d
             let te = tok + Int(id) * d
             let pe = pos + (firstPosition + t) * d
-            for i in 0..<d { dst[i] = te[i] + pe[i] }
+            for i in 0..<d { hidden[i * tokens + column + t] = te[i] + pe[i] }
         }
     }
 

@@ -66,25 +66,24 @@ struct CLIPVisionTransformer: Sendable {
                 }
             }
         }
+        // Hidden states in column layout: [d, tokens], one column per token.
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: max(tokens * d, 1))
         defer { hidden.deallocate() }
         let patchEmbeds = UnsafeMutablePointer<Float>.allocate(capacity: max(batch * patches * d, 1))
         defer { patchEmbeds.deallocate() }
-        try sgemm(transA: false, transB: true, m: batch * patches, n: d, k: patchLength,
-                  a: columns, lda: patchLength, b: embeddings.patch_embedding.pointer, ldb: patchLength,
-                  c: patchEmbeds, ldc: d)
+        // [d, batch·patches] = patch_embedding.weight [d, C·p·p] · columnsᵀ
+        try sgemm(transA: false, transB: true, m: d, n: batch * patches, k: patchLength,
+                  a: embeddings.patch_embedding.pointer, lda: patchLength, b: columns, ldb: patchLength,
+                  c: patchEmbeds, ldc: batch * patches)
         let cls = embeddings.class_embedding.pointer, pos = embeddings.position_embedding.pointer
-        for b in 0..<batch {
-            let rows = hidden + b * seq * d
-            for i in 0..<d { rows[i] = cls[i] + pos[i] }
-            for t in 1..<seq {
-                let src = patchEmbeds + (b * patches + t - 1) * d
-                let dst = rows + t * d
-                let pe = pos + t * d
-                for i in 0..<d { dst[i] = src[i] + pe[i] }
+        for f in 0..<d {
+            let row = hidden + f * tokens, patchRow = patchEmbeds + f * batch * patches
+            for b in 0..<batch {
+                row[b * seq] = cls[f] + pos[f]
+                for t in 1..<seq { row[b * seq + t] = patchRow[b * patches + t - 1] + pos[t * d + f] }
             }
         }
-        pre_layrnorm(hidden, rows: tokens, output: hidden)
+        pre_layrnorm.columns(hidden, cols: tokens, output: hidden)
         // Only the class tokens' final states are pooled, so the last layer runs for them alone.
         let classTokens = UnsafeMutablePointer<Float>.allocate(capacity: batch * d)
         defer { classTokens.deallocate() }

@@ -64,13 +64,8 @@ public func addBiasActivation(
     zs_bias_activation(out, rows, cols, ld ?? cols, bias, activation.kernelCode)
 }
 
-/// How `linear` lays out its product.
-public enum LinearStrategy {
-    /// Row counts up to this use the transposed product (measured with oneDNN 2.6 on 2 AVX2 cores).
-    nonisolated(unsafe) public static var transposedRowLimit = 400
-}
-
-/// A PyTorch `nn.Linear`: `output[rows, outFeatures] = activation(input[rows, inFeatures] · weightᵀ + bias)`,
+/// A PyTorch `nn.Linear` in row layout (one row per token; the encoders use `linearColumns`):
+/// `output[rows, outFeatures] = activation(input[rows, inFeatures] · weightᵀ + bias)`,
 /// with `weight` stored `[outFeatures, inFeatures]`. With `accumulate`, the product is added to `output`
 /// (residual connection: `output += input · weightᵀ + bias`; the activation must then be `.none`).
 public func linear(
@@ -79,30 +74,6 @@ public func linear(
     activation: Activation = .none, accumulate: Bool = false,
     output: UnsafeMutablePointer<Float>
 ) throws {
-    if rows <= LinearStrategy.transposedRowLimit {
-        // outputᵀ = weight · inputᵀ with inputᵀ laid out explicitly: the layout oneDNN's sgemm runs fastest
-        // (measured on 2 AVX2 cores: 146 against 80 GFLOP/s for 50 rows, 215 against 188 for 800), then
-        // transposed back with the bias and activation fused.
-        let xt = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
-        defer { xt.deallocate() }
-        let t = UnsafeMutablePointer<Float>.allocate(capacity: rows * outFeatures)
-        defer { t.deallocate() }
-        let code = activation.kernelCode, add: Int32 = accumulate ? 1 : 0
-        let buffers = UncheckedSendable((xt, t, output, bias))
-        let chunks = ComputeThreads.count
-        ComputeThreads.parallelFor(chunks) { c, _ in
-            let (xt, _, _, _) = buffers.value
-            zs_transpose_cols(input, rows, inFeatures, inFeatures, inFeatures * c / chunks, inFeatures * (c + 1) / chunks, xt)
-        }
-        try sgemm(transA: false, transB: false, m: outFeatures, n: rows, k: inFeatures,
-                  a: weight, lda: inFeatures, b: xt, ldb: rows, c: t, ldc: rows)
-        ComputeThreads.parallelFor(chunks) { c, _ in
-            let (_, t, output, bias) = buffers.value
-            zs_transpose_bias_activation_cols(t, rows, outFeatures, outFeatures * c / chunks,
-                                              outFeatures * (c + 1) / chunks, bias, code, add, output, outFeatures)
-        }
-        return
-    }
     try sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
               a: input, lda: inFeatures, b: weight, ldb: inFeatures,
               beta: accumulate ? 1 : 0, c: output, ldc: outFeatures)

@@ -82,20 +82,21 @@ public func sgemm(
     }
 }
 
-/// Row-major integer GEMM: `C[m, n] = (A[m, k] - aOffset) · (B[n, k] - bOffset)ᵀ` with `A` uint8, `B` int8
-/// (stored `[n, k]`, as a Linear weight) and `C` int32. Backend: oneDNN `dnnl_gemm_u8s8s32`.
+/// Row-major integer GEMM: `C[m, n] = (op(A)[m, k] - aOffset) · (B[n, k])ᵀ` with `A` uint8 (stored `[m, k]`, or
+/// `[k, m]` with `transA`), `B` int8 (stored `[n, k]`, as a Linear weight) and `C` int32.
+/// Backend: oneDNN `dnnl_gemm_u8s8s32`.
 ///
 /// On CPUs without VNNI the backend multiplies pairs of bytes into 16-bit sums, which saturate past 32,767:
 /// callers keep `|B| <= 63` so that two products of a uint8 and an int8 never exceed it.
 /// - Throws: `ComputeError.gemmFailed` when the backend rejects the call.
 public func gemmU8S8S32(
-    m: Int, n: Int, k: Int, a: UnsafePointer<UInt8>, lda: Int, aOffset: UInt8,
+    transA: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<UInt8>, lda: Int, aOffset: UInt8,
     b: UnsafePointer<Int8>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int
 ) throws {
     if m == 0 || n == 0 { return }
     var zero: Int32 = 0
     let status = try OneDNN.functions().gemmU8S8S32(
-        CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "T")), CChar(UInt8(ascii: "F")),
+        transA ? CChar(UInt8(ascii: "T")) : CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "T")), CChar(UInt8(ascii: "F")),
         dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), 1, a, dnnl_dim_t(lda), aOffset,
         b, dnnl_dim_t(ldb), 0, 0, c, dnnl_dim_t(ldc), &zero)
     guard status == dnnl_success else {

@@ -46,27 +46,9 @@ public func linearInt8(
     defer { a.deallocate() }
     let c = UnsafeMutablePointer<Int32>.allocate(capacity: rows * n)
     defer { c.deallocate() }
-    // One scale and zero point for the whole input (min <= 0 <= max), as ONNX Runtime's DynamicQuantizeLinear.
+    let (inputScale, zeroPoint) = quantizeActivations(input, rows: rows, cols: k, into: a)
     let threads = min(ComputeThreads.count, rows)
-    var ranges = [(lo: Float, hi: Float)](repeating: (0, 0), count: threads)
-    ranges.withUnsafeMutableBufferPointer { ranges in
-        let out = UncheckedSendable(ranges.baseAddress!)
-        ComputeThreads.parallelFor(threads) { t, _ in
-            let r0 = rows * t / threads, r1 = rows * (t + 1) / threads
-            var lo: Float = 0, hi: Float = 0
-            zs_min_max(input + r0 * k, r1 - r0, k, k, &lo, &hi)
-            out.value[t] = (lo, hi)
-        }
-    }
-    let lo = ranges.map(\.lo).min() ?? 0, hi = ranges.map(\.hi).max() ?? 0
-    var inputScale = (hi - lo) / 255
-    if inputScale == 0 { inputScale = 1 }
-    let zeroPoint = Int32(min(max((-lo / inputScale).rounded(.toNearestOrEven), 0), 255))
     let buffers = UncheckedSendable((a, c, output))
-    ComputeThreads.parallelFor(threads) { t, _ in
-        let r0 = rows * t / threads, r1 = rows * (t + 1) / threads
-        zs_quantize_u8_rows(input + r0 * k, r1 - r0, k, k, 1 / inputScale, zeroPoint, buffers.value.0 + r0 * k)
-    }
     try gemmU8S8S32(m: rows, n: n, k: k, a: a, lda: k, aOffset: UInt8(zeroPoint),
                     b: weight.values, ldb: k, c: c, ldc: n)
     weight.scales.withUnsafeBufferPointer { scales in
@@ -79,4 +61,59 @@ public func linearInt8(
         }
     }
     if activation != .none { addBiasActivation(output, rows: rows, cols: n, bias: nil, activation: activation) }
+}
+
+/// Quantizes `input` `[rows, cols]` to uint8 in `into` (same layout) with one scale and zero point for the whole
+/// matrix (min <= 0 <= max), as ONNX Runtime's DynamicQuantizeLinear. Returns (scale, zero point).
+func quantizeActivations(_ input: UnsafePointer<Float>, rows: Int, cols: Int,
+                         into a: UnsafeMutablePointer<UInt8>) -> (Float, Int32) {
+    let threads = min(ComputeThreads.count, rows)
+    var ranges = [(lo: Float, hi: Float)](repeating: (0, 0), count: threads)
+    ranges.withUnsafeMutableBufferPointer { ranges in
+        let out = UncheckedSendable(ranges.baseAddress!)
+        ComputeThreads.parallelFor(threads) { t, _ in
+            let r0 = rows * t / threads, r1 = rows * (t + 1) / threads
+            var lo: Float = 0, hi: Float = 0
+            zs_min_max(input + r0 * cols, r1 - r0, cols, cols, &lo, &hi)
+            out.value[t] = (lo, hi)
+        }
+    }
+    let lo = ranges.map(\.lo).min() ?? 0, hi = ranges.map(\.hi).max() ?? 0
+    var scale = (hi - lo) / 255
+    if scale == 0 { scale = 1 }
+    let zeroPoint = Int32(min(max((-lo / scale).rounded(.toNearestOrEven), 0), 255))
+    let target = UncheckedSendable(a)
+    ComputeThreads.parallelFor(threads) { t, _ in
+        let r0 = rows * t / threads, r1 = rows * (t + 1) / threads
+        zs_quantize_u8_rows(input + r0 * cols, r1 - r0, cols, cols, 1 / scale, zeroPoint, target.value + r0 * cols)
+    }
+    return (scale, zeroPoint)
+}
+
+/// The int8 Linear in column layout: `output[outFeatures, cols]` from `input` `[inFeatures, cols]`; the uint8
+/// input is used transposed by the GEMM, and the int32 result is rescaled and transposed back in one pass.
+public func linearInt8Columns(
+    _ input: UnsafePointer<Float>, cols: Int, weight: Int8Weight, bias: UnsafePointer<Float>?,
+    activation: Activation = .none, accumulate: Bool = false, output: UnsafeMutablePointer<Float>
+) throws {
+    let k = weight.inFeatures, n = weight.outFeatures
+    guard cols > 0 else { return }
+    let a = UnsafeMutablePointer<UInt8>.allocate(capacity: cols * k)
+    defer { a.deallocate() }
+    let c = UnsafeMutablePointer<Int32>.allocate(capacity: cols * n)
+    defer { c.deallocate() }
+    let (inputScale, zeroPoint) = quantizeActivations(input, rows: k, cols: cols, into: a)
+    try gemmU8S8S32(transA: true, m: cols, n: n, k: k, a: a, lda: cols, aOffset: UInt8(zeroPoint),
+                    b: weight.values, ldb: k, c: c, ldc: n)
+    let chunks = min(ComputeThreads.count, n)
+    let buffers = UncheckedSendable((c, output))
+    weight.scales.withUnsafeBufferPointer { scales in
+        let scales = UncheckedSendable(scales.baseAddress!)
+        ComputeThreads.parallelFor(chunks) { t, _ in
+            let n0 = n * t / chunks, n1 = n * (t + 1) / chunks
+            zs_dequantize_transposed(buffers.value.0, cols, n, n0, n1, inputScale, scales.value, bias,
+                                     accumulate ? 1 : 0, buffers.value.1, cols)
+        }
+    }
+    if activation != .none { rowBiasActivation(output, rows: n, cols: cols, bias: nil, activation: activation) }
 }

@@ -54,9 +54,6 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        if let limit = ProcessInfo.processInfo.environment["ZEROSHOT_TRANSPOSED_ROWS"].flatMap(Int.init) {
-            LinearStrategy.transposedRowLimit = limit
-        }
         let loadStart = DispatchTime.now()
         let classifier = try modelOptions.loadClassifier()
         let loadMs = milliseconds(since: loadStart)

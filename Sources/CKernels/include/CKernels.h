@@ -42,20 +42,34 @@ float zs_quantize_weight_row(const float *w, ptrdiff_t k, float levels, int8_t *
 void zs_dequantize_rows(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, float a_scale, const float *w_scale,
                         const float *bias, int accumulate, float *out, ptrdiff_t ldo);
 
-/// out[m, n] (=|+=) act(t[n, m] + bias[n]) for m < rows, n < cols: writes the transpose of a `[cols, rows]`
-/// product back in row-major order, with the bias and activation fused (accumulate: add, activation must be none).
-void zs_transpose_bias_activation(const float *t, ptrdiff_t rows, ptrdiff_t cols, const float *bias, int activation,
-                                  int accumulate, float *out, ptrdiff_t ldo);
-/// The same for the output columns col_begin ..< col_end only (for splitting the work between threads).
-void zs_transpose_bias_activation_cols(const float *t, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t col_begin,
-                                       ptrdiff_t col_end, const float *bias, int activation, int accumulate,
-                                       float *out, ptrdiff_t ldo);
-
 /// out[c, r] = x[r, c] for a rows x cols matrix (row stride ldx); out has row stride `rows`.
 void zs_transpose(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, float *out);
-/// The same for the columns col_begin ..< col_end of x only.
-void zs_transpose_cols(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ldx, ptrdiff_t col_begin,
-                       ptrdiff_t col_end, float *out);
+
+// Feature-major ("column") layout: a matrix of `cols` tokens with `rows` features is stored [rows, cols], one
+// feature per row, so that a Linear layer is outputᵀ = weight · inputᵀ with no transposition.
+
+/// Layer norm of each column of x [dim, cols] (row stride ldx) over its `dim` values, for the columns
+/// col_begin ..< col_end; y may equal x.
+void zs_layer_norm_cols(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t col_begin, ptrdiff_t col_end,
+                        const float *weight, const float *bias, float eps, float *y, ptrdiff_t ldy);
+
+/// y[r, c] = act(y[r, c] + bias[r]) for rows x cols (row stride ld; bias may be NULL).
+void zs_row_bias_activation(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias, int activation);
+
+/// One attention head in column layout. qT: head_dim rows (stride ldq) whose columns q_col ..< q_col + nq are the
+/// queries, at sequence positions q_start ... . kT, vT: head_dim rows (stride ldkv); the keys are the columns
+/// k_col0 ..< k_col0 + nk0 followed by k_col1 ..< k_col1 + nk1 (positions 0 ..< nk0 + nk1). Output: the columns
+/// q_col ..< q_col + nq of outT (head_dim rows, stride ldo). scratch: (2 nq + 2 (nk0 + nk1)) head_dim + nk0 + nk1 floats.
+void zs_attention_head_cols(const float *qT, ptrdiff_t ldq, ptrdiff_t q_col, ptrdiff_t nq, ptrdiff_t q_start,
+                            const float *kT, const float *vT, ptrdiff_t ldkv, ptrdiff_t k_col0, ptrdiff_t nk0,
+                            ptrdiff_t k_col1, ptrdiff_t nk1, ptrdiff_t head_dim, float scale, int causal,
+                            float *scratch, float *outT, ptrdiff_t ldo);
+
+/// out[c, r] (=|+=) a_scale * w_scale[c] * acc[r, c] + bias[c] for c in col_begin ..< col_end, r < rows:
+/// rescales an int32 product [rows, cols] into the transposed float layout [cols, rows] (row stride ldo).
+void zs_dequantize_transposed(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t col_begin,
+                              ptrdiff_t col_end, float a_scale, const float *w_scale, const float *bias,
+                              int accumulate, float *out, ptrdiff_t ldo);
 
 /// 1 when the AVX2+FMA paths are in use.
 int zs_kernels_use_avx2(void);

@@ -1,0 +1,86 @@
+import XCTest
+@testable import Compute
+
+/// The column-layout operations equal their row-layout counterparts on transposed data.
+final class ColumnLayoutTests: XCTestCase {
+    func random(_ n: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(state >> 40) % 2001 - 1000) / 1000
+        }
+    }
+
+    func transposed(_ x: [Float], rows: Int, cols: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: x.count)
+        for r in 0..<rows { for c in 0..<cols { out[c * rows + r] = x[r * cols + c] } }
+        return out
+    }
+
+    func testLinearLayerNormAndInt8() throws {
+        let tokens = 13, inF = 24, outF = 40
+        let x = random(tokens * inF, seed: 1), w = random(outF * inF, seed: 2), b = random(outF, seed: 3)
+        for act in [Activation.none, .quickGELU, .gelu] {
+            var rows = [Float](repeating: 0, count: tokens * outF)
+            try linear(x, rows: tokens, inFeatures: inF, weight: w, bias: b, outFeatures: outF, activation: act, output: &rows)
+            var cols = random(outF * tokens, seed: 4)
+            try linearColumns(transposed(x, rows: tokens, cols: inF), cols: tokens, inFeatures: inF, weight: w, bias: b,
+                              outFeatures: outF, activation: act, output: &cols)
+            for (a, e) in zip(transposed(cols, rows: outF, cols: tokens), rows) { XCTAssertEqual(a, e, accuracy: 1e-5) }
+        }
+        // Residual accumulation.
+        let start = random(outF * tokens, seed: 5)
+        var acc = start
+        try linearColumns(transposed(x, rows: tokens, cols: inF), cols: tokens, inFeatures: inF, weight: w, bias: b,
+                          outFeatures: outF, accumulate: true, output: &acc)
+        var plain = [Float](repeating: 0, count: outF * tokens)
+        try linearColumns(transposed(x, rows: tokens, cols: inF), cols: tokens, inFeatures: inF, weight: w, bias: b,
+                          outFeatures: outF, output: &plain)
+        for i in acc.indices { XCTAssertEqual(acc[i], start[i] + plain[i], accuracy: 1e-5) }
+
+        // Layer norm over columns, with widths that are not a multiple of 8.
+        for cols in [1, 7, 8, 13, 33] {
+            let m = random(inF * cols, seed: UInt64(cols)), g = random(inF, seed: 6), beta = random(inF, seed: 7)
+            var byRows = [Float](repeating: 0, count: m.count)
+            layerNorm(transposed(m, rows: inF, cols: cols), rows: cols, dim: inF, weight: g, bias: beta, eps: 1e-5, output: &byRows)
+            var byCols = [Float](repeating: 0, count: m.count)
+            layerNormColumns(m, dim: inF, cols: cols, weight: g, bias: beta, eps: 1e-5, output: &byCols)
+            for (a, e) in zip(transposed(byCols, rows: inF, cols: cols), byRows) { XCTAssertEqual(a, e, accuracy: 1e-5) }
+        }
+
+        // int8 in both layouts gives the same values.
+        let q = Int8Weight(weight: w, outFeatures: outF, inFeatures: inF)
+        var r8 = [Float](repeating: 0, count: tokens * outF)
+        try linearInt8(x, rows: tokens, weight: q, bias: b, activation: .quickGELU, output: &r8)
+        var c8 = [Float](repeating: 0, count: tokens * outF)
+        try linearInt8Columns(transposed(x, rows: tokens, cols: inF), cols: tokens, weight: q, bias: b,
+                              activation: .quickGELU, output: &c8)
+        for (a, e) in zip(transposed(c8, rows: outF, cols: tokens), r8) { XCTAssertEqual(a, e, accuracy: 1e-5) }
+    }
+
+    func testAttentionHeadColumnsWithAPrefixRange() throws {
+        // One head of width 16 over 5 prefix keys + 6 own keys; the queries are the own tokens (positions 5...).
+        let hd = 16, prefix = 5, own = 6, total = prefix + own
+        let q = random(total * hd, seed: 11), k = random(total * hd, seed: 12), v = random(total * hd, seed: 13)
+        var expected = [Float](repeating: 0, count: total * hd)
+        var scores = [Float](repeating: 0, count: total * total)
+        try attention(q: q, k: k, v: v, ld: hd, seqLength: total, numHeads: 1, headDim: hd, causal: true,
+                      scores: &scores, output: &expected, ldOutput: hd)
+        // Column layout with the own tokens first and the prefix after, to exercise the two key ranges.
+        let order = Array(prefix..<total) + Array(0..<prefix)
+        func columns(_ m: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: m.count)
+            for (col, token) in order.enumerated() { for c in 0..<hd { out[c * total + col] = m[token * hd + c] } }
+            return out
+        }
+        let qT = columns(q), kT = columns(k), vT = columns(v)
+        var outT = [Float](repeating: 0, count: total * hd)
+        var scratch = [Float](repeating: 0, count: (2 * own + 2 * total) * hd + total)
+        attentionHeadColumns(q: qT, ldq: total, qCol: 0, nq: own, qStart: prefix, k: kT, v: vT, ldkv: total,
+                             keyRanges: (own..<total, 0..<own), headDim: hd, scale: 1 / Float(hd).squareRoot(),
+                             causal: true, scratch: &scratch, output: &outT, ldo: total)
+        for i in 0..<own {
+            for c in 0..<hd { XCTAssertEqual(outT[c * total + i], expected[(prefix + i) * hd + c], accuracy: 1e-5) }
+        }
+    }
+}
