@@ -517,31 +517,31 @@ static void layer_norm_cols_scalar(const float *x, ptrdiff_t ldx, ptrdiff_t dim,
 #if ZS_X86
 AVX2 static void layer_norm_cols_avx2(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t c0, ptrdiff_t c1,
                                       const float *w, const float *b, float eps, float *y, ptrdiff_t ldy) {
+    // Sums in double (8 columns as two vectors of 4), as the row-layout kernel combines its partial sums.
     ptrdiff_t c = c0;
-    const __m256 inv_dim = _mm256_set1_ps(1.0f / (float)dim);
+    const __m256d inv_dim = _mm256_set1_pd(1.0 / (double)dim);
     for (; c + 8 <= c1; c += 8) {
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-        ptrdiff_t f = 0;
-        for (; f + 2 <= dim; f += 2) {
-            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + f * ldx + c));
-            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + (f + 1) * ldx + c));
+        __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+        for (ptrdiff_t f = 0; f < dim; f++) {
+            __m256 v = _mm256_loadu_ps(x + f * ldx + c);
+            s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
         }
-        for (; f < dim; f++) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + f * ldx + c));
-        __m256 mean = _mm256_mul_ps(_mm256_add_ps(s0, s1), inv_dim);
-        __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
-        for (f = 0; f + 2 <= dim; f += 2) {
-            __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + f * ldx + c), mean);
-            __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + (f + 1) * ldx + c), mean);
-            q0 = _mm256_fmadd_ps(d0, d0, q0);
-            q1 = _mm256_fmadd_ps(d1, d1, q1);
+        __m256 mean = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_mul_pd(s1, inv_dim)), _mm256_cvtpd_ps(_mm256_mul_pd(s0, inv_dim)));
+        __m256d m0 = _mm256_cvtps_pd(_mm256_castps256_ps128(mean)), m1 = _mm256_cvtps_pd(_mm256_extractf128_ps(mean, 1));
+        __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
+        for (ptrdiff_t f = 0; f < dim; f++) {
+            __m256 v = _mm256_loadu_ps(x + f * ldx + c);
+            __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m0);
+            __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m1);
+            q0 = _mm256_fmadd_pd(d0, d0, q0);
+            q1 = _mm256_fmadd_pd(d1, d1, q1);
         }
-        for (; f < dim; f++) {
-            __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + f * ldx + c), mean);
-            q0 = _mm256_fmadd_ps(d0, d0, q0);
-        }
-        __m256 var = _mm256_mul_ps(_mm256_add_ps(q0, q1), inv_dim);
-        __m256 rstd = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_sqrt_ps(_mm256_add_ps(var, _mm256_set1_ps(eps))));
-        for (f = 0; f < dim; f++) {
+        const __m256d e = _mm256_set1_pd((double)eps), one = _mm256_set1_pd(1.0);
+        __m256d r0 = _mm256_div_pd(one, _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(q0, inv_dim), e)));
+        __m256d r1 = _mm256_div_pd(one, _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(q1, inv_dim), e)));
+        __m256 rstd = _mm256_set_m128(_mm256_cvtpd_ps(r1), _mm256_cvtpd_ps(r0));
+        for (ptrdiff_t f = 0; f < dim; f++) {
             __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + f * ldx + c), mean), rstd);
             _mm256_storeu_ps(y + f * ldy + c, _mm256_fmadd_ps(v, _mm256_set1_ps(w[f]), _mm256_set1_ps(b[f])));
         }
