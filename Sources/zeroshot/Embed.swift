@@ -8,7 +8,8 @@ struct Embed: ParsableCommand {
         discussion: """
             Image embeddings come from the vision tower and visual projection, text embeddings from the text \
             tower and text projection; both are L2-normalised, so a dot product is the cosine similarity. Text is \
-            embedded as given (no hypothesis template).
+            embedded as given (no hypothesis template). The output lists every --image first, then every --text, \
+            each in the order given.
 
             EXAMPLES:
               zeroshot embed --image photo.jpg

@@ -61,12 +61,13 @@ struct ModelOptions: ParsableArguments {
         valueName: "precision"))
     var precision: Precision = .fp32
 
-    func loadClassifier() throws -> ZeroShotClassifier {
+    func validate() throws {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
-        if let threads {
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-            ComputeThreads.set(threads)
-        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func loadClassifier() throws -> ZeroShotClassifier {
+        if let threads { ComputeThreads.set(threads) }
         return try choice.loadClassifier(.init(maxPixels: maxPixels, precision: precision))
     }
 }
