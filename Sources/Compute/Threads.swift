@@ -17,10 +17,14 @@ public enum ComputeThreads {
     /// Threads used for matrix products and parallel loops (default: all cores).
     public static var count: Int { current }
 
-    /// Sets the thread count for everything computed afterwards. Results do not depend on it beyond float rounding.
-    /// Call before running models, not while they run.
+    /// The largest thread count accepted: 4 per core, at least 64 (more only adds scheduling overhead, and
+    /// OpenMP fails to start tens of thousands of threads).
+    public static var maximum: Int { max(64, 4 * ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Sets the thread count for everything computed afterwards, clamped to `1...maximum`. Results do not depend
+    /// on it beyond float rounding. Call before running models, not while they run.
     public static func set(_ threads: Int) {
-        current = max(1, threads)
+        current = min(max(1, threads), maximum)
         OpenMP.shared.setNumThreads?(Int32(current))
     }
 

@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
               load_ms             classifier load (config, memory-mapped weights, tokenizer, preprocessor)
               image_ms_per_image  image tower + projection, per image, at --batch
               text_ms_per_label   tokenization + text tower + projection, per label (--labels, --template)
-              preprocess_ms_per_image  decode + resize + crop + normalize of a bundled-size JPEG
+              preprocess_ms_per_image  resize + crop + normalize of one image (--image, or a synthetic 640x480 picture)
               peak_rss_mb         peak resident memory of the process (VmHWM), mapped weights included
 
             EXAMPLES:
@@ -31,7 +31,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Timed repetitions (after one warm-up); medians are reported.")
     var iterations: Int = 10
 
-    @Option(name: .long, help: "Image file used for the preprocessing timing (default: a synthetic 640x480 photo-like JPEG-free image).")
+    @Option(name: .long, help: "Image file whose pixel_values are timed and fed to the image tower (default: a synthetic 640x480 picture).")
     var image: String?
 
     @Option(name: .long, help: ArgumentHelp("Comma-separated candidate labels for the text timing (default: 10 everyday labels).", valueName: "a,b,c"))
@@ -51,6 +51,19 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        for label in try labelList() {
+            do { _ = try applyHypothesisTemplate(template, to: label) } catch { throw ValidationError("--template: \(error)") }
+        }
+    }
+
+    /// The labels of the text timing.
+    func labelList() throws -> [String] {
+        guard let labels else { return Self.labels }
+        let list = labels.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let empty = list.firstIndex(where: \.isEmpty) {
+            throw ValidationError("--labels \"\(labels)\": label #\(empty + 1) is empty")
+        }
+        return list
     }
 
     func run() throws {
@@ -77,11 +90,7 @@ struct Bench: ParsableCommand {
             if i > 0 { imageTimes.append(milliseconds(since: t) / Double(batch)) }
         }
 
-        let labelList = labels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? Self.labels
-        guard !labelList.isEmpty, !labelList.contains(where: \.isEmpty) else {
-            throw ValidationError("--labels needs at least one non-empty label")
-        }
-        let sequences = try labelList.map { try applyHypothesisTemplate(template, to: $0) }
+        let sequences = try labelList().map { try applyHypothesisTemplate(template, to: $0) }
         var textTimes: [Double] = []
         for i in 0...iterations {
             let t = DispatchTime.now()

@@ -73,7 +73,9 @@ struct Classify: ParsableCommand {
     func validate() throws {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
-        _ = try candidateLabels()
+        for label in try candidateLabels() {
+            do { _ = try applyHypothesisTemplate(template, to: label) } catch { throw ValidationError("--template: \(error)") }
+        }
     }
 
     func run() throws {

@@ -63,7 +63,9 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, !(1...ComputeThreads.maximum).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(ComputeThreads.maximum)")
+        }
     }
 
     func loadClassifier() throws -> ZeroShotClassifier {

@@ -81,10 +81,30 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(noLabels.stderr.contains("--labels"), noLabels.stderr)
         let emptyLabel = try run(["classify", "--model", model, "--labels", "a,,b", fixtureImage("chelsea.jpg").path])
         XCTAssertNotEqual(emptyLabel.status, 0)
+        for bad in [["classify", "--threads", "100000", "--labels", "a", fixtureImage("chelsea.jpg").path],
+                    ["classify", "--template", "{x}", "--labels", "a", fixtureImage("chelsea.jpg").path],
+                    ["bench", "--labels", "a,,b"], ["bench", "--batch", "0"]] {
+            let r = try run(Array(bad.prefix(1)) + ["--model", model] + Array(bad.dropFirst()))
+            XCTAssertEqual(r.status, 64, "\(bad): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("Usage: zeroshot \(bad[0])"), r.stderr)
+        }
         let badModel = try run(["classify", "--model", "/nonexistent/model-dir", "--labels", "a", fixtureImage("chelsea.jpg").path],
                                environment: ["HF_HUB_OFFLINE": "1"])
         XCTAssertNotEqual(badModel.status, 0)
         XCTAssertTrue(badModel.stderr.contains("/nonexistent/model-dir"), badModel.stderr)
+    }
+
+    func testBenchReportsTheContractKeys() throws {
+        let r = try run(["bench", "--model", model, "--iterations", "1", "--batch", "2", "--threads", "1",
+                         "--precision", "int8", "--labels", "cat,dog", "--template", "a photo of a {}.", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["load_ms", "image_ms_per_image", "text_ms_per_label", "peak_rss_mb"] {
+            XCTAssertNotNil(json[key] as? Double, key)
+        }
+        XCTAssertEqual(json["batch"] as? Int, 2)
+        XCTAssertEqual(json["threads"] as? Int, 1)
+        XCTAssertEqual(json["precision"] as? String, "int8")
     }
 
     func testEmbedAndTokenize() throws {
@@ -104,7 +124,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testHelpTeachesWithExamples() throws {
-        for command in [["--help"], ["classify", "--help"], ["embed", "--help"], ["tokenize", "--help"]] {
+        for command in [["--help"], ["classify", "--help"], ["embed", "--help"], ["tokenize", "--help"], ["bench", "--help"]] {
             let r = try run(command)
             XCTAssertEqual(r.status, 0)
             XCTAssertTrue(r.stdout.contains("EXAMPLES"), "\(command): \(r.stdout)")
