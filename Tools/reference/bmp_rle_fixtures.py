@@ -8,7 +8,7 @@ top-down rows; palettes that Pillow reads as bilevel or grayscale, compressed an
 uint8), and manifest.json listing {file, width, height, rgb} or {file, error} for inputs Pillow rejects.
 Deterministic: re-running rewrites identical files.
 
-    /work/venv/bin/python Tools/reference/bmp_rle_fixtures.py
+    python Tools/reference/bmp_rle_fixtures.py
 """
 import json
 import struct

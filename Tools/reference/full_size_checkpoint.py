@@ -1,6 +1,6 @@
 """A full-size random-weight CLIP checkpoint shaped like openai/clip-vit-base-patch32, in Hugging Face layout.
 
-Usage: /work/venv/bin/python Tools/reference/full_size_checkpoint.py DIRECTORY [--seed N] [--golden DIR]
+Usage: python Tools/reference/full_size_checkpoint.py DIRECTORY [--seed N] [--golden DIR]
 
 Writes config.json (transformers' default CLIPConfig = ViT-B/32, float32), model.safetensors (~600 MB),
 the real 49,408-token CLIP vocabulary (vocab.json, merges.txt, tokenizer.json, tokenizer_config.json) and

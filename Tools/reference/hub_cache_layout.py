@@ -7,7 +7,7 @@ huggingface_hub's `hf_hub_download` fetch the files a CLIP checkpoint needs into
 resulting tree (every path, its kind, symlink targets, ref contents).
 
 Writes Tests/Fixtures/hub/repos.json (the repos) and Tests/Fixtures/hub/layout.json (the tree huggingface_hub made).
-Run: /work/venv/bin/python Tools/reference/hub_cache_layout.py
+Run: python Tools/reference/hub_cache_layout.py
 """
 
 import base64

@@ -12,7 +12,7 @@ Tests/Fixtures/images/transparency/ holds pixel_values of CLIPImageProcessorPil 
 a few images with and without a key (manifest "transparency_pixel_values").
 Deterministic: no randomness; re-running rewrites identical files.
 
-    /work/venv/bin/python Tools/reference/image_fixtures.py
+    python Tools/reference/image_fixtures.py
 """
 import hashlib
 import io
@@ -100,7 +100,7 @@ def save_error(name, data, kind, note=""):
         load_image(str(path))
         pillow = "accepted"
     except Exception as e:  # noqa: BLE001 - record what Pillow says
-        pillow = f"{type(e).__name__}: {e}"
+        pillow = f"{type(e).__name__}: {e}".replace(str(OUT.parents[2]) + "/", "")  # repository-relative paths
     cases.append({"file": name, "error": kind, "note": note, "pillow": pillow[:200]})
 
 

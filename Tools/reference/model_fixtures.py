@@ -8,7 +8,7 @@ The golden numbers are `CLIPModel(**inputs)` in float32: image_embeds, text_embe
 logits_per_image. Half-precision checkpoints are loaded with dtype=torch.float32, so the golden values are float32
 math on the stored half weights.
 
-Re-run with `/work/venv/bin/python Tools/reference/model_fixtures.py`; seeds are fixed.
+Re-run with `python Tools/reference/model_fixtures.py`; seeds are fixed.
 """
 import json
 import math

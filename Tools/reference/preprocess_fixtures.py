@@ -11,7 +11,7 @@ reduced with numpy so that they stay small, and stored as raw RGB bytes (row-maj
 * `resize`: `PIL.Image.resize((w, h), filter)` outputs (raw RGB bytes) for many size pairs and every filter,
   covering both pass orders of Pillow 13, single-pass and identity cases.
 
-Run: /work/venv/bin/python Tools/reference/preprocess_fixtures.py   (deterministic; rewrites the folder)
+Run: python Tools/reference/preprocess_fixtures.py   (deterministic; rewrites the folder)
 """
 import json
 import os

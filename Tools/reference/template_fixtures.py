@@ -5,7 +5,7 @@ Tests/Fixtures/templates.json: {python, labels, cases: [{template, results: [tex
 errors: [exception text or null per label]}]}, where null in `results` means Python raised.
 Deterministic: fixed lists, no randomness.
 
-    /work/venv/bin/python Tools/reference/template_fixtures.py
+    python Tools/reference/template_fixtures.py
 """
 import json
 import sys

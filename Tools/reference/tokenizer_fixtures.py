@@ -15,7 +15,7 @@ Writes under Tests/Fixtures/tokenizers/:
                       cutting to 76 and appending the end token; transformers itself does not truncate), plus one padded
                       batch (input_ids, attention_mask).
 
-Run: /work/venv/bin/python Tools/reference/tokenizer_fixtures.py
+Run: python Tools/reference/tokenizer_fixtures.py
 """
 import json
 import os
