@@ -36,7 +36,7 @@ public enum CLIPError: Error, CustomStringConvertible, Equatable {
 
 /// `text_config` of a CLIP `config.json`. Missing keys take the defaults of transformers' `CLIPTextConfig`
 /// (openai/clip-vit-base-patch32's text tower).
-public struct CLIPTextConfig: Sendable, Equatable {
+public struct CLIPTextConfig: Sendable, Equatable, EncoderConfig {
     public var vocabSize = 49408
     public var hiddenSize = 512
     public var intermediateSize = 2048
@@ -57,7 +57,7 @@ public struct CLIPTextConfig: Sendable, Equatable {
 
 /// `vision_config` of a CLIP `config.json`. Missing keys take the defaults of transformers' `CLIPVisionConfig`
 /// (ViT-B/32).
-public struct CLIPVisionConfig: Sendable, Equatable {
+public struct CLIPVisionConfig: Sendable, Equatable, EncoderConfig {
     public var hiddenSize = 768
     public var intermediateSize = 3072
     public var numHiddenLayers = 12
@@ -279,4 +279,14 @@ private struct JSONReader {
         }
         return try int(k)
     }
+}
+
+/// The sizes a transformer encoder reads from either tower's config.
+public protocol EncoderConfig {
+    var hiddenSize: Int { get }
+    var intermediateSize: Int { get }
+    var numHiddenLayers: Int { get }
+    var numAttentionHeads: Int { get }
+    var hiddenAct: Activation { get }
+    var layerNormEps: Float { get }
 }

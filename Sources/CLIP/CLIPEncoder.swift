@@ -80,17 +80,10 @@ struct Linear: Sendable {
             ? Int8Weight(weight: weight.pointer, outFeatures: outFeatures, inFeatures: inFeatures) : nil
     }
 
-    func callAsFunction(
-        _ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
-        activation: Activation = .none, accumulate: Bool = false
-    ) throws {
-        if let int8 {
-            try linearInt8(x, rows: rows, weight: int8, bias: bias?.pointer, activation: activation,
-                           accumulate: accumulate, output: output)
-        } else {
-            try linear(x, rows: rows, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
-                       outFeatures: outFeatures, activation: activation, accumulate: accumulate, output: output)
-        }
+    /// Row layout (one row per token), float32: the projections, which are never quantized.
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) throws {
+        try linear(x, rows: rows, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
+                   outFeatures: outFeatures, output: output)
     }
 
     /// The same in column layout: `output` `[outFeatures, cols]` from `x` `[inFeatures, cols]`.
@@ -117,6 +110,15 @@ struct EncoderShape: Sendable {
     let activation: Activation
     let layerNormEps: Float
     var headDim: Int { hiddenSize / numHeads }
+
+    init(_ c: some EncoderConfig) {
+        hiddenSize = c.hiddenSize
+        intermediateSize = c.intermediateSize
+        numLayers = c.numHiddenLayers
+        numHeads = c.numAttentionHeads
+        activation = c.hiddenAct
+        layerNormEps = c.layerNormEps
+    }
 }
 
 /// `CLIPAttention`: `k_proj`, `v_proj`, `q_proj`, `out_proj`.

@@ -22,11 +22,8 @@ struct CLIPTextTransformer: Sendable {
     let config: CLIPTextConfig
 
     init(_ w: WeightLoader, _ c: CLIPTextConfig) throws {
-        let shape = EncoderShape(hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize,
-                                 numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads,
-                                 activation: c.hiddenAct, layerNormEps: c.layerNormEps)
         embeddings = try CLIPTextEmbeddings(w.pp("embeddings"), c)
-        encoder = try CLIPEncoder(w.pp("encoder"), shape)
+        encoder = try CLIPEncoder(w.pp("encoder"), EncoderShape(c))
         final_layer_norm = try LayerNorm(w.pp("final_layer_norm"), dim: c.hiddenSize, eps: c.layerNormEps)
         config = c
     }

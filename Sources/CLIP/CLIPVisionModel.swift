@@ -28,12 +28,9 @@ struct CLIPVisionTransformer: Sendable {
     let config: CLIPVisionConfig
 
     init(_ w: WeightLoader, _ c: CLIPVisionConfig) throws {
-        let shape = EncoderShape(hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize,
-                                 numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads,
-                                 activation: c.hiddenAct, layerNormEps: c.layerNormEps)
         embeddings = try CLIPVisionEmbeddings(w.pp("embeddings"), c)
         pre_layrnorm = try LayerNorm(w.pp("pre_layrnorm"), dim: c.hiddenSize, eps: c.layerNormEps)
-        encoder = try CLIPEncoder(w.pp("encoder"), shape)
+        encoder = try CLIPEncoder(w.pp("encoder"), EncoderShape(c))
         post_layernorm = try LayerNorm(w.pp("post_layernorm"), dim: c.hiddenSize, eps: c.layerNormEps)
         config = c
     }

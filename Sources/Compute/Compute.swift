@@ -163,12 +163,6 @@ public func attention(
     }
 }
 
-/// `a[i] += b[i]` for `count` values.
-@inlinable
-public func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { a[i] += b[i] }
-}
-
 /// Scales `x` to unit Euclidean norm (`x / ‖x‖`, as transformers' `_get_vector_norm` division); a zero
 /// vector stays zero.
 public func l2Normalized(_ x: [Float]) -> [Float] {

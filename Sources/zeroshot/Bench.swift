@@ -51,19 +51,12 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
-        for label in try labelList() {
-            do { _ = try applyHypothesisTemplate(template, to: label) } catch { throw ValidationError("--template: \(error)") }
-        }
+        try validateTemplate(template, for: labelList())
     }
 
     /// The labels of the text timing.
     func labelList() throws -> [String] {
-        guard let labels else { return Self.labels }
-        let list = labels.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        if let empty = list.firstIndex(where: \.isEmpty) {
-            throw ValidationError("--labels \"\(labels)\": label #\(empty + 1) is empty")
-        }
-        return list
+        try labels.map(parseLabelList) ?? Self.labels
     }
 
     func run() throws {

@@ -52,14 +52,7 @@ struct Classify: ParsableCommand {
 
     func candidateLabels() throws -> [String] {
         var result: [String] = []
-        if let labels {
-            let parts = labels.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            if let empty = parts.firstIndex(where: \.isEmpty) {
-                throw ValidationError("--labels \"\(labels)\": label #\(empty + 1) is empty")
-            }
-            result += parts
-        }
+        if let labels { result += try parseLabelList(labels) }
         for l in label {
             guard !l.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--label: empty label") }
             result.append(l)
@@ -73,9 +66,7 @@ struct Classify: ParsableCommand {
     func validate() throws {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
-        for label in try candidateLabels() {
-            do { _ = try applyHypothesisTemplate(template, to: label) } catch { throw ValidationError("--template: \(error)") }
-        }
+        try validateTemplate(template, for: candidateLabels())
     }
 
     func run() throws {

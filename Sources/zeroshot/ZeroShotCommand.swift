@@ -74,11 +74,28 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Prints an error for one input to standard error, naming the input once.
+/// Splits `--labels "a, b,c"` on commas, trimming spaces; an empty label is a usage error.
+func parseLabelList(_ labels: String) throws -> [String] {
+    let parts = labels.split(separator: ",", omittingEmptySubsequences: false)
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+    if let empty = parts.firstIndex(where: \.isEmpty) {
+        throw ValidationError("--labels \"\(labels)\": label #\(empty + 1) is empty")
+    }
+    return parts
+}
+
+/// Fills the template with every label before anything is loaded, so that a bad `--template` is a usage error.
+func validateTemplate(_ template: String, for labels: [String]) throws {
+    for label in labels {
+        do { _ = try applyHypothesisTemplate(template, to: label) } catch { throw ValidationError("--template: \(error)") }
+    }
+}
+
+/// Prints an error for one input to standard error, naming the input once (decoding errors already name their
+/// file; others, such as a failed batch, get the input put in front).
 func reportError(_ input: String, _ error: Error) {
-    let message = "\(error)"
-    let named = message.contains(input) || message.contains(URL(fileURLWithPath: input).path)
-    FileHandle.standardError.write(Data("error: \(named ? message : "\(input): \(message)")\n".utf8))
+    let named = (error as? ImageIOError)?.source != nil
+    FileHandle.standardError.write(Data("error: \(named ? "\(error)" : "\(input): \(error)")\n".utf8))
 }
 
 func writeOut(_ text: String) {
