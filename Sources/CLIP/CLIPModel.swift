@@ -35,6 +35,10 @@ public final class CLIPModel: Sendable {
             throw CLIPError.missingFile(path: "\(single.path) (or \(SafeTensorsCheckpoint.indexFileName))")
         }
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        // Read the weights from disk in the background while the towers are built (and quantized or converted) and
+        // the caller goes on; without this a cold start reads the file page by page as the layers first run. The
+        // token embedding table is left out: only the rows of the tokens in use are ever read.
+        checkpoint.prefetch(checkpoint.names.filter { $0 != "text_model.embeddings.token_embedding.weight" })
         let w = WeightLoader(checkpoint: checkpoint, prefix: "", precision: precision)
         self.precision = precision
         self.config = config

@@ -168,6 +168,57 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    /// Fraction of the pages of `range` (file offsets) of a mapped file that are in the page cache.
+    private func residentFraction(_ file: SafeTensorsFile, _ range: Range<Int>) -> Double {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / page * page
+        let pages = (range.upperBound - start + page - 1) / page
+        var vector = [UInt8](repeating: 0, count: pages)
+        let base = UnsafeMutableRawPointer(mutating: file.mapping.base + start)
+        guard mincore(base, range.upperBound - start, &vector) == 0 else { return -1 }
+        return Double(vector.filter { $0 & 1 != 0 }.count) / Double(pages)
+    }
+
+    func testPrefetchReadsTheNamedTensorsIntoMemory() throws {
+        // "first" 64 MiB, then "second" 16 MiB; only "second" is prefetched. Read-ahead (8 MiB windows here) runs
+        // forwards from what is read, so most of "first" stays on disk.
+        let firstCount = 16 << 20, secondCount = 4 << 20
+        let firstValues = [Float](repeating: 1.5, count: firstCount)
+        var secondValues = [Float](repeating: 0, count: secondCount)
+        for i in stride(from: 0, to: secondCount, by: 4099) { secondValues[i] = Float(i) }
+        let header = #"{"first":{"dtype":"F32","shape":[\#(firstCount)],"data_offsets":[0,\#(4 * firstCount)]},"#
+            + #""second":{"dtype":"F32","shape":[\#(secondCount)],"#
+            + #""data_offsets":[\#(4 * firstCount),\#(4 * (firstCount + secondCount))]}}"#
+        var data = Writer.file(header: header)
+        firstValues.withUnsafeBytes { data.append(contentsOf: $0) }
+        secondValues.withUnsafeBytes { data.append(contentsOf: $0) }
+        let url = try write(data, "model.safetensors")
+        // Drop the file from the page cache, so that only a read brings it back.
+        let fd = open(url.path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        fsync(fd)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+        // MADV_POPULATE_READ (Linux 5.14+), tried on an anonymous page.
+        let probe = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        defer { munmap(probe, 4096) }
+        guard madvise(probe, 4096, 22) == 0 else { throw XCTSkip("this kernel has no MADV_POPULATE_READ") }
+        let checkpoint = try SafeTensorsCheckpoint(directory: dir)
+        let file = try XCTUnwrap(checkpoint.file(containing: "first"))
+        let first = try XCTUnwrap(checkpoint.info("first")).byteRange
+        let second = try XCTUnwrap(checkpoint.info("second")).byteRange
+        guard residentFraction(file, first) < 0.5, residentFraction(file, second) < 0.5 else {
+            throw XCTSkip("this file system keeps the file in memory (fadvise DONTNEED had no effect)")
+        }
+        checkpoint.prefetch(["second", "no such tensor"])
+        let deadline = Date().addingTimeInterval(20)
+        while residentFraction(file, second) < 1, Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(residentFraction(file, second), 1, "the prefetched tensor was not read within 20 s")
+        XCTAssertLessThan(residentFraction(file, first), 0.5)
+        XCTAssertTrue(try checkpoint.floats("first").array == firstValues)
+        XCTAssertTrue(try checkpoint.floats("second").array == secondValues)
+    }
+
     func testShardedIndex() throws {
         let a = #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
         let b = #"{"y":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
