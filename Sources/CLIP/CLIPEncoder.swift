@@ -187,7 +187,7 @@ final class EncoderWorkspace {
         let n = tokens * s.hiddenSize
         normed = make(n); q = make(n); k = make(n); v = make(n); context = make(n); stream = make(n)
         mlp = make(tokens * s.intermediateSize)
-        scratchPerThread = (2 * maxQueries + 2 * maxKeys) * s.headDim + maxKeys
+        scratchPerThread = attentionHeadColumnsScratch(queries: maxQueries, keys: maxKeys, headDim: s.headDim)
         scratch = make(threads * scratchPerThread)
         buffers = [normed, q, k, v, context, mlp, stream, scratch]
     }

@@ -56,10 +56,15 @@ public func transpose(_ input: UnsafePointer<Float>, rows: Int, cols: Int, outpu
     zs_transpose(input, rows, cols, cols, output)
 }
 
+/// Floats of scratch `attentionHeadColumns` needs for `queries` queries over `keys` keys.
+public func attentionHeadColumnsScratch(queries: Int, keys: Int, headDim: Int) -> Int {
+    zs_attention_head_cols_scratch(queries, keys, headDim)
+}
+
 /// One attention head in column layout (see `zs_attention_head_cols`): queries are columns
 /// `qCol ..< qCol + nq` of `q` (`headDim` rows, stride `ldq`) at positions `qStart...`; keys and values are the
 /// columns of `keyRanges` in order (positions `0...`); the result goes to the same columns of `output`.
-/// `scratch` holds `(2 nq + 2 nk) · headDim + nk` floats.
+/// `scratch` holds `attentionHeadColumnsScratch(queries: nq, keys: nk, headDim:)` floats.
 @inlinable
 public func attentionHeadColumns(
     q: UnsafePointer<Float>, ldq: Int, qCol: Int, nq: Int, qStart: Int,

@@ -59,12 +59,24 @@ final class ColumnLayoutTests: XCTestCase {
     }
 
     func testAttentionHeadColumnsWithAPrefixRange() throws {
-        // One head of width 16 over 5 prefix keys + 6 own keys; the queries are the own tokens (positions 5...).
-        let hd = 16, prefix = 5, own = 6, total = prefix + own
+        // (head width, prefix keys, own tokens, causal): one query block and several (24 queries per block),
+        // widths with and without a 4-feature tail, and the per-query path for fewer than 4 queries.
+        let cases: [(Int, Int, Int, Bool)] = [
+            (16, 5, 6, true), (64, 0, 50, false), (64, 0, 50, true), (18, 3, 30, true), (8, 7, 2, true),
+            (64, 1, 257, false), (12, 4, 9, false), (64, 0, 1, false),
+        ]
+        for (hd, prefix, own, causal) in cases {
+            try checkAttentionColumns(hd: hd, prefix: prefix, own: own, causal: causal)
+        }
+    }
+
+    /// The own tokens' queries attend to `prefix` keys then their own; compared with the row-layout kernel.
+    private func checkAttentionColumns(hd: Int, prefix: Int, own: Int, causal: Bool) throws {
+        let total = prefix + own
         let q = random(total * hd, seed: 11), k = random(total * hd, seed: 12), v = random(total * hd, seed: 13)
         var expected = [Float](repeating: 0, count: total * hd)
         var scores = [Float](repeating: 0, count: total * total)
-        try attention(q: q, k: k, v: v, ld: hd, seqLength: total, numHeads: 1, headDim: hd, causal: true,
+        try attention(q: q, k: k, v: v, ld: hd, seqLength: total, numHeads: 1, headDim: hd, causal: causal,
                       scores: &scores, output: &expected, ldOutput: hd)
         // Column layout with the own tokens first and the prefix after, to exercise the two key ranges.
         let order = Array(prefix..<total) + Array(0..<prefix)
@@ -74,13 +86,17 @@ final class ColumnLayoutTests: XCTestCase {
             return out
         }
         let qT = columns(q), kT = columns(k), vT = columns(v)
-        var outT = [Float](repeating: 0, count: total * hd)
-        var scratch = [Float](repeating: 0, count: (2 * own + 2 * total) * hd + total)
+        var outT = [Float](repeating: .nan, count: total * hd)
+        var scratch = [Float](repeating: .nan, count: attentionHeadColumnsScratch(queries: own, keys: total, headDim: hd))
         attentionHeadColumns(q: qT, ldq: total, qCol: 0, nq: own, qStart: prefix, k: kT, v: vT, ldkv: total,
                              keyRanges: (own..<total, 0..<own), headDim: hd, scale: 1 / Float(hd).squareRoot(),
-                             causal: true, scratch: &scratch, output: &outT, ldo: total)
+                             causal: causal, scratch: &scratch, output: &outT, ldo: total)
+        var worst: Float = 0
         for i in 0..<own {
-            for c in 0..<hd { XCTAssertEqual(outT[c * total + i], expected[(prefix + i) * hd + c], accuracy: 1e-5) }
+            for c in 0..<hd { worst = max(worst, abs(outT[c * total + i] - expected[(prefix + i) * hd + c])) }
         }
+        XCTAssertLessThan(worst, 1e-5, "hd \(hd), prefix \(prefix), own \(own), causal \(causal)")
+        // The prefix columns of the output are not the queries' and stay untouched.
+        for i in own..<total { for c in 0..<hd { XCTAssertTrue(outT[c * total + i].isNaN) } }
     }
 }

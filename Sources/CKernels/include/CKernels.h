@@ -59,7 +59,11 @@ void zs_row_bias_activation(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t 
 /// One attention head in column layout. qT: head_dim rows (stride ldq) whose columns q_col ..< q_col + nq are the
 /// queries, at sequence positions q_start ... . kT, vT: head_dim rows (stride ldkv); the keys are the columns
 /// k_col0 ..< k_col0 + nk0 followed by k_col1 ..< k_col1 + nk1 (positions 0 ..< nk0 + nk1). Output: the columns
-/// q_col ..< q_col + nq of outT (head_dim rows, stride ldo). scratch: (2 nq + 2 (nk0 + nk1)) head_dim + nk0 + nk1 floats.
+/// q_col ..< q_col + nq of outT (head_dim rows, stride ldo). scratch: zs_attention_head_cols_scratch(nq, nk0 + nk1,
+/// head_dim) floats.
+/// Floats of scratch zs_attention_head_cols needs for nq queries and nk keys.
+ptrdiff_t zs_attention_head_cols_scratch(ptrdiff_t nq, ptrdiff_t nk, ptrdiff_t head_dim);
+
 void zs_attention_head_cols(const float *qT, ptrdiff_t ldq, ptrdiff_t q_col, ptrdiff_t nq, ptrdiff_t q_start,
                             const float *kT, const float *vT, ptrdiff_t ldkv, ptrdiff_t k_col0, ptrdiff_t nk0,
                             ptrdiff_t k_col1, ptrdiff_t nk1, ptrdiff_t head_dim, float scale, int causal,
