@@ -650,8 +650,10 @@ def table(result, zs_errors):
                      fmt(zs_rss), desc(r, f"x checkpoint ({size:.0f} MiB)"), "<= 1.3", verdict(r, 1.3)])
         zs_s = g("zeroshot_classify_s")
         r = ratio(g("python_classify_s"), zs_s)
+        # The whole-process target is set for ViT-B/32; other checkpoints get the numbers without a verdict.
+        cold_target = ("<= 0.5 s", verdict(zs_s, 0.5)) if name == SHAPE_NAMES["b32"] else ("(set for ViT-B/32)", "")
         rows.append([f"{name} classify 1 photo x 4 labels, cold (s wall)", fmt(g("python_classify_s"), 2), "", "",
-                     fmt(zs_s, 2), desc(r, "x faster than Python", 1, ""), "<= 0.5 s", verdict(zs_s, 0.5)])
+                     fmt(zs_s, 2), desc(r, "x faster than Python", 1, ""), *cold_target])
     cos = result.get("zeroshot_int8_cosine")
     rows.append([f"{name} int8 image-embedding cosine to fp32", "", "", fmt(result.get("ort_int8_cosine_min"), 4),
                  fmt(cos, 4), "", ">= 0.99", verdict(cos, 0.99, False)])
