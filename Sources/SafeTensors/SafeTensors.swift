@@ -185,22 +185,26 @@ final class MappedFile: @unchecked Sendable {
     /// Linux's `MADV_POPULATE_READ` (5.14+): faults the pages of a range in, reading them from disk as needed.
     private static let populateRead: Int32 = 22
 
-    /// Reads `range` (byte offsets into the file) into memory and maps it, in 4 MiB steps from its start.
-    /// - Returns: false at the first failure (e.g. a kernel without `MADV_POPULATE_READ`).
+    /// Steps `populate` reads at a time: a prefetch checks between steps whether the mapping is still in use.
+    static let populateStep = 4 << 20
+
+    /// Reads `range` (byte offsets into the file, clamped to it) into memory and maps it, from the start of its
+    /// first page; one `madvise` call, so callers keep ranges to about `populateStep` bytes.
+    /// - Returns: false on failure (e.g. a kernel without `MADV_POPULATE_READ`, or a file truncated since it was
+    ///   opened: `EFAULT`, no `SIGBUS`).
     func populate(_ range: Range<Int>) -> Bool {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let step = 4 << 20
-        var offset = range.lowerBound / page * page
+        let offset = range.lowerBound / page * page
         let end = min(range.upperBound, size)
-        while offset < end {
-            let length = min(step, end - offset)
-            guard madvise(UnsafeMutableRawPointer(mutating: base + offset), length, Self.populateRead) == 0 else {
-                return false
-            }
-            offset += length
-        }
-        return true
+        guard offset < end else { return true }
+        return madvise(UnsafeMutableRawPointer(mutating: base + offset), end - offset, Self.populateRead) == 0
     }
+}
+
+/// A mapping held without keeping it alive: a prefetch reads only while something else still uses the file.
+private final class WeakMapping: Sendable {
+    weak let value: MappedFile?
+    init(_ value: MappedFile) { self.value = value }
 }
 
 /// Header entry as it appears in the JSON; decoding rejects non-integer and out-of-range numbers.
@@ -489,21 +493,35 @@ public final class SafeTensorsCheckpoint: Sendable {
     /// and returns at once. Loading from a memory-mapped file otherwise reads it page by page as computation first
     /// touches it; prefetching overlaps that read with the caller's work (parsing tokenizer files, decoding images,
     /// computing with the tensors already read). Unknown names are ignored. A hint: it never fails, and on kernels
-    /// without `MADV_POPULATE_READ` (Linux < 5.14) it does nothing.
+    /// without `MADV_POPULATE_READ` (Linux < 5.14) it does nothing. The read stops early once the checkpoint and
+    /// every tensor viewing its files have been released.
     public func prefetch(_ names: [String]) {
         var byFile: [String: [Range<Int>]] = [:]
         for name in names {
             guard let fileName = location[name], let info = files[fileName]?.tensors[name] else { continue }
             byFile[fileName, default: []].append(info.byteRange)
         }
+        let step = MappedFile.populateStep
         let work = byFile.sorted { $0.key < $1.key }.compactMap { fileName, ranges in
-            files[fileName].map { ($0.mapping, ranges.sorted { $0.lowerBound < $1.lowerBound }) }
+            files[fileName].map { file in
+                // Each range in steps of at most `step` bytes.
+                let steps = ranges.sorted { $0.lowerBound < $1.lowerBound }.flatMap { range in
+                    stride(from: range.lowerBound, to: range.upperBound, by: step).map {
+                        $0..<min($0 + step, range.upperBound)
+                    }
+                }
+                return (WeakMapping(file.mapping), steps)
+            }
         }
         guard !work.isEmpty else { return }
-        // The closure holds the mappings, so they stay valid until the read ends even if the checkpoint is released.
+        // The thread holds each mapping only for one step at a time: once the checkpoint and every tensor viewing
+        // its files are released (a model freed, or a load that failed), the read stops and the file is unmapped,
+        // instead of reading the rest of a file nothing uses any more.
         Thread.detachNewThread {
-            for (mapping, ranges) in work {
-                for range in ranges where !mapping.populate(range) { return }
+            for (weakMapping, steps) in work {
+                for range in steps {
+                    guard let mapping = weakMapping.value, mapping.populate(range) else { return }
+                }
             }
         }
     }

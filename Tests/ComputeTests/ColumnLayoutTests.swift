@@ -64,6 +64,7 @@ final class ColumnLayoutTests: XCTestCase {
         let cases: [(Int, Int, Int, Bool)] = [
             (16, 5, 6, true), (64, 0, 50, false), (64, 0, 50, true), (18, 3, 30, true), (8, 7, 2, true),
             (64, 1, 257, false), (12, 4, 9, false), (64, 0, 1, false),
+            (1, 0, 37, false), (5, 4, 48, true), (7, 0, 73, true), (80, 7, 72, true), (96, 2, 25, true),
         ]
         for (hd, prefix, own, causal) in cases {
             try checkAttentionColumns(hd: hd, prefix: prefix, own: own, causal: causal)

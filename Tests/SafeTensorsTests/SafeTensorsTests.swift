@@ -219,6 +219,57 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertTrue(try checkpoint.floats("second").array == secondValues)
     }
 
+    /// Fraction of the pages of the file at `path` that are in the page cache (a fresh mapping, not touched).
+    private func pageCacheFraction(_ path: String) -> Double {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return -1 }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 0 else { return -1 }
+        let size = Int(st.st_size), page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { return -1 }
+        defer { munmap(base, size) }
+        var vector = [UInt8](repeating: 0, count: (size + page - 1) / page)
+        guard mincore(base, size, &vector) == 0 else { return -1 }
+        return Double(vector.filter { $0 & 1 != 0 }.count) / Double(vector.count)
+    }
+
+    /// Whether this process has `path` memory-mapped (per /proc/self/maps).
+    private func isMapped(_ path: String) -> Bool {
+        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
+        return maps.split(separator: "\n").contains { $0.hasSuffix(" " + path) }
+    }
+
+    func testPrefetchStopsWhenTheCheckpointIsReleased() throws {
+        // A 96 MiB tensor, prefetched, then the checkpoint is released at once: nothing uses the data any more, so
+        // the read must stop (and the file be unmapped) instead of going on through the whole file.
+        let count = 24 << 20
+        let header = #"{"big":{"dtype":"F32","shape":[\#(count)],"data_offsets":[0,\#(4 * count)]}}"#
+        var data = Writer.file(header: header)
+        data.append(Data(count: 4 * count))
+        let url = try write(data, "model.safetensors")
+        let path = url.resolvingSymlinksInPath().path
+        let fd = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        fsync(fd)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+        let probe = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        defer { munmap(probe, 4096) }
+        guard madvise(probe, 4096, 22) == 0 else { throw XCTSkip("this kernel has no MADV_POPULATE_READ") }
+        guard pageCacheFraction(path) < 0.25 else {
+            throw XCTSkip("this file system keeps the file in memory (fadvise DONTNEED had no effect)")
+        }
+        do {
+            let checkpoint = try SafeTensorsCheckpoint(directory: dir)
+            checkpoint.prefetch(checkpoint.names)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while isMapped(path), Date() < deadline { usleep(10_000) }
+        XCTAssertFalse(isMapped(path), "the file is still mapped 30 s after the checkpoint was released")
+        XCTAssertLessThan(pageCacheFraction(path), 0.5, "the prefetch read on after the checkpoint was released")
+    }
+
     func testShardedIndex() throws {
         let a = #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
         let b = #"{"y":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
