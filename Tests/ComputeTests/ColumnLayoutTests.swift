@@ -17,6 +17,29 @@ final class ColumnLayoutTests: XCTestCase {
         return out
     }
 
+    /// Column counts around the 16-column blocks, where up to 4 leftover columns take the transposed product.
+    func testLinearColumnsAtEveryBlockRemainder() throws {
+        let inF = 40, outF = 24
+        let w = random(outF * inF, seed: 21), b = random(outF, seed: 22)
+        for cols in [1, 4, 15, 16, 17, 18, 20, 21, 31, 35, 49, 50, 100, 129, 130, 145] {
+            let x = random(cols * inF, seed: UInt64(cols))
+            var rows = [Float](repeating: 0, count: cols * outF)
+            try linear(x, rows: cols, inFeatures: inF, weight: w, bias: b, outFeatures: outF, output: &rows)
+            let xT = transposed(x, rows: cols, cols: inF)
+            for accumulate in [false, true] {
+                let start = random(outF * cols, seed: 99)
+                var out = accumulate ? start : [Float](repeating: .nan, count: outF * cols)
+                try linearColumns(xT, cols: cols, inFeatures: inF, weight: w, bias: b, outFeatures: outF,
+                                  accumulate: accumulate, output: &out)
+                let expected = transposed(rows, rows: cols, cols: outF)
+                for i in out.indices {
+                    XCTAssertEqual(out[i], expected[i] + (accumulate ? start[i] : 0), accuracy: 1e-5,
+                                   "cols \(cols), accumulate \(accumulate), index \(i)")
+                }
+            }
+        }
+    }
+
     func testLinearLayerNormAndInt8() throws {
         let tokens = 13, inF = 24, outF = 40
         let x = random(tokens * inF, seed: 1), w = random(outF * inF, seed: 2), b = random(outF, seed: 3)
