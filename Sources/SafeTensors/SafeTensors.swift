@@ -185,6 +185,19 @@ final class MappedFile: @unchecked Sendable {
     /// Linux's `MADV_POPULATE_READ` (5.14+): faults the pages of a range in, reading them from disk as needed.
     private static let populateRead: Int32 = 22
 
+    /// Whether every page of `range` (byte offsets, clamped to the file) is in the page cache already (`mincore`).
+    /// Populating such pages reads nothing from disk and would only take the mapping lock from the caller's
+    /// allocations (measured: 25 ms more load time with a warm cache); the first touches map them cheaply instead.
+    func isInPageCache(_ range: Range<Int>) -> Bool {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let offset = range.lowerBound / page * page
+        let end = min(range.upperBound, size)
+        guard offset < end else { return true }
+        var vector = [UInt8](repeating: 0, count: (end - offset + page - 1) / page)
+        guard mincore(UnsafeMutableRawPointer(mutating: base + offset), end - offset, &vector) == 0 else { return false }
+        return vector.allSatisfy { $0 & 1 != 0 }
+    }
+
     /// Steps `populate` reads at a time: a prefetch checks between steps whether the mapping is still in use.
     static let populateStep = 4 << 20
 
@@ -193,6 +206,7 @@ final class MappedFile: @unchecked Sendable {
     /// - Returns: false on failure (e.g. a kernel without `MADV_POPULATE_READ`, or a file truncated since it was
     ///   opened: `EFAULT`, no `SIGBUS`).
     func populate(_ range: Range<Int>) -> Bool {
+        if isInPageCache(range) { return true }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let offset = range.lowerBound / page * page
         let end = min(range.upperBound, size)
