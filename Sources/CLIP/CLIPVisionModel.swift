@@ -69,9 +69,8 @@ struct CLIPVisionTransformer: Sendable {
         let patchEmbeds = UnsafeMutablePointer<Float>.allocate(capacity: max(batch * patches * d, 1))
         defer { patchEmbeds.deallocate() }
         // [d, batch·patches] = patch_embedding.weight [d, C·p·p] · columnsᵀ
-        try sgemm(transA: false, transB: true, m: d, n: batch * patches, k: patchLength,
-                  a: embeddings.patch_embedding.pointer, lda: patchLength, b: columns, ldb: patchLength,
-                  c: patchEmbeds, ldc: batch * patches)
+        try weightTimesColumns(embeddings.patch_embedding.pointer, rows: d, inner: patchLength, columns,
+                               cols: batch * patches, inputByColumn: true, output: patchEmbeds)
         let cls = embeddings.class_embedding.pointer, pos = embeddings.position_embedding.pointer
         for f in 0..<d {
             let row = hidden + f * tokens, patchRow = patchEmbeds + f * batch * patches

@@ -20,36 +20,46 @@ public func linearColumns(
 }
 
 /// `output[rows, cols] (+)= weight[rows, inner] · input[inner, cols]`, all row-major and dense, through oneDNN's
-/// sgemm.
+/// sgemm; with `inputByColumn`, `input` is stored transposed, `[cols, inner]` (one row per column, e.g. image
+/// patches).
 ///
 /// oneDNN's sgemm takes these columns 16 at a time, and a last block of only 1-4 columns costs about as much as a
 /// full one (its AVX-512 kernels; measured with oneDNN 2.6 on 2 cores: 12 layers of ViT-B/32's products take
 /// 60 ms at 50 columns, 40 ms at 48). Such leftover columns are computed apart, as one transposed product
-/// (`inputᵀ · weightᵀ`, a few rows), which brings the 50 columns to 49 ms and the text tower's 35 to 17 (from 19).
-/// With AVX2 kernels the split measured neutral to 6% faster; past 128 columns (ViT-L/14's 257) it no longer pays.
-/// Each column's values are the same dot products either way, up to float rounding.
-func weightTimesColumns(
+/// (`inputᵀ · weightᵀ`, a few rows), which brings the 50 columns to 49 ms and the text tower's 35 to 17 (from 19),
+/// and ViT-B/32's patch embedding (49 patches) from 1.9 to 1.5 ms. With AVX2 kernels the split measured neutral to
+/// 6% faster; past 128 columns (ViT-L/14's 257) it no longer pays. Each column's values are the same dot products
+/// either way, up to float rounding.
+/// - Throws: `ComputeError.gemmFailed` when oneDNN rejects a product.
+public func weightTimesColumns(
     _ weight: UnsafePointer<Float>, rows: Int, inner: Int, _ input: UnsafePointer<Float>, cols: Int,
-    accumulate: Bool, output: UnsafeMutablePointer<Float>
+    inputByColumn: Bool = false, accumulate: Bool = false, output: UnsafeMutablePointer<Float>
 ) throws {
     let tail = cols % 16
     let head = cols - tail
+    let ldInput = inputByColumn ? inner : cols
     guard head > 0, head <= 128, (1...4).contains(tail) else {
-        try sgemm(transA: false, transB: false, m: rows, n: cols, k: inner, a: weight, lda: inner,
-                  b: input, ldb: cols, beta: accumulate ? 1 : 0, c: output, ldc: cols)
+        try sgemm(transA: false, transB: inputByColumn, m: rows, n: cols, k: inner, a: weight, lda: inner,
+                  b: input, ldb: ldInput, beta: accumulate ? 1 : 0, c: output, ldc: cols)
         return
     }
-    try sgemm(transA: false, transB: false, m: rows, n: head, k: inner, a: weight, lda: inner,
-              b: input, ldb: cols, beta: accumulate ? 1 : 0, c: output, ldc: cols)
+    try sgemm(transA: false, transB: inputByColumn, m: rows, n: head, k: inner, a: weight, lda: inner,
+              b: input, ldb: ldInput, beta: accumulate ? 1 : 0, c: output, ldc: cols)
     // The leftover columns as rows: inputᵀ [tail, inner] · weightᵀ -> [tail, rows].
-    let inputT = UnsafeMutablePointer<Float>.allocate(capacity: tail * inner)
     let outputT = UnsafeMutablePointer<Float>.allocate(capacity: tail * rows)
-    defer { inputT.deallocate(); outputT.deallocate() }
-    for r in 0..<inner {
-        for c in 0..<tail { inputT[c * inner + r] = input[r * cols + head + c] }
+    defer { outputT.deallocate() }
+    if inputByColumn {
+        try sgemm(transA: false, transB: true, m: tail, n: rows, k: inner, a: input + head * inner, lda: inner,
+                  b: weight, ldb: inner, c: outputT, ldc: rows)
+    } else {
+        let inputT = UnsafeMutablePointer<Float>.allocate(capacity: tail * inner)
+        defer { inputT.deallocate() }
+        for r in 0..<inner {
+            for c in 0..<tail { inputT[c * inner + r] = input[r * cols + head + c] }
+        }
+        try sgemm(transA: false, transB: true, m: tail, n: rows, k: inner, a: inputT, lda: inner,
+                  b: weight, ldb: inner, c: outputT, ldc: rows)
     }
-    try sgemm(transA: false, transB: true, m: tail, n: rows, k: inner, a: inputT, lda: inner,
-              b: weight, ldb: inner, c: outputT, ldc: rows)
     for r in 0..<rows {
         let dst = output + r * cols + head
         for c in 0..<tail { dst[c] = accumulate ? dst[c] + outputT[c * rows + r] : outputT[c * rows + r] }

@@ -37,6 +37,14 @@ final class ColumnLayoutTests: XCTestCase {
                                    "cols \(cols), accumulate \(accumulate), index \(i)")
                 }
             }
+            // The input stored one row per column (as image patches are), no bias.
+            var byColumn = [Float](repeating: .nan, count: outF * cols)
+            try weightTimesColumns(w, rows: outF, inner: inF, x, cols: cols, inputByColumn: true, output: &byColumn)
+            var plain = [Float](repeating: 0, count: cols * outF)
+            try linear(x, rows: cols, inFeatures: inF, weight: w, bias: nil, outFeatures: outF, output: &plain)
+            for (a, e) in zip(byColumn, transposed(plain, rows: cols, cols: outF)) {
+                XCTAssertEqual(a, e, accuracy: 1e-5, "cols \(cols), input by column")
+            }
         }
     }
 
