@@ -6,22 +6,10 @@ import XCTest
 /// (Tests/Fixtures/images/bmp_rle, written by Tools/reference/bmp_rle_fixtures.py), and the inputs
 /// Pillow rejects fail with an error naming the file.
 final class DecodeBMPRLETests: XCTestCase {
-    struct Manifest: Decodable {
-        struct Case: Decodable {
-            let file: String
-            let width: Int?
-            let height: Int?
-            let rgb: String?
-            let error: String?
-        }
-        let cases: [Case]
-    }
-
     static let directory = fixturesDirectory.appendingPathComponent("images/bmp_rle")
 
     func testRLEAndPaletteModesMatchPillow() throws {
-        let data = try Data(contentsOf: Self.directory.appendingPathComponent("manifest.json"))
-        let manifest = try JSONDecoder().decode(Manifest.self, from: data)
+        let manifest = try DecodeManifest.load(from: Self.directory)
         var decoded = 0, rejected = 0
         for c in manifest.cases {
             let url = Self.directory.appendingPathComponent(c.file)

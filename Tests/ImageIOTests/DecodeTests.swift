@@ -5,23 +5,10 @@ import XCTest
 /// Every fixture of Tests/Fixtures/images/manifest.json decodes to exactly the RGB bytes of
 /// transformers' load_image (Pillow), and every bad input fails with the expected error kind.
 final class DecodeTests: XCTestCase {
-    struct Manifest: Decodable {
-        struct Case: Decodable {
-            let file: String
-            let width: Int?
-            let height: Int?
-            let rgb: String?
-            let sha256: String?
-            let error: String?
-        }
-        let cases: [Case]
-    }
-
     static let imagesDirectory = fixturesDirectory.appendingPathComponent("images")
 
-    func loadManifest() throws -> Manifest {
-        let data = try Data(contentsOf: Self.imagesDirectory.appendingPathComponent("manifest.json"))
-        return try JSONDecoder().decode(Manifest.self, from: data)
+    func loadManifest() throws -> DecodeManifest {
+        try DecodeManifest.load(from: Self.imagesDirectory)
     }
 
     func testEveryImageFixtureMatchesPillow() throws {

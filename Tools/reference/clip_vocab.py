@@ -54,3 +54,25 @@ def write_vocab(directory, n_merges=None):
         for a, b in merges:
             f.write(f"{a} {b}\n")
     return len(vocab)
+
+
+def save_tokenizer(directory, n_merges=None):
+    """Writes the CLIP vocabulary to `directory`/_vocab and saves a `CLIPTokenizer` (model_max_length 77) built
+    from it into `directory` (tokenizer.json and configs), with the load-time keys `is_local` and
+    `local_files_only` dropped from tokenizer_config.json. Returns (vocab directory, vocabulary size, tokenizer);
+    the caller moves what it wants of the vocab directory and removes it."""
+    from transformers import CLIPTokenizer
+
+    src = os.path.join(directory, "_vocab")
+    size = write_vocab(src, n_merges=n_merges)
+    tokenizer = CLIPTokenizer.from_pretrained(src, model_max_length=77)
+    tokenizer.save_pretrained(directory)
+    cfg_path = os.path.join(directory, "tokenizer_config.json")
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    for k in ("is_local", "local_files_only"):
+        cfg.pop(k, None)
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    return src, size, tokenizer

@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 import torch
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
+from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clip_vocab  # noqa: E402
@@ -33,18 +33,8 @@ def main():
     out = os.path.abspath(args.directory)
     os.makedirs(out, exist_ok=True)
 
-    vocab_dir = os.path.join(out, "_vocab")
-    vocab_size = clip_vocab.write_vocab(vocab_dir)
+    vocab_dir, vocab_size, tokenizer = clip_vocab.save_tokenizer(out)
     assert vocab_size == 49408, vocab_size
-    tokenizer = CLIPTokenizer.from_pretrained(vocab_dir, model_max_length=77)
-    tokenizer.save_pretrained(out)
-    cfg_path = os.path.join(out, "tokenizer_config.json")
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    for k in ("is_local", "local_files_only"):
-        cfg.pop(k, None)
-    with open(cfg_path, "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
     for name in ("vocab.json", "merges.txt"):
         os.replace(os.path.join(vocab_dir, name), os.path.join(out, name))
     os.rmdir(vocab_dir)

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 import torch
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
+from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clip_vocab  # noqa: E402
@@ -102,18 +102,7 @@ def randomize(model, seed):
 
 
 def write_tokenizer(directory, kind):
-    src = os.path.join(directory, "_vocab")
-    size = clip_vocab.write_vocab(src, n_merges=N_MERGES)
-    tok = CLIPTokenizer.from_pretrained(src, model_max_length=77)
-    tok.save_pretrained(directory)
-    cfg_path = os.path.join(directory, "tokenizer_config.json")
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    for k in ("is_local", "local_files_only"):
-        cfg.pop(k, None)
-    with open(cfg_path, "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-        f.write("\n")
+    src, size, tok = clip_vocab.save_tokenizer(directory, n_merges=N_MERGES)
     if kind in ("files", "both"):
         for fn in ("vocab.json", "merges.txt"):
             shutil.copy(os.path.join(src, fn), os.path.join(directory, fn))
