@@ -836,3 +836,51 @@ void zs_dequantize_transposed(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Arithmetic peak probe: 12 independent dependency chains hide the multiply-add latency on current cores.
+
+#define ZS_PROBE_CHAINS(T, SET1, FMA, ADD)                                                                     \
+    T b = SET1(0.99999f), c = SET1(1e-6f);                                                                   \
+    T a0 = SET1(seed), a1 = SET1(seed + 1), a2 = SET1(seed + 2), a3 = SET1(seed + 3), a4 = SET1(seed + 4),    \
+      a5 = SET1(seed + 5), a6 = SET1(seed + 6), a7 = SET1(seed + 7), a8 = SET1(seed + 8), a9 = SET1(seed + 9),  \
+      a10 = SET1(seed + 10), a11 = SET1(seed + 11);                                                          \
+    for (long r = 0; r < rounds; r++) {                                                                      \
+        a0 = FMA(a0, b, c); a1 = FMA(a1, b, c); a2 = FMA(a2, b, c); a3 = FMA(a3, b, c);                      \
+        a4 = FMA(a4, b, c); a5 = FMA(a5, b, c); a6 = FMA(a6, b, c); a7 = FMA(a7, b, c);                      \
+        a8 = FMA(a8, b, c); a9 = FMA(a9, b, c); a10 = FMA(a10, b, c); a11 = FMA(a11, b, c);                  \
+    }                                                                                                        \
+    T s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                                  \
+    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)));
+
+static float scalar_add(float x, float y) { return x + y; }
+static float scalar_set1(float x) { return x; }
+
+static double fma_probe_scalar(long rounds, float seed, float *sink) {
+    ZS_PROBE_CHAINS(float, scalar_set1, fmaf, scalar_add)
+    *sink = s;
+    return (double)rounds * 12 * 2;
+}
+
+#if ZS_X86
+AVX2 static double fma_probe_avx2(long rounds, float seed, float *sink) {
+    ZS_PROBE_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps)
+    *sink = _mm256_cvtss_f32(s);
+    return (double)rounds * 12 * 8 * 2;
+}
+
+__attribute__((target("avx512f"))) static double fma_probe_avx512(long rounds, float seed, float *sink) {
+    ZS_PROBE_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps)
+    *sink = _mm512_cvtss_f32(s);
+    return (double)rounds * 12 * 16 * 2;
+}
+#endif
+
+double zs_fma_probe(long rounds, float seed, float *sink) {
+#if ZS_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return fma_probe_avx512(rounds, seed, sink);
+    if (zs_kernels_use_avx2()) return fma_probe_avx2(rounds, seed, sink);
+#endif
+    return fma_probe_scalar(rounds, seed, sink);
+}

@@ -77,6 +77,21 @@ public struct CLIPVisionConfig: Sendable, Equatable, EncoderConfig {
     public var numPositions: Int { gridSize * gridSize + 1 }
 }
 
+extension CLIPConfig {
+    /// Multiply-adds for one image through the image tower and the visual projection: the patch embedding
+    /// (`[gridSize², numChannels·patchSize²] · [numChannels·patchSize², hiddenSize]`), per layer the q, k, v and
+    /// out projections (4·positions·hidden²), the MLP (2·positions·hidden·intermediate) and the two attention
+    /// products (2·positions²·hidden), and the projection of the class token. Normalisations, activations and
+    /// softmax are not counted. Twice this is the image tower's floating-point operations per image.
+    public var imageMultiplyAdds: Int {
+        let v = visionConfig
+        let (n, h) = (v.numPositions, v.hiddenSize)
+        let patches = v.gridSize * v.gridSize * v.numChannels * v.patchSize * v.patchSize * h
+        let layer = 4 * n * h * h + 2 * n * h * v.intermediateSize + 2 * n * n * h
+        return patches + v.numHiddenLayers * layer + h * projectionDim
+    }
+}
+
 /// A CLIP `config.json` (`model_type: "clip"`), with transformers 5's defaults for missing keys.
 public struct CLIPConfig: Sendable, Equatable {
     public var textConfig = CLIPTextConfig()

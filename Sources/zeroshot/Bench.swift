@@ -15,6 +15,14 @@ struct Bench: ParsableCommand {
               text_ms_per_label   tokenization + text tower + projection, per label (--labels, --template)
               preprocess_ms_per_image  resize + crop + normalize of one image (--image, or a synthetic 640x480 picture)
               peak_rss_mb         peak resident memory of the process (VmHWM), mapped weights included
+              image_gflop_per_image    floating-point operations of one image (2 x the multiply-adds of the
+                                       patch embedding, the layers' products and the projection), GFLOP
+              image_gflops        the image tower's rate at --batch: image_gflop_per_image / image time, GFLOP/s
+              fma_peak_gflops     float32 multiply-add peak of the --threads threads, measured (best of 5 runs
+                                  of independent FMA chains): the rate no matrix product passes on this machine
+
+            image_gflops / fma_peak_gflops is how close the image tower runs to the machine's limit; with float32,
+            batching cannot make an image cheaper than image_gflop_per_image / fma_peak_gflops.
 
             EXAMPLES:
               zeroshot bench
@@ -83,6 +91,8 @@ struct Bench: ParsableCommand {
             if i > 0 { imageTimes.append(milliseconds(since: t) / Double(batch)) }
         }
 
+        let imageGFLOP = 2 * Double(classifier.model.config.imageMultiplyAdds) / 1e9
+
         let sequences = try labelList().map { try applyHypothesisTemplate(template, to: $0) }
         var textTimes: [Double] = []
         for i in 0...iterations {
@@ -98,10 +108,14 @@ struct Bench: ParsableCommand {
             ("text_ms_per_label", median(textTimes)),
             ("preprocess_ms_per_image", median(Array(preprocessTimes.dropFirst()))),
             ("peak_rss_mb", Double(peakResidentKilobytes()) / 1024),
+            ("image_gflop_per_image", imageGFLOP),
+            ("image_gflops", imageGFLOP / (median(imageTimes) / 1000)),
+            ("fma_peak_gflops", ArithmeticPeak.fmaGFLOPs()),
         ]
         switch format {
         case .json:
-            var members = results.map { ($0.0, String(format: "%.3f", $0.1)) }
+            // Operation counts keep 6 decimals, so small models do not round to 0.
+            var members = results.map { ($0.0, String(format: $0.0.hasSuffix("_gflop_per_image") ? "%.6f" : "%.3f", $0.1)) }
             members += [("batch", "\(batch)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
                         ("precision", JSON.string(classifier.model.precision.rawValue)), ("model", JSON.string(classifier.modelDirectory.path))]
             writeOut(JSON.object(members) + "\n")

@@ -14,6 +14,8 @@ struct Golden: Decodable {
     let image_embeds: [[Float]]
     let text_embeds: [[Float]]
     let logits_per_image: [[Float]]
+    /// torch's FlopCounterMode count for one image through get_image_features (absent in older golden files).
+    let image_flops_per_image: Int?
 }
 
 let modelsDirectory = fixturesDirectory.appendingPathComponent("models")
@@ -40,6 +42,9 @@ final class CLIPParityTests: XCTestCase {
         // Rows of different lengths, one at the 77-token maximum.
         XCTAssertEqual(golden.input_ids.map(\.count).max(), 77, file: file, line: line)
         XCTAssertGreaterThan(Set(golden.input_ids.map(\.count)).count, 3, file: file, line: line)
+
+        // The image tower's operation count matches torch's flop counter on the same checkpoint.
+        XCTAssertEqual(2 * model.config.imageMultiplyAdds, try XCTUnwrap(golden.image_flops_per_image), file: file, line: line)
 
         let image = try model.imageEmbeddings(pixelValues: pixels, batchSize: shape[0])
         let text = try model.textEmbeddings(inputIds: golden.input_ids)
@@ -89,6 +94,19 @@ final class CLIPParityTests: XCTestCase {
         let f16 = try CLIPConfig(contentsOf: modelsDirectory.appendingPathComponent("tiny-f16/config.json"))
         XCTAssertEqual(f16.dtype, "float16")
         XCTAssertEqual(f16.visionConfig.gridSize, 4)  // 36 / 8, remainder ignored
+    }
+
+    func testImageMultiplyAddsOfFullSizeShapes() {
+        // torch's FlopCounterMode on transformers' get_image_features (meta tensors), 2 operations per multiply-add.
+        XCTAssertEqual(2 * CLIPConfig().imageMultiplyAdds, 8_817_623_040)  // default CLIPConfig: ViT-B/32
+        var large = CLIPConfig()  // openai/clip-vit-large-patch14's vision tower and projection
+        large.visionConfig.hiddenSize = 1024
+        large.visionConfig.intermediateSize = 4096
+        large.visionConfig.numHiddenLayers = 24
+        large.visionConfig.numAttentionHeads = 16
+        large.visionConfig.patchSize = 14
+        large.projectionDim = 768
+        XCTAssertEqual(2 * large.imageMultiplyAdds, 162_025_537_536)
     }
 
     func testPoolingIndex() {

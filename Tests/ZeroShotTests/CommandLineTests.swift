@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ZeroShot
 
 /// Runs the built `zeroshot` executable the way a user does.
 final class CommandLineTests: XCTestCase {
@@ -99,9 +100,15 @@ final class CommandLineTests: XCTestCase {
                          "--precision", "int8", "--labels", "cat,dog", "--template", "a photo of a {}.", "--format", "json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        for key in ["load_ms", "image_ms_per_image", "text_ms_per_label", "peak_rss_mb"] {
+        for key in ["load_ms", "image_ms_per_image", "text_ms_per_label", "peak_rss_mb", "image_gflops", "fma_peak_gflops"] {
             XCTAssertNotNil(json[key] as? Double, key)
         }
+        let config = try CLIPConfig(contentsOf: URL(fileURLWithPath: model).appendingPathComponent("config.json"))
+        let gflop = try XCTUnwrap(json["image_gflop_per_image"] as? Double)
+        XCTAssertEqual(gflop, 2 * Double(config.imageMultiplyAdds) / 1e9, accuracy: 1e-6)
+        let imageMs = try XCTUnwrap(json["image_ms_per_image"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(json["image_gflops"] as? Double), gflop / imageMs * 1000, accuracy: 0.05 * gflop / imageMs * 1000)
+        XCTAssertGreaterThan(try XCTUnwrap(json["fma_peak_gflops"] as? Double), 0)
         XCTAssertEqual(json["batch"] as? Int, 2)
         XCTAssertEqual(json["threads"] as? Int, 1)
         XCTAssertEqual(json["precision"] as? String, "int8")

@@ -23,14 +23,14 @@ Usage:
   python Tools/bench/compare.py --shape tiny --rounds 2   # a small random model, to check the script itself
 
 zeroshot's own numbers come from `zeroshot bench ... --format json` (keys image_ms_per_image, text_ms_per_label,
-load_ms, peak_rss_mb). The script relies on that command timing the text tower without its label cache and on
+load_ms, peak_rss_mb; with image_gflop_per_image and fma_peak_gflops the table adds each engine's GFLOP/s and the
+lowest batch 16 / batch 1 ratio the machine's float32 multiply-add peak allows). The script relies on that command timing the text tower without its label cache and on
 peak_rss_mb being in MiB. When the binary or the command is missing or fails, its cells read "n/a" and the error
 is listed under the table; the transformers and ONNX Runtime columns are still measured.
 """
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
 import re
@@ -501,6 +501,9 @@ def measure(checkpoint, label, cache, args, zs):
                     add(f"zeroshot_{precision}_b{batch}_load_ms", out["load_ms"])
                     add(f"zeroshot_{precision}_b{batch}_peak_rss_mb", out["peak_rss_mb"])
                     add(f"zeroshot_{precision}_b{batch}_process_rss_mb", out["process_peak_rss_mb"])
+                    for key in ("image_gflop_per_image", "fma_peak_gflops"):  # newer binaries only
+                        if isinstance(out.get(key), (int, float, str)):
+                            add(f"zeroshot_{key}", float(out[key]))
             order = python_engines[r % len(python_engines):] + python_engines[:r % len(python_engines)]
             for name in order:
                 time.sleep(args.pause)
@@ -577,6 +580,9 @@ def measure(checkpoint, label, cache, args, zs):
         key: median([v for v, r in zip(values, rounds_of[key]) if kept is None or r is None or r in kept])
         for key, values in samples.items()}
     result["minimums"] = {key: min(values) for key, values in samples.items() if values}
+    # The machine's float32 multiply-add peak: the best any bench call measured.
+    peaks = samples.get("zeroshot_fma_peak_gflops")
+    result["fma_peak_gflops"] = max(peaks) if peaks else None
     return result
 
 
@@ -617,6 +623,17 @@ def table(result, zs_errors):
         rows.append([f"{name} image fp32, batch {batch} (ms/image)", fmt(g(f"transformers_b{batch}")),
                      fmt(g(f"ort_fp32_b{batch}")), fmt(g(f"ort_int8_b{batch}")), fmt(zs),
                      desc(r, "zeroshot / ORT fp32"), "<= 0.9", verdict(r, 0.9)])
+    # Rates: the image tower's floating-point operations per image over each engine's time per image, against
+    # the float32 multiply-add peak `zeroshot bench` measured on the same threads.
+    flop, peak = g("zeroshot_image_gflop_per_image"), result.get("fma_peak_gflops")
+    rate = (lambda ms: flop / ms * 1000 if flop is not None and ms else None)
+    if flop is not None and peak:
+        for batch in sorted({int(k.split("_b")[1]) for k in m if k.startswith("ort_fp32_b")}):
+            zs_rate = rate(g(f"zeroshot_fp32_b{batch}"))
+            rows.append([f"{name} image fp32, batch {batch} (GFLOP/s, {flop:.3g} GFLOP/image)",
+                         fmt(rate(g(f"transformers_b{batch}"))), fmt(rate(g(f"ort_fp32_b{batch}"))),
+                         fmt(rate(g(f"ort_int8_b{batch}"))), fmt(zs_rate),
+                         desc(ratio(zs_rate, peak), f"of the FMA peak ({peak:.0f} GFLOP/s)"), "", ""])
     for batch in sorted({int(k.split("_b")[1]) for k in m if k.startswith("ort_int8_b")}):
         zs8 = g(f"zeroshot_int8_b{batch}")
         r = ratio(zs8, g(f"zeroshot_fp32_b{batch}"))
@@ -629,6 +646,15 @@ def table(result, zs_errors):
         rows.append([f"{name} batching: batch 16 / batch 1 per image", fmt(b("transformers"), 2),
                      fmt(b("ort_fp32"), 2), fmt(b("ort_int8"), 2), fmt(r, 2), f"{fmt(r, 2)}", "<= 0.85",
                      verdict(r, 0.85)])
+        # Batch 16 cannot run faster than the peak, so batch 16 / batch 1 cannot fall below batch 1's share of it.
+        if flop is not None and peak and g("zeroshot_fp32_b1"):
+            def floor_of(engine):
+                return ratio(rate(g(f"{engine}_b1")), peak)
+            floor = floor_of("zeroshot_fp32")
+            rows.append([f"{name} batching: lowest batch 16 / batch 1 the FMA peak allows",
+                         fmt(floor_of("transformers"), 2), fmt(floor_of("ort_fp32"), 2), "", fmt(floor, 2),
+                         "batch 1 GFLOP/s / FMA peak", "<= 0.85",
+                         "out of reach" if floor > 0.85 else "reachable"])
     text_zs = [g(f"zeroshot_fp32_b{b}_text_ms_per_label") for b in (1, 16)]
     text_zs = median([t * len(TEXT_LABELS) for t in text_zs if t is not None])
     speedup = ratio(g("transformers_text10"), text_zs)

@@ -6,7 +6,8 @@ Tests/Fixtures/models/golden/<name>.json + <name>.pixel_values.f32 (little-endia
 
 The golden numbers are `CLIPModel(**inputs)` in float32: image_embeds, text_embeds (both L2-normalised) and
 logits_per_image. Half-precision checkpoints are loaded with dtype=torch.float32, so the golden values are float32
-math on the stored half weights.
+math on the stored half weights. image_flops_per_image is torch's flop count (FlopCounterMode) of one image through
+get_image_features.
 
 Re-run with `python Tools/reference/model_fixtures.py`; seeds are fixed.
 """
@@ -18,6 +19,7 @@ import sys
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -174,6 +176,10 @@ def build(name, spec):
                   pixel_values=torch.from_numpy(pixel_values))
     ids = [row[: int(m.sum())].tolist() for row, m in zip(inputs["input_ids"], inputs["attention_mask"])]
     assert max(len(r) for r in ids) == 77
+    # Floating-point operations of one image through get_image_features, as torch's flop counter sees them
+    # (convolution, matrix products, scaled dot-product attention; 2 per multiply-add).
+    with torch.no_grad(), FlopCounterMode(display=False) as flops:
+        ref.get_image_features(pixel_values=torch.from_numpy(pixel_values[:1]))
 
     gdir = os.path.join(OUT, "golden")
     os.makedirs(gdir, exist_ok=True)
@@ -188,6 +194,7 @@ def build(name, spec):
         "image_embeds": out.image_embeds.tolist(),
         "text_embeds": out.text_embeds.tolist(),
         "logits_per_image": out.logits_per_image.tolist(),
+        "image_flops_per_image": flops.get_total_flops(),
     }
     with open(os.path.join(gdir, f"{name}.json"), "w") as f:
         json.dump(golden, f)
