@@ -838,49 +838,66 @@ void zs_dequantize_transposed(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Arithmetic peak probe: 12 independent dependency chains hide the multiply-add latency on current cores.
+// Arithmetic peak probe: enough independent dependency chains to hide the multiply-add latency (4 cycles) on
+// every FMA pipe: 12 for AVX2 (16 registers), 16 where there are 32 vector registers (AVX-512, NEON).
 
-#define ZS_PROBE_CHAINS(T, SET1, FMA, ADD)                                                                     \
-    T b = SET1(0.99999f), c = SET1(1e-6f);                                                                   \
+#define ZS_STEP4(FMA, x0, x1, x2, x3) x0 = FMA(x0); x1 = FMA(x1); x2 = FMA(x2); x3 = FMA(x3);
+#define ZS_PROBE(T, SET1, FMA, ADD, LANES, CHAINS16)                                                            \
     T a0 = SET1(seed), a1 = SET1(seed + 1), a2 = SET1(seed + 2), a3 = SET1(seed + 3), a4 = SET1(seed + 4),    \
       a5 = SET1(seed + 5), a6 = SET1(seed + 6), a7 = SET1(seed + 7), a8 = SET1(seed + 8), a9 = SET1(seed + 9),  \
-      a10 = SET1(seed + 10), a11 = SET1(seed + 11);                                                          \
+      a10 = SET1(seed + 10), a11 = SET1(seed + 11), a12 = SET1(seed + 12), a13 = SET1(seed + 13),              \
+      a14 = SET1(seed + 14), a15 = SET1(seed + 15);                                                          \
     for (long r = 0; r < rounds; r++) {                                                                      \
-        a0 = FMA(a0, b, c); a1 = FMA(a1, b, c); a2 = FMA(a2, b, c); a3 = FMA(a3, b, c);                      \
-        a4 = FMA(a4, b, c); a5 = FMA(a5, b, c); a6 = FMA(a6, b, c); a7 = FMA(a7, b, c);                      \
-        a8 = FMA(a8, b, c); a9 = FMA(a9, b, c); a10 = FMA(a10, b, c); a11 = FMA(a11, b, c);                  \
+        ZS_STEP4(FMA, a0, a1, a2, a3) ZS_STEP4(FMA, a4, a5, a6, a7) ZS_STEP4(FMA, a8, a9, a10, a11)          \
+        if (CHAINS16) { ZS_STEP4(FMA, a12, a13, a14, a15) }                                                  \
     }                                                                                                        \
     T s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                                  \
-    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)));
+    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)));                                                             \
+    if (CHAINS16) s = ADD(s, ADD(ADD(a12, a13), ADD(a14, a15)));                                             \
+    *chains = (CHAINS16) ? 16 : 12;                                                                          \
+    *flops = (double)rounds * *chains * (LANES) * 2;
 
-static float scalar_add(float x, float y) { return x + y; }
-static float scalar_set1(float x) { return x; }
+static inline float scalar_step(float x) { return x * 0.99999f + 1e-6f; }
+static inline float scalar_add(float x, float y) { return x + y; }
+static inline float scalar_set1(float x) { return x; }
 
-static double fma_probe_scalar(long rounds, float seed, float *sink) {
-    ZS_PROBE_CHAINS(float, scalar_set1, fmaf, scalar_add)
-    *sink = s;
-    return (double)rounds * 12 * 2;
+static float fma_probe_scalar(long rounds, float seed, double *flops, int *chains) {
+    ZS_PROBE(float, scalar_set1, scalar_step, scalar_add, 1, 0)
+    return s;
 }
 
 #if ZS_X86
-AVX2 static double fma_probe_avx2(long rounds, float seed, float *sink) {
-    ZS_PROBE_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps)
-    *sink = _mm256_cvtss_f32(s);
-    return (double)rounds * 12 * 8 * 2;
+#define ZS_FMA256(x) _mm256_fmadd_ps(x, _mm256_set1_ps(0.99999f), _mm256_set1_ps(1e-6f))
+AVX2 static float fma_probe_avx2(long rounds, float seed, double *flops, int *chains) {
+    ZS_PROBE(__m256, _mm256_set1_ps, ZS_FMA256, _mm256_add_ps, 8, 0)
+    return _mm256_cvtss_f32(s);
 }
 
-__attribute__((target("avx512f"))) static double fma_probe_avx512(long rounds, float seed, float *sink) {
-    ZS_PROBE_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps)
-    *sink = _mm512_cvtss_f32(s);
-    return (double)rounds * 12 * 16 * 2;
+#define ZS_FMA512(x) _mm512_fmadd_ps(x, _mm512_set1_ps(0.99999f), _mm512_set1_ps(1e-6f))
+__attribute__((target("avx512f"))) static float fma_probe_avx512(long rounds, float seed, double *flops,
+                                                                 int *chains) {
+    ZS_PROBE(__m512, _mm512_set1_ps, ZS_FMA512, _mm512_add_ps, 16, 1)
+    return _mm512_cvtss_f32(s);
+}
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define ZS_FMANEON(x) vfmaq_f32(vdupq_n_f32(1e-6f), x, vdupq_n_f32(0.99999f))
+static float fma_probe_neon(long rounds, float seed, double *flops, int *chains) {
+    ZS_PROBE(float32x4_t, vdupq_n_f32, ZS_FMANEON, vaddq_f32, 4, 1)
+    return vgetq_lane_f32(s, 0);
 }
 #endif
 
-double zs_fma_probe(long rounds, float seed, float *sink) {
+double zs_fma_probe(long rounds, float seed, float *sink, int *chains) {
+    double flops;
 #if ZS_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return fma_probe_avx512(rounds, seed, sink);
-    if (zs_kernels_use_avx2()) return fma_probe_avx2(rounds, seed, sink);
+    if (__builtin_cpu_supports("avx512f")) { *sink = fma_probe_avx512(rounds, seed, &flops, chains); return flops; }
+    if (zs_kernels_use_avx2()) { *sink = fma_probe_avx2(rounds, seed, &flops, chains); return flops; }
+#elif defined(__aarch64__)
+    *sink = fma_probe_neon(rounds, seed, &flops, chains);
+    return flops;
 #endif
-    return fma_probe_scalar(rounds, seed, sink);
+    *sink = fma_probe_scalar(rounds, seed, &flops, chains);
+    return flops;
 }

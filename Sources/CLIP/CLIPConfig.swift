@@ -82,13 +82,29 @@ extension CLIPConfig {
     /// (`[gridSize², numChannels·patchSize²] · [numChannels·patchSize², hiddenSize]`), per layer the q, k, v and
     /// out projections (4·positions·hidden²), the MLP (2·positions·hidden·intermediate) and the two attention
     /// products (2·positions²·hidden), and the projection of the class token. Normalisations, activations and
-    /// softmax are not counted. Twice this is the image tower's floating-point operations per image.
-    public var imageMultiplyAdds: Int {
+    /// softmax are not counted. Twice this is the image tower's floating-point operations per image (torch's
+    /// `FlopCounterMode` count of `get_image_features`). A Double, exact below 2^53, so no config overflows it.
+    public var imageMultiplyAdds: Double {
         let v = visionConfig
-        let (n, h) = (v.numPositions, v.hiddenSize)
-        let patches = v.gridSize * v.gridSize * v.numChannels * v.patchSize * v.patchSize * h
-        let layer = 4 * n * h * h + 2 * n * h * v.intermediateSize + 2 * n * n * h
-        return patches + v.numHiddenLayers * layer + h * projectionDim
+        let (grid, h) = (Double(v.gridSize), Double(v.hiddenSize))
+        let n = grid * grid + 1
+        let patches = grid * grid * Double(v.numChannels) * Double(v.patchSize) * Double(v.patchSize) * h
+        let layer = 4 * n * h * h + 2 * n * h * Double(v.intermediateSize) + 2 * n * n * h
+        return patches + Double(v.numHiddenLayers) * layer + h * Double(projectionDim)
+    }
+
+    /// Multiply-adds for one image as `CLIPModel` computes it: as `imageMultiplyAdds`, except that the last layer
+    /// runs its query, attention, out projection and MLP for the class token alone (keys and values still for
+    /// every position), since only the class token is pooled. Twice this is what `zeroshot bench` reports as
+    /// `image_gflop_per_image`.
+    public var pooledImageMultiplyAdds: Double {
+        let v = visionConfig
+        guard v.numHiddenLayers > 0 else { return imageMultiplyAdds }
+        let (grid, h) = (Double(v.gridSize), Double(v.hiddenSize))
+        let n = grid * grid + 1
+        // Per position left out of the last layer: its query and out projections, MLP and attention row.
+        let perPosition = 2 * h * h + 2 * h * Double(v.intermediateSize) + 2 * n * h
+        return imageMultiplyAdds - (n - 1) * perPosition
     }
 }
 
@@ -203,10 +219,19 @@ public struct CLIPConfig: Sendable, Equatable {
         }
         // Guard against absurd sizes that would overflow buffer arithmetic.
         let limit = 1 << 20
-        for value in [textConfig.vocabSize, textConfig.hiddenSize, textConfig.intermediateSize, textConfig.maxPositionEmbeddings,
-                      visionConfig.hiddenSize, visionConfig.intermediateSize, visionConfig.imageSize, projectionDim,
-                      textConfig.numHiddenLayers, visionConfig.numHiddenLayers] where value > limit {
-            throw fail("size \(value) is larger than supported (\(limit))")
+        for (name, value) in [
+            ("text_config.vocab_size", textConfig.vocabSize), ("text_config.hidden_size", textConfig.hiddenSize),
+            ("text_config.intermediate_size", textConfig.intermediateSize),
+            ("text_config.max_position_embeddings", textConfig.maxPositionEmbeddings),
+            ("text_config.num_attention_heads", textConfig.numAttentionHeads),
+            ("vision_config.hidden_size", visionConfig.hiddenSize),
+            ("vision_config.intermediate_size", visionConfig.intermediateSize),
+            ("vision_config.num_attention_heads", visionConfig.numAttentionHeads),
+            ("vision_config.num_channels", visionConfig.numChannels), ("vision_config.image_size", visionConfig.imageSize),
+            ("projection_dim", projectionDim), ("text_config.num_hidden_layers", textConfig.numHiddenLayers),
+            ("vision_config.num_hidden_layers", visionConfig.numHiddenLayers),
+        ] where value > limit {
+            throw fail("\(name) \(value) is larger than supported (\(limit))")
         }
     }
 }

@@ -6,28 +6,39 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure load time, image and text tower speed, and peak memory.",
         discussion: """
-            Loads the model (timed), then after one warm-up runs the image tower on a batch of pixel_values and \
-            the text tower on 10 candidate labels put through the default hypothesis template (never from the \
-            label cache), ITERATIONS times each, and reports medians:
+            Loads the model (timed), then after one warm-up runs the image tower on a
+            batch of pixel_values and the text tower on 10 candidate labels put through
+            the default hypothesis template (never from the label cache), ITERATIONS
+            times each, and reports medians:
 
-              load_ms             classifier load (config, memory-mapped weights, tokenizer, preprocessor)
-              image_ms_per_image  image tower + projection, per image, at --batch
-              text_ms_per_label   tokenization + text tower + projection, per label (--labels, --template)
-              preprocess_ms_per_image  resize + crop + normalize of one image (--image, or a synthetic 640x480 picture)
-              peak_rss_mb         peak resident memory of the process (VmHWM), mapped weights included
-              image_gflop_per_image    floating-point operations of one image (2 x the multiply-adds of the
-                                       patch embedding, the layers' products and the projection), GFLOP
-              image_gflops        the image tower's rate at --batch: image_gflop_per_image / image time, GFLOP/s
-              fma_peak_gflops     float32 multiply-add peak of the --threads threads, measured (best of 5 runs
-                                  of independent FMA chains): the rate no matrix product passes on this machine
+              load_ms                  classifier load (config, memory-mapped weights,
+                                       tokenizer, preprocessor)
+              image_ms_per_image       image tower + projection, per image, at --batch
+              text_ms_per_label        tokenization + text tower + projection, per
+                                       label (--labels, --template)
+              preprocess_ms_per_image  resize + crop + normalize of one image
+                                       (--image, or a synthetic 640x480 picture)
+              peak_rss_mb              peak resident memory of the process (VmHWM),
+                                       mapped weights included
+              image_gflop_per_image    floating-point operations of the image tower
+                                       per image, 2 per multiply-add: patch
+                                       embedding, q/k/v/out projections, attention
+                                       products, MLP and projection; the last layer
+                                       runs for the class token alone
+              image_gflops             image_gflop_per_image / image time (GFLOP/s)
+              fma_peak_gflops          float32 multiply-add peak of the --threads
+                                       threads, measured in the same run (best of 5
+                                       runs of independent FMA chains)
 
-            image_gflops / fma_peak_gflops is how close the image tower runs to the machine's limit; with float32,
-            batching cannot make an image cheaper than image_gflop_per_image / fma_peak_gflops.
+            With fp32, image_gflops / fma_peak_gflops is how close the image tower runs
+            to the machine's limit: no batch size brings an image below
+            image_gflop_per_image / fma_peak_gflops seconds. int8 products run on
+            integer dot-product instructions and can pass the float32 peak.
 
             EXAMPLES:
               zeroshot bench
-              zeroshot bench --model ./clip-vit-large-patch14 --batch 16 --iterations 5 --format table
-              zeroshot bench --threads 1 --precision int8
+              zeroshot bench --model ./clip-vit-large-patch14 --batch 16 --iterations 5
+              zeroshot bench --format json --threads 1 --precision int8
             """
     )
 
@@ -53,11 +64,16 @@ struct Bench: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, table }
 
+    /// Largest --batch: 1024 images of ViT-L/14 already need about 5 GB of activations.
+    static let maxBatch = 1024
+
     static let labels = ["a cat", "a dog", "a rocket", "a cup of coffee", "an astronaut", "a red sports car",
                          "a mountain landscape at sunset", "a bowl of fruit", "a city street at night", "a person reading a book"]
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard (1...Self.maxBatch).contains(batch) else {
+            throw ValidationError("--batch must be between 1 and \(Self.maxBatch), found \(batch)")
+        }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         try validateTemplate(template, for: labelList())
     }
@@ -91,7 +107,7 @@ struct Bench: ParsableCommand {
             if i > 0 { imageTimes.append(milliseconds(since: t) / Double(batch)) }
         }
 
-        let imageGFLOP = 2 * Double(classifier.model.config.imageMultiplyAdds) / 1e9
+        let imageGFLOP = 2 * classifier.model.config.pooledImageMultiplyAdds / 1e9
 
         let sequences = try labelList().map { try applyHypothesisTemplate(template, to: $0) }
         var textTimes: [Double] = []
@@ -109,19 +125,27 @@ struct Bench: ParsableCommand {
             ("preprocess_ms_per_image", median(Array(preprocessTimes.dropFirst()))),
             ("peak_rss_mb", Double(peakResidentKilobytes()) / 1024),
             ("image_gflop_per_image", imageGFLOP),
-            ("image_gflops", imageGFLOP / (median(imageTimes) / 1000)),
+            ("image_gflops", median(imageTimes) > 0 ? imageGFLOP / (median(imageTimes) / 1000) : .nan),
             ("fma_peak_gflops", ArithmeticPeak.fmaGFLOPs()),
         ]
         switch format {
         case .json:
-            // Operation counts keep 6 decimals, so small models do not round to 0.
-            var members = results.map { ($0.0, String(format: $0.0.hasSuffix("_gflop_per_image") ? "%.6f" : "%.3f", $0.1)) }
+            // Operation counts keep 9 significant digits, so small models do not round to 0; a value that could
+            // not be measured is null.
+            var members = results.map { name, value in
+                (name, !value.isFinite ? "null" : String(format: name.hasSuffix("_gflop_per_image") ? "%.9g" : "%.3f", value))
+            }
             members += [("batch", "\(batch)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
                         ("precision", JSON.string(classifier.model.precision.rawValue)), ("model", JSON.string(classifier.modelDirectory.path))]
             writeOut(JSON.object(members) + "\n")
         case .table:
-            writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iterations, \(ComputeThreads.count) threads, \(classifier.model.precision.rawValue)\n")
-            for (name, value) in results { writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%10.2f", value) + "\n") }
+            let threads = ComputeThreads.count
+            writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iteration\(iterations == 1 ? "" : "s"), "
+                     + "\(threads) thread\(threads == 1 ? "" : "s"), \(classifier.model.precision.rawValue)\n")
+            for (name, value) in results {
+                let text = !value.isFinite ? "n/a" : String(format: name.hasSuffix("_gflop_per_image") ? "%.6g" : "%.2f", value)
+                writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
+            }
         }
     }
 

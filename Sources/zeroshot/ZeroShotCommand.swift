@@ -53,7 +53,8 @@ struct ModelOptions: ParsableArguments {
         valueName: "pixels"))
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
-    @Option(name: .long, help: ArgumentHelp("Threads for inference (default: all cores).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Threads for inference (default: all cores; at most 4 per core or 64, whichever is more).", valueName: "N"))
     var threads: Int?
 
     @Option(name: .long, help: ArgumentHelp(

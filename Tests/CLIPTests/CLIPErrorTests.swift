@@ -202,5 +202,21 @@ final class CLIPConfigTests: XCTestCase {
         XCTAssertTrue(reason(["model_type": "clip", "vision_config": ["patch_size": 0]])?.contains("patch_size") ?? false)
         XCTAssertTrue(reason(["model_type": "clip", "text_config": 3])?.contains("text_config") ?? false)
         XCTAssertTrue(reason(["model_type": "clip_vision_model"])?.contains("clip_vision_model") ?? false)
+        XCTAssertTrue(reason(["model_type": "clip", "vision_config": ["num_channels": 100_000_000_000_000]])?
+            .contains("vision_config.num_channels 100000000000000 is larger than supported") ?? false)
+        XCTAssertTrue(reason(["model_type": "clip", "text_config": ["num_attention_heads": 1 << 21, "hidden_size": 1 << 21]])?
+            .contains("larger than supported") ?? false)
+    }
+
+    func testOperationCountOfTheLargestAcceptedConfig() throws {
+        // Every size at the loader's limit: the count is a Double and does not overflow.
+        let limit = 1 << 20
+        let config = try CLIPConfig(json: ["model_type": "clip", "projection_dim": limit, "vision_config": [
+            "hidden_size": limit, "intermediate_size": limit, "num_hidden_layers": limit, "num_attention_heads": 1,
+            "num_channels": limit, "image_size": limit, "patch_size": 1]])
+        let n = Double(limit) * Double(limit) + 1, h = Double(limit)
+        let expected = (n - 1) * h * h + h * (4 * n * h * h + 2 * n * h * h + 2 * n * n * h) + h * h
+        XCTAssertEqual(config.imageMultiplyAdds, expected, accuracy: expected * 1e-12)
+        XCTAssertTrue(config.imageMultiplyAdds.isFinite)
     }
 }

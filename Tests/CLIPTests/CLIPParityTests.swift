@@ -14,8 +14,10 @@ struct Golden: Decodable {
     let image_embeds: [[Float]]
     let text_embeds: [[Float]]
     let logits_per_image: [[Float]]
-    /// torch's FlopCounterMode count for one image through get_image_features (absent in older golden files).
+    /// torch's FlopCounterMode count for one image through get_image_features, and through the image tower with
+    /// the last layer run for the class token alone (absent in older golden files).
     let image_flops_per_image: Int?
+    let pooled_image_flops_per_image: Int?
 }
 
 let modelsDirectory = fixturesDirectory.appendingPathComponent("models")
@@ -44,7 +46,9 @@ final class CLIPParityTests: XCTestCase {
         XCTAssertGreaterThan(Set(golden.input_ids.map(\.count)).count, 3, file: file, line: line)
 
         // The image tower's operation count matches torch's flop counter on the same checkpoint.
-        XCTAssertEqual(2 * model.config.imageMultiplyAdds, try XCTUnwrap(golden.image_flops_per_image), file: file, line: line)
+        XCTAssertEqual(2 * model.config.imageMultiplyAdds, Double(try XCTUnwrap(golden.image_flops_per_image)), file: file, line: line)
+        XCTAssertEqual(2 * model.config.pooledImageMultiplyAdds, Double(try XCTUnwrap(golden.pooled_image_flops_per_image)),
+                       file: file, line: line)
 
         let image = try model.imageEmbeddings(pixelValues: pixels, batchSize: shape[0])
         let text = try model.textEmbeddings(inputIds: golden.input_ids)
@@ -96,9 +100,10 @@ final class CLIPParityTests: XCTestCase {
         XCTAssertEqual(f16.visionConfig.gridSize, 4)  // 36 / 8, remainder ignored
     }
 
-    func testImageMultiplyAddsOfFullSizeShapes() {
+    func testImageOperationCountsOfFullSizeShapes() {
         // torch's FlopCounterMode on transformers' get_image_features (meta tensors), 2 operations per multiply-add.
         XCTAssertEqual(2 * CLIPConfig().imageMultiplyAdds, 8_817_623_040)  // default CLIPConfig: ViT-B/32
+        XCTAssertEqual(2 * CLIPConfig().pooledImageMultiplyAdds, 8_232_069_120)  // model_fixtures.pooled_image_flops
         var large = CLIPConfig()  // openai/clip-vit-large-patch14's vision tower and projection
         large.visionConfig.hiddenSize = 1024
         large.visionConfig.intermediateSize = 4096
@@ -107,6 +112,7 @@ final class CLIPParityTests: XCTestCase {
         large.visionConfig.patchSize = 14
         large.projectionDim = 768
         XCTAssertEqual(2 * large.imageMultiplyAdds, 162_025_537_536)
+        XCTAssertEqual(2 * large.pooledImageMultiplyAdds, 156_387_344_384)
     }
 
     func testPoolingIndex() {

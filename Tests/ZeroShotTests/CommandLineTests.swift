@@ -105,7 +105,7 @@ final class CommandLineTests: XCTestCase {
         }
         let config = try CLIPConfig(contentsOf: URL(fileURLWithPath: model).appendingPathComponent("config.json"))
         let gflop = try XCTUnwrap(json["image_gflop_per_image"] as? Double)
-        XCTAssertEqual(gflop, 2 * Double(config.imageMultiplyAdds) / 1e9, accuracy: 1e-6)
+        XCTAssertEqual(gflop, 2 * config.pooledImageMultiplyAdds / 1e9, accuracy: 1e-12)
         let imageMs = try XCTUnwrap(json["image_ms_per_image"] as? Double)
         XCTAssertEqual(try XCTUnwrap(json["image_gflops"] as? Double), gflop / imageMs * 1000, accuracy: 0.05 * gflop / imageMs * 1000)
         XCTAssertGreaterThan(try XCTUnwrap(json["fma_peak_gflops"] as? Double), 0)

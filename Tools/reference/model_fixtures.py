@@ -7,7 +7,8 @@ Tests/Fixtures/models/golden/<name>.json + <name>.pixel_values.f32 (little-endia
 The golden numbers are `CLIPModel(**inputs)` in float32: image_embeds, text_embeds (both L2-normalised) and
 logits_per_image. Half-precision checkpoints are loaded with dtype=torch.float32, so the golden values are float32
 math on the stored half weights. image_flops_per_image is torch's flop count (FlopCounterMode) of one image through
-get_image_features.
+get_image_features; pooled_image_flops_per_image the same count when the last layer runs only what the pooled
+class token needs (as zeroshot does), checked to give the same embedding.
 
 Re-run with `python Tools/reference/model_fixtures.py`; seeds are fixed.
 """
@@ -136,6 +137,33 @@ def legacy_config(directory, spec):
         f.write("\n")
 
 
+def pooled_image_flops(model, pixel_values):
+    """torch's flop count of one image through the image tower when the last encoder layer runs only what the
+    pooled class token needs: keys and values for every position, the query, attention, out projection and MLP
+    for the class token alone. Checks that this gives get_image_features' embedding."""
+    vision = model.vision_model
+    with torch.no_grad(), FlopCounterMode(display=False) as flops:
+        hidden = vision.pre_layrnorm(vision.embeddings(pixel_values))
+        layers = vision.encoder.layers
+        for layer in layers[:-1]:
+            hidden = layer(hidden, None)
+        if len(layers):
+            last, attn = layers[-1], layers[-1].self_attn
+            x = last.layer_norm1(hidden)
+            heads = (hidden.shape[0], -1, attn.num_heads, attn.head_dim)
+            q = attn.q_proj(x[:, :1]).view(heads).transpose(1, 2)
+            k = attn.k_proj(x).view(heads).transpose(1, 2)
+            v = attn.v_proj(x).view(heads).transpose(1, 2)
+            context = torch.nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2)
+            cls = hidden[:, :1] + attn.out_proj(context)
+            hidden = cls + last.mlp(last.layer_norm2(cls))
+        embeds = model.visual_projection(vision.post_layernorm(hidden[:, 0]))
+    with torch.no_grad():
+        reference = model.get_image_features(pixel_values=pixel_values).pooler_output
+    assert torch.allclose(embeds, reference, atol=1e-5), (embeds - reference).abs().max()
+    return flops.get_total_flops()
+
+
 def build(name, spec):
     directory = os.path.join(OUT, name)
     shutil.rmtree(directory, ignore_errors=True)
@@ -195,6 +223,7 @@ def build(name, spec):
         "text_embeds": out.text_embeds.tolist(),
         "logits_per_image": out.logits_per_image.tolist(),
         "image_flops_per_image": flops.get_total_flops(),
+        "pooled_image_flops_per_image": pooled_image_flops(ref, torch.from_numpy(pixel_values[:1])),
     }
     with open(os.path.join(gdir, f"{name}.json"), "w") as f:
         json.dump(golden, f)

@@ -75,12 +75,12 @@ void zs_dequantize_transposed(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols
                               ptrdiff_t col_end, float a_scale, const float *w_scale, const float *bias,
                               int accumulate, float *out, ptrdiff_t ldo);
 
-/// Runs rounds x 12 independent chains of vector multiply-adds on the widest float32 FMA instructions this CPU
-/// has (AVX-512F, else AVX2+FMA, else scalar fmaf) and returns the floating-point operations done (2 per
-/// multiply-add per lane): a probe of one core's arithmetic peak. Chain i starts at seed + i and steps
-/// a = a * 0.99999 + 1e-6; *sink receives the sum of the 12 chains' last values (lane 0), so no work is optimised
-/// away.
-double zs_fma_probe(long rounds, float seed, float *sink);
+/// Runs `rounds` steps of independent chains of vector multiply-adds on the widest float32 FMA instructions this
+/// CPU has (AVX-512F, else AVX2+FMA, NEON on arm64, else scalar) and returns the floating-point operations done
+/// (2 per multiply-add per lane): a probe of one core's arithmetic peak. Chain i starts at seed + i and steps
+/// a = a * 0.99999 + 1e-6; *sink receives the sum of the chains' last values (lane 0), so no work is optimised
+/// away, and *chains their number (12 with AVX2's 16 registers, 16 with 32 registers, 12 scalar).
+double zs_fma_probe(long rounds, float seed, float *sink, int *chains);
 
 /// 1 when the AVX2+FMA paths are in use.
 int zs_kernels_use_avx2(void);
