@@ -188,25 +188,31 @@ public struct CLIPConfig: Sendable, Equatable {
 
     private func validate(path: String) throws {
         func fail(_ reason: String) -> CLIPError { .invalidConfig(path: path, reason: reason) }
-        for (name, value) in [
-            ("projection_dim", projectionDim),
-            ("text_config.vocab_size", textConfig.vocabSize),
-            ("text_config.hidden_size", textConfig.hiddenSize),
-            ("text_config.intermediate_size", textConfig.intermediateSize),
-            ("text_config.num_attention_heads", textConfig.numAttentionHeads),
-            ("text_config.max_position_embeddings", textConfig.maxPositionEmbeddings),
-            ("vision_config.hidden_size", visionConfig.hiddenSize),
-            ("vision_config.intermediate_size", visionConfig.intermediateSize),
-            ("vision_config.num_attention_heads", visionConfig.numAttentionHeads),
-            ("vision_config.num_channels", visionConfig.numChannels),
-            ("vision_config.image_size", visionConfig.imageSize),
-            ("vision_config.patch_size", visionConfig.patchSize),
-        ] where value <= 0 {
-            throw fail("\(name) must be positive, found \(value)")
+        // Every size: positive (layer counts may be 0), and at most 2^20, which keeps buffer arithmetic far from
+        // overflow.
+        let limit = 1 << 20
+        let sizes: [(name: String, value: Int, minimum: Int)] = [
+            ("projection_dim", projectionDim, 1),
+            ("text_config.vocab_size", textConfig.vocabSize, 1),
+            ("text_config.hidden_size", textConfig.hiddenSize, 1),
+            ("text_config.intermediate_size", textConfig.intermediateSize, 1),
+            ("text_config.num_attention_heads", textConfig.numAttentionHeads, 1),
+            ("text_config.max_position_embeddings", textConfig.maxPositionEmbeddings, 1),
+            ("text_config.num_hidden_layers", textConfig.numHiddenLayers, 0),
+            ("vision_config.hidden_size", visionConfig.hiddenSize, 1),
+            ("vision_config.intermediate_size", visionConfig.intermediateSize, 1),
+            ("vision_config.num_attention_heads", visionConfig.numAttentionHeads, 1),
+            ("vision_config.num_channels", visionConfig.numChannels, 1),
+            ("vision_config.image_size", visionConfig.imageSize, 1),
+            ("vision_config.patch_size", visionConfig.patchSize, 1),
+            ("vision_config.num_hidden_layers", visionConfig.numHiddenLayers, 0),
+        ]
+        for size in sizes where size.value < size.minimum {
+            let rule = size.minimum == 0 ? "must not be negative" : "must be positive"
+            throw fail("\(size.name) \(rule), found \(size.value)")
         }
-        for (name, value) in [("text_config.num_hidden_layers", textConfig.numHiddenLayers),
-                              ("vision_config.num_hidden_layers", visionConfig.numHiddenLayers)] where value < 0 {
-            throw fail("\(name) must not be negative, found \(value)")
+        for size in sizes where size.value > limit {
+            throw fail("\(size.name) \(size.value) is larger than supported (\(limit))")
         }
         if textConfig.hiddenSize % textConfig.numAttentionHeads != 0 {
             throw fail("text_config.hidden_size \(textConfig.hiddenSize) is not a multiple of num_attention_heads \(textConfig.numAttentionHeads)")
@@ -216,22 +222,6 @@ public struct CLIPConfig: Sendable, Equatable {
         }
         if visionConfig.patchSize > visionConfig.imageSize {
             throw fail("vision_config.patch_size \(visionConfig.patchSize) exceeds image_size \(visionConfig.imageSize)")
-        }
-        // Guard against absurd sizes that would overflow buffer arithmetic.
-        let limit = 1 << 20
-        for (name, value) in [
-            ("text_config.vocab_size", textConfig.vocabSize), ("text_config.hidden_size", textConfig.hiddenSize),
-            ("text_config.intermediate_size", textConfig.intermediateSize),
-            ("text_config.max_position_embeddings", textConfig.maxPositionEmbeddings),
-            ("text_config.num_attention_heads", textConfig.numAttentionHeads),
-            ("vision_config.hidden_size", visionConfig.hiddenSize),
-            ("vision_config.intermediate_size", visionConfig.intermediateSize),
-            ("vision_config.num_attention_heads", visionConfig.numAttentionHeads),
-            ("vision_config.num_channels", visionConfig.numChannels), ("vision_config.image_size", visionConfig.imageSize),
-            ("projection_dim", projectionDim), ("text_config.num_hidden_layers", textConfig.numHiddenLayers),
-            ("vision_config.num_hidden_layers", visionConfig.numHiddenLayers),
-        ] where value > limit {
-            throw fail("\(name) \(value) is larger than supported (\(limit))")
         }
     }
 }
