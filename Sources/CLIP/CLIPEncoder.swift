@@ -5,18 +5,34 @@ import Foundation
 import SafeTensors
 
 /// Loads tensors under a name prefix, checking shapes; errors name the tensor and the expected/found shape.
+/// Every name asked for is recorded in `read`, shared by the loaders of all sub-modules.
 struct WeightLoader {
     let checkpoint: SafeTensorsCheckpoint
     let prefix: String
     var precision: Precision = .fp32
+    let read: ReadNames
+
+    /// The names asked for while a model is built (loading runs on one thread).
+    final class ReadNames {
+        var names: Set<String> = []
+    }
+
+    init(checkpoint: SafeTensorsCheckpoint, prefix: String = "", precision: Precision = .fp32,
+         read: ReadNames = ReadNames()) {
+        self.checkpoint = checkpoint
+        self.prefix = prefix
+        self.precision = precision
+        self.read = read
+    }
 
     /// The loader for the sub-module `name` (`prefix.name.`).
     func pp(_ name: String) -> WeightLoader {
-        WeightLoader(checkpoint: checkpoint, prefix: prefix + name + ".", precision: precision)
+        WeightLoader(checkpoint: checkpoint, prefix: prefix + name + ".", precision: precision, read: read)
     }
 
     func get(_ name: String, _ shape: [Int]) throws -> FloatBuffer {
         let full = prefix + name
+        read.names.insert(full)
         do {
             return try checkpoint.floats(full, shape: shape)
         } catch SafeTensorsError.tensorNotFound {

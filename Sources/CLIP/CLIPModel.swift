@@ -20,6 +20,11 @@ public final class CLIPModel: Sendable {
     let text_projection: Linear
     /// `logit_scale` (scalar).
     let logit_scale: Float
+    /// Tensors of the checkpoint that this config never reads, sorted: what transformers reports as unexpected
+    /// keys when it loads the checkpoint (`position_ids` buffers left out, as transformers does). Non-empty
+    /// usually means `config.json` does not describe the weights (e.g. fewer layers than stored), and the results
+    /// will not be the checkpoint's.
+    public let unusedTensors: [String]
 
     /// Loads `directory/config.json` and the weights.
     /// - Throws: `CLIPError.missingFile` (config.json or weights), `.invalidConfig`, `.unsupportedModelType`,
@@ -56,6 +61,9 @@ public final class CLIPModel: Sendable {
             scale = try w.get("logit_scale", [])
         }
         logit_scale = scale.pointer[0]
+        unusedTensors = checkpoint.names.filter {
+            !w.read.names.contains($0) && $0 != "position_ids" && !$0.hasSuffix(".position_ids")
+        }
     }
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.

@@ -40,7 +40,15 @@ struct ModelChoice: ParsableArguments {
         let progress: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("\(message)\n".utf8))
         }
-        return try ZeroShotClassifier(model: model, options: options, progress: progress)
+        let classifier = try ZeroShotClassifier(model: model, options: options, progress: progress)
+        let unused = classifier.model.unusedTensors
+        if !unused.isEmpty {
+            let shown = unused.prefix(3).joined(separator: ", ") + (unused.count > 3 ? ", ..." : "")
+            progress("warning: \(classifier.modelDirectory.path): \(unused.count) tensor\(unused.count == 1 ? "" : "s") of the "
+                     + "checkpoint \(unused.count == 1 ? "is" : "are") not used with its config.json (\(shown)); the config "
+                     + "may not describe these weights, and the results may not be the checkpoint's")
+        }
+        return classifier
     }
 }
 

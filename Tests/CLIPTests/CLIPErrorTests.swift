@@ -86,6 +86,22 @@ final class CLIPErrorTests: XCTestCase {
         }
     }
 
+    func testTensorsTheConfigDoesNotReadAreReported() throws {
+        XCTAssertEqual(try CLIPModel(directory: modelsDirectory.appendingPathComponent("tiny-p8-quickgelu")).unusedTensors, [])
+        XCTAssertEqual(try CLIPModel(directory: modelsDirectory.appendingPathComponent("tiny-sharded")).unusedTensors, [])
+        // A config with one vision layer fewer than stored: the second layer's 16 tensors are not read.
+        let model = try copyFixture("tiny-p8-quickgelu")
+        try editJSON(model.appendingPathComponent("config.json")) { json in
+            var vision = json["vision_config"] as! [String: Any]
+            vision["num_hidden_layers"] = 1
+            json["vision_config"] = vision
+        }
+        let unused = try CLIPModel(directory: model).unusedTensors
+        XCTAssertEqual(unused.count, 16, "\(unused)")
+        XCTAssertTrue(unused.allSatisfy { $0.hasPrefix("vision_model.encoder.layers.1.") }, "\(unused)")
+        XCTAssertEqual(unused, unused.sorted())
+    }
+
     func testMissingTensor() throws {
         let model = try copyFixture("tiny-sharded")
         let name = "vision_model.encoder.layers.1.mlp.fc2.bias"

@@ -95,6 +95,29 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(badModel.stderr.contains("/nonexistent/model-dir"), badModel.stderr)
     }
 
+    func testWarnsWhenTheConfigLeavesTensorsUnread() throws {
+        let image = fixtureImage("chelsea.jpg").path
+        let clean = try run(["classify", "--model", model, "--labels", "cat,dog", image])
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+        XCTAssertFalse(clean.stderr.contains("warning"), clean.stderr)
+
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-unused-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(at: try fixtureModelDirectory(), to: copy)
+        let configURL = copy.appendingPathComponent("config.json")
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        var vision = try XCTUnwrap(config["vision_config"] as? [String: Any])
+        vision["num_hidden_layers"] = (vision["num_hidden_layers"] as? Int ?? 2) - 1
+        config["vision_config"] = vision
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+
+        let r = try run(["classify", "--model", copy.path, "--labels", "cat,dog", "--format", "json", image])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: \(copy.path)") && r.stderr.contains("16 tensors")
+                      && r.stderr.contains("vision_model.encoder.layers.1."), r.stderr)
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]], r.stdout)
+    }
+
     func testBenchReportsTheContractKeys() throws {
         let r = try run(["bench", "--model", model, "--iterations", "1", "--batch", "2", "--threads", "1",
                          "--precision", "int8", "--labels", "cat,dog", "--template", "a photo of a {}.", "--format", "json"])
