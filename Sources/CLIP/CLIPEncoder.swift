@@ -30,6 +30,11 @@ struct WeightLoader {
         WeightLoader(checkpoint: checkpoint, prefix: prefix + name + ".", precision: precision, read: read)
     }
 
+    /// Drops the mapped pages of `prefix.name` from resident memory (see `SafeTensorsCheckpoint.releasePages`).
+    func releasePages(_ name: String) {
+        checkpoint.releasePages(prefix + name)
+    }
+
     func get(_ name: String, _ shape: [Int]) throws -> FloatBuffer {
         let full = prefix + name
         read.names.insert(full)
@@ -92,8 +97,13 @@ struct Linear: Sendable {
         bias = hasBias ? try w.get("bias", [outFeatures]) : nil
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        int8 = quantizable && w.precision == .int8
-            ? Int8Weight(weight: weight.pointer, outFeatures: outFeatures, inFeatures: inFeatures) : nil
+        if quantizable && w.precision == .int8 {
+            int8 = Int8Weight(weight: weight.pointer, outFeatures: outFeatures, inFeatures: inFeatures)
+            // The int8 copy is what runs: the float32 pages leave resident memory (they stay in the page cache).
+            w.releasePages("weight")
+        } else {
+            int8 = nil
+        }
     }
 
     /// Row layout (one row per token), float32: the projections, which are never quantized.

@@ -204,6 +204,18 @@ final class MappedFile: @unchecked Sendable {
         return start < end ? (start, end - start) : nil
     }
 
+    /// Drops the whole pages inside `range` (byte offsets, clamped to the file) from this process's memory
+    /// (`MADV_DONTNEED`): the pages stay in the page cache, and a later touch maps them again from the file. Pages
+    /// shared with bytes outside `range` are kept.
+    func release(_ range: Range<Int>) {
+        let start = (range.lowerBound + Self.pageSize - 1) / Self.pageSize * Self.pageSize
+        let clamped = min(range.upperBound, size)
+        // The file's last page may be partial: it holds nothing past the end.
+        let end = clamped == size ? clamped : clamped / Self.pageSize * Self.pageSize
+        guard start < end else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// Steps `populate` reads at a time: a prefetch checks between steps whether the mapping is still in use.
     static let populateStep = 4 << 20
 
@@ -402,10 +414,23 @@ public final class SafeTensorsFile: Sendable {
         return try body(UnsafeRawBufferPointer(start: file.base + info.byteRange.lowerBound, count: info.byteRange.count))
     }
 
-    /// The tensor converted to Float32 (F32 aligned data is returned without copying).
+    /// Drops the pages of a tensor's data from this process's resident memory (see `releasePages` on the
+    /// checkpoint). Unknown names are ignored.
+    public func releasePages(_ name: String) {
+        if let info = tensors[name] { file.release(info.byteRange) }
+    }
+
+    /// The tensor converted to Float32 (F32 aligned data is returned without copying). A converted tensor's
+    /// pages in the mapping are released afterwards (`releasePages`): the copy is what is used.
     /// - Parameter shape: when given, the stored shape must equal it.
     /// - Throws: `.tensorNotFound`, `.shapeMismatch`, `.unsupportedDType`.
     public func floats(_ name: String, shape: [Int]? = nil) throws -> FloatBuffer {
+        let buffer = try floatsKeepingPages(name, shape: shape)
+        if !buffer.isMappedView { releasePages(name) }
+        return buffer
+    }
+
+    private func floatsKeepingPages(_ name: String, shape: [Int]?) throws -> FloatBuffer {
         guard let info = tensors[name] else { throw SafeTensorsError.tensorNotFound(name: name, file: url.path) }
         if let shape, shape != info.shape {
             throw SafeTensorsError.shapeMismatch(name: name, file: url.path, expected: shape, found: info.shape)
@@ -541,6 +566,13 @@ public final class SafeTensorsCheckpoint: Sendable {
                 }
             }
         }
+    }
+
+    /// Drops the pages of a tensor's data from this process's resident memory (`MADV_DONTNEED` on the whole pages
+    /// it alone occupies), for data that has been copied elsewhere (converted to float32, quantized): they stay in
+    /// the page cache, and reading the tensor again maps them back from the file. Unknown names are ignored.
+    public func releasePages(_ name: String) {
+        file(containing: name)?.releasePages(name)
     }
 
     /// The tensor as Float32; see `SafeTensorsFile.floats(_:shape:)`.

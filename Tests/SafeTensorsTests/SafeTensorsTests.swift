@@ -234,6 +234,65 @@ final class SafeTensorsTests: XCTestCase {
         return Double(vector.filter { $0 & 1 != 0 }.count) / Double(vector.count)
     }
 
+    /// Resident KiB of this process's mapping of `path` (per /proc/self/smaps); nil when it is not mapped.
+    private func residentKilobytes(ofMapping path: String) -> Int? {
+        // Read to the end with read(2): /proc files report size 0, and one buffered read may stop short.
+        let fd = open("/proc/self/smaps", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        let smaps = String(decoding: bytes, as: UTF8.self)
+        var inMapping = false
+        for line in smaps.split(separator: "\n") {
+            if line.first?.isHexDigit == true && line.contains("-") && !line.hasPrefix("Rss") {
+                inMapping = line.hasSuffix(" " + path)
+            } else if inMapping, line.hasPrefix("Rss:") {
+                return Int(line.split(separator: " ").dropFirst().first ?? "")
+            }
+        }
+        return nil
+    }
+
+    func testReleasedPagesLeaveResidentMemoryAndReadBackTheSame() throws {
+        // "half": 8 MiB of F16, converted (its pages are released at once); "full": 16 MiB of F32, read in place.
+        let count = 4 << 20
+        var half = [UInt16](repeating: 0, count: count), full = [Float](repeating: 0, count: count)
+        for i in stride(from: 0, to: count, by: 1021) { half[i] = Float16(Float(i % 2048)).bitPattern; full[i] = Float(i) }
+        let header = #"{"half":{"dtype":"F16","shape":[\#(count)],"data_offsets":[0,\#(2 * count)]},"#
+            + #""full":{"dtype":"F32","shape":[\#(count)],"data_offsets":[\#(2 * count),\#(6 * count)]}}"#
+        var data = Writer.file(header: header)
+        half.withUnsafeBytes { data.append(contentsOf: $0) }
+        full.withUnsafeBytes { data.append(contentsOf: $0) }
+        let path = try write(data, "model.safetensors").resolvingSymlinksInPath().path
+        let checkpoint = try SafeTensorsCheckpoint(directory: dir)
+
+        let converted = try checkpoint.floats("half")
+        XCTAssertFalse(converted.isMappedView)
+        XCTAssertEqual(converted.pointer[1021 * 7], Float(1021 * 7 % 2048))
+        let view = try checkpoint.floats("full")
+        XCTAssertTrue(view.isMappedView)
+        let sum = { (0..<count).reduce(Float(0)) { $0 + view.pointer[$1] } }
+        let expected = sum()
+        // Only the F32 tensor's 16 MiB stay resident (plus at most a page at each end).
+        let afterReading = try XCTUnwrap(residentKilobytes(ofMapping: path))
+        XCTAssertGreaterThanOrEqual(afterReading, 16 << 10)
+        XCTAssertLessThan(afterReading, (16 << 10) + 64)
+
+        checkpoint.releasePages("full")
+        XCTAssertLessThan(try XCTUnwrap(residentKilobytes(ofMapping: path)), 64)
+        checkpoint.releasePages("no such tensor")
+        // Touched again, the pages come back from the file with the same values.
+        XCTAssertEqual(sum(), expected)
+        XCTAssertEqual(view.pointer[1021 * 9], Float(1021 * 9))
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(residentKilobytes(ofMapping: path)), 16 << 10)
+    }
+
     /// Whether this process has `path` memory-mapped (per /proc/self/maps).
     private func isMapped(_ path: String) -> Bool {
         let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
