@@ -24,7 +24,7 @@ let package = Package(
         ),
 
         // One concern per target; data flows down this list.
-        .target(name: "SafeTensors"),
+        .target(name: "SafeTensors", dependencies: ["CKernels"]),
         .target(name: "Tokenizers"),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
         .target(name: "CKernels", path: "Sources/CKernels"),

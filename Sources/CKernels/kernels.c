@@ -2,6 +2,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -900,4 +901,61 @@ double zs_fma_probe(long rounds, float seed, float *sink, int *chains) {
 #endif
     *sink = fma_probe_scalar(rounds, seed, &flops, chains);
     return flops;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Half-precision storage to float32 (checkpoint loading).
+
+static inline float f16_to_f32_scalar(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0x1fu) {
+        // infinity; NaN with its payload, made quiet as F16C's vcvtph2ps does
+        bits = sign | 0x7f800000u | (mantissa << 13) | (mantissa ? 0x400000u : 0);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);  // normal: rebias 15 -> 127
+    } else {
+        // zero or subnormal: mantissa * 2^-24, exact in float32
+        float value = (float)mantissa * 5.9604644775390625e-8f;
+        memcpy(&bits, &value, 4);
+        bits |= sign;
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+static inline uint16_t load_u16(const unsigned char *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);  // little-endian storage on every supported target; no alignment assumed
+    return v;
+}
+
+#if ZS_X86
+__attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const unsigned char *h, float *out, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 2 * i))));
+    for (; i < n; i++) out[i] = f16_to_f32_scalar(load_u16(h + 2 * i));
+}
+#endif
+
+void zs_f16_to_f32(const void *h, float *out, ptrdiff_t n) {
+    const unsigned char *bytes = (const unsigned char *)h;
+#if ZS_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+        f16_to_f32_f16c(bytes, out, n);
+        return;
+    }
+#endif
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = f16_to_f32_scalar(load_u16(bytes + 2 * i));
+}
+
+void zs_bf16_to_f32(const void *b, float *out, ptrdiff_t n) {
+    const unsigned char *bytes = (const unsigned char *)b;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint32_t bits = (uint32_t)load_u16(bytes + 2 * i) << 16;
+        memcpy(out + i, &bits, 4);
+    }
 }

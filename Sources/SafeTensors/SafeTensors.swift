@@ -1,5 +1,7 @@
 // SafeTensors: read-only, memory-mapped reader for the `safetensors` format
 // (8-byte little-endian header length, a UTF-8 JSON header, then the raw tensor bytes).
+import CKernels
+import Dispatch
 import Foundation
 
 /// Element type of a stored tensor, as spelled in the safetensors header (`"F32"`, `"BF16"`, ...).
@@ -444,13 +446,9 @@ public final class SafeTensorsFile: Sendable {
             }
             return convert(count) { i in Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
         case .f16:
-            return convert(count) { i in
-                Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-            }
+            return convertInBlocks(count, from: source, bytesPerElement: 2, zs_f16_to_f32)
         case .bf16:
-            return convert(count) { i in
-                Float(bitPattern: UInt32(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-            }
+            return convertInBlocks(count, from: source, bytesPerElement: 2, zs_bf16_to_f32)
         case .f64:
             return convert(count) { i in
                 Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
@@ -458,6 +456,28 @@ public final class SafeTensorsFile: Sendable {
         default:
             throw SafeTensorsError.unsupportedDType(name: name, file: url.path, dtype: info.dtype.description)
         }
+    }
+
+    /// Converts `count` elements stored from `source` with a C kernel `(source, out, n)`, in blocks of 1 Mi
+    /// elements spread over the cores (a ViT-B/32 checkpoint in F16 converts in about 0.1 s, against 1 s element by
+    /// element in Swift).
+    private func convertInBlocks(
+        _ count: Int, from source: UnsafeRawPointer, bytesPerElement: Int,
+        _ kernel: @convention(c) (UnsafeRawPointer?, UnsafeMutablePointer<Float>?, Int) -> Void
+    ) -> FloatBuffer {
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        let block = 1 << 20
+        let blocks = (count + block - 1) / block
+        if blocks <= 1 {
+            kernel(source, storage, count)
+        } else {
+            let job = ConversionJob(source: source, target: storage, kernel: kernel)
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                let start = b * block
+                job.kernel(job.source + start * bytesPerElement, job.target + start, min(block, count - start))
+            }
+        }
+        return FloatBuffer(taking: storage, count: count)
     }
 
     private func convert(_ count: Int, _ element: (Int) -> Float) -> FloatBuffer {
@@ -583,4 +603,11 @@ public final class SafeTensorsCheckpoint: Sendable {
         }
         return try file.floats(name, shape: shape)
     }
+}
+
+/// What the blocks of a parallel conversion share; each block writes its own range of `target`.
+private struct ConversionJob: @unchecked Sendable {
+    let source: UnsafeRawPointer
+    let target: UnsafeMutablePointer<Float>
+    let kernel: @convention(c) (UnsafeRawPointer?, UnsafeMutablePointer<Float>?, Int) -> Void
 }

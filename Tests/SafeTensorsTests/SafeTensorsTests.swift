@@ -259,6 +259,36 @@ final class SafeTensorsTests: XCTestCase {
         return nil
     }
 
+    func testEveryHalfAndBFloat16BitPatternConvertsExactly() throws {
+        // Every 16-bit pattern 17 times (more than one conversion block), stored at an odd byte offset (after a
+        // 1-byte U8 tensor), as F16 and as BF16.
+        let patterns = (0..<(17 << 16)).map { UInt16(truncatingIfNeeded: $0) }
+        let n = patterns.count
+        let header = #"{"pad":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"#
+            + #""half":{"dtype":"F16","shape":[\#(n)],"data_offsets":[1,\#(1 + 2 * n)]},"#
+            + #""brain":{"dtype":"BF16","shape":[\#(n)],"data_offsets":[\#(1 + 2 * n),\#(1 + 4 * n)]}}"#
+        // Header length chosen so that the data section starts at an even offset: "half" then starts at an odd one.
+        var data = Writer.file(header: (8 + header.utf8.count) % 2 == 0 ? header : header + " ", data: [7])
+        XCTAssertEqual((data.count + 0) % 2, 1)  // 8 + header + the pad byte: odd
+        for _ in 0..<2 { for p in patterns { data.append(UInt8(p & 0xff)); data.append(UInt8(p >> 8)) } }
+        _ = try write(data, "model.safetensors")
+        let checkpoint = try SafeTensorsCheckpoint(directory: dir)
+        let half = try checkpoint.floats("half"), brain = try checkpoint.floats("brain")
+        XCTAssertEqual(half.count, n)
+        var mismatches = 0
+        for (i, p) in patterns.enumerated() {
+            let h = Float(Float16(bitPattern: p)), b = Float(bitPattern: UInt32(p) << 16)
+            let (gotH, gotB) = (half.pointer[i], brain.pointer[i])
+            let sameH = h.isNaN ? gotH.isNaN && gotH.sign == h.sign : gotH.bitPattern == h.bitPattern
+            let sameB = b.isNaN ? gotB.isNaN && gotB.sign == b.sign : gotB.bitPattern == b.bitPattern
+            if !sameH || !sameB { mismatches += 1 }
+        }
+        XCTAssertEqual(mismatches, 0)
+        XCTAssertEqual(half.pointer[0x3C00], 1)
+        XCTAssertEqual(half.pointer[0x0001], Float(Float16.leastNonzeroMagnitude))
+        XCTAssertEqual(half.pointer[0xFC00], -.infinity)
+    }
+
     func testReleasedPagesLeaveResidentMemoryAndReadBackTheSame() throws {
         // "half": 8 MiB of F16, converted (its pages are released at once); "full": 16 MiB of F32, read in place.
         let count = 4 << 20

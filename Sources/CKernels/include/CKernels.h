@@ -82,6 +82,14 @@ void zs_dequantize_transposed(const int32_t *acc, ptrdiff_t rows, ptrdiff_t cols
 /// away, and *chains their number (12 with AVX2's 16 registers, 16 with 32 registers, 12 scalar).
 double zs_fma_probe(long rounds, float seed, float *sink, int *chains);
 
+/// out[i] = the i-th IEEE half-precision value stored little-endian at h (2 bytes each, any alignment) as float32,
+/// exactly (subnormals and infinities included; NaNs keep sign and payload and are made quiet, as F16C does), for i < n; F16C instructions where the CPU has them.
+void zs_f16_to_f32(const void *h, float *out, ptrdiff_t n);
+
+/// out[i] = the i-th bfloat16 value stored little-endian at b (any alignment) as float32: its 16 bits become the
+/// high half.
+void zs_bf16_to_f32(const void *b, float *out, ptrdiff_t n);
+
 /// 1 when the AVX2+FMA paths are in use.
 int zs_kernels_use_avx2(void);
 
