@@ -84,32 +84,43 @@ public enum Precision: String, Sendable, CaseIterable {
 
 /// `nn.Linear(inFeatures, outFeatures)`: `weight` `[out, in]`, optional `bias` `[out]`.
 struct Linear: Sendable {
-    let weight: FloatBuffer
+    /// The weight as it runs: float32 (read in place from the mapping, or converted at load), or quantized to
+    /// int8 at load (encoder layers when the loader asks for int8), in which case no float32 copy is kept.
+    enum Weight: Sendable {
+        case float32(FloatBuffer)
+        case int8(Int8Weight)
+    }
+
+    let weight: Weight
     let bias: FloatBuffer?
     let inFeatures: Int
     let outFeatures: Int
-    /// The weight quantized at load when the loader asks for int8 (encoder layers only).
-    let int8: Int8Weight?
 
     init(_ w: WeightLoader, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true,
          quantizable: Bool = true) throws {
-        weight = try w.get("weight", [outFeatures, inFeatures])
+        let float32 = try w.get("weight", [outFeatures, inFeatures])
         bias = hasBias ? try w.get("bias", [outFeatures]) : nil
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         if quantizable && w.precision == .int8 {
-            int8 = Int8Weight(weight: weight.pointer, outFeatures: outFeatures, inFeatures: inFeatures)
-            // The int8 copy is what runs: the float32 pages leave resident memory (they stay in the page cache).
+            weight = .int8(Int8Weight(weight: float32.pointer, outFeatures: outFeatures, inFeatures: inFeatures))
+            // The int8 copy is what runs: a converted float32 copy is freed with `float32`, and mapped float32
+            // pages leave resident memory (they stay in the page cache).
             w.releasePages("weight")
         } else {
-            int8 = nil
+            weight = .float32(float32)
         }
     }
 
-    /// Row layout (one row per token), float32: the projections, which are never quantized.
+    /// Row layout (one row per token): `output` `[rows, outFeatures]` from `x` `[rows, inFeatures]`.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) throws {
-        try linear(x, rows: rows, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
-                   outFeatures: outFeatures, output: output)
+        switch weight {
+        case .float32(let w):
+            try linear(x, rows: rows, inFeatures: inFeatures, weight: w.pointer, bias: bias?.pointer,
+                       outFeatures: outFeatures, output: output)
+        case .int8(let q):
+            try linearInt8(x, rows: rows, weight: q, bias: bias?.pointer, output: output)
+        }
     }
 
     /// The same in column layout: `output` `[outFeatures, cols]` from `x` `[inFeatures, cols]`.
@@ -117,12 +128,13 @@ struct Linear: Sendable {
         _ x: UnsafePointer<Float>, cols: Int, output: UnsafeMutablePointer<Float>,
         activation: Activation = .none, accumulate: Bool = false
     ) throws {
-        if let int8 {
-            try linearInt8Columns(x, cols: cols, weight: int8, bias: bias?.pointer, activation: activation,
-                                  accumulate: accumulate, output: output)
-        } else {
-            try linearColumns(x, cols: cols, inFeatures: inFeatures, weight: weight.pointer, bias: bias?.pointer,
+        switch weight {
+        case .float32(let w):
+            try linearColumns(x, cols: cols, inFeatures: inFeatures, weight: w.pointer, bias: bias?.pointer,
                               outFeatures: outFeatures, activation: activation, accumulate: accumulate, output: output)
+        case .int8(let q):
+            try linearInt8Columns(x, cols: cols, weight: q, bias: bias?.pointer, activation: activation,
+                                  accumulate: accumulate, output: output)
         }
     }
 }

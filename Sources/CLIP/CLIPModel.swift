@@ -61,9 +61,11 @@ public final class CLIPModel: Sendable {
             scale = try w.get("logit_scale", [])
         }
         logit_scale = scale.pointer[0]
-        unusedTensors = checkpoint.names.filter {
+        // Every tensor of every file: a shard may hold tensors its index does not list, which transformers reads.
+        let stored = Set(checkpoint.files.values.flatMap { $0.tensors.keys })
+        unusedTensors = stored.filter {
             !w.read.names.contains($0) && $0 != "position_ids" && !$0.hasSuffix(".position_ids")
-        }
+        }.sorted()
     }
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.

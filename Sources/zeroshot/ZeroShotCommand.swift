@@ -43,7 +43,7 @@ struct ModelChoice: ParsableArguments {
         let classifier = try ZeroShotClassifier(model: model, options: options, progress: progress)
         let unused = classifier.model.unusedTensors
         if !unused.isEmpty {
-            let shown = unused.prefix(3).joined(separator: ", ") + (unused.count > 3 ? ", ..." : "")
+            let shown = unused.prefix(3).map(printable).joined(separator: ", ") + (unused.count > 3 ? ", ..." : "")
             progress("warning: \(classifier.modelDirectory.path): \(unused.count) tensor\(unused.count == 1 ? "" : "s") of the "
                      + "checkpoint \(unused.count == 1 ? "is" : "are") not used with its config.json (\(shown)); the config "
                      + "may not describe these weights, and the results may not be the checkpoint's")
@@ -105,6 +105,14 @@ func validateTemplate(_ template: String, for labels: [String]) throws {
 func reportError(_ input: String, _ error: Error) {
     let named = (error as? ImageIOError)?.source != nil
     FileHandle.standardError.write(Data("error: \(named ? "\(error)" : "\(input): \(error)")\n".utf8))
+}
+
+/// `text` with control characters (newlines, escape sequences) shown as `\u{hex}`, for names read from files
+/// that go into a one-line message.
+func printable(_ text: String) -> String {
+    text.unicodeScalars.map { scalar in
+        scalar.properties.generalCategory == .control ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+    }.joined()
 }
 
 func writeOut(_ text: String) {

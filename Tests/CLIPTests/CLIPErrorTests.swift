@@ -102,6 +102,25 @@ final class CLIPErrorTests: XCTestCase {
         XCTAssertEqual(unused, unused.sorted())
     }
 
+    func testATensorAShardHoldsOutsideItsIndexIsReported() throws {
+        // transformers reads every tensor of every shard, listed in the index or not.
+        let model = try copyFixture("tiny-sharded")
+        let index = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: model.appendingPathComponent("model.safetensors.index.json"))) as! [String: Any]
+        let shard = model.appendingPathComponent(Set((index["weight_map"] as! [String: String]).values).sorted()[0])
+        let bytes = try Data(contentsOf: shard)
+        let headerLength = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
+        var header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
+        let dataLength = bytes.count - 8 - headerLength
+        header["extra.hidden_in_shard"] = ["dtype": "F32", "shape": [3], "data_offsets": [dataLength, dataLength + 12]]
+        let newHeader = try JSONSerialization.data(withJSONObject: header)
+        var out = Data()
+        withUnsafeBytes(of: UInt64(newHeader.count).littleEndian) { out.append(contentsOf: $0) }
+        out += newHeader + bytes.subdata(in: (8 + headerLength)..<bytes.count) + Data(count: 12)
+        try out.write(to: shard)
+        XCTAssertEqual(try CLIPModel(directory: model).unusedTensors, ["extra.hidden_in_shard"])
+    }
+
     func testMissingTensor() throws {
         let model = try copyFixture("tiny-sharded")
         let name = "vision_model.encoder.layers.1.mlp.fc2.bias"
