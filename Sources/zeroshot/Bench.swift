@@ -7,9 +7,9 @@ struct Bench: ParsableCommand {
         abstract: "Measure load time, image and text tower speed, and peak memory.",
         discussion: """
             Loads the model (timed), then after one warm-up runs the image tower on a
-            batch of pixel_values and the text tower on 10 candidate labels put through
-            the default hypothesis template (never from the label cache), ITERATIONS
-            times each, and reports medians:
+            batch of pixel_values and the text tower on the candidate labels (--labels,
+            else 10 everyday ones) put through the hypothesis template (--template),
+            never from the label cache, ITERATIONS times each, and reports medians:
 
               load_ms                  classifier load (config, memory-mapped weights,
                                        tokenizer, preprocessor)

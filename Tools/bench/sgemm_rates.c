@@ -3,7 +3,8 @@
  * they stream from memory as in the model. Prints the best of 4 passes over the layers, in GFLOP/s.
  *
  *   cc -O2 Tools/bench/sgemm_rates.c -o /tmp/sgemm_rates -ldnnl
- *   OMP_NUM_THREADS=2 /tmp/sgemm_rates 50 768 12     # ViT-B/32, batch 1 (use 48: oneDNN takes 16 columns at a time)
+ *   OMP_NUM_THREADS=2 /tmp/sgemm_rates 48 768 12     # ViT-B/32, batch 1: its 50 tokens run as 48 columns plus 2
+ *                                                    # computed apart (oneDNN takes columns 16 at a time)
  *   OMP_NUM_THREADS=2 /tmp/sgemm_rates 800 768 12    # ViT-B/32, batch 16
  *   OMP_NUM_THREADS=2 /tmp/sgemm_rates 257 1024 24   # ViT-L/14, batch 1
  *
