@@ -85,10 +85,8 @@ extension CLIPConfig {
     /// softmax are not counted. Twice this is the image tower's floating-point operations per image (torch's
     /// `FlopCounterMode` count of `get_image_features`). A Double, exact below 2^53, so no config overflows it.
     public var imageMultiplyAdds: Double {
-        let v = visionConfig
-        let (grid, h) = (Double(v.gridSize), Double(v.hiddenSize))
-        let n = grid * grid + 1
-        let patches = grid * grid * Double(v.numChannels) * Double(v.patchSize) * Double(v.patchSize) * h
+        let (v, n, h) = imageTowerSizes
+        let patches = (n - 1) * Double(v.numChannels) * Double(v.patchSize) * Double(v.patchSize) * h
         let layer = 4 * n * h * h + 2 * n * h * Double(v.intermediateSize) + 2 * n * n * h
         return patches + Double(v.numHiddenLayers) * layer + h * Double(projectionDim)
     }
@@ -98,13 +96,18 @@ extension CLIPConfig {
     /// every position), since only the class token is pooled. Twice this is what `zeroshot bench` reports as
     /// `image_gflop_per_image`.
     public var pooledImageMultiplyAdds: Double {
-        let v = visionConfig
+        let (v, n, h) = imageTowerSizes
         guard v.numHiddenLayers > 0 else { return imageMultiplyAdds }
-        let (grid, h) = (Double(v.gridSize), Double(v.hiddenSize))
-        let n = grid * grid + 1
         // Per position left out of the last layer: its query and out projections, MLP and attention row.
         let perPosition = 2 * h * h + 2 * h * Double(v.intermediateSize) + 2 * n * h
         return imageMultiplyAdds - (n - 1) * perPosition
+    }
+
+    /// The vision config with its positions (patches + class token) and width as Doubles, so that no count
+    /// overflows.
+    private var imageTowerSizes: (CLIPVisionConfig, positions: Double, width: Double) {
+        let grid = Double(visionConfig.gridSize)
+        return (visionConfig, grid * grid + 1, Double(visionConfig.hiddenSize))
     }
 }
 

@@ -54,9 +54,7 @@ public func weightTimesColumns(
     } else {
         let inputT = UnsafeMutablePointer<Float>.allocate(capacity: tail * inner)
         defer { inputT.deallocate() }
-        for r in 0..<inner {
-            for c in 0..<tail { inputT[c * inner + r] = input[r * cols + head + c] }
-        }
+        zs_transpose(input + head, inner, tail, cols, inputT)
         try sgemm(transA: false, transB: true, m: tail, n: rows, k: inner, a: inputT, lda: inner,
                   b: weight, ldb: inner, c: outputT, ldc: rows)
     }

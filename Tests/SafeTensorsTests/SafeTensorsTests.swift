@@ -179,6 +179,22 @@ final class SafeTensorsTests: XCTestCase {
         return Double(vector.filter { $0 & 1 != 0 }.count) / Double(pages)
     }
 
+    /// Drops the file from the page cache, so that only a read brings it back.
+    private func evictFromPageCache(_ path: String) throws {
+        let fd = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        fsync(fd)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+    }
+
+    /// Skips the test on kernels without MADV_POPULATE_READ (Linux 5.14+), tried on an anonymous page.
+    private func requirePopulateRead() throws {
+        let probe = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        defer { munmap(probe, 4096) }
+        guard madvise(probe, 4096, 22) == 0 else { throw XCTSkip("this kernel has no MADV_POPULATE_READ") }
+    }
+
     func testPrefetchReadsTheNamedTensorsIntoMemory() throws {
         // "first" 64 MiB, then "second" 16 MiB; only "second" is prefetched. Read-ahead (8 MiB windows here) runs
         // forwards from what is read, so most of "first" stays on disk.
@@ -193,16 +209,8 @@ final class SafeTensorsTests: XCTestCase {
         firstValues.withUnsafeBytes { data.append(contentsOf: $0) }
         secondValues.withUnsafeBytes { data.append(contentsOf: $0) }
         let url = try write(data, "model.safetensors")
-        // Drop the file from the page cache, so that only a read brings it back.
-        let fd = open(url.path, O_RDONLY)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        fsync(fd)
-        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
-        close(fd)
-        // MADV_POPULATE_READ (Linux 5.14+), tried on an anonymous page.
-        let probe = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        defer { munmap(probe, 4096) }
-        guard madvise(probe, 4096, 22) == 0 else { throw XCTSkip("this kernel has no MADV_POPULATE_READ") }
+        try evictFromPageCache(url.path)
+        try requirePopulateRead()
         let checkpoint = try SafeTensorsCheckpoint(directory: dir)
         let file = try XCTUnwrap(checkpoint.file(containing: "first"))
         let first = try XCTUnwrap(checkpoint.info("first")).byteRange
@@ -338,14 +346,8 @@ final class SafeTensorsTests: XCTestCase {
         data.append(Data(count: 4 * count))
         let url = try write(data, "model.safetensors")
         let path = url.resolvingSymlinksInPath().path
-        let fd = open(path, O_RDONLY)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        fsync(fd)
-        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
-        close(fd)
-        let probe = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        defer { munmap(probe, 4096) }
-        guard madvise(probe, 4096, 22) == 0 else { throw XCTSkip("this kernel has no MADV_POPULATE_READ") }
+        try evictFromPageCache(path)
+        try requirePopulateRead()
         guard pageCacheFraction(path) < 0.25 else {
             throw XCTSkip("this file system keeps the file in memory (fadvise DONTNEED had no effect)")
         }
