@@ -9,7 +9,8 @@ import Foundation
 /// 1. resize to `size` with Pillow's resampling (`resample`, BICUBIC by default; antialiased,
 ///    fixed-point, 8-bit intermediate between the passes), as `PIL.Image.resize`;
 /// 2. center crop to `crop_size` with offsets `floor((resized - crop) / 2)`, padding with zeros where the
-///    resized image is smaller than the crop;
+///    resized image is smaller than the crop; without a center crop the size is the resized size (or the image's
+///    own without a resize), so it can differ from image to image, as in transformers;
 /// 3. rescale: `Float(Double(byte) * rescale_factor)` (float64 product rounded to float32, as numpy);
 /// 4. normalize: `(x - mean[c]) / std[c]` in float32;
 /// 5. channel-first layout `[3, height, width]`.
@@ -63,28 +64,36 @@ public struct CLIPImageProcessor: Sendable {
         self.init(config: config)
     }
 
-    /// Output height in pixels: the crop height, or the fixed resize height when there is no crop.
-    /// When neither fixes it (no crop and an aspect-preserving or no resize), use `outputSize(width:height:)`.
-    public var outputHeight: Int {
-        if config.doCenterCrop { return config.cropHeight }
-        if config.doResize, case let .exact(h, _) = config.size { return h }
-        return 0
+    /// The pixel_values size `(height, width)` shared by every image, when the config fixes one: the crop size,
+    /// or the `{"height", "width"}` resize size without a crop. nil when it depends on the image (no crop and an
+    /// aspect-preserving resize, or no resize) or when every image fails (`everyImageError`).
+    public var fixedOutputSize: (height: Int, width: Int)? {
+        if everyImageError != nil { return nil }
+        if config.doCenterCrop { return (max(config.cropHeight, 0), max(config.cropWidth, 0)) }
+        if config.doResize, case let .exact(h, w) = config.size { return (h, w) }
+        return nil
     }
 
-    /// Output width in pixels: the crop width, or the fixed resize width when there is no crop.
-    /// When neither fixes it (no crop and an aspect-preserving or no resize), use `outputSize(width:height:)`.
-    public var outputWidth: Int {
-        if config.doCenterCrop { return config.cropWidth }
-        if config.doResize, case let .exact(_, w) = config.size { return w }
-        return 0
+    /// The error every image gets whatever its size (a `null` value an enabled step needs, a size dictionary
+    /// resizing cannot use, a negative side, a crop size without height and width), else nil. transformers loads
+    /// such a config and fails each image; callers can warn once. (Any positive size keeps a 1 x 1 image non-empty,
+    /// so the error of a 1 x 1 image is the error of all.)
+    public var everyImageError: ImagePreprocessingError? {
+        do {
+            _ = try outputSize(width: 1, height: 1)
+            return nil
+        } catch {
+            return error as? ImagePreprocessingError
+        }
     }
 
-    /// True when every image gives `[3, outputHeight, outputWidth]`.
-    public var hasFixedOutputSize: Bool { outputHeight > 0 }
-
-    /// Size of the image after the resize step, as transformers computes it (`height`, `width`).
-    /// Sizes that transformers would round to 0 are raised to 1 (Pillow rejects them).
-    public func resizedSize(width: Int, height: Int) -> (height: Int, width: Int) {
+    /// Size of the image after the resize step, as transformers computes it (`height`, `width`); the image's own
+    /// size without `do_resize`.
+    /// - Throws: `ImagePreprocessingError.notResizable` for a size dictionary transformers' resize cannot use,
+    ///   `.emptyResize` when a side comes out below 1 pixel (Pillow's "height and width must be > 0").
+    /// - Precondition: `width > 0`, `height > 0` (as every `RGBImage`).
+    public func resizedSize(width: Int, height: Int) throws -> (height: Int, width: Int) {
+        precondition(width > 0 && height > 0, "image size \(width)x\(height) must be positive")
         guard config.doResize else { return (height, width) }
         let (h, w): (Int, Int)
         switch config.size {
@@ -100,38 +109,69 @@ public struct CLIPImageProcessor: Sendable {
         case let .exact(eh, ew):
             (h, w) = (eh, ew)
         case let .maxHeightWidth(mh, mw):
+            // get_image_size_for_max_height_width
             let scale = min(Double(mh) / Double(height), Double(mw) / Double(width))
             (h, w) = (Int(Double(height) * scale), Int(Double(width) * scale))
+        case let .notResizable(size):
+            throw ImagePreprocessingError.notResizable(size: size)
         }
-        return (max(h, 1), max(w, 1))
+        guard h > 0, w > 0 else { throw ImagePreprocessingError.emptyResize(height: h, width: w) }
+        return (h, w)
     }
 
-    /// Size of `pixel_values` for an image of this size: `(height, width)`, so the values are
-    /// `[3, height, width]`.
-    public func outputSize(width: Int, height: Int) -> (height: Int, width: Int) {
-        if config.doCenterCrop { return (config.cropHeight, config.cropWidth) }
-        return resizedSize(width: width, height: height)
+    /// Size of the pixel_values of an image of this size, `(height, width)`: the values are `[3, height, width]`.
+    /// With a center crop, the crop size (a zero or negative crop side gives 0, as transformers' slicing does);
+    /// without one, the resized size.
+    /// - Throws: `ImagePreprocessingError` where transformers' image processor fails for this image, checking in
+    ///   its order: `null` values an enabled step needs, then the resize, then the crop size.
+    public func outputSize(width: Int, height: Int) throws -> (height: Int, width: Int) {
+        // validate_preprocess_arguments
+        let needs: [(flag: Bool, step: String, keys: [String])] = [
+            (config.doRescale, "do_rescale", ["rescale_factor"]),
+            (config.doNormalize, "do_normalize", ["image_mean", "image_std"]),
+            (config.doCenterCrop, "do_center_crop", ["crop_size"]),
+            (config.doResize, "do_resize", ["size", "resample"]),
+        ]
+        for need in needs where need.flag {
+            if let key = need.keys.first(where: config.nullKeys.contains) {
+                throw ImagePreprocessingError.missingValue(key: key, step: need.step)
+            }
+        }
+        let resized = try resizedSize(width: width, height: height)
+        guard config.doCenterCrop else { return resized }
+        if let cropSize = config.unusableCropSize {
+            throw ImagePreprocessingError.cropSizeWithoutHeightAndWidth(cropSize: cropSize)
+        }
+        return (max(config.cropHeight, 0), max(config.cropWidth, 0))
     }
 
-    /// pixel_values of one image, `[3, outputHeight, outputWidth]` float32, CHW (R, G, B planes).
-    /// Without a center crop the size is `outputSize(width: image.width, height: image.height)`.
-    public func pixelValues(_ image: RGBImage) -> [Float] {
-        let (h, w) = outputSize(width: image.width, height: image.height)
+    /// pixel_values of one image with their size: `values` is `[3, height, width]` float32, CHW (R, G, B planes).
+    /// - Throws: `ImagePreprocessingError` where transformers fails for this image (see `outputSize(width:height:)`).
+    public func preprocess(_ image: RGBImage) throws -> (values: [Float], height: Int, width: Int) {
+        let (h, w) = try outputSize(width: image.width, height: image.height)
         var out = [Float](repeating: 0, count: 3 * h * w)
-        out.withUnsafeMutableBufferPointer { pixelValues(image, into: $0) }
-        return out
+        try out.withUnsafeMutableBufferPointer { try pixelValues(image, into: $0) }
+        return (out, h, w)
+    }
+
+    /// pixel_values of one image, `[3, height, width]` float32, CHW, as `preprocess(_:)`; an empty array when the
+    /// image cannot be preprocessed (`preprocess(_:)` throws the reason).
+    public func pixelValues(_ image: RGBImage) -> [Float] {
+        (try? preprocess(image))?.values ?? []
     }
 
     /// Writes the pixel_values of one image, `[3, height, width]` float32 CHW, into `buffer` (for building
     /// a batch in place). `(height, width)` is `outputSize(width: image.width, height: image.height)`.
     ///
     /// - Precondition: `buffer.count == 3 * height * width`.
-    public func pixelValues(_ image: RGBImage, into buffer: UnsafeMutableBufferPointer<Float>) {
+    /// - Throws: `ImagePreprocessingError` as `outputSize(width:height:)`, before writing anything.
+    public func pixelValues(_ image: RGBImage, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         precondition(image.pixels.count == image.width * image.height * 3, "RGBImage pixel count does not match its size")
-        let (outH, outW) = outputSize(width: image.width, height: image.height)
+        let (outH, outW) = try outputSize(width: image.width, height: image.height)
         precondition(buffer.count == 3 * outH * outW,
                      "pixel_values buffer holds \(buffer.count) floats, needs 3 x \(outH) x \(outW)")
-        let (rh, rw) = resizedSize(width: image.width, height: image.height)
+        if outH == 0 || outW == 0 { return }
+        let (rh, rw) = try resizedSize(width: image.width, height: image.height)
 
         // Crop offsets in the resized image (floor division, negative when padding).
         let top = config.doCenterCrop ? Self.floorHalf(rh - outH) : 0

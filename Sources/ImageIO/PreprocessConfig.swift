@@ -30,7 +30,15 @@ public enum ImageProcessorConfigError: Error, CustomStringConvertible, Equatable
 ///
 /// `size` and `crop_size` are accepted in every form transformers accepts: an integer (`size` N means
 /// `{"shortest_edge": N}`, as CLIP sets `default_to_square` to false; `crop_size` N means N x N), a
-/// `[height, width]` list, or a dictionary. `use_square_size: true` (KOSMOS-2) turns `size` into a square.
+/// `[height, width, ...]` list (its first two values), or a dictionary with one of transformers' key sets.
+/// `use_square_size: true` (KOSMOS-2) makes `size` 224 x 224, as `CLIPImageProcessorPil` does.
+///
+/// Loading refuses only what `CLIPImageProcessorPil.from_pretrained` refuses (a size dictionary with another key
+/// set, a list of fewer than two values, a wrong JSON type) plus sides over `maxSide`. Settings that transformers
+/// loads but cannot apply (`{"longest_edge": N}` alone as `size`, a zero or negative side, a `crop_size` without
+/// height and width, `null` for a value an enabled step needs) fail each image instead, as transformers' image
+/// processor does: see `CLIPImageProcessor.outputSize(width:height:)`. A key set to `null` is `None` in
+/// transformers, not its default: `do_resize: null` disables resizing, `size: null` with resizing fails each image.
 public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     /// The resize target, as transformers' size dictionary.
     public enum Size: Sendable, Equatable {
@@ -43,6 +51,11 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
         case exact(height: Int, width: Int)
         /// `{"max_height": H, "max_width": W}`: the largest size within H x W keeping the aspect ratio.
         case maxHeightWidth(maxHeight: Int, maxWidth: Int)
+        /// A size dictionary transformers loads but cannot resize with (its resize needs a non-zero
+        /// `shortest_edge`, `max_height` and `max_width`, or `height` and `width`): `{"longest_edge": N}` alone,
+        /// `{"min_pixels", "max_pixels"}`, or zero values. The dictionary as written, for messages. With `do_resize`
+        /// every image fails (`ImagePreprocessingError.notResizable`).
+        case notResizable(String)
     }
 
     /// Resize before cropping (`do_resize`, default true).
@@ -57,6 +70,14 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     public var cropHeight: Int
     /// Crop width in pixels (`crop_size.width`, default 224).
     public var cropWidth: Int
+    /// `crop_size` as written when it is a dictionary without both `height` and `width` (say
+    /// `{"shortest_edge": 224}`), else nil. transformers loads it; with `do_center_crop` every image fails
+    /// (`ImagePreprocessingError.cropSizeWithoutHeightAndWidth`).
+    public var unusableCropSize: String?
+    /// Keys set to `null` among `size`, `crop_size`, `resample`, `rescale_factor`, `image_mean`, `image_std`
+    /// (their fields then hold the defaults, unused). transformers reads `null` as `None`: a step that needs one of
+    /// them fails every image (`ImagePreprocessingError.missingValue`).
+    public var nullKeys: Set<String>
     /// Multiply the 8-bit values by `rescaleFactor` (`do_rescale`, default true).
     public var doRescale: Bool
     /// Rescale factor (`rescale_factor`, default 1/255).
@@ -96,7 +117,9 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
         doNormalize: Bool = true,
         imageMean: [Double] = ImageProcessorConfig.openAIClipMean,
         imageStd: [Double] = ImageProcessorConfig.openAIClipStd,
-        doConvertRGB: Bool = true
+        doConvertRGB: Bool = true,
+        unusableCropSize: String? = nil,
+        nullKeys: Set<String> = []
     ) {
         self.doResize = doResize
         self.size = size
@@ -110,30 +133,33 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
         self.imageMean = imageMean
         self.imageStd = imageStd
         self.doConvertRGB = doConvertRGB
+        self.unusableCropSize = unusableCropSize
+        self.nullKeys = nullKeys
     }
 
-    /// Checks the values the processor relies on.
+    /// Checks the values the processor relies on. Zero and negative sides pass: transformers loads them and
+    /// fails (or, for a crop, empties) each image, which `CLIPImageProcessor.outputSize(width:height:)` mirrors.
     /// - Throws: `ImageProcessorConfigError.invalidValue` naming the key and the reason.
     public func validate() throws {
-        func positive(_ v: Int, _ key: String) throws {
-            if v <= 0 { throw ImageProcessorConfigError.invalidValue(key: key, reason: "must be positive, got \(v)") }
-            if v > Self.maxSide {
+        func withinLimit(_ v: Int, _ key: String) throws {
+            if v > Self.maxSide || v < -Self.maxSide {
                 throw ImageProcessorConfigError.invalidValue(
                     key: key, reason: "\(v) pixels is over the limit of \(Self.maxSide) pixels per side")
             }
         }
         if doResize {
             switch size {
-            case let .shortestEdge(s): try positive(s, "size.shortest_edge")
+            case let .shortestEdge(s): try withinLimit(s, "size.shortest_edge")
             case let .shortestAndLongestEdge(s, l):
-                try positive(s, "size.shortest_edge"); try positive(l, "size.longest_edge")
-            case let .exact(h, w): try positive(h, "size.height"); try positive(w, "size.width")
-            case let .maxHeightWidth(h, w): try positive(h, "size.max_height"); try positive(w, "size.max_width")
+                try withinLimit(s, "size.shortest_edge"); try withinLimit(l, "size.longest_edge")
+            case let .exact(h, w): try withinLimit(h, "size.height"); try withinLimit(w, "size.width")
+            case let .maxHeightWidth(h, w): try withinLimit(h, "size.max_height"); try withinLimit(w, "size.max_width")
+            case .notResizable: break
             }
         }
         if doCenterCrop {
-            try positive(cropHeight, "crop_size.height")
-            try positive(cropWidth, "crop_size.width")
+            try withinLimit(cropHeight, "crop_size.height")
+            try withinLimit(cropWidth, "crop_size.width")
         }
         if doNormalize {
             if imageMean.count != 3 {
@@ -163,14 +189,27 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = ImageProcessorConfig()
-        doResize = try c.decodeIfPresent(Bool.self, forKey: .doResize) ?? defaults.doResize
-        doCenterCrop = try c.decodeIfPresent(Bool.self, forKey: .doCenterCrop) ?? defaults.doCenterCrop
-        doRescale = try c.decodeIfPresent(Bool.self, forKey: .doRescale) ?? defaults.doRescale
+        var nullKeys = Set<String>()
+        /// A key present with `null` is `None` in transformers (falsy for the flags, missing for values).
+        func isNull(_ key: CodingKeys) throws -> Bool {
+            guard c.contains(key), try c.decodeNil(forKey: key) else { return false }
+            nullKeys.insert(key.stringValue)
+            return true
+        }
+        func flag(_ key: CodingKeys, _ fallback: Bool) throws -> Bool {
+            if c.contains(key), try c.decodeNil(forKey: key) { return false }
+            return try c.decodeIfPresent(Bool.self, forKey: key) ?? fallback
+        }
+        doResize = try flag(.doResize, defaults.doResize)
+        doCenterCrop = try flag(.doCenterCrop, defaults.doCenterCrop)
+        doRescale = try flag(.doRescale, defaults.doRescale)
+        doNormalize = try flag(.doNormalize, defaults.doNormalize)
+        doConvertRGB = try flag(.doConvertRGB, defaults.doConvertRGB)
+        let defaultToSquare = try flag(.defaultToSquare, false)
+        _ = try isNull(.rescaleFactor)
         rescaleFactor = try c.decodeIfPresent(Double.self, forKey: .rescaleFactor) ?? defaults.rescaleFactor
-        doNormalize = try c.decodeIfPresent(Bool.self, forKey: .doNormalize) ?? defaults.doNormalize
-        doConvertRGB = try c.decodeIfPresent(Bool.self, forKey: .doConvertRGB) ?? defaults.doConvertRGB
-        let defaultToSquare = try c.decodeIfPresent(Bool.self, forKey: .defaultToSquare) ?? false
 
+        _ = try isNull(.resample)
         if let raw = try c.decodeIfPresent(Int.self, forKey: .resample) {
             guard let filter = ResamplingFilter(rawValue: raw) else {
                 throw ImageProcessorConfigError.invalidValue(
@@ -181,60 +220,58 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
             resample = defaults.resample
         }
 
+        _ = try isNull(.imageMean)
+        _ = try isNull(.imageStd)
         imageMean = try c.decodeIfPresent(ChannelValues.self, forKey: .imageMean)?.values ?? defaults.imageMean
         imageStd = try c.decodeIfPresent(ChannelValues.self, forKey: .imageStd)?.values ?? defaults.imageStd
         if imageMean.count == 1 { imageMean = Array(repeating: imageMean[0], count: 3) }
         if imageStd.count == 1 { imageStd = Array(repeating: imageStd[0], count: 3) }
 
+        // get_size_dict checks the key set of `size` and `crop_size` when loading, whether or not they are used.
+        _ = try isNull(.size)
         if let rawSize = try c.decodeIfPresent(SizeValue.self, forKey: .size) {
-            let dict = try rawSize.dictionary(key: "size", defaultToSquare: defaultToSquare)
-            // Only used when resizing; transformers rejects other key sets at resize time.
-            if let s = try Self.resizeSize(dict, required: doResize) { size = s } else { size = defaults.size }
+            size = Self.resizeSize(try rawSize.dictionary(key: "size", defaultToSquare: defaultToSquare))
         } else {
             size = defaults.size
         }
         if try c.decodeIfPresent(Bool.self, forKey: .useSquareSize) == true {
-            guard case let .shortestEdge(s) = size else {
-                throw ImageProcessorConfigError.invalidValue(
-                    key: "use_square_size", reason: "needs size given as a shortest edge")
-            }
-            size = .exact(height: s, width: s)
+            // CLIPImageProcessorPil.__init__ squares its class default shortest edge (224), not the file's size.
+            size = .exact(height: 224, width: 224)
+            nullKeys.remove("size")
         }
 
+        _ = try isNull(.cropSize)
+        unusableCropSize = nil
+        cropHeight = defaults.cropHeight
+        cropWidth = defaults.cropWidth
         if let rawCrop = try c.decodeIfPresent(SizeValue.self, forKey: .cropSize) {
             let dict = try rawCrop.dictionary(key: "crop_size", defaultToSquare: true)
-            if let h = dict["height"], let w = dict["width"], dict.count == 2 {
+            if let h = dict["height"] ?? nil, let w = dict["width"] ?? nil {
                 cropHeight = h
                 cropWidth = w
-            } else if doCenterCrop {
-                throw ImageProcessorConfigError.invalidValue(
-                    key: "crop_size", reason: "center crop needs \"height\" and \"width\", got keys \(dict.keys.sorted())")
             } else {
-                cropHeight = defaults.cropHeight
-                cropWidth = defaults.cropWidth
+                unusableCropSize = SizeValue.describe(dict)
             }
-        } else {
-            cropHeight = defaults.cropHeight
-            cropWidth = defaults.cropWidth
         }
+        self.nullKeys = nullKeys
         try validate()
     }
 
-    private static func resizeSize(_ d: [String: Int], required: Bool) throws -> Size? {
-        let keys = Set(d.keys)
-        if keys == ["shortest_edge"], let s = d["shortest_edge"] { return .shortestEdge(s) }
-        if keys == ["shortest_edge", "longest_edge"], let s = d["shortest_edge"], let l = d["longest_edge"] {
+    /// The resize rule transformers' `PilBackend.resize` picks for a size dictionary, testing values for truth as
+    /// Python does (a missing, `null` or zero value is false): `shortest_edge` with `longest_edge`, then
+    /// `shortest_edge`, then `max_height` with `max_width`, then `height` with `width`.
+    private static func resizeSize(_ d: [String: Int?]) -> Size {
+        func value(_ key: String) -> Int? {
+            guard let v = d[key] ?? nil, v != 0 else { return nil }
+            return v
+        }
+        if let s = value("shortest_edge"), let l = value("longest_edge") {
             return .shortestAndLongestEdge(shortest: s, longest: l)
         }
-        if keys == ["height", "width"], let h = d["height"], let w = d["width"] { return .exact(height: h, width: w) }
-        if keys == ["max_height", "max_width"], let h = d["max_height"], let w = d["max_width"] {
-            return .maxHeightWidth(maxHeight: h, maxWidth: w)
-        }
-        if !required { return nil }
-        throw ImageProcessorConfigError.invalidValue(
-            key: "size",
-            reason: "resizing needs {\"shortest_edge\"}, {\"shortest_edge\", \"longest_edge\"}, {\"height\", \"width\"} "
-                + "or {\"max_height\", \"max_width\"}; got keys \(keys.sorted())")
+        if let s = value("shortest_edge") { return .shortestEdge(s) }
+        if let h = value("max_height"), let w = value("max_width") { return .maxHeightWidth(maxHeight: h, maxWidth: w) }
+        if let h = value("height"), let w = value("width") { return .exact(height: h, width: w) }
+        return .notResizable(SizeValue.describe(d))
     }
 }
 
@@ -251,11 +288,11 @@ private struct ChannelValues: Decodable {
     }
 }
 
-/// `size` / `crop_size`: an integer, a `[height, width]` list, or a dictionary of integers.
+/// `size` / `crop_size`: an integer, a `[height, width, ...]` list, or a dictionary of integers (or nulls).
 private enum SizeValue: Decodable {
     case int(Int)
     case list([Int])
-    case dict([String: Int])
+    case dict([String: Int?])
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -264,20 +301,20 @@ private enum SizeValue: Decodable {
         } else if let v = try? c.decode([Int].self) {
             self = .list(v)
         } else {
-            // Dictionaries may carry null entries; transformers drops them.
-            let d = try c.decode([String: Int?].self)
-            self = .dict(d.compactMapValues { $0 })
+            self = .dict(try c.decode([String: Int?].self))
         }
     }
 
-    func dictionary(key: String, defaultToSquare: Bool) throws -> [String: Int] {
+    /// transformers' `get_size_dict`: the size dictionary, with the key sets it accepts.
+    func dictionary(key: String, defaultToSquare: Bool) throws -> [String: Int?] {
         switch self {
         case let .int(v):
             return defaultToSquare ? ["height": v, "width": v] : ["shortest_edge": v]
         case let .list(v):
-            guard v.count == 2 else {
+            // convert_to_size_dict reads size[0] and size[1] and ignores the rest.
+            guard v.count >= 2 else {
                 throw ImageProcessorConfigError.invalidValue(
-                    key: key, reason: "a list must be [height, width], got \(v.count) values")
+                    key: key, reason: "a list must be [height, width], got \(v.count) value\(v.count == 1 ? "" : "s")")
             }
             return ["height": v[0], "width": v[1]]
         case let .dict(d):
@@ -291,5 +328,11 @@ private enum SizeValue: Decodable {
             }
             return d
         }
+    }
+
+    /// `{"longest_edge": 64}`, keys sorted, for messages.
+    static func describe(_ d: [String: Int?]) -> String {
+        "{" + d.keys.sorted().map { k in "\"\(k)\": \(d[k].flatMap { $0 }.map(String.init) ?? "null")" }
+            .joined(separator: ", ") + "}"
     }
 }

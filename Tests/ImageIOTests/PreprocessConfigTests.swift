@@ -27,12 +27,31 @@ final class PreprocessConfigTests: XCTestCase {
         XCTAssertEqual(config.imageStd, [0.26862954, 0.26130258, 0.27577711])
         XCTAssertTrue(config.doResize && config.doCenterCrop && config.doRescale && config.doNormalize)
         let processor = CLIPImageProcessor(config: config)
-        XCTAssertEqual([processor.outputHeight, processor.outputWidth], [224, 224])
+        XCTAssertTrue(processor.fixedOutputSize! == (224, 224))
+        XCTAssertNil(processor.everyImageError)
     }
 
-    func testNullValuesFallBackToDefaults() throws {
-        let config = try decode(#"{"size": null, "crop_size": null, "resample": null, "image_mean": null}"#)
-        XCTAssertEqual(config, ImageProcessorConfig())
+    /// transformers reads null as None, not as the default: a null flag is false, a null value that an enabled step
+    /// needs fails each image (transformers 5.24, CLIPImageProcessorPil.from_pretrained).
+    func testNullIsNoneAsInTransformers() throws {
+        let flags = try decode(#"{"do_resize": null, "do_center_crop": null, "do_rescale": null, "do_normalize": null}"#)
+        XCTAssertFalse(flags.doResize || flags.doCenterCrop || flags.doRescale || flags.doNormalize)
+        XCTAssertTrue(try CLIPImageProcessor(config: flags).outputSize(width: 7, height: 5) == (5, 7))
+        let image = RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 9, count: 12))
+        let cases: [(String, ImagePreprocessingError)] = [
+            (#"{"size": null}"#, .missingValue(key: "size", step: "do_resize")),
+            (#"{"resample": null}"#, .missingValue(key: "resample", step: "do_resize")),
+            (#"{"crop_size": null}"#, .missingValue(key: "crop_size", step: "do_center_crop")),
+            (#"{"image_mean": null}"#, .missingValue(key: "image_mean", step: "do_normalize")),
+            (#"{"rescale_factor": null, "size": null}"#, .missingValue(key: "rescale_factor", step: "do_rescale")),
+        ]
+        for (json, expected) in cases {
+            let processor = CLIPImageProcessor(config: try decode(json))
+            XCTAssertEqual(processor.everyImageError, expected, json)
+            XCTAssertThrowsError(try processor.preprocess(image), json) { XCTAssertEqual($0 as? ImagePreprocessingError, expected) }
+        }
+        // Unused null values change nothing.
+        XCTAssertNil(CLIPImageProcessor(config: try decode(#"{"do_resize": false, "size": null}"#)).everyImageError)
     }
 
     func testRescaleFactorParsesToTheSameDouble() throws {
@@ -49,7 +68,16 @@ final class PreprocessConfigTests: XCTestCase {
                        .shortestAndLongestEdge(shortest: 8, longest: 12))
         XCTAssertEqual(try decode(#"{"size": {"max_height": 8, "max_width": 12}}"#).size,
                        .maxHeightWidth(maxHeight: 8, maxWidth: 12))
-        XCTAssertEqual(try decode(#"{"size": 30, "use_square_size": true}"#).size, .exact(height: 30, width: 30))
+        // CLIPImageProcessorPil squares its class default shortest edge, 224, whatever the file's size.
+        XCTAssertEqual(try decode(#"{"size": 30, "use_square_size": true}"#).size, .exact(height: 224, width: 224))
+        XCTAssertEqual(try decode(#"{"size": {"height": 3, "width": 3}, "use_square_size": true}"#).size,
+                       .exact(height: 224, width: 224))
+        // A list gives its first two values; zero values are false for transformers' resize.
+        XCTAssertEqual(try decode(#"{"size": [240, 320, 3]}"#).size, .exact(height: 240, width: 320))
+        XCTAssertEqual(try decode(#"{"size": {"shortest_edge": 8, "longest_edge": 0}}"#).size, .shortestEdge(8))
+        XCTAssertEqual(try decode(#"{"size": {"longest_edge": 9}}"#).size, .notResizable(#"{"longest_edge": 9}"#))
+        XCTAssertEqual(try decode(#"{"size": {"height": 0, "width": 9}}"#).size,
+                       .notResizable(#"{"height": 0, "width": 9}"#))
         let crop = try decode(#"{"crop_size": 336}"#)
         XCTAssertEqual([crop.cropHeight, crop.cropWidth], [336, 336])
         let cropList = try decode(#"{"crop_size": [20, 30]}"#)
@@ -62,18 +90,15 @@ final class PreprocessConfigTests: XCTestCase {
     func testInvalidValuesAreRejectedWithTheKey() {
         let bad: [(String, String)] = [
             (#"{"resample": 9}"#, "resample"),
-            (#"{"size": {"longest_edge": 9}}"#, "size"),
             (#"{"size": {"width": 9}}"#, "size"),
-            (#"{"size": [1, 2, 3]}"#, "size"),
-            (#"{"size": 0}"#, "size.shortest_edge"),
-            (#"{"crop_size": {"shortest_edge": 9}}"#, "crop_size"),
-            (#"{"crop_size": -4}"#, "crop_size.height"),
+            (#"{"size": [1]}"#, "size"),
+            (#"{"crop_size": {"side": 9}}"#, "crop_size"),
+            (#"{"crop_size": [9]}"#, "crop_size"),
             // Regression: a huge shortest edge overflowed the resize arithmetic and trapped.
             (#"{"size": {"shortest_edge": 4611686018427387904}}"#, "size.shortest_edge"),
             (#"{"size": {"height": 224, "width": 100000}}"#, "size.width"),
             (#"{"crop_size": 100000}"#, "crop_size.height"),
             (#"{"image_mean": [0.5, 0.5]}"#, "image_mean"),
-            (#"{"size": {"height": 3, "width": 3}, "use_square_size": true}"#, "use_square_size"),
         ]
         for (json, key) in bad {
             XCTAssertThrowsError(try decode(json), json) { error in
@@ -84,9 +109,13 @@ final class PreprocessConfigTests: XCTestCase {
                 XCTAssertFalse(reason.isEmpty)
             }
         }
-        // Settings that are unused are not checked, as in transformers.
-        XCTAssertNoThrow(try decode(#"{"do_center_crop": false, "crop_size": {"shortest_edge": 9}}"#))
-        XCTAssertNoThrow(try decode(#"{"do_resize": false, "size": {"longest_edge": 9}}"#))
+        // transformers checks the key set of size and crop_size when loading, even when they are unused.
+        XCTAssertThrowsError(try decode(#"{"do_center_crop": false, "crop_size": {"side": 9}}"#))
+        // Values it loads but cannot apply fail each image instead (see PreprocessTests' combinations).
+        for json in [#"{"size": 0}"#, #"{"crop_size": -4}"#, #"{"size": {"longest_edge": 9}}"#,
+                     #"{"crop_size": {"shortest_edge": 9}}"#, #"{"size": {"shortest_edge": -3}}"#] {
+            XCTAssertNoThrow(try decode(json), json)
+        }
     }
 
     func testFileErrorsNameTheFile() throws {
@@ -115,19 +144,24 @@ final class PreprocessConfigTests: XCTestCase {
         }
     }
 
-    func testResizedSizeRules() {
+    func testResizedSizeRules() throws {
         let p = CLIPImageProcessor(config: ImageProcessorConfig(size: .shortestEdge(224)))
         // The long side is truncated: 224 * 512 / 384 = 298.67 -> 298.
-        XCTAssertTrue(p.resizedSize(width: 512, height: 384) == (224, 298))
-        XCTAssertTrue(p.resizedSize(width: 3, height: 1000) == (74666, 224))
-        XCTAssertTrue(p.resizedSize(width: 1, height: 1) == (224, 224))
+        XCTAssertTrue(try p.resizedSize(width: 512, height: 384) == (224, 298))
+        XCTAssertTrue(try p.resizedSize(width: 3, height: 1000) == (74666, 224))
+        XCTAssertTrue(try p.resizedSize(width: 1, height: 1) == (224, 224))
         // get_size_with_aspect_ratio: the short side becomes round(40 * 2 / 3) = 27, the long one int(26.67 * 3 / 2).
         XCTAssertTrue(CLIPImageProcessor.sizeWithAspectRatio(height: 2, width: 3, size: 32, maxSize: 40) == (27, 40))
         XCTAssertTrue(CLIPImageProcessor.sizeWithAspectRatio(height: 5, width: 10, size: 5, maxSize: 40) == (5, 10))
         let m = CLIPImageProcessor(config: ImageProcessorConfig(size: .maxHeightWidth(maxHeight: 50, maxWidth: 50),
                                                                doCenterCrop: false))
-        XCTAssertTrue(m.resizedSize(width: 200, height: 100) == (25, 50))
-        XCTAssertFalse(m.hasFixedOutputSize)
-        XCTAssertTrue(m.outputSize(width: 200, height: 100) == (25, 50))
+        XCTAssertTrue(try m.resizedSize(width: 200, height: 100) == (25, 50))
+        XCTAssertNil(m.fixedOutputSize)
+        XCTAssertTrue(try m.outputSize(width: 200, height: 100) == (25, 50))
+        // A side that comes out below one pixel fails that image (Pillow: "height and width must be > 0").
+        XCTAssertThrowsError(try m.outputSize(width: 200, height: 1)) {
+            XCTAssertEqual($0 as? ImagePreprocessingError, .emptyResize(height: 0, width: 50))
+        }
+        XCTAssertNil(m.everyImageError)
     }
 }

@@ -110,10 +110,10 @@ final class PreprocessTests: XCTestCase {
             let label = "\(c.case)/\(c.input)"
             let processor = try CLIPImageProcessor(contentsOf: Self.root.appendingPathComponent(c.config))
             let img = try image(c.input, manifest)
-            let size = processor.outputSize(width: img.width, height: img.height)
+            let size = try processor.outputSize(width: img.width, height: img.height)
             XCTAssertEqual([3, size.height, size.width], c.shape, label)
-            if processor.hasFixedOutputSize {
-                XCTAssertEqual([3, processor.outputHeight, processor.outputWidth], c.shape, label)
+            if let fixed = processor.fixedOutputSize {
+                XCTAssertEqual([3, fixed.height, fixed.width], c.shape, label)
             }
             let expected = try expectedPixelValues(c)
             let got = processor.pixelValues(img)
@@ -131,11 +131,114 @@ final class PreprocessTests: XCTestCase {
 
             // The buffer variant writes the same values.
             var buffer = [Float](repeating: .nan, count: got.count)
-            buffer.withUnsafeMutableBufferPointer { processor.pixelValues(img, into: $0) }
+            try buffer.withUnsafeMutableBufferPointer { try processor.pixelValues(img, into: $0) }
             XCTAssertEqual(buffer, got, label)
         }
         print("preprocess parity: \(manifest.cases.count) cases, \(exact) bit-identical, max abs diff \(worst)")
         XCTAssertEqual(exact, manifest.cases.count)
+    }
+
+    struct Combinations: Decodable {
+        struct Result: Decodable {
+            let input: String
+            let shape: [Int]?
+            let fnv1a64: String?
+            let error: String?
+            let message: String?
+        }
+        struct Config: Decodable {
+            let `case`: String
+            let config: String
+            let load_error: String?
+            let results: [Result]?
+        }
+        let configs: [Config]
+    }
+
+    /// FNV-1a 64 over the float32 bit patterns, as the generator hashes transformers' pixel_values.
+    static func fnv1a64(_ values: [Float]) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for v in values { h = (h ^ UInt64(v.bitPattern)) &* 0x0000_0100_0000_01B3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func kind(_ error: Error) -> String {
+        guard let e = error as? ImagePreprocessingError else { return "\(type(of: error))" }
+        switch e {
+        case .missingValue: return "missingValue"
+        case .notResizable: return "notResizable"
+        case .emptyResize: return "emptyResize"
+        case .cropSizeWithoutHeightAndWidth: return "cropSizeWithoutHeightAndWidth"
+        case .sizeMismatch: return "sizeMismatch"
+        }
+    }
+
+    /// Every form of size x do_resize x do_center_crop x crop_size, with zero, negative and null values, on images
+    /// of several aspect ratios (Tests/Fixtures/preprocess/combinations.json): the configs transformers refuses when
+    /// loading are refused; for the others each image gets transformers' pixel_values (shape and bit-exact hash)
+    /// or fails with the kind of error transformers raises for it.
+    func testSizeAndCropCombinationsMatchTransformers() throws {
+        let manifest = try loadManifest()
+        let data = try Data(contentsOf: Self.root.appendingPathComponent("combinations.json"))
+        let combinations = try JSONDecoder().decode(Combinations.self, from: data)
+        XCTAssertGreaterThanOrEqual(combinations.configs.count, 70)
+        var images = 0, failures = 0, refused = 0
+        for c in combinations.configs {
+            let decoded = Result { try JSONDecoder().decode(ImageProcessorConfig.self, from: Data(c.config.utf8)) }
+            if let loadError = c.load_error {
+                XCTAssertThrowsError(try decoded.get(), "\(c.case): transformers refuses it when loading (\(loadError))")
+                refused += 1
+                continue
+            }
+            let config: ImageProcessorConfig
+            do { config = try decoded.get() } catch {
+                XCTFail("\(c.case): transformers loads it, zeroshot refuses it: \(error)")
+                continue
+            }
+            let processor = CLIPImageProcessor(config: config)
+            let results = try XCTUnwrap(c.results, c.case)
+            for r in results {
+                let label = "\(c.case)/\(r.input)"
+                let img = try image(r.input, manifest)
+                if let expectedKind = r.error {
+                    failures += 1
+                    XCTAssertThrowsError(try processor.preprocess(img), "\(label): transformers fails (\(r.message ?? ""))") {
+                        XCTAssertEqual(Self.kind($0), expectedKind, "\(label): \($0)")
+                        XCTAssertFalse("\($0)".isEmpty)
+                    }
+                    XCTAssertThrowsError(try processor.outputSize(width: img.width, height: img.height), label)
+                    XCTAssertEqual(processor.pixelValues(img), [], label)
+                    continue
+                }
+                images += 1
+                let shape = try XCTUnwrap(r.shape, label)
+                do {
+                    let out = try processor.preprocess(img)
+                    XCTAssertEqual([3, out.height, out.width], shape, label)
+                    XCTAssertEqual(out.values.count, shape.reduce(1, *), label)
+                    XCTAssertEqual(Self.fnv1a64(out.values), r.fnv1a64, "\(label): pixel_values differ")
+                    if let fixed = processor.fixedOutputSize {
+                        XCTAssertEqual([3, fixed.height, fixed.width], shape, "\(label): fixedOutputSize")
+                    }
+                } catch {
+                    XCTFail("\(label): transformers gives \(shape), zeroshot fails: \(error)")
+                }
+            }
+            // An error that does not depend on the image is reported once for the config. (An image whose resize
+            // fails reports that first, as transformers resizes before it crops.)
+            if let every = processor.everyImageError {
+                XCTAssertTrue(results.allSatisfy { $0.error != nil }, "\(c.case): everyImageError \(every)")
+                XCTAssertTrue(results.contains { $0.error == Self.kind(every) }, "\(c.case): everyImageError \(every)")
+            } else {
+                XCTAssertTrue(results.contains { $0.error == nil }, "\(c.case): every image fails, everyImageError is nil")
+            }
+        }
+        print("size/crop combinations: \(combinations.configs.count) configs (\(refused) refused when loading), "
+              + "\(images) images preprocessed, \(failures) failing as in transformers")
+        XCTAssertGreaterThan(refused, 3)
+        XCTAssertGreaterThan(failures, 20)
+        XCTAssertGreaterThan(images, 150)
     }
 
     func testResizeMatchesPillow() throws {

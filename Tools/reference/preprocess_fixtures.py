@@ -10,6 +10,13 @@ reduced with numpy so that they stay small, and stored as raw RGB bytes (row-maj
   (`index.u8`, CHW order). The script checks that decoding gives back the exact array.
 * `resize`: `PIL.Image.resize((w, h), filter)` outputs (raw RGB bytes) for many size pairs and every filter,
   covering both pass orders of Pillow 13, single-pass and identity cases.
+* `combinations.json`: every form of `size` (an int, `shortest_edge`, `height`/`width`, a list,
+  `shortest_edge` + `longest_edge`, `longest_edge` alone, `max_height`/`max_width`) crossed with `do_resize`,
+  `do_center_crop` and `crop_size` (none, smaller, an int, larger than the image, without height/width), plus
+  zero, negative and null values, on images of several aspect ratios. Per config: whether
+  `CLIPImageProcessorPil.from_pretrained` refuses it; per image: the pixel_values shape and an FNV-1a 64 hash of
+  their float32 bit patterns (bit-exact check without storing the values), or the kind of error transformers
+  raises for that image.
 
 Run: python Tools/reference/preprocess_fixtures.py   (deterministic; rewrites the folder)
 """
@@ -194,6 +201,137 @@ RESIZE_TARGETS = {
 }
 
 
+# Images of several aspect ratios for the size/crop combinations.
+COMBINATION_INPUTS = ["cifar_32x32", "coffee_77x53", "astronaut_tall_48x120", "strip_1000x3", "pixel_1x1"]
+COMBINATION_SIZES = [
+    ("int", 24),
+    ("shortest_edge", {"shortest_edge": 24}),
+    ("height_width", {"height": 24, "width": 30}),
+    ("list", [30, 24]),
+    ("shortest_longest", {"shortest_edge": 20, "longest_edge": 30}),
+    ("longest_edge", {"longest_edge": 30}),
+    ("max_height_width", {"max_height": 24, "max_width": 30}),
+]
+COMBINATION_CROPS = [
+    ("no_crop", None),
+    ("crop_small", {"height": 16, "width": 20}),
+    ("crop_int", 20),
+    ("crop_larger", {"height": 40, "width": 48}),
+    ("crop_shortest_edge", {"shortest_edge": 16}),
+]
+
+
+def combination_config(**overrides):
+    """Only the keys under test; the others take CLIPImageProcessorPil's defaults (those of openai/clip-*)."""
+    return dict({"image_processor_type": "CLIPImageProcessor"}, **overrides)
+
+
+def combination_configs():
+    """(name, config) for the combinations."""
+    out = []
+    for size_name, size in COMBINATION_SIZES:
+        for do_resize in (True, False):
+            # Without resizing `size` is unused: two forms are enough there.
+            if not do_resize and size_name not in ("shortest_edge", "longest_edge"):
+                continue
+            for crop_name, crop in COMBINATION_CROPS:
+                overrides = {"size": size, "do_resize": do_resize, "do_center_crop": crop is not None}
+                if crop is not None:
+                    overrides["crop_size"] = crop
+                name = f"{size_name}_{'resize' if do_resize else 'no_resize'}_{crop_name}"
+                out.append((name, combination_config(**overrides)))
+    extra = [
+        ("default_to_square_int", dict(size=24, default_to_square=True, do_center_crop=False)),
+        ("list_of_three", dict(size=[30, 24, 3], do_center_crop=False)),
+        ("use_square_size", dict(size=24, use_square_size=True, do_center_crop=False)),
+        ("shortest_edge_zero", dict(size={"shortest_edge": 0}, do_center_crop=False)),
+        ("shortest_edge_negative", dict(size={"shortest_edge": -4}, do_center_crop=False)),
+        ("height_zero", dict(size={"height": 0, "width": 30}, do_center_crop=False)),
+        ("height_negative", dict(size={"height": -2, "width": 30}, do_center_crop=False)),
+        ("longest_edge_zero", dict(size={"shortest_edge": 20, "longest_edge": 0}, do_center_crop=False)),
+        ("longest_edge_null", dict(size={"shortest_edge": 20, "longest_edge": None}, do_center_crop=False)),
+        ("longest_edge_below_shortest", dict(size={"shortest_edge": 30, "longest_edge": 20}, do_center_crop=False)),
+        ("width_null", dict(size={"height": 24, "width": None}, do_center_crop=False)),
+        ("max_height_one", dict(size={"max_height": 1, "max_width": 30}, do_center_crop=False)),
+        ("min_max_pixels", dict(size={"min_pixels": 100, "max_pixels": 1000}, do_center_crop=False)),
+        ("crop_zero", dict(size=24, crop_size=0)),
+        ("crop_height_zero", dict(size=24, crop_size={"height": 0, "width": 20})),
+        ("crop_negative", dict(size=24, crop_size=-3)),
+        ("crop_width_null", dict(size=24, crop_size={"height": 16, "width": None})),
+        ("crop_list", dict(size=24, crop_size=[16, 20])),
+        ("crop_unused_shortest_edge", dict(size=24, do_center_crop=False, crop_size={"shortest_edge": 9})),
+        ("size_unused_longest_edge", dict(do_resize=False, size={"longest_edge": 9}, crop_size=20)),
+        ("do_resize_null", dict(size=24, do_resize=None, do_center_crop=False)),
+        ("do_center_crop_null", dict(size=24, do_center_crop=None)),
+        ("size_null", dict(size=None, do_center_crop=False)),
+        ("size_null_no_resize", dict(size=None, do_resize=False, crop_size=20)),
+        ("crop_size_null", dict(size=24, crop_size=None)),
+        ("resample_null", dict(size=24, resample=None, crop_size=20)),
+        # Refused when loading.
+        ("size_unknown_keys", dict(size={"shortest": 24})),
+        ("size_height_only", dict(size={"height": 24})),
+        ("size_list_of_one", dict(size=[24])),
+        ("crop_width_only", dict(crop_size={"width": 20})),
+        ("crop_list_of_one", dict(crop_size=[20])),
+        ("crop_unknown_keys_unused", dict(do_center_crop=False, crop_size={"side": 20})),
+        ("size_unknown_keys_unused", dict(do_resize=False, size={"longest_edge": 9, "height": 3})),
+    ]
+    for name, overrides in extra:
+        out.append((name, combination_config(**overrides)))
+    return out
+
+
+def fnv1a64(pv):
+    """FNV-1a 64 over the float32 bit patterns (as 32-bit words, CHW order)."""
+    h = 0xCBF29CE484222325
+    for w in np.ascontiguousarray(pv, dtype="<f4").view("<u4").ravel().tolist():
+        h = ((h ^ w) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def error_kind(e):
+    """The kind of a per-image failure of CLIPImageProcessorPil, named as zeroshot's ImagePreprocessingError."""
+    text = str(e)
+    if isinstance(e, ValueError) and text.startswith("Size must contain"):
+        return "notResizable"
+    if isinstance(e, ValueError) and text == "height and width must be > 0":
+        return "emptyResize"
+    if isinstance(e, ValueError) and "must be specified" in text:
+        return "missingValue"
+    if isinstance(e, AttributeError) and "SizeDict" in text:
+        return "cropSizeWithoutHeightAndWidth"  # center_crop's own error message fails on SizeDict.keys()
+    raise e
+
+
+def write_combinations(images):
+    entries = []
+    tmp = os.path.join(ROOT, "_combination")
+    for name, config in combination_configs():
+        os.makedirs(tmp, exist_ok=True)
+        with open(os.path.join(tmp, "preprocessor_config.json"), "w") as f:
+            json.dump(config, f)
+        entry = {"case": name, "config": json.dumps(config, sort_keys=True)}
+        try:
+            processor = CLIPImageProcessorPil.from_pretrained(tmp)
+        except (ValueError, IndexError) as e:
+            entry["load_error"] = f"{type(e).__name__}: {e}"
+            entries.append(entry)
+            continue
+        results = []
+        for input_name in COMBINATION_INPUTS:
+            try:
+                out = processor(Image.fromarray(images[input_name]), return_tensors="np")["pixel_values"][0]
+            except (ValueError, AttributeError) as e:
+                results.append({"input": input_name, "error": error_kind(e), "message": str(e)[:80]})
+                continue
+            pv = np.asarray(out).astype(np.float32)
+            results.append({"input": input_name, "shape": list(pv.shape), "fnv1a64": fnv1a64(pv)})
+        entry["results"] = results
+        entries.append(entry)
+    shutil.rmtree(tmp)
+    return entries
+
+
 def write_bytes(path, array):
     with open(path, "wb") as f:
         f.write(np.ascontiguousarray(array).tobytes())
@@ -268,8 +406,16 @@ def main():
 
     with open(os.path.join(ROOT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
+    combinations = write_combinations(images)
+    with open(os.path.join(ROOT, "combinations.json"), "w") as f:
+        # One config per line keeps the file small and its diffs readable.
+        head = {"generator": manifest["generator"], "transformers": transformers.__version__, "pillow": PIL.__version__}
+        f.write(json.dumps(head)[:-1] + ', "configs": [\n')
+        f.write(",\n".join(json.dumps(c, ensure_ascii=False) for c in combinations))
+        f.write("\n]}\n")
     total = sum(os.path.getsize(os.path.join(d, fn)) for d, _, fns in os.walk(ROOT) for fn in fns)
-    print(f"{len(manifest['cases'])} preprocess cases, {len(manifest['resize'])} resize cases, {total} bytes")
+    print(f"{len(manifest['cases'])} preprocess cases, {len(manifest['resize'])} resize cases, "
+          f"{len(combinations)} size/crop combinations, {total} bytes")
 
 
 if __name__ == "__main__":
