@@ -78,21 +78,23 @@ public enum ImageDecoder {
     }
 
     /// Decodes the image file at `url` (see `decode(_:maxPixels:)`).
-    /// - Throws: `ImageIOError` whose `source` is the file's path: `.unreadable` when it cannot be read,
-    ///   otherwise as `decode(_:maxPixels:)`.
+    /// - Throws: `ImageIOError` whose `source` is the file's path as given (`url.relativePath`: relative when the
+    ///   URL was made from a relative path, so that messages match what the user typed): `.unreadable` when it
+    ///   cannot be read, otherwise as `decode(_:maxPixels:)`.
     public static func decode(contentsOf url: URL, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
         let path = url.isFileURL ? url.path : url.absoluteString
+        let name = url.isFileURL ? url.relativePath : url.absoluteString
         if url.isFileURL, let problem = fileProblem(path) {
-            throw ImageIOError(kind: .unreadable, source: path, reason: "cannot read the file (\(problem))")
+            throw ImageIOError(kind: .unreadable, source: name, reason: "cannot read the file (\(problem))")
         }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw ImageIOError(kind: .unreadable, source: path,
+            throw ImageIOError(kind: .unreadable, source: name,
                                reason: "cannot read the file (\(error.localizedDescription))")
         }
-        return try decode(data, maxPixels: maxPixels, source: path)
+        return try decode(data, maxPixels: maxPixels, source: name)
     }
 
     /// Why `path` cannot be read as a file, in the system's words ("No such file or directory", "Is a

@@ -25,10 +25,11 @@ public enum ImageInput: Sendable {
     /// Decoded 8-bit RGB pixels, `[height, width, 3]` (EXIF orientation already applied).
     case pixels(RGBImage)
 
-    /// A short name for messages: the file path, or a description of the input.
+    /// A short name for messages: the file path as given (relative when the URL was made from a relative path, as
+    /// `URL(fileURLWithPath: "photos/a.jpg")`), or a description of the input.
     public var displayName: String {
         switch self {
-        case .file(let url): return url.path
+        case .file(let url): return url.isFileURL ? url.relativePath : url.absoluteString
         case .encoded(let data): return "<\(data.count) encoded bytes>"
         case .pixels(let image): return "<\(image.width)x\(image.height) RGB pixels>"
         }

@@ -39,9 +39,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         }
     }
 
-    /// Writes `warning: <message>` to standard error.
+    /// Writes `warning: <message>` to standard error (a failed write is ignored: it has nowhere to be reported).
     public static let standardErrorWarning: @Sendable (String) -> Void = { message in
-        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("warning: \(message)\n".utf8))
     }
 
     /// The directory the model files were read from (a snapshot directory for a Hub model).
@@ -53,6 +53,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
 
     private let cacheLock = NSLock()
     private var textEmbeddingCache: [String: [Float]] = [:]
+    private var embeddingByInputIds: [[Int32]: [Float]] = [:]
 
     /// Loads a classifier from a model directory: `config.json`, `model.safetensors` (or its sharded index),
     /// the tokenizer files and `preprocessor_config.json`.
@@ -66,25 +67,17 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         var tokenizer = try CLIPTokenizer(directory: directory)
         tokenizer.maxLength = model.config.textConfig.maxPositionEmbeddings
         self.tokenizer = tokenizer
-        self.imageProcessor = try CLIPImageProcessor(
-            contentsOf: directory.appendingPathComponent("preprocessor_config.json"))
-        // As transformers, a preprocessor_config.json that cannot give pixel_values of the model's size loads; the
-        // images fail one by one (`ImagePreprocessingError`). Say so once when it concerns every image.
-        for warning in Self.preprocessingWarnings(imageProcessor, modelImageSize: model.imageSize) { options.warn(warning) }
-    }
-
-    /// Warnings for a preprocessor_config.json with which every image fails, as transformers' pipeline fails each one:
-    /// an error independent of the image (`CLIPImageProcessor.everyImageError`), or a fixed pixel_values size
-    /// (crop size, or `{"height", "width"}` resize without a crop) other than the vision model's image_size.
-    static func preprocessingWarnings(_ processor: CLIPImageProcessor, modelImageSize size: Int) -> [String] {
-        if let error = processor.everyImageError {
-            return ["every image will fail: \(error)"]
+        let preprocessorConfig = directory.appendingPathComponent(CLIPModelFiles.preprocessorConfig)
+        guard FileManager.default.fileExists(atPath: preprocessorConfig.path) else {
+            throw CLIPError.missingFile(path: preprocessorConfig.path)
         }
-        if let fixed = processor.fixedOutputSize, fixed.height != size || fixed.width != size {
-            return ["preprocessor_config.json gives \(fixed.height)x\(fixed.width) pixel_values but the vision model takes "
-                    + "\(size)x\(size): every image will fail, as in transformers"]
+        self.imageProcessor = try CLIPImageProcessor(contentsOf: preprocessorConfig)
+        let size = model.imageSize
+        guard imageProcessor.outputHeight == size, imageProcessor.outputWidth == size else {
+            throw ZeroShotError.incompatibleFiles(directory.path,
+                "preprocessor_config.json gives \(imageProcessor.outputHeight)x\(imageProcessor.outputWidth) pixel_values "
+                + "but the vision model takes \(size)x\(size)")
         }
-        return []
     }
 
     /// Loads a classifier from a Hub repo id (`org/name`, optionally `@revision`) or a local directory.
@@ -93,14 +86,52 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// Hugging Face cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`) and downloaded into
     /// it when missing, unless `HF_HUB_OFFLINE=1`.
     ///
-    /// - Throws: `HubError` when the model is neither a directory nor cached and cannot be downloaded, then the
-    ///   errors of `init(directory:options:)`.
+    /// - Throws: `ZeroShotError.modelNotFound` when the model is neither a directory nor a repo id that is cached
+    ///   or can be downloaded (carrying the `HubError`), `HubError` for a path that is not a directory or a name
+    ///   that is no repo id, then the errors of `init(directory:options:)`.
     public convenience init(model: String? = nil, options: Options = Options(),
                             environment: HubEnvironment = .fromProcessEnvironment(),
                             progress: (@Sendable (String) -> Void)? = nil) throws {
-        let name = model ?? ModelLocator.defaultModel()
-        let directory = try ModelLocator(environment: environment).resolveSync(name, progress: progress)
+        let directory = try Self.modelDirectory(model, environment: environment, progress: progress)
         try self.init(directory: directory, options: options)
+    }
+
+    /// The directory of `model` (a Hub repo id or a local directory; nil: `$ZEROSHOT_MODEL`, else the default
+    /// model), found or downloaded as `init(model:options:environment:progress:)` does.
+    ///
+    /// - Throws: `ZeroShotError.modelNotFound(name, workingDirectory:hubError:)` when `model` is no directory and
+    ///   the Hub lookup fails (a mistyped relative path reads first that there is no such directory, then what the
+    ///   Hub said); `HubError.directoryNotFound` / `.invalidModelReference` for names that can only be a path or
+    ///   only a bad id.
+    public static func modelDirectory(_ model: String?, environment: HubEnvironment = .fromProcessEnvironment(),
+                                      progress: (@Sendable (String) -> Void)? = nil) throws -> URL {
+        let name = model ?? ModelLocator.defaultModel()
+        var progress = progress
+        // A name whose first component is a local directory ("models/b32" next to "models/") reads like a mistyped
+        // path: the first status line of a download says first that there is no such directory.
+        var isDirectory: ObjCBool = false
+        if let report = progress, name.contains("/"), let first = name.split(separator: "/").first,
+           FileManager.default.fileExists(atPath: String(first), isDirectory: &isDirectory), isDirectory.boolValue {
+            let noted = NSLock(), state = NotedOnce()
+            progress = { message in
+                noted.lock()
+                let note = !state.done
+                state.done = true
+                noted.unlock()
+                report(note ? "no directory '\(name)' (in \(FileManager.default.currentDirectoryPath)); trying it as a "
+                       + "Hugging Face repo id. \(message)" : message)
+            }
+        }
+        do {
+            return try ModelLocator(environment: environment).resolveSync(name, progress: progress)
+        } catch let error as HubError {
+            switch error {
+            case .directoryNotFound, .invalidModelReference: throw error
+            default:
+                throw ZeroShotError.modelNotFound(name, workingDirectory: FileManager.default.currentDirectoryPath,
+                                                  hubError: error)
+            }
+        }
     }
 
     // MARK: - Text
@@ -109,14 +140,32 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// text model's `max_position_embeddings` (77 for CLIP) keeping the end token, with a warning when truncated.
     public func tokenize(_ text: String) -> Encoding {
         let encoding = tokenizer.encode(text)
-        if encoding.wasTruncated {
-            options.warn("\"\(text)\" is longer than \(tokenizer.maxLength) tokens; truncated to \(tokenizer.maxLength), keeping the end token")
-        }
+        if encoding.wasTruncated { options.warn(Self.truncationWarning(text, maxLength: tokenizer.maxLength)) }
         return encoding
     }
 
+    /// The warning for a text cut to `maxLength` tokens.
+    public static func truncationWarning(_ text: String, maxLength: Int) -> String {
+        "\(quoted(text)) is longer than \(maxLength) tokens; truncated to \(maxLength), keeping the end token"
+    }
+
+    /// The CLIP tokenizer of a model directory, reading only what tokenization needs: `tokenizer.json` (or
+    /// `vocab.json` + `merges.txt`) and `tokenizer_config.json` when present; no weights and no
+    /// `preprocessor_config.json`. `maxLength` is `text_config.max_position_embeddings` when `config.json` is there
+    /// (as the classifier truncates), else the tokenizer's own (77, or a smaller `model_max_length`).
+    ///
+    /// - Throws: `TokenizerError` for the tokenizer files, `CLIPError.invalidConfig` for a malformed `config.json`.
+    public static func tokenizer(directory: URL) throws -> CLIPTokenizer {
+        var tokenizer = try CLIPTokenizer(directory: directory)
+        let config = directory.appendingPathComponent(CLIPModelFiles.config)
+        if FileManager.default.fileExists(atPath: config.path) {
+            tokenizer.maxLength = try CLIPConfig(contentsOf: config).textConfig.maxPositionEmbeddings
+        }
+        return tokenizer
+    }
+
     /// L2-normalised text embeddings `[texts.count, projection_dim]` of the texts as given (no template).
-    /// Results are cached per text.
+    /// Results are cached per text and per token sequence (texts with the same input_ids share one embedding).
     public func textEmbeddings(_ texts: [String]) throws -> [[Float]] {
         var result = [[Float]?](repeating: nil, count: texts.count)
         var missing: [Int] = []
@@ -130,12 +179,26 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             var order: [String] = []
             var seen = Set<String>()
             for i in missing where seen.insert(texts[i]).inserted { order.append(texts[i]) }
+            // Each distinct token sequence once, in this call and across calls: texts that tokenize alike ("a photo
+            // of ." and "a photo of  .") get the very same embedding, so their scores tie exactly, as identical rows
+            // of one batch do in transformers.
             let ids = order.map { tokenize($0).ids }
-            let embeddings = try model.textEmbeddings(inputIds: ids)
+            var known: [[Int32]: [Float]] = [:]
+            cacheLock.lock()
+            for sequence in ids { known[sequence] = embeddingByInputIds[sequence] }
+            cacheLock.unlock()
+            var distinct: [[Int32]] = []
+            for sequence in ids where known[sequence] == nil && !distinct.contains(sequence) { distinct.append(sequence) }
+            if !distinct.isEmpty {
+                for (sequence, embedding) in zip(distinct, try model.textEmbeddings(inputIds: distinct)) {
+                    known[sequence] = embedding
+                }
+            }
             var fresh: [String: [Float]] = [:]
-            for (text, embedding) in zip(order, embeddings) { fresh[text] = embedding }
+            for (text, sequence) in zip(order, ids) { fresh[text] = known[sequence]! }
             cacheLock.lock()
             textEmbeddingCache.merge(fresh) { old, _ in old }
+            embeddingByInputIds.merge(known) { old, _ in old }
             cacheLock.unlock()
             for i in missing { result[i] = fresh[texts[i]] }
         }
@@ -144,10 +207,12 @@ public final class ZeroShotClassifier: @unchecked Sendable {
 
     /// Text embeddings of the candidate labels, each put through the hypothesis template.
     ///
-    /// - Throws: `ZeroShotError.noCandidateLabels`, `.emptyLabel`, `.invalidTemplate`.
+    /// Any label string is accepted as given, as the pipeline does: an empty or whitespace-only label gives the
+    /// template alone (see `candidateLabelWarnings`).
+    ///
+    /// - Throws: `ZeroShotError.noCandidateLabels`, `.invalidTemplate`.
     public func labelEmbeddings(_ candidateLabels: [String], hypothesisTemplate: String) throws -> [[Float]] {
         guard !candidateLabels.isEmpty else { throw ZeroShotError.noCandidateLabels }
-        if let i = candidateLabels.firstIndex(where: { $0.isEmpty }) { throw ZeroShotError.emptyLabel(index: i) }
         let sequences = try candidateLabels.map { try applyHypothesisTemplate(hypothesisTemplate, to: $0) }
         return try textEmbeddings(sequences)
     }
@@ -163,25 +228,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         }
     }
 
-    /// pixel_values `[3, S, S]` (S = the vision model's image_size) of one image, as CLIPImageProcessorPil gives them.
-    ///
-    /// - Throws: the decoding error; `ImagePreprocessingError` where transformers fails for this image, including
-    ///   `.sizeMismatch` when its pixel_values are not S x S (without a center crop, say, a non-square image).
+    /// pixel_values `[3, S, S]` (S = the vision model's image_size) of one image, as CLIPImageProcessor gives them.
     public func pixelValues(_ input: ImageInput) throws -> [Float] {
-        let image = try decode(input)
-        try checkOutputSize(image)
-        return try imageProcessor.preprocess(image).values
-    }
-
-    /// Throws the error transformers gives this image before or in the vision model: the image processor's
-    /// (`ImagePreprocessingError`), or `.sizeMismatch` when its pixel_values would not be image_size x image_size
-    /// (`CLIPVisionEmbeddings`: "Input image size (H*W) doesn't match model (S*S).").
-    private func checkOutputSize(_ image: RGBImage) throws {
-        let (h, w) = try imageProcessor.outputSize(width: image.width, height: image.height)
-        let s = model.imageSize
-        guard h == s, w == s else {
-            throw ImagePreprocessingError.sizeMismatch(height: h, width: w, modelHeight: s, modelWidth: s)
-        }
+        imageProcessor.pixelValues(try decode(input))
     }
 
     /// L2-normalised image embeddings `[projection_dim]`, one result per input in input order: an input that cannot
@@ -224,11 +273,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         for i in range {
             do {
                 let image = try decode(inputs[i])
-                // Images whose pixel_values would not be S x S fail here, alone; the batch holds only S x S ones.
-                try checkOutputSize(image)
                 let slot = batch.slots.count
-                try batch.pixelValues.withUnsafeMutableBufferPointer { buffer in
-                    try imageProcessor.pixelValues(image, into: UnsafeMutableBufferPointer(
+                batch.pixelValues.withUnsafeMutableBufferPointer { buffer in
+                    imageProcessor.pixelValues(image, into: UnsafeMutableBufferPointer(
                         rebasing: buffer[(slot * perImage)..<((slot + 1) * perImage)]))
                 }
                 batch.slots.append(i)
@@ -275,8 +322,73 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         }
     }
 
+    /// Candidate labels and templates that the pipeline accepts but whose results look wrong without a word, one
+    /// message each (no `warning:` prefix), for `options.warn` or a command line:
+    ///
+    /// - an empty or whitespace-only label (Unicode White_Space, which the CLIP tokenizer drops): it is scored as
+    ///   the template alone. Invisible characters that are not whitespace, such as U+200B, are tokens and are not
+    ///   warned about;
+    /// - a template whose text does not depend on the label (no `{}` field, or `{:.0}`): every label gets the same
+    ///   text and the same score;
+    /// - different labels that the template turns into the same text (`{[0]}` with "cat" and "car"): equal scores;
+    /// - a single label: the softmax over one label is always 1.0 (its logit still shows the similarity).
+    ///
+    /// - Throws: `ZeroShotError.invalidTemplate` when the template cannot be filled.
+    public static func candidateLabelWarnings(_ candidateLabels: [String],
+                                              hypothesisTemplate: String = defaultHypothesisTemplate) throws -> [String] {
+        var warnings: [String] = []
+        let template = quoted(hypothesisTemplate)
+        for (i, label) in candidateLabels.enumerated()
+        where label.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
+            let what = label.isEmpty ? "is empty" : "is whitespace only (\(quoted(label)), which the tokenizer drops)"
+            warnings.append("candidate label #\(i + 1) \(what): it is scored as the hypothesis template alone, "
+                            + quoted(try applyHypothesisTemplate(hypothesisTemplate, to: "")))
+        }
+        let texts = try candidateLabels.map { try applyHypothesisTemplate(hypothesisTemplate, to: $0) }
+        // Two labels that differ in every character (long enough for `{[n]}` fields) tell whether the text
+        // depends on the label at all.
+        let probes = ["a", "b"].map { try? applyHypothesisTemplate(hypothesisTemplate, to: String(repeating: $0, count: 64)) }
+        if let probe = probes[0], probe == probes[1] {
+            warnings.append("the hypothesis template \(template) does not contain the label (no {} field): every "
+                            + "label gets the same text, \(quoted(probe)), and the same score")
+        } else {
+            var firstWithText: [String: Int] = [:]
+            for (i, text) in texts.enumerated() {
+                if let j = firstWithText[text] {
+                    if candidateLabels[i] != candidateLabels[j] {
+                        warnings.append("candidate labels #\(j + 1) \(quoted(candidateLabels[j])) and #\(i + 1) "
+                                        + "\(quoted(candidateLabels[i])) give the same text \(quoted(text)) through the "
+                                        + "hypothesis template \(template), so the same score")
+                    }
+                } else {
+                    firstWithText[text] = i
+                }
+            }
+        }
+        if candidateLabels.count == 1 {
+            warnings.append("only one candidate label: the softmax over the candidate labels makes its score 1.0 for "
+                            + "every image; give two or more labels to rank them, or compare the logit")
+        }
+        return warnings
+    }
+
+    /// `text` in double quotes with control characters escaped, for one-line messages.
+    static func quoted(_ text: String) -> String {
+        "\"" + text.unicodeScalars.map { scalar -> String in
+            switch scalar {
+            case "\"": return "\\\""
+            case "\\": return "\\\\"
+            case _ where scalar.properties.generalCategory == .control || scalar.properties.isWhitespace && scalar != " "
+                || scalar.properties.generalCategory == .format:
+                return "\\u{\(String(scalar.value, radix: 16))}"
+            default: return String(scalar)
+            }
+        }.joined() + "\""
+    }
+
     /// Softmax over the logits (float32, max-subtracted, as torch), sorted by score descending; a stable sort keeps
-    /// ties in input order like Python's `sorted`.
+    /// ties in input order like Python's `sorted`. NaN scores (all of them are NaN when any is, e.g. after a
+    /// logit_scale that overflows exp) keep the input order, as Python's `sorted` keeps them.
     static func rank(labels: [String], logits: [Float]) -> [Prediction] {
         let maxLogit = logits.max() ?? 0
         let exps = logits.map { expf($0 - maxLogit) }
@@ -285,9 +397,16 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             Prediction(label: label, score: pair.0 / sum, logit: pair.1)
         }
         return zip(predictions.indices, predictions)
-            .sorted { a, b in a.1.score != b.1.score ? a.1.score > b.1.score : a.0 < b.0 }
+            .sorted { a, b in
+                a.1.score.isNaN || b.1.score.isNaN || a.1.score == b.1.score ? a.0 < b.0 : a.1.score > b.1.score
+            }
             .map(\.1)
     }
+}
+
+/// Whether a one-time note was given (guarded by its owner's lock).
+private final class NotedOnce: @unchecked Sendable {
+    var done = false
 }
 
 /// A value computed on another thread, waited for once.
