@@ -72,12 +72,23 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             throw CLIPError.missingFile(path: preprocessorConfig.path)
         }
         self.imageProcessor = try CLIPImageProcessor(contentsOf: preprocessorConfig)
-        let size = model.imageSize
-        guard imageProcessor.outputHeight == size, imageProcessor.outputWidth == size else {
-            throw ZeroShotError.incompatibleFiles(directory.path,
-                "preprocessor_config.json gives \(imageProcessor.outputHeight)x\(imageProcessor.outputWidth) pixel_values "
-                + "but the vision model takes \(size)x\(size)")
+        // As transformers, a preprocessor_config.json that cannot give pixel_values of the model's size loads; the
+        // images fail one by one (`ImagePreprocessingError`). Say so once when it concerns every image.
+        for warning in Self.preprocessingWarnings(imageProcessor, modelImageSize: model.imageSize) { options.warn(warning) }
+    }
+
+    /// Warnings for a preprocessor_config.json with which every image fails, as transformers' pipeline fails each one:
+    /// an error independent of the image (`CLIPImageProcessor.everyImageError`), or a fixed pixel_values size
+    /// (crop size, or `{"height", "width"}` resize without a crop) other than the vision model's image_size.
+    static func preprocessingWarnings(_ processor: CLIPImageProcessor, modelImageSize size: Int) -> [String] {
+        if let error = processor.everyImageError {
+            return ["every image will fail: \(error)"]
         }
+        if let fixed = processor.fixedOutputSize, fixed.height != size || fixed.width != size {
+            return ["preprocessor_config.json gives \(fixed.height)x\(fixed.width) pixel_values but the vision model takes "
+                    + "\(size)x\(size): every image will fail, as in transformers"]
+        }
+        return []
     }
 
     /// Loads a classifier from a Hub repo id (`org/name`, optionally `@revision`) or a local directory.
@@ -228,9 +239,25 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         }
     }
 
-    /// pixel_values `[3, S, S]` (S = the vision model's image_size) of one image, as CLIPImageProcessor gives them.
+    /// pixel_values `[3, S, S]` (S = the vision model's image_size) of one image, as CLIPImageProcessorPil gives them.
+    ///
+    /// - Throws: the decoding error; `ImagePreprocessingError` where transformers fails for this image, including
+    ///   `.sizeMismatch` when its pixel_values are not S x S (without a center crop, say, a non-square image).
     public func pixelValues(_ input: ImageInput) throws -> [Float] {
-        imageProcessor.pixelValues(try decode(input))
+        let image = try decode(input)
+        try checkOutputSize(image)
+        return try imageProcessor.preprocess(image).values
+    }
+
+    /// Throws the error transformers gives this image before or in the vision model: the image processor's
+    /// (`ImagePreprocessingError`), or `.sizeMismatch` when its pixel_values would not be image_size x image_size
+    /// (`CLIPVisionEmbeddings`: "Input image size (H*W) doesn't match model (S*S).").
+    private func checkOutputSize(_ image: RGBImage) throws {
+        let (h, w) = try imageProcessor.outputSize(width: image.width, height: image.height)
+        let s = model.imageSize
+        guard h == s, w == s else {
+            throw ImagePreprocessingError.sizeMismatch(height: h, width: w, modelHeight: s, modelWidth: s)
+        }
     }
 
     /// L2-normalised image embeddings `[projection_dim]`, one result per input in input order: an input that cannot
@@ -273,9 +300,11 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         for i in range {
             do {
                 let image = try decode(inputs[i])
+                // Images whose pixel_values would not be S x S fail here, alone; the batch holds only S x S ones.
+                try checkOutputSize(image)
                 let slot = batch.slots.count
-                batch.pixelValues.withUnsafeMutableBufferPointer { buffer in
-                    imageProcessor.pixelValues(image, into: UnsafeMutableBufferPointer(
+                try batch.pixelValues.withUnsafeMutableBufferPointer { buffer in
+                    try imageProcessor.pixelValues(image, into: UnsafeMutableBufferPointer(
                         rebasing: buffer[(slot * perImage)..<((slot + 1) * perImage)]))
                 }
                 batch.slots.append(i)
