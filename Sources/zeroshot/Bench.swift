@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ZeroShot
 
-struct Bench: ParsableCommand {
+struct Bench: CheckedCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure load time, image and text tower speed, and peak memory.",
         discussion: """
@@ -18,8 +18,8 @@ struct Bench: ParsableCommand {
                                        label (--labels, --template)
               preprocess_ms_per_image  resize + crop + normalize of one image
                                        (--image, or a synthetic 640x480 picture)
-              peak_rss_mb              peak resident memory of the process (VmHWM),
-                                       mapped weights included
+              peak_rss_mb              peak resident memory of the process in MiB
+                                       (VmHWM / 1024), mapped weights included
               image_gflop_per_image    floating-point operations of the image tower
                                        per image, 2 per multiply-add: patch
                                        embedding, q/k/v/out projections, attention
@@ -44,19 +44,19 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "Images per image-tower call.")
+    @Option(name: .long, parsing: .unconditional, help: "Images per image-tower call.")
     var batch: Int = 1
 
-    @Option(name: .long, help: "Timed repetitions (after one warm-up); medians are reported.")
+    @Option(name: .long, parsing: .unconditional, help: "Timed repetitions (after one warm-up); medians are reported.")
     var iterations: Int = 10
 
-    @Option(name: .long, help: "Image file whose pixel_values are timed and fed to the image tower (default: a synthetic 640x480 picture).")
+    @Option(name: .long, parsing: .unconditional, help: "Image file whose pixel_values are timed and fed to the image tower (default: a synthetic 640x480 picture).")
     var image: String?
 
-    @Option(name: .long, help: ArgumentHelp("Comma-separated candidate labels for the text timing (default: 10 everyday labels).", valueName: "a,b,c"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Comma-separated candidate labels for the text timing, split as classify splits them (default: 10 everyday labels).", valueName: "a,b,c"))
     var labels: String?
 
-    @Option(name: .long, help: ArgumentHelp("Hypothesis template for the text timing.", valueName: "template"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hypothesis template for the text timing.", valueName: "template"))
     var template: String = ZeroShotClassifier.defaultHypothesisTemplate
 
     @Option(name: .long, help: "Output format: json or table.")
@@ -70,11 +70,10 @@ struct Bench: ParsableCommand {
     static let labels = ["a cat", "a dog", "a rocket", "a cup of coffee", "an astronaut", "a red sports car",
                          "a mountain landscape at sunset", "a bowl of fruit", "a city street at night", "a person reading a book"]
 
-    func validate() throws {
-        guard (1...Self.maxBatch).contains(batch) else {
-            throw ValidationError("--batch must be between 1 and \(Self.maxBatch), found \(batch)")
-        }
-        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+    func check() throws {
+        try modelOptions.check()
+        try checkRange("--batch", batch, 1...Self.maxBatch)
+        try checkRange("--iterations", iterations, 1...Int.max)
         try validateTemplate(template, for: labelList())
     }
 
@@ -90,7 +89,7 @@ struct Bench: ParsableCommand {
 
         // pixel_values from a real decoded image when given, else a deterministic synthetic picture.
         let rgb: RGBImage
-        if let image { rgb = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image)) } else { rgb = Self.syntheticImage() }
+        if let image { rgb = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image), maxPixels: modelOptions.maxPixels) } else { rgb = Self.syntheticImage() }
         var preprocessTimes: [Double] = []
         var one: [Float] = []
         for _ in 0...iterations {
@@ -138,14 +137,14 @@ struct Bench: ParsableCommand {
             }
             members += [("batch", "\(batch)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
                         ("precision", JSON.string(classifier.model.precision.rawValue)), ("model", JSON.string(classifier.modelDirectory.path))]
-            writeOut(JSON.object(members) + "\n")
+            try writeOut(JSON.object(members) + "\n")
         case .table:
             let threads = ComputeThreads.count
-            writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iteration\(iterations == 1 ? "" : "s"), "
+            try writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iteration\(iterations == 1 ? "" : "s"), "
                      + "\(threads) thread\(threads == 1 ? "" : "s"), \(classifier.model.precision.rawValue)\n")
             for (name, value) in results {
                 let text = !value.isFinite ? "n/a" : String(format: name.hasSuffix("_gflop_per_image") ? "%.6g" : "%.2f", value)
-                writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
+                try writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
             }
         }
     }

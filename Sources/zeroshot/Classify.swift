@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ZeroShot
 
-struct Classify: ParsableCommand {
+struct Classify: CheckedCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rank candidate labels for each image.",
         discussion: """
@@ -10,7 +10,16 @@ struct Classify: ParsableCommand {
             str.format) and scored against every image; scores are a softmax over the labels and sum to 1 per \
             image. Images are JPEG, PNG, WebP, GIF (first frame) or BMP; EXIF orientation is applied. An image \
             that cannot be read is reported on standard error, the others are still classified, and the exit \
-            code is 1.
+            code is 1. Errors and messages name an image by the path as given, as "image" in the output does.
+
+            LABELS:
+              --labels splits on commas, full-width commas (，) and ideographic commas (、) and trims spaces \
+            around each label; a separator that leaves an empty label is an error. --label takes one label \
+            exactly as given, commas, a leading dash ("-negative") or nothing at all included. Any label is \
+            scored, as the pipeline does; warnings on standard error point at results that would otherwise look \
+            wrong: an empty or whitespace-only label (scored as the template alone), a template without {} (every \
+            label the same text and score), labels the template makes equal, a single label (its score is always \
+            1.0), and scores that are not finite (logit_scale overflows exp).
 
             EXAMPLES:
               zeroshot classify --labels "fox,bear,owl" animal.jpg
@@ -28,16 +37,18 @@ struct Classify: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("Comma-separated candidate labels.", valueName: "a,b,c"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Comma-separated candidate labels (also split on ， and 、).", valueName: "a,b,c"))
     var labels: String?
 
-    @Option(name: .long, help: ArgumentHelp("One candidate label (repeatable; may contain commas).", valueName: "label"))
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "One candidate label, as given (repeatable; may contain commas or start with a dash).", valueName: "label"))
     var label: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Hypothesis template; {} stands for the label.", valueName: "template"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hypothesis template; {} stands for the label.", valueName: "template"))
     var template: String = ZeroShotClassifier.defaultHypothesisTemplate
 
-    @Option(name: .long, help: ArgumentHelp("Show only the N best labels per image (scores stay a softmax over all labels).", valueName: "N"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Show only the N best labels per image (scores stay a softmax over all labels).", valueName: "N"))
     var topK: Int?
 
     @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
@@ -50,43 +61,63 @@ struct Classify: ParsableCommand {
         case table, json, jsonl, csv
     }
 
+    /// The labels of `--labels`, then those of `--label`, each as given (`--label` values are not trimmed).
     func candidateLabels() throws -> [String] {
         var result: [String] = []
         if let labels { result += try parseLabelList(labels) }
-        for l in label {
-            guard !l.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--label: empty label") }
-            result.append(l)
-        }
+        result += label
         guard !result.isEmpty else {
             throw ValidationError("give candidate labels with --labels \"a,b,c\" or --label X (repeatable)")
         }
         return result
     }
 
-    func validate() throws {
-        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+    func check() throws {
+        try modelOptions.check()
+        if let topK { try checkRange("--top-k", topK, 1...Int.max) }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         try validateTemplate(template, for: candidateLabels())
     }
 
     func run() throws {
         let labels = try candidateLabels()
+        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template) {
+            warn(message)
+        }
         let classifier = try modelOptions.loadClassifier()
         let inputs = images.map { ImageInput.file(URL(fileURLWithPath: $0)) }
         let results = try classifier.classify(inputs, candidateLabels: labels, hypothesisTemplate: template)
         var succeeded: [(String, [Prediction])] = []
         var failed = false
+        var nonFinite = 0
         for (path, result) in zip(images, results) {
             switch result {
             case .success(let predictions):
+                if predictions.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
                 succeeded.append((path, Array(predictions.prefix(topK ?? predictions.count))))
             case .failure(let error):
                 reportError(path, error)
                 failed = true
             }
         }
-        writeOut(Self.render(succeeded, format: format))
+        if nonFinite > 0 {
+            warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded.count, logitScale: classifier.model.logitScale))
+        }
+        try writeOut(Self.render(succeeded, format: format))
         if failed { throw ExitCode(1) }
+    }
+
+    /// Why scores came out NaN, naming logit_scale: transformers gives the same NaN, so the numbers are kept.
+    static func nonFiniteScoresWarning(images: Int, of total: Int, logitScale: Float) -> String {
+        let scale = expf(logitScale)
+        let which = images == total ? (total == 1 ? "the image" : "all \(total) images") : "\(images) of \(total) images"
+        let cause = scale.isFinite
+            ? "logit_scale is \(logitScale) (exp(logit_scale) = \(scale)), so the logits_per_image themselves are not "
+                + "finite: the checkpoint's weights or the image may hold NaN or infinite values"
+            : "logit_scale is \(logitScale), and exp(logit_scale) overflows float32 (above about 88.72), so the "
+                + "logits_per_image are infinite; the checkpoint's logit_scale is likely wrong"
+        return "scores are not finite (NaN, shown as NaN in a table, null in JSON and CSV) for \(which): \(cause); "
+            + "transformers gives NaN too"
     }
 
     static func render(_ results: [(String, [Prediction])], format: OutputFormat) -> String {
@@ -95,7 +126,8 @@ struct Classify: ParsableCommand {
             let width = results.flatMap { $0.1.map(\.label.count) }.max() ?? 0
             return results.map { path, predictions in
                 path + "\n" + predictions.map { p in
-                    let percent = String(format: "%7.2f%%", Double(p.score) * 100)
+                    // NaN has no sign worth showing (printf writes "-nan" for the NaN of inf - inf).
+                    let percent = p.score.isNaN ? "     NaN" : String(format: "%7.2f%%", Double(p.score) * 100)
                     return "  \(percent)  \(p.label)\(String(repeating: " ", count: max(0, width - p.label.count)))"
                         .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
                 }.joined(separator: "\n") + "\n"

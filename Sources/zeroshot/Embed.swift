@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ZeroShot
 
-struct Embed: ParsableCommand {
+struct Embed: CheckedCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print L2-normalised image or text embeddings.",
         discussion: """
@@ -23,10 +23,10 @@ struct Embed: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("An image file to embed (repeatable).", valueName: "path"))
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("An image file to embed (repeatable).", valueName: "path"))
     var image: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("A text to embed (repeatable).", valueName: "string"))
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("A text to embed, as given (repeatable).", valueName: "string"))
     var text: [String] = []
 
     @Option(name: .long, help: "Output format: json or jsonl.")
@@ -34,7 +34,8 @@ struct Embed: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, jsonl }
 
-    func validate() throws {
+    func check() throws {
+        try modelOptions.check()
         guard !image.isEmpty || !text.isEmpty else { throw ValidationError("give --image PATH or --text STRING (repeatable)") }
     }
 
@@ -53,8 +54,8 @@ struct Embed: ParsableCommand {
             for (t, embedding) in zip(text, try classifier.textEmbeddings(text)) { rows.append(Self.row(t, embedding)) }
         }
         switch format {
-        case .json: writeOut(JSON.array(rows) + "\n")
-        case .jsonl: writeOut(rows.map { $0 + "\n" }.joined())
+        case .json: try writeOut(JSON.array(rows) + "\n")
+        case .jsonl: try writeOut(rows.map { $0 + "\n" }.joined())
         }
         if failed { throw ExitCode(1) }
     }

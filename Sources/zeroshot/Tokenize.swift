@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import ZeroShot
 
-struct Tokenize: ParsableCommand {
+struct Tokenize: CheckedCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the input_ids the CLIP tokenizer gives each text.",
         discussion: """
             The ids include <|startoftext|> and <|endoftext|>; a text longer than the model's 77 tokens is \
-            truncated keeping the end token, with a warning on standard error.
+            truncated keeping the end token, with a warning on standard error. Only the tokenizer files are \
+            read (tokenizer.json, or vocab.json and merges.txt, with tokenizer_config.json when present); \
+            config.json, when there, gives the text model's context length.
 
             EXAMPLES:
               zeroshot tokenize "This is a photo of a cat."
@@ -20,22 +22,25 @@ struct Tokenize: ParsableCommand {
     @Option(name: .long, help: "Output format: json or jsonl.")
     var format: Embed.Format = .json
 
-    @Argument(help: ArgumentHelp("Texts to tokenize.", valueName: "text"))
+    @Argument(help: ArgumentHelp("Texts to tokenize (after --, texts may start with a dash).", valueName: "text"))
     var texts: [String]
 
-    func validate() throws {
+    func check() throws {
         guard !texts.isEmpty else { throw ValidationError("give at least one text") }
     }
 
     func run() throws {
-        let classifier = try modelChoice.loadClassifier()
+        let directory = try ZeroShotClassifier.modelDirectory(modelChoice.model, progress: ModelChoice.progress)
+        let tokenizer = try ZeroShotClassifier.tokenizer(directory: directory)
         let rows = texts.map { text in
-            JSON.object([("text", JSON.string(text)),
-                         ("ids", "[" + classifier.tokenize(text).ids.map(String.init).joined(separator: ",") + "]")])
+            let encoding = tokenizer.encode(text)
+            if encoding.wasTruncated { warn(ZeroShotClassifier.truncationWarning(text, maxLength: tokenizer.maxLength)) }
+            return JSON.object([("text", JSON.string(text)),
+                                ("ids", "[" + encoding.ids.map(String.init).joined(separator: ",") + "]")])
         }
         switch format {
-        case .json: writeOut(JSON.array(rows) + "\n")
-        case .jsonl: writeOut(rows.map { $0 + "\n" }.joined())
+        case .json: try writeOut(JSON.array(rows) + "\n")
+        case .jsonl: try writeOut(rows.map { $0 + "\n" }.joined())
         }
     }
 }

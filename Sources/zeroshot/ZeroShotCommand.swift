@@ -4,6 +4,57 @@ import ZeroShot
 
 @main
 struct ZeroShotCommand: ParsableCommand {
+    /// One spelling for every error the command prints: `error: ` (usage errors, fatal errors and per-image errors).
+    static var _errorPrefix: String { "error: " }
+
+    /// Parses, checks and runs a subcommand. Unlike `ParsableCommand.main`, the subcommands' own checks
+    /// (`CheckedCommand.check`) run after parsing has finished, so that an unknown option (`-l`) is reported as
+    /// such rather than as what its absence leaves missing; usage errors exit 64, other errors 1.
+    static func main() {
+        StandardStreams.ignoreBrokenPipeSignal()
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            finish(error)
+        }
+        if let checked = command as? CheckedCommand {
+            do {
+                try checked.check()
+            } catch {
+                let type = Swift.type(of: command)
+                let name = type.configuration.commandName ?? type._commandName
+                StandardStreams.err("\(_errorPrefix)\(error)\nUsage: \(usageString(for: type))\n"
+                                    + "  See 'zeroshot \(name) --help' for more information.\n")
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
+        }
+        do {
+            try command.run()
+        } catch {
+            finish(error)
+        }
+    }
+
+    /// Ends the process for an error of parsing or running: help and version text (a clean exit) on standard
+    /// output through the checked writer, any other message on standard error, with ArgumentParser's exit code.
+    static func finish(_ error: Error) -> Never {
+        let message = fullMessage(for: error)
+        let code = exitCode(for: error)
+        let text = message.isEmpty || message.hasSuffix("\n") ? message : message + "\n"
+        if code == .success {
+            do {
+                try StandardStreams.out(text)
+            } catch {
+                StandardStreams.err("\(_errorPrefix)\(error)\n")
+                Foundation.exit(ExitCode.failure.rawValue)
+            }
+        } else {
+            StandardStreams.err(text)
+        }
+        Foundation.exit(code.rawValue)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "zeroshot",
         abstract: "Zero-shot image classification with CLIP: rank any labels for an image, no training.",
@@ -20,15 +71,27 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
               zeroshot embed --text "a diagram" --text "a dog"
               zeroshot tokenize "This is a photo of a cat."
+
+            EXIT CODES:
+              0   success
+              1   an image could not be read (the others are still printed), the model
+                  could not be loaded, or standard output could not be written
+              64  usage error (unknown option, missing or out-of-range value)
             """,
         version: "0.1.0",
         subcommands: [Classify.self, Embed.self, Tokenize.self, Bench.self]
     )
 }
 
+/// A subcommand whose options are checked after parsing (see `ZeroShotCommand.main`); a thrown
+/// `ValidationError` is a usage error.
+protocol CheckedCommand: ParsableCommand {
+    func check() throws
+}
+
 /// Which model to use (every subcommand).
 struct ModelChoice: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "A Hugging Face model id (org/name, optionally @revision) or a model directory.",
         discussion: "Default: $ZEROSHOT_MODEL, else openai/clip-vit-base-patch32. Ids are looked up in the Hugging Face "
             + "cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub) and downloaded when missing, "
@@ -36,15 +99,16 @@ struct ModelChoice: ParsableArguments {
         valueName: "id-or-dir"))
     var model: String?
 
+    /// Status lines of a download, on standard error.
+    static let progress: @Sendable (String) -> Void = { message in StandardStreams.err("\(message)\n") }
+
     func loadClassifier(_ options: ZeroShotClassifier.Options = .init()) throws -> ZeroShotClassifier {
-        let progress: @Sendable (String) -> Void = { message in
-            FileHandle.standardError.write(Data("\(message)\n".utf8))
-        }
+        let progress = Self.progress
         let classifier = try ZeroShotClassifier(model: model, options: options, progress: progress)
         let unused = classifier.model.unusedTensors
         if !unused.isEmpty {
             let shown = unused.prefix(3).map(printable).joined(separator: ", ") + (unused.count > 3 ? ", ..." : "")
-            progress("warning: \(classifier.modelDirectory.path): \(unused.count) tensor\(unused.count == 1 ? "" : "s") of the "
+            warn("\(classifier.modelDirectory.path): \(unused.count) tensor\(unused.count == 1 ? "" : "s") of the "
                      + "checkpoint \(unused.count == 1 ? "is" : "are") not used with its config.json (\(shown)); the config "
                      + "may not describe these weights, and the results may not be the checkpoint's")
         }
@@ -56,12 +120,12 @@ struct ModelChoice: ParsableArguments {
 struct ModelOptions: ParsableArguments {
     @OptionGroup var choice: ModelChoice
 
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Reject images with more pixels than this (decompression-bomb guard; Pillow's error threshold by default).",
         valueName: "pixels"))
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Threads for inference (default: all cores; at most 4 per core or 64, whichever is more).", valueName: "N"))
     var threads: Int?
 
@@ -70,11 +134,9 @@ struct ModelOptions: ParsableArguments {
         valueName: "precision"))
     var precision: Precision = .fp32
 
-    func validate() throws {
-        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
-        if let threads, !(1...ComputeThreads.maximum).contains(threads) {
-            throw ValidationError("--threads must be between 1 and \(ComputeThreads.maximum)")
-        }
+    func check() throws {
+        try checkRange("--max-pixels", maxPixels, 1...Int.max)
+        if let threads { try checkRange("--threads", threads, 1...ComputeThreads.maximum) }
     }
 
     func loadClassifier() throws -> ZeroShotClassifier {
@@ -83,14 +145,36 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Splits `--labels "a, b,c"` on commas, trimming spaces; an empty label is a usage error.
+/// The usage error of a numeric option whose value is outside `range` (negative numbers included: numeric
+/// options take the next argument unconditionally, so `--threads -1` is a value, not an option).
+func checkRange(_ option: String, _ value: Int, _ range: ClosedRange<Int>) throws {
+    guard !range.contains(value) else { return }
+    let allowed = range.upperBound == Int.max ? "of at least \(range.lowerBound)" : "from \(range.lowerBound) to \(range.upperBound)"
+    throw ValidationError("\(option) \(value) is out of range: give a number \(allowed)")
+}
+
+/// What separates the labels of `--labels`: the comma, the full-width comma "，" (U+FF0C) and the ideographic
+/// comma "、" (U+3001).
+let labelSeparators: Set<Character> = [",", "\u{FF0C}", "\u{3001}"]
+
+/// Splits `--labels "a, b,c"` (or "猫，狗", "猫、狗") on `labelSeparators`, trimming spaces (Unicode space
+/// separators and tabs) around each label. A separator that leaves an empty label (trailing, leading or doubled)
+/// is a usage error that says which; an empty or whitespace-only label can be given with `--label`.
 func parseLabelList(_ labels: String) throws -> [String] {
-    let parts = labels.split(separator: ",", omittingEmptySubsequences: false)
+    let parts = labels.split(omittingEmptySubsequences: false, whereSeparator: labelSeparators.contains)
         .map { $0.trimmingCharacters(in: .whitespaces) }
-    if let empty = parts.firstIndex(where: \.isEmpty) {
-        throw ValidationError("--labels \"\(labels)\": label #\(empty + 1) is empty")
+    guard let empty = parts.firstIndex(where: \.isEmpty) else { return parts }
+    let what: String
+    if parts.count == 1 {
+        what = "no labels"
+    } else if empty == parts.count - 1 {
+        what = "a trailing comma leaves label #\(empty + 1) empty; remove it"
+    } else if empty == 0 {
+        what = "a leading comma leaves label #1 empty; remove it"
+    } else {
+        what = "two commas in a row leave label #\(empty + 1) empty"
     }
-    return parts
+    throw ValidationError("--labels \"\(labels)\": \(what) (an empty or whitespace-only label can be given with --label \"\")")
 }
 
 /// Fills the template with every label before anything is loaded, so that a bad `--template` is a usage error.
@@ -100,11 +184,19 @@ func validateTemplate(_ template: String, for labels: [String]) throws {
     }
 }
 
-/// Prints an error for one input to standard error, naming the input once (decoding errors already name their
-/// file; others, such as a failed batch, get the input put in front).
+/// Prints an error for one input to standard error, naming the input once, by the path as given (decoding errors
+/// already name their file; others, such as a failed batch, get the input put in front). An image over the pixel
+/// limit is told about `--max-pixels`.
 func reportError(_ input: String, _ error: Error) {
     let named = (error as? ImageIOError)?.source != nil
-    FileHandle.standardError.write(Data("error: \(named ? "\(error)" : "\(input): \(error)")\n".utf8))
+    var message = named ? "\(error)" : "\(input): \(error)"
+    if (error as? ImageIOError)?.kind == .tooLarge { message += "; --max-pixels raises the limit" }
+    StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(message)\n")
+}
+
+/// Prints `warning: <message>` to standard error.
+func warn(_ message: String) {
+    StandardStreams.err("warning: \(message)\n")
 }
 
 /// `text` with control characters (newlines, escape sequences) shown as `\u{hex}`, for names read from files
@@ -115,8 +207,9 @@ func printable(_ text: String) -> String {
     }.joined()
 }
 
-func writeOut(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
+/// Writes command output to standard output (see `StandardStreams.out`).
+func writeOut(_ text: String) throws {
+    try StandardStreams.out(text)
 }
 
 extension Precision: ExpressibleByArgument {}

@@ -1,0 +1,226 @@
+import Foundation
+import XCTest
+import ZeroShot
+
+/// The command line on inputs a new user tries: labels the pipeline accepts, dashes, negative numbers, output that
+/// cannot be written, mistyped paths, missing files.
+extension CommandLineTests {
+    enum Output { case pipe, devFull, closedPipe }
+
+    /// Runs the command with standard output to a pipe, to /dev/full, or to a pipe nobody reads.
+    func run(_ arguments: [String], output: Output, directory: URL? = nil,
+             environment: [String: String] = [:]) throws -> (Run, Process.TerminationReason) {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        switch output {
+        case .pipe, .closedPipe: process.standardOutput = out
+        case .devFull: process.standardOutput = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+        }
+        process.standardError = err
+        if output == .closedPipe { try out.fileHandleForReading.close() }
+        try process.run()
+        if output == .closedPipe { try? out.fileHandleForWriting.close() }
+        let stdoutData = output == .pipe ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (Run(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                    stderr: String(decoding: stderrData, as: UTF8.self)), process.terminationReason)
+    }
+
+    var image: String { fixtureImage("chelsea.jpg").path }
+
+    func testLabelsThePipelineAcceptsMatchTransformers() throws {
+        let golden = try LabelParityTests.golden()
+        let modelName = try fixtureModelDirectory().lastPathComponent
+        let c = try XCTUnwrap(golden.cases.first { $0.model == modelName && $0.labels.contains("\t") })
+        XCTAssertEqual(c.image, "chelsea.jpg")
+        let r = try run(["classify", "--model", model, "--template", c.template, "--format", "json", image]
+                        + c.labels.flatMap { ["--label", $0] })
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let predictions = try XCTUnwrap(json.first?["predictions"] as? [[String: Any]])
+        XCTAssertEqual(predictions.compactMap { $0["label"] as? String }, c.predictions.map(\.label))
+        for (p, g) in zip(predictions, c.predictions) {
+            XCTAssertEqual(try XCTUnwrap(p["score"] as? Double), try XCTUnwrap(g.score), accuracy: 1e-5)
+        }
+        // One warning per empty or whitespace-only label (#1-#4), none for the zero-width space (#5).
+        let warnings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: candidate label #") }
+        XCTAssertEqual(warnings.count, 4, r.stderr)
+        XCTAssertTrue(warnings.allSatisfy { $0.contains("scored as the hypothesis template alone") }, r.stderr)
+        XCTAssertFalse(r.stderr.contains("#5"), r.stderr)
+    }
+
+    func testLabelListSeparatorsAndTrailingComma() throws {
+        let r = try run(["classify", "--model", model, "--labels", "猫，狗、鳥, fish", "--format", "json", image])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let labels = try XCTUnwrap(json.first?["predictions"] as? [[String: Any]]).compactMap { $0["label"] as? String }
+        XCTAssertEqual(Set(labels), ["猫", "狗", "鳥", "fish"])
+
+        for (labels, words) in [("cat, dog,", "trailing comma"), ("猫，狗，", "trailing comma"), (",cat", "leading comma"),
+                                ("cat,,dog", "two commas in a row"), (" ", "no labels")] {
+            for command in [["classify", image], ["bench"]] {
+                let r = try run([command[0], "--model", model, "--labels", labels] + command.dropFirst())
+                XCTAssertEqual(r.status, 64, "\(labels): \(r.stderr)")
+                XCTAssertTrue(r.stderr.hasPrefix("error: --labels \"\(labels)\": ") && r.stderr.contains(words), r.stderr)
+            }
+        }
+    }
+
+    func testLabelsAndTextsStartingWithADash() throws {
+        let r = try run(["classify", "--model", model, "--label", "-negative", "--label", "--positive", "--format", "json", image])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let labels = try XCTUnwrap(json.first?["predictions"] as? [[String: Any]]).compactMap { $0["label"] as? String }
+        XCTAssertEqual(Set(labels), ["-negative", "--positive"])
+        let list = try run(["classify", "--model", model, "--labels", "-a,b", "--template", "-{}-", image])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let embed = try run(["embed", "--model", model, "--text", "-x"])
+        XCTAssertEqual(embed.status, 0, embed.stderr)
+        XCTAssertTrue(embed.stdout.contains("\"input\": \"-x\""), embed.stdout)
+        let tokenize = try run(["tokenize", "--model", model, "--", "-x"])
+        XCTAssertEqual(tokenize.status, 0, tokenize.stderr)
+
+        // An unknown option is reported as such, before what its absence leaves missing.
+        for arguments in [["classify", "-l", "cat", image], ["classify", "--lables", "cat", image], ["embed", "-t", "x"]] {
+            let r = try run(arguments)
+            XCTAssertEqual(r.status, 64, "\(arguments): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: Unknown option '\(arguments[1])'"), "\(arguments): \(r.stderr)")
+        }
+    }
+
+    func testEveryNumericOptionRejectsNegativeAndZeroAsOutOfRange() throws {
+        let cases: [([String], String)] = [
+            (["classify", "--labels", "a,b", image], "--threads"), (["classify", "--labels", "a,b", image], "--top-k"),
+            (["classify", "--labels", "a,b", image], "--max-pixels"), (["embed", "--text", "a"], "--threads"),
+            (["embed", "--text", "a"], "--max-pixels"), (["bench"], "--batch"), (["bench"], "--iterations"),
+            (["bench"], "--threads"), (["bench"], "--max-pixels"),
+        ]
+        for (command, option) in cases {
+            for value in ["-1", "0", "-100"] {
+                let r = try run([command[0], "--model", model, option, value] + command.dropFirst())
+                XCTAssertEqual(r.status, 64, "\(command[0]) \(option) \(value): \(r.stderr)")
+                XCTAssertTrue(r.stderr.hasPrefix("error: \(option) \(value) is out of range"), "\(option) \(value): \(r.stderr)")
+                XCTAssertTrue(r.stderr.contains("Usage: zeroshot \(command[0])"), r.stderr)
+            }
+        }
+        let large = try run(["bench", "--model", model, "--batch", "1025"])
+        XCTAssertTrue(large.stderr.hasPrefix("error: --batch 1025 is out of range: give a number from 1 to 1024"), large.stderr)
+    }
+
+    func testWarningsForResultsThatLookWrong() throws {
+        let noField = try run(["classify", "--model", model, "--labels", "cat,dog", "--template", "a photo", image])
+        XCTAssertEqual(noField.status, 0, noField.stderr)
+        XCTAssertTrue(noField.stderr.contains("warning: the hypothesis template \"a photo\" does not contain the label"), noField.stderr)
+        let single = try run(["classify", "--model", model, "--label", "cat", image])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        XCTAssertTrue(single.stderr.contains("warning: only one candidate label") && single.stderr.contains("1.0"), single.stderr)
+        XCTAssertTrue(single.stdout.contains("100.00%  cat"), single.stdout)
+        let clean = try run(["classify", "--model", model, "--labels", "cat,dog", image])
+        XCTAssertEqual(clean.stderr, "")
+    }
+
+    func testNonFiniteScoresAreKeptWithAWarningNamingLogitScale() throws {
+        let golden = try LabelParityTests.golden()
+        let copy = try LabelParityTests.checkpointWithLogitScale(golden.overflow.logit_scale, from: golden.overflow.model)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let c = try XCTUnwrap(golden.overflow.cases.first)
+        let r = try run(["classify", "--model", copy.path, "--labels", c.labels.joined(separator: ","), "--format", "json", image])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: scores are not finite") && r.stderr.contains("logit_scale is 100.0"), r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let predictions = try XCTUnwrap(json.first?["predictions"] as? [[String: Any]])
+        XCTAssertEqual(predictions.compactMap { $0["label"] as? String }, c.predictions.map(\.label))
+        XCTAssertTrue(predictions.allSatisfy { $0["score"] is NSNull }, "\(predictions)")
+        let table = try run(["classify", "--model", copy.path, "--labels", "cat,dog", image])
+        XCTAssertTrue(table.stdout.contains("     NaN  cat") && !table.stdout.contains("-nan"), table.stdout)
+    }
+
+    func testOutputThatCannotBeWritten() throws {
+        let model = try self.model
+        let commands: [[String]] = [
+            ["classify", "--model", model, "--labels", "cat,dog", "--format", "csv", image],
+            ["embed", "--model", model, "--text", "a cat"],
+            ["tokenize", "--model", model, "a cat"],
+            ["bench", "--model", model, "--iterations", "1"],
+            ["classify", "--help"],
+        ]
+        for arguments in commands {
+            let (full, fullReason) = try run(arguments, output: .devFull)
+            XCTAssertEqual(fullReason, .exit, "\(arguments): \(full.stderr)")
+            XCTAssertEqual(full.status, 1, "\(arguments): \(full.stderr)")
+            XCTAssertEqual(full.stderr, "error: cannot write to standard output: No space left on device\n", "\(arguments)")
+
+            // `| head`: the reader is gone; the command ends quietly by SIGPIPE, as Unix tools do.
+            let (closed, closedReason) = try run(arguments, output: .closedPipe)
+            XCTAssertEqual(closedReason, .uncaughtSignal, "\(arguments): \(closed.stderr)")
+            XCTAssertEqual(closed.status, SIGPIPE, "\(arguments)")
+            XCTAssertEqual(closed.stderr, "", "\(arguments)")
+        }
+    }
+
+    func testImagesAreNamedByThePathAsGiven() throws {
+        let directory = fixturesDirectory.appendingPathComponent("pipeline")
+        let (r, _) = try run(["classify", "--model", model, "--labels", "cat,dog", "--format", "json",
+                              "images/missing.jpg", "./images/chelsea.jpg", "images/../images/rocket.jpg"],
+                             output: .pipe, directory: directory)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.stderr, "error: images/missing.jpg: cannot read the file (No such file or directory)\n")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(json.compactMap { $0["image"] as? String }, ["./images/chelsea.jpg", "images/../images/rocket.jpg"])
+
+        let bomb = try run(["classify", "--model", model, "--labels", "cat,dog", "--max-pixels", "1000", image])
+        XCTAssertEqual(bomb.status, 1)
+        XCTAssertTrue(bomb.stderr.hasPrefix("error: \(image): ") && bomb.stderr.contains("--max-pixels"), bomb.stderr)
+    }
+
+    func testMistypedModelPathSaysFirstThereIsNoSuchDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-cwd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("models"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for command in [["classify", "--labels", "a,b", image], ["tokenize", "a"]] {
+            let (r, _) = try run([command[0], "--model", "models/b32"] + command.dropFirst(), output: .pipe, directory: directory,
+                                 environment: ["HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": directory.appendingPathComponent("cache").path])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.hasPrefix("error: no model directory 'models/b32' (in "), r.stderr)
+            XCTAssertTrue(r.stderr.contains("tried as a Hugging Face repo id") && r.stderr.contains("HF_HUB_OFFLINE"), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+    }
+
+    func testMissingFilesShareOneWordingAndTokenizeNeedsOnlyTheTokenizer() throws {
+        let fm = FileManager.default
+        let base = fm.temporaryDirectory.appendingPathComponent("zeroshot-files-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: base) }
+        for file in ["preprocessor_config.json", "config.json"] {
+            let copy = base.appendingPathComponent("without-\(file)")
+            try fm.createDirectory(at: base, withIntermediateDirectories: true)
+            try fm.copyItem(at: try fixtureModelDirectory(), to: copy)
+            try fm.removeItem(at: copy.appendingPathComponent(file))
+            let r = try run(["classify", "--model", copy.path, "--labels", "a,b", image])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertEqual(r.stderr, "error: missing file \(copy.appendingPathComponent(file).path)\n")
+        }
+
+        // tokenize reads the tokenizer files alone: the same ids (and truncation) without config.json, weights or
+        // preprocessor_config.json.
+        let tokenizerOnly = base.appendingPathComponent("tokenizer-only")
+        try fm.createDirectory(at: tokenizerOnly, withIntermediateDirectories: true)
+        for file in try fm.contentsOfDirectory(atPath: try fixtureModelDirectory().path)
+        where ["tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"].contains(file) {
+            try fm.copyItem(at: try fixtureModelDirectory().appendingPathComponent(file), to: tokenizerOnly.appendingPathComponent(file))
+        }
+        let long = Array(repeating: "cat", count: 100).joined(separator: " ")
+        let full = try run(["tokenize", "--model", model, "a photo of a cat", long])
+        let alone = try run(["tokenize", "--model", tokenizerOnly.path, "a photo of a cat", long])
+        XCTAssertEqual(alone.status, 0, alone.stderr)
+        XCTAssertEqual(alone.stdout, full.stdout)
+        XCTAssertTrue(alone.stderr.contains("truncated to 77"), alone.stderr)
+    }
+}
