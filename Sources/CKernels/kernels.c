@@ -12,19 +12,41 @@
 #define ZS_X86 0
 #endif
 
-static int zs_avx2_state = -1;
+#include <stdlib.h>
 
-int zs_kernels_use_avx2(void) {
+// The instruction set the kernels use: the widest this CPU has (AVX-512F, AVX2 with FMA, or portable C), lowered
+// by ZEROSHOT_KERNELS_ISA=avx2|portable or zs_kernels_limit_isa. -1 until first asked.
+static int zs_isa_state = -1;
+static int zs_isa_limit = ZS_ISA_AVX512;
+
+static int zs_isa_detect(void) {
 #if ZS_X86
-    if (zs_avx2_state < 0) {
-        __builtin_cpu_init();
-        zs_avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return zs_avx2_state;
+    __builtin_cpu_init();
+    int isa = ZS_ISA_PORTABLE;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = ZS_ISA_AVX2;
+    if (isa == ZS_ISA_AVX2 && __builtin_cpu_supports("avx512f")) isa = ZS_ISA_AVX512;
+    const char *env = getenv("ZEROSHOT_KERNELS_ISA");
+    if (env && strcmp(env, "avx2") == 0 && isa > ZS_ISA_AVX2) isa = ZS_ISA_AVX2;
+    if (env && strcmp(env, "portable") == 0) isa = ZS_ISA_PORTABLE;
+    return isa;
 #else
-    return 0;
+    return ZS_ISA_PORTABLE;
 #endif
 }
+
+int zs_kernels_isa(void) {
+    if (zs_isa_state < 0) zs_isa_state = zs_isa_detect();
+    return zs_isa_state < zs_isa_limit ? zs_isa_state : zs_isa_limit;
+}
+
+int zs_kernels_limit_isa(int isa) {
+    zs_isa_limit = isa;
+    return zs_kernels_isa();
+}
+
+int zs_kernels_use_avx2(void) { return zs_kernels_isa() >= ZS_ISA_AVX2; }
+
+static inline int use_avx512(void) { return zs_kernels_isa() >= ZS_ISA_AVX512; }
 
 // ---------------------------------------------------------------------------------------------------------
 // Scalar reference versions.
@@ -574,9 +596,21 @@ AVX2 static void row_bias_activation_avx2(float *y, ptrdiff_t rows, ptrdiff_t co
 }
 #endif
 
+#if ZS_X86
+// AVX-512 versions, below with the AVX-512 attention.
+static void layer_norm_cols_avx512(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t c0, ptrdiff_t c1,
+                                   const float *w, const float *b, float eps, float *y, ptrdiff_t ldy);
+static void row_bias_activation_avx512(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias,
+                                       int activation);
+#endif
+
 void zs_layer_norm_cols(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t col_begin, ptrdiff_t col_end,
                         const float *weight, const float *bias, float eps, float *y, ptrdiff_t ldy) {
 #if ZS_X86
+    if (use_avx512()) {
+        layer_norm_cols_avx512(x, ldx, dim, col_begin, col_end, weight, bias, eps, y, ldy);
+        return;
+    }
     if (zs_kernels_use_avx2()) {
         layer_norm_cols_avx2(x, ldx, dim, col_begin, col_end, weight, bias, eps, y, ldy);
         return;
@@ -587,6 +621,10 @@ void zs_layer_norm_cols(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t 
 
 void zs_row_bias_activation(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias, int activation) {
 #if ZS_X86
+    if (use_avx512() && activation != ZS_ACT_GELU_TANH) {
+        row_bias_activation_avx512(y, rows, cols, ld, bias, activation);
+        return;
+    }
     if (zs_kernels_use_avx2() && activation != ZS_ACT_GELU_TANH) {
         row_bias_activation_avx2(y, rows, cols, ld, bias, activation);
         return;
@@ -782,9 +820,305 @@ AVX2 static void attention_cols_avx2(const float *qT, ptrdiff_t ldq, ptrdiff_t q
 }
 #endif
 
+// ---------------------------------------------------------------------------------------------------------
+// AVX-512 versions of the column-layout kernels: the AVX2 code on 16 lanes, the same operations in the same order
+// per lane, so each value equals the AVX2 path's (masked vector tails instead of scalar ones).
+
+#if ZS_X86
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+// exp16, erf16, act16: exp8, erf8 and act8 on 16 lanes.
+AVX512 static inline __m512 exp16(__m512 x) {
+    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-87.3365478515625f);
+    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i n = _mm512_cvtps_epi32(fx);
+    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23);
+    __m512 result = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+    return _mm512_maskz_mov_ps((__mmask16)~under, result);
+}
+
+AVX512 static inline __m512 erf16(__m512 x) {
+    const __m512i sign_mask = _mm512_set1_epi32((int)0x80000000u);
+    __m512i xi = _mm512_castps_si512(x);
+    __m512i sign = _mm512_and_si512(xi, sign_mask);
+    __m512 z = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, xi));
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(0.17087277f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+    __m512 e = exp16(_mm512_sub_ps(p, _mm512_mul_ps(z, z)));
+    __m512 erfc = _mm512_mul_ps(t, e);
+    __m512 result = _mm512_sub_ps(_mm512_set1_ps(1.0f), erfc);
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(result), sign));
+}
+
+AVX512 static inline __m512 act16(__m512 x, int activation) {
+    switch (activation) {
+    case ZS_ACT_QUICK_GELU: {
+        __m512 e = exp16(_mm512_mul_ps(x, _mm512_set1_ps(-1.702f)));
+        return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    }
+    case ZS_ACT_GELU: {
+        __m512 e = erf16(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f)));
+        return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    }
+    case ZS_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
+    default: return x;
+    }
+}
+
+AVX512 static void row_bias_activation_avx512(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld,
+                                              const float *bias, int activation) {
+    const __mmask16 tail = (__mmask16)((1u << (cols % 16)) - 1u);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = y + r * ld;
+        __m512 bv = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+        ptrdiff_t c = 0;
+        for (; c + 16 <= cols; c += 16) _mm512_storeu_ps(row + c, act16(_mm512_add_ps(_mm512_loadu_ps(row + c), bv), activation));
+        if (tail) {
+            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(tail, row + c), bv);
+            _mm512_mask_storeu_ps(row + c, tail, act16(v, activation));
+        }
+    }
+}
+
+// The two halves of 16 floats as doubles, and back.
+AVX512 static inline __m512d lo_pd(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+AVX512 static inline __m512d hi_pd(__m512 v) {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+AVX512 static inline __m512 join_ps(__m512d lo, __m512d hi) {
+    __m512d joined = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(_mm512_cvtpd_ps(lo))),
+                                        _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1);
+    return _mm512_castpd_ps(joined);
+}
+
+AVX512 static void layer_norm_cols_avx512(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t c0, ptrdiff_t c1,
+                                          const float *w, const float *b, float eps, float *y, ptrdiff_t ldy) {
+    // 16 columns at a time, sums in double as layer_norm_cols_avx2.
+    ptrdiff_t c = c0;
+    const __m512d inv_dim = _mm512_set1_pd(1.0 / (double)dim);
+    for (; c + 16 <= c1; c += 16) {
+        __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+        for (ptrdiff_t f = 0; f < dim; f++) {
+            __m512 v = _mm512_loadu_ps(x + f * ldx + c);
+            s0 = _mm512_add_pd(s0, lo_pd(v));
+            s1 = _mm512_add_pd(s1, hi_pd(v));
+        }
+        __m512 mean = join_ps(_mm512_mul_pd(s0, inv_dim), _mm512_mul_pd(s1, inv_dim));
+        __m512d m0 = lo_pd(mean), m1 = hi_pd(mean);
+        __m512d q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
+        for (ptrdiff_t f = 0; f < dim; f++) {
+            __m512 v = _mm512_loadu_ps(x + f * ldx + c);
+            __m512d d0 = _mm512_sub_pd(lo_pd(v), m0), d1 = _mm512_sub_pd(hi_pd(v), m1);
+            q0 = _mm512_fmadd_pd(d0, d0, q0);
+            q1 = _mm512_fmadd_pd(d1, d1, q1);
+        }
+        const __m512d e = _mm512_set1_pd((double)eps), one = _mm512_set1_pd(1.0);
+        __m512d r0 = _mm512_div_pd(one, _mm512_sqrt_pd(_mm512_add_pd(_mm512_mul_pd(q0, inv_dim), e)));
+        __m512d r1 = _mm512_div_pd(one, _mm512_sqrt_pd(_mm512_add_pd(_mm512_mul_pd(q1, inv_dim), e)));
+        __m512 rstd = join_ps(r0, r1);
+        for (ptrdiff_t f = 0; f < dim; f++) {
+            __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + f * ldx + c), mean), rstd);
+            _mm512_storeu_ps(y + f * ldy + c, _mm512_fmadd_ps(v, _mm512_set1_ps(w[f]), _mm512_set1_ps(b[f])));
+        }
+    }
+    if (c < c1) layer_norm_cols_avx2(x, ldx, dim, c, c1, w, b, eps, y, ldy);
+}
+
+// Column-layout attention as attention_cols_avx2, with queries in blocks of up to 48 (NV vectors of 16 lanes) and
+// tiles of ATT512_ROWS keys (or features) by NV vectors: 6 x 3 accumulators, 3 operands and a broadcast use 22 of
+// the 32 registers.
+#define ATT512_BLOCK 48
+#define ATT512_ROWS 6
+
+AVX512 static inline __attribute__((always_inline)) void att512_scores(
+    const float *qb, const float *kT, ptrdiff_t ldkv, ptrdiff_t count, ptrdiff_t hd, float scale, float *sb,
+    const int NV) {
+    const __m512 sv = _mm512_set1_ps(scale);
+    ptrdiff_t j = 0;
+    for (; j + ATT512_ROWS <= count; j += ATT512_ROWS) {
+        __m512 acc[ATT512_ROWS][3];
+        ATT_UNROLL
+        for (int a = 0; a < ATT512_ROWS; a++)
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++) acc[a][v] = _mm512_setzero_ps();
+        const float *kp = kT + j;
+        for (ptrdiff_t c = 0; c < hd; c++) {
+            __m512 qv[3];
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++) qv[v] = _mm512_loadu_ps(qb + c * ATT512_BLOCK + 16 * v);
+            const float *kr = kp + c * ldkv;
+            ATT_UNROLL
+            for (int a = 0; a < ATT512_ROWS; a++) {
+                __m512 kb = _mm512_set1_ps(kr[a]);
+                ATT_UNROLL
+                for (int v = 0; v < NV; v++) acc[a][v] = _mm512_fmadd_ps(kb, qv[v], acc[a][v]);
+            }
+        }
+        ATT_UNROLL
+        for (int a = 0; a < ATT512_ROWS; a++)
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++)
+                _mm512_storeu_ps(sb + (j + a) * ATT512_BLOCK + 16 * v, _mm512_mul_ps(acc[a][v], sv));
+    }
+    for (; j < count; j++) {
+        __m512 acc[3];
+        ATT_UNROLL
+        for (int v = 0; v < NV; v++) acc[v] = _mm512_setzero_ps();
+        const float *kp = kT + j;
+        for (ptrdiff_t c = 0; c < hd; c++) {
+            __m512 kb = _mm512_set1_ps(kp[c * ldkv]);
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[v] = _mm512_fmadd_ps(kb, _mm512_loadu_ps(qb + c * ATT512_BLOCK + 16 * v), acc[v]);
+        }
+        ATT_UNROLL
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(sb + j * ATT512_BLOCK + 16 * v, _mm512_mul_ps(acc[v], sv));
+    }
+}
+
+// ob[c][lane] += Σ_j vT[c][j] · pb[j][lane] for j < count.
+AVX512 static inline __attribute__((always_inline)) void att512_values(
+    const float *pb, const float *vT, ptrdiff_t ldkv, ptrdiff_t count, ptrdiff_t hd, float *ob, const int NV) {
+    ptrdiff_t c = 0;
+    for (; c + ATT512_ROWS <= hd; c += ATT512_ROWS) {
+        __m512 acc[ATT512_ROWS][3];
+        ATT_UNROLL
+        for (int a = 0; a < ATT512_ROWS; a++)
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++) acc[a][v] = _mm512_loadu_ps(ob + (c + a) * ATT512_BLOCK + 16 * v);
+        const float *vr = vT + c * ldkv;
+        for (ptrdiff_t j = 0; j < count; j++) {
+            __m512 pv[3];
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++) pv[v] = _mm512_loadu_ps(pb + j * ATT512_BLOCK + 16 * v);
+            ATT_UNROLL
+            for (int a = 0; a < ATT512_ROWS; a++) {
+                __m512 vb = _mm512_set1_ps(vr[a * ldkv + j]);
+                ATT_UNROLL
+                for (int v = 0; v < NV; v++) acc[a][v] = _mm512_fmadd_ps(vb, pv[v], acc[a][v]);
+            }
+        }
+        ATT_UNROLL
+        for (int a = 0; a < ATT512_ROWS; a++)
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++) _mm512_storeu_ps(ob + (c + a) * ATT512_BLOCK + 16 * v, acc[a][v]);
+    }
+    for (; c < hd; c++) {
+        __m512 acc[3];
+        ATT_UNROLL
+        for (int v = 0; v < NV; v++) acc[v] = _mm512_loadu_ps(ob + c * ATT512_BLOCK + 16 * v);
+        const float *vr = vT + c * ldkv;
+        for (ptrdiff_t j = 0; j < count; j++) {
+            __m512 vb = _mm512_set1_ps(vr[j]);
+            ATT_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[v] = _mm512_fmadd_ps(vb, _mm512_loadu_ps(pb + j * ATT512_BLOCK + 16 * v), acc[v]);
+        }
+        ATT_UNROLL
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(ob + c * ATT512_BLOCK + 16 * v, acc[v]);
+    }
+}
+
+// One block of up to ATT512_BLOCK queries (columns q_col ..< q_col + nb at positions pos0 ...), as att_block.
+AVX512 static inline __attribute__((always_inline)) void att512_block(
+    const float *qT, ptrdiff_t ldq, ptrdiff_t q_col, ptrdiff_t nb, ptrdiff_t pos0, const float *kb, const float *vb,
+    ptrdiff_t nk, ptrdiff_t hd, float scale, int causal, float *scratch, float *outT, ptrdiff_t ldo, const int NV) {
+    float *qb = scratch, *ob = qb + hd * ATT512_BLOCK, *sb = ob + hd * ATT512_BLOCK;
+    const ptrdiff_t lanes = 16 * NV;
+    for (ptrdiff_t c = 0; c < hd; c++) {
+        const float *qr = qT + c * ldq + q_col;
+        float *qd = qb + c * ATT512_BLOCK, *od = ob + c * ATT512_BLOCK;
+        ptrdiff_t l = 0;
+        for (; l < nb; l++) qd[l] = qr[l];
+        for (; l < lanes; l++) qd[l] = 0.0f;
+        for (l = 0; l < lanes; l++) od[l] = 0.0f;
+    }
+    ptrdiff_t visible = nk;
+    if (causal && pos0 + nb < visible) visible = pos0 + nb;
+    att512_scores(qb, kb, nk, visible, hd, scale, sb, NV);
+    __m512 inv[3];
+    ATT_UNROLL
+    for (int v = 0; v < NV; v++) {
+        const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
+        __m512 pos = _mm512_add_ps(_mm512_set1_ps((float)(pos0 + 16 * v)),
+                                   _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        __m512 m = minus_inf;
+        for (ptrdiff_t j = 0; j < visible; j++) {
+            float *sp = sb + j * ATT512_BLOCK + 16 * v;
+            __m512 x = _mm512_loadu_ps(sp);
+            if (causal && j > pos0 + 16 * v) {
+                x = _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(pos, _mm512_set1_ps((float)j), _CMP_LT_OQ), minus_inf);
+                _mm512_storeu_ps(sp, x);
+            }
+            m = _mm512_max_ps(m, x);
+        }
+        __m512 sum = _mm512_setzero_ps();
+        for (ptrdiff_t j = 0; j < visible; j++) {
+            float *sp = sb + j * ATT512_BLOCK + 16 * v;
+            __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(sp), m));
+            _mm512_storeu_ps(sp, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        inv[v] = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
+    }
+    att512_values(sb, vb, nk, visible, hd, ob, NV);
+    for (ptrdiff_t c = 0; c < hd; c++) {
+        float *od = ob + c * ATT512_BLOCK;
+        ATT_UNROLL
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(od + 16 * v, _mm512_mul_ps(_mm512_loadu_ps(od + 16 * v), inv[v]));
+        float *orow = outT + c * ldo + q_col;
+        for (ptrdiff_t l = 0; l < nb; l++) orow[l] = od[l];
+    }
+}
+
+AVX512 static void attention_cols_avx512(const float *qT, ptrdiff_t ldq, ptrdiff_t q_col, ptrdiff_t nq,
+                                         ptrdiff_t q_start, const float *kT, const float *vT, ptrdiff_t ldkv,
+                                         ptrdiff_t k_col0, ptrdiff_t nk0, ptrdiff_t k_col1, ptrdiff_t nk1, ptrdiff_t hd,
+                                         float scale, int causal, float *scratch, float *outT, ptrdiff_t ldo) {
+    const ptrdiff_t nk = nk0 + nk1;
+    float *kb = scratch, *vb = kb + hd * nk, *rest = vb + hd * nk;
+    for (ptrdiff_t c = 0; c < hd; c++) {
+        const float *kr = kT + c * ldkv, *vr = vT + c * ldkv;
+        float *kd = kb + c * nk, *vd = vb + c * nk;
+        for (ptrdiff_t j = 0; j < nk0; j++) { kd[j] = kr[k_col0 + j]; vd[j] = vr[k_col0 + j]; }
+        for (ptrdiff_t j = 0; j < nk1; j++) { kd[nk0 + j] = kr[k_col1 + j]; vd[nk0 + j] = vr[k_col1 + j]; }
+    }
+    for (ptrdiff_t i0 = 0; i0 < nq; i0 += ATT512_BLOCK) {
+        ptrdiff_t nb = nq - i0 < ATT512_BLOCK ? nq - i0 : ATT512_BLOCK;
+        ptrdiff_t col = q_col + i0, pos0 = q_start + i0;
+        switch ((nb + 15) / 16) {
+        case 1: att512_block(qT, ldq, col, nb, pos0, kb, vb, nk, hd, scale, causal, rest, outT, ldo, 1); break;
+        case 2: att512_block(qT, ldq, col, nb, pos0, kb, vb, nk, hd, scale, causal, rest, outT, ldo, 2); break;
+        default: att512_block(qT, ldq, col, nb, pos0, kb, vb, nk, hd, scale, causal, rest, outT, ldo, 3); break;
+        }
+    }
+}
+#endif
+
 ptrdiff_t zs_attention_head_cols_scratch(ptrdiff_t nq, ptrdiff_t nk, ptrdiff_t head_dim) {
     ptrdiff_t rows = (2 * nq + 2 * nk) * head_dim + nk;
-    ptrdiff_t blocked = 2 * head_dim * nk + 2 * head_dim * 24 + nk * 24;
+    ptrdiff_t blocked = 2 * head_dim * nk + 2 * head_dim * 48 + nk * 48;  // the AVX-512 path's blocks of 48
     return rows > blocked ? rows : blocked;
 }
 
@@ -794,6 +1128,11 @@ void zs_attention_head_cols(const float *qT, ptrdiff_t ldq, ptrdiff_t q_col, ptr
                             float *scratch, float *outT, ptrdiff_t ldo) {
     ptrdiff_t nk = nk0 + nk1;
 #if ZS_X86
+    if (use_avx512() && nq >= 12) {
+        attention_cols_avx512(qT, ldq, q_col, nq, q_start, kT, vT, ldkv, k_col0, nk0, k_col1, nk1, hd, scale, causal,
+                              scratch, outT, ldo);
+        return;
+    }
     if (zs_kernels_use_avx2() && nq >= 4) {
         attention_cols_avx2(qT, ldq, q_col, nq, q_start, kT, vT, ldkv, k_col0, nk0, k_col1, nk1, hd, scale, causal,
                             scratch, outT, ldo);

@@ -12,7 +12,9 @@ import Glibc
 /// parallel region. On a machine where other processes also want the cores, those spinning threads hold back the
 /// thread that has work, and a GEMM sequence can run ten times slower. libgomp reads its settings once, when it is
 /// loaded, so the library is opened here, after setting `GOMP_SPINCOUNT=10000` unless the user set
-/// `GOMP_SPINCOUNT` or `OMP_WAIT_POLICY` (measured: the same speed on an idle machine, no collapse under load).
+/// `GOMP_SPINCOUNT` or `OMP_WAIT_POLICY` (measured: the same speed on an idle machine; with 0, or
+/// `OMP_WAIT_POLICY=passive`, ViT-B/32 batch 1 ran 30% slower there). Threads that wait for a core another process
+/// keeps busy still hold back every product: `ComputeThreads.adaptsToLoad` runs on fewer threads then.
 struct OneDNN: @unchecked Sendable {
     typealias SGEMM = @convention(c) (CChar, CChar, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, Float,
                                       UnsafePointer<Float>?, dnnl_dim_t, UnsafePointer<Float>?, dnnl_dim_t, Float,
@@ -72,7 +74,9 @@ public func sgemm(
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
 ) throws {
     if m == 0 || n == 0 { return }
-    let status = try OneDNN.functions().sgemm(
+    let sgemm = try OneDNN.functions().sgemm
+    _ = ComputeThreads.forNextStep()
+    let status = sgemm(
         transA ? CChar(UInt8(ascii: "T")) : CChar(UInt8(ascii: "N")),
         transB ? CChar(UInt8(ascii: "T")) : CChar(UInt8(ascii: "N")),
         dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),
@@ -95,7 +99,9 @@ public func gemmU8S8S32(
 ) throws {
     if m == 0 || n == 0 { return }
     var zero: Int32 = 0
-    let status = try OneDNN.functions().gemmU8S8S32(
+    let gemm = try OneDNN.functions().gemmU8S8S32
+    _ = ComputeThreads.forNextStep()
+    let status = gemm(
         transA ? CChar(UInt8(ascii: "T")) : CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "T")), CChar(UInt8(ascii: "F")),
         dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), 1, a, dnnl_dim_t(lda), aOffset,
         b, dnnl_dim_t(ldb), 0, 0, c, dnnl_dim_t(ldc), &zero)

@@ -32,7 +32,7 @@ public enum ArithmeticPeak {
             let start = DispatchTime.now()
             flops.withUnsafeMutableBufferPointer { flops in
                 let f = UncheckedSendable(flops)
-                ComputeThreads.parallelFor(threads) { i, _ in
+                ComputeThreads.parallelFor(threads, adapting: false) { i, _ in
                     f.value[i] = probe(rounds: rounds, seed: Float(i) + 0.25).flops
                 }
             }

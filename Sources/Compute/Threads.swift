@@ -13,8 +13,9 @@ import Glibc
 
 public enum ComputeThreads {
     nonisolated(unsafe) private static var current = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    nonisolated(unsafe) private static var adaptive = ProcessInfo.processInfo.environment["ZEROSHOT_ADAPTIVE_THREADS"] != "0"
 
-    /// Threads used for matrix products and parallel loops (default: all cores).
+    /// Threads used for matrix products and parallel loops at most (default: all cores).
     public static var count: Int { current }
 
     /// The largest thread count accepted: 4 per core, at least 64 (more only adds scheduling overhead, and
@@ -28,10 +29,40 @@ public enum ComputeThreads {
         OpenMP.shared.setNumThreads?(Int32(current))
     }
 
-    /// Runs `body(i, worker)` for `i in 0..<iterations`, spread over `count` threads in contiguous chunks;
-    /// `worker` (in `0..<count`) identifies the thread, for per-thread scratch space.
-    public static func parallelFor(_ iterations: Int, _ body: (_ index: Int, _ worker: Int) -> Void) {
-        let threads = min(count, iterations)
+    /// Whether the compute layer runs on fewer than `count` threads while other processes keep cores busy
+    /// (default: true; the environment variable `ZEROSHOT_ADAPTIVE_THREADS=0` turns it off).
+    ///
+    /// Matrix products and parallel loops split their work evenly between threads and wait for the last one at
+    /// the end of every step (about 20 steps per encoder layer). A thread that shares its core with a busy
+    /// process runs only part of the time, and each of those steps then waits for it: with one other busy
+    /// process on 2 cores, 2 threads ran the ViT-B/32 image tower 4.4x slower than on a quiet machine, where 1
+    /// thread runs it 2x slower. So at most every `LoadMonitor.interval` the kernel's count of runnable threads
+    /// (`/proc/loadavg`) less this process's own running ones gives the cores other processes are using, and
+    /// the next steps use `count` threads or the cores left free, whichever is fewer (at least 1). A change
+    /// takes effect when two samples in a row agree, so that a short burst of work elsewhere does not change
+    /// it. Without `/proc` (not Linux), `count` threads are used.
+    public static var adaptsToLoad: Bool {
+        get { adaptive }
+        set { adaptive = newValue }
+    }
+
+    /// The threads the next matrix product or parallel loop of the calling thread runs on: `count`, or fewer
+    /// while other processes keep cores busy (see `adaptsToLoad`). Also sets OpenMP's thread count of the
+    /// calling thread to it, which oneDNN's products follow.
+    public static func forNextStep() -> Int {
+        let threads = adaptive && current > 1 ? LoadMonitor.shared.threads(upTo: current) : current
+        if let get = OpenMP.shared.maxThreads, let set = OpenMP.shared.setNumThreads, get() != Int32(threads) {
+            set(Int32(threads))
+        }
+        return threads
+    }
+
+    /// Runs `body(i, worker)` for `i in 0..<iterations`, spread over `forNextStep()` threads (exactly `count`
+    /// with `adapting: false`) in contiguous chunks; `worker` (below `count`) identifies the thread, for
+    /// per-thread scratch space.
+    public static func parallelFor(_ iterations: Int, adapting: Bool = true,
+                                   _ body: (_ index: Int, _ worker: Int) -> Void) {
+        let threads = min(adapting ? forNextStep() : count, iterations)
         if threads <= 1 {
             for i in 0..<iterations { body(i, 0) }
             return
@@ -90,6 +121,7 @@ struct OpenMP: @unchecked Sendable {
     let threadNum: (@convention(c) () -> Int32)?
     let numThreads: (@convention(c) () -> Int32)?
     let setNumThreads: (@convention(c) (Int32) -> Void)?
+    let maxThreads: (@convention(c) () -> Int32)?
 
     static let shared = OpenMP()
 
@@ -103,6 +135,7 @@ struct OpenMP: @unchecked Sendable {
         threadNum = symbol("omp_get_thread_num", (@convention(c) () -> Int32).self)
         numThreads = symbol("omp_get_num_threads", (@convention(c) () -> Int32).self)
         setNumThreads = symbol("omp_set_num_threads", (@convention(c) (Int32) -> Void).self)
+        maxThreads = symbol("omp_get_max_threads", (@convention(c) () -> Int32).self)
     }
 }
 

@@ -94,7 +94,7 @@ struct Bench: CheckedCommand {
         var one: [Float] = []
         for _ in 0...iterations {
             let t = DispatchTime.now()
-            one = classifier.imageProcessor.pixelValues(rgb)
+            one = try classifier.pixelValues(.pixels(rgb))
             preprocessTimes.append(milliseconds(since: t))
         }
         let pixelValues = Array([[Float]](repeating: one, count: batch).joined())
@@ -136,12 +136,14 @@ struct Bench: CheckedCommand {
                 (name, !value.isFinite ? "null" : String(format: name.hasSuffix("_gflop_per_image") ? "%.9g" : "%.3f", value))
             }
             members += [("batch", "\(batch)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
+                        ("cpu", JSON.string(cpuModelName())), ("kernels", JSON.string(KernelPath.current.description)),
                         ("precision", JSON.string(classifier.model.precision.rawValue)), ("model", JSON.string(classifier.modelDirectory.path))]
             try writeOut(JSON.object(members) + "\n")
         case .table:
             let threads = ComputeThreads.count
             try writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iteration\(iterations == 1 ? "" : "s"), "
-                     + "\(threads) thread\(threads == 1 ? "" : "s"), \(classifier.model.precision.rawValue)\n")
+                     + "\(threads) thread\(threads == 1 ? "" : "s"), \(classifier.model.precision.rawValue)\n"
+                     + "cpu: \(cpuModelName()), kernels: \(KernelPath.current)\n")
             for (name, value) in results {
                 let text = !value.isFinite ? "n/a" : String(format: name.hasSuffix("_gflop_per_image") ? "%.6g" : "%.2f", value)
                 try writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
@@ -174,6 +176,22 @@ func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return .nan }
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// The processor's model name (`model name` in /proc/cpuinfo), or the architecture where that is unavailable.
+func cpuModelName() -> String {
+    if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
+        for line in info.split(separator: "\n") where line.hasPrefix("model name") {
+            if let colon = line.firstIndex(of: ":") { return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+        }
+    }
+    #if arch(x86_64)
+    return "x86_64"
+    #elseif arch(arm64)
+    return "arm64"
+    #else
+    return "unknown"
+    #endif
 }
 
 /// Peak resident set size of this process in KiB (`VmHWM` in /proc/self/status; 0 where unavailable).

@@ -1,7 +1,7 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
-// Element-wise and attention kernels of the compute layer, in C so that AVX2/FMA code paths can be selected at
-// run time (function-level target attributes, no special build flags). Every function has a portable fallback.
+// Element-wise and attention kernels of the compute layer, in C so that AVX-512 and AVX2/FMA code paths can be
+// selected at run time (function-level target attributes, no special build flags). Every function has a portable fallback.
 // Matrices are row-major float32; `ld` arguments are row strides in elements.
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +90,18 @@ void zs_f16_to_f32(const void *h, float *out, ptrdiff_t n);
 /// high half.
 void zs_bf16_to_f32(const void *b, float *out, ptrdiff_t n);
 
-/// 1 when the AVX2+FMA paths are in use.
+/// Instruction sets of the kernels' code paths.
+enum zs_isa { ZS_ISA_PORTABLE = 0, ZS_ISA_AVX2 = 1, ZS_ISA_AVX512 = 2 };
+
+/// The code path in use: the widest this CPU has (AVX-512F; AVX2 with FMA; portable C), lowered by the environment
+/// variable ZEROSHOT_KERNELS_ISA=avx2|portable (read once) and by zs_kernels_limit_isa.
+int zs_kernels_isa(void);
+
+/// Uses no wider path than `isa` from now on (ZS_ISA_AVX512 lifts the limit); returns the path now in use. For
+/// comparing the paths on one machine; not to be called while kernels run on other threads.
+int zs_kernels_limit_isa(int isa);
+
+/// 1 when the AVX2+FMA (or AVX-512) paths are in use.
 int zs_kernels_use_avx2(void);
 
 #endif
