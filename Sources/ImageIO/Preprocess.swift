@@ -13,7 +13,8 @@ import Foundation
 ///    own without a resize), so it can differ from image to image, as in transformers;
 /// 3. rescale: `Float(Double(byte) * rescale_factor)` (float64 product rounded to float32, as numpy);
 /// 4. normalize: `(x - mean[c]) / std[c]` in float32;
-/// 5. channel-first layout `[3, height, width]`.
+/// 5. channel-first layout `[3, height, width]`;
+/// 6. pad (`do_pad` with a `pad_size`): zeros below and right of the normalized values up to `pad_size`.
 public struct CLIPImageProcessor: Sendable {
     public let config: ImageProcessorConfig
     /// `lookup[c * 256 + v]`: the final float of channel `c` for the 8-bit value `v`. Every step after the
@@ -69,13 +70,15 @@ public struct CLIPImageProcessor: Sendable {
     /// aspect-preserving resize, or no resize) or when every image fails (`everyImageError`).
     public var fixedOutputSize: (height: Int, width: Int)? {
         if everyImageError != nil { return nil }
+        if config.doPad, let pad = config.padSize { return pad }
         if config.doCenterCrop { return (max(config.cropHeight, 0), max(config.cropWidth, 0)) }
         if config.doResize, case let .exact(h, w) = config.size { return (h, w) }
         return nil
     }
 
     /// The error every image gets whatever its size (a `null` value an enabled step needs, a size dictionary
-    /// resizing cannot use, a negative side, a crop size without height and width), else nil. transformers loads
+    /// resizing cannot use, a negative side, a crop size without height and width, a value in
+    /// `ImageProcessorConfig.unusableValues` that an enabled step needs), else nil. transformers loads
     /// such a config and fails each image; callers can warn once. (Any positive size keeps a 1 x 1 image non-empty,
     /// so the error of a 1 x 1 image is the error of all.)
     public var everyImageError: ImagePreprocessingError? {
@@ -90,11 +93,20 @@ public struct CLIPImageProcessor: Sendable {
     /// Size of the image after the resize step, as transformers computes it (`height`, `width`); the image's own
     /// size without `do_resize`.
     /// - Throws: `ImagePreprocessingError.notResizable` for a size dictionary transformers' resize cannot use,
-    ///   `.emptyResize` when a side comes out below 1 pixel (Pillow's "height and width must be > 0").
+    ///   `.unusableValue` for a `resample` it cannot use (a list or dictionary before the size is looked at, an
+    ///   unknown filter number after, as transformers and Pillow check them), `.emptyResize` when a side comes out
+    ///   below 1 pixel (Pillow's "height and width must be > 0"). Pillow checks the filter even when the size does
+    ///   not change.
     /// - Precondition: `width > 0`, `height > 0` (as every `RGBImage`).
     public func resizedSize(width: Int, height: Int) throws -> (height: Int, width: Int) {
         precondition(width > 0 && height > 0, "image size \(width)x\(height) must be positive")
         guard config.doResize else { return (height, width) }
+        let badResample = config.unusableValues["resample"].map {
+            (error: ImagePreprocessingError.unusableValue(key: "resample", value: $0.json, step: "do_resize",
+                                                         reason: $0.reason),
+             beforeSize: $0.json.hasPrefix("[") || $0.json.hasPrefix("{"))
+        }
+        if let bad = badResample, bad.beforeSize { throw bad.error }
         let (h, w): (Int, Int)
         switch config.size {
         case let .shortestEdge(s):
@@ -115,16 +127,39 @@ public struct CLIPImageProcessor: Sendable {
         case let .notResizable(size):
             throw ImagePreprocessingError.notResizable(size: size)
         }
+        if let bad = badResample { throw bad.error }
         guard h > 0, w > 0 else { throw ImagePreprocessingError.emptyResize(height: h, width: w) }
         return (h, w)
     }
 
     /// Size of the pixel_values of an image of this size, `(height, width)`: the values are `[3, height, width]`.
     /// With a center crop, the crop size (a zero or negative crop side gives 0, as transformers' slicing does);
-    /// without one, the resized size.
+    /// without one, the resized size; with `do_pad` and a `pad_size`, the pad size.
     /// - Throws: `ImagePreprocessingError` where transformers' image processor fails for this image, checking in
-    ///   its order: `null` values an enabled step needs, then the resize, then the crop size.
+    ///   its order: `null` values an enabled step needs, then the resize, the crop size, the rescale factor, the
+    ///   mean and standard deviation, the padding.
     public func outputSize(width: Int, height: Int) throws -> (height: Int, width: Int) {
+        let unpadded = try sizeBeforePadding(width: width, height: height)
+        func check(_ key: String, _ step: String, _ enabled: Bool) throws {
+            if enabled, let bad = config.unusableValues[key] {
+                throw ImagePreprocessingError.unusableValue(key: key, value: bad.json, step: step, reason: bad.reason)
+            }
+        }
+        try check("rescale_factor", "do_rescale", config.doRescale)
+        try check("image_mean", "do_normalize", config.doNormalize)
+        try check("image_std", "do_normalize", config.doNormalize)
+        guard config.doPad else { return unpadded }
+        try check("pad_size", "do_pad", true)
+        guard let pad = config.padSize else { return unpadded }
+        guard pad.height >= unpadded.height, pad.width >= unpadded.width else {
+            throw ImagePreprocessingError.padSmallerThanImage(
+                padHeight: pad.height, padWidth: pad.width, height: unpadded.height, width: unpadded.width)
+        }
+        return pad
+    }
+
+    /// The size after the resize and the crop (the pixel_values before `do_pad`), with their errors.
+    private func sizeBeforePadding(width: Int, height: Int) throws -> (height: Int, width: Int) {
         // validate_preprocess_arguments
         let needs: [(flag: Bool, step: String, keys: [String])] = [
             (config.doRescale, "do_rescale", ["rescale_factor"]),
@@ -167,9 +202,12 @@ public struct CLIPImageProcessor: Sendable {
     /// - Throws: `ImagePreprocessingError` as `outputSize(width:height:)`, before writing anything.
     public func pixelValues(_ image: RGBImage, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         precondition(image.pixels.count == image.width * image.height * 3, "RGBImage pixel count does not match its size")
-        let (outH, outW) = try outputSize(width: image.width, height: image.height)
-        precondition(buffer.count == 3 * outH * outW,
-                     "pixel_values buffer holds \(buffer.count) floats, needs 3 x \(outH) x \(outW)")
+        let (paddedH, paddedW) = try outputSize(width: image.width, height: image.height)
+        precondition(buffer.count == 3 * paddedH * paddedW,
+                     "pixel_values buffer holds \(buffer.count) floats, needs 3 x \(paddedH) x \(paddedW)")
+        // do_pad: zeros after normalization, below and right of the values.
+        let (outH, outW) = try sizeBeforePadding(width: image.width, height: image.height)
+        if outH < paddedH || outW < paddedW { buffer.update(repeating: 0) }
         if outH == 0 || outW == 0 { return }
         let (rh, rw) = try resizedSize(width: image.width, height: image.height)
 
@@ -195,7 +233,7 @@ public struct CLIPImageProcessor: Sendable {
             (stride, originX, originY) = (image.width * 3, 0, 0)
         }
 
-        let plane = outH * outW
+        let plane = paddedH * paddedW
         lookup.withUnsafeBufferPointer { lut in
             bytes.withUnsafeBufferPointer { src in
                 guard let out = buffer.baseAddress, let tables = lut.baseAddress else { return }
@@ -203,7 +241,7 @@ public struct CLIPImageProcessor: Sendable {
                     let table = tables + c * 256
                     let pad = table[0]
                     for y in 0..<outH {
-                        let row = out + c * plane + y * outW
+                        let row = out + c * plane + y * paddedW
                         let sy = y + top
                         if sy < window.y0 || sy >= window.y1 {
                             for x in 0..<outW { row[x] = pad }

@@ -22,6 +22,14 @@ public enum ImagePreprocessingError: Error, LocalizedError, CustomStringConverti
     /// Happens without a center crop for images whose resized size differs from the model's, or for every image
     /// when the crop or the fixed resize size is not the model's.
     case sizeMismatch(height: Int, width: Int, modelHeight: Int, modelWidth: Int)
+    /// A value that transformers loads but cannot apply in an enabled step (`ImageProcessorConfig.unusableValues`):
+    /// a `resample` Pillow does not know, an `image_mean`/`image_std` without one value per channel, a
+    /// `rescale_factor` that is not a number, a `pad_size` without height and width. `key` is the key, `value` its
+    /// JSON, `step` the flag of the step, `reason` why (with transformers' error).
+    case unusableValue(key: String, value: String, step: String, reason: String)
+    /// `do_pad` with a `pad_size` smaller than this image's pixel_values (transformers: "Padding dimensions are
+    /// negative. Please make sure that the `pad_size` is larger than the image size.").
+    case padSmallerThanImage(padHeight: Int, padWidth: Int, height: Int, width: Int)
 
     public var description: String {
         switch self {
@@ -41,6 +49,11 @@ public enum ImagePreprocessingError: Error, LocalizedError, CustomStringConverti
             return "the pixel_values of this image are \(height)x\(width) (height x width) but the vision model takes "
                 + "\(modelHeight)x\(modelWidth) (transformers: \"Input image size (\(height)*\(width)) doesn't match model "
                 + "(\(modelHeight)*\(modelWidth)).\")"
+        case let .unusableValue(key, value, step, reason):
+            return "preprocessor_config.json \(key) \(value) cannot be used by \(step): \(reason)"
+        case let .padSmallerThanImage(padHeight, padWidth, height, width):
+            return "preprocessor_config.json pad_size is \(padHeight)x\(padWidth) (height x width) but the pixel_values "
+                + "of this image are \(height)x\(width) before padding; do_pad cannot make them smaller"
         }
     }
 

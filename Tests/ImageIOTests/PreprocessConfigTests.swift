@@ -89,7 +89,6 @@ final class PreprocessConfigTests: XCTestCase {
 
     func testInvalidValuesAreRejectedWithTheKey() {
         let bad: [(String, String)] = [
-            (#"{"resample": 9}"#, "resample"),
             (#"{"size": {"width": 9}}"#, "size"),
             (#"{"size": [1]}"#, "size"),
             (#"{"crop_size": {"side": 9}}"#, "crop_size"),
@@ -98,7 +97,8 @@ final class PreprocessConfigTests: XCTestCase {
             (#"{"size": {"shortest_edge": 4611686018427387904}}"#, "size.shortest_edge"),
             (#"{"size": {"height": 224, "width": 100000}}"#, "size.width"),
             (#"{"crop_size": 100000}"#, "crop_size.height"),
-            (#"{"image_mean": [0.5, 0.5]}"#, "image_mean"),
+            (#"{"do_pad": true, "pad_size": 100000}"#, "pad_size.height"),
+            (#"{"pad_size": {"h": 9}}"#, "pad_size"),
         ]
         for (json, key) in bad {
             XCTAssertThrowsError(try decode(json), json) { error in
@@ -113,7 +113,9 @@ final class PreprocessConfigTests: XCTestCase {
         XCTAssertThrowsError(try decode(#"{"do_center_crop": false, "crop_size": {"side": 9}}"#))
         // Values it loads but cannot apply fail each image instead (see PreprocessTests' combinations).
         for json in [#"{"size": 0}"#, #"{"crop_size": -4}"#, #"{"size": {"longest_edge": 9}}"#,
-                     #"{"crop_size": {"shortest_edge": 9}}"#, #"{"size": {"shortest_edge": -3}}"#] {
+                     #"{"crop_size": {"shortest_edge": 9}}"#, #"{"size": {"shortest_edge": -3}}"#,
+                     #"{"resample": 9}"#, #"{"resample": [3]}"#, #"{"image_mean": [0.5, 0.5]}"#, #"{"image_std": "1"}"#,
+                     #"{"rescale_factor": "0.5"}"#, #"{"do_resize": "yes"}"#, #"{"do_pad": 1, "pad_size": {"shortest_edge": 3}}"#] {
             XCTAssertNoThrow(try decode(json), json)
         }
     }
@@ -129,19 +131,131 @@ final class PreprocessConfigTests: XCTestCase {
             guard case ImageProcessorConfigError.invalidJSON = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains(notJSON.path))
         }
-        let wrongType = try temporaryFile(#"{"do_resize": "yes"}"#)
+        // transformers refuses a size it cannot turn into a size dictionary ("Could not convert size input to size
+        // dict: 224"); the message names the key.
+        let wrongType = try temporaryFile(#"{"size": "224"}"#)
         XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: wrongType)) { error in
             guard case ImageProcessorConfigError.invalidJSON = error else { return XCTFail("\(error)") }
-            XCTAssertTrue("\(error)".contains("do_resize"), "\(error)")
+            XCTAssertTrue("\(error)".contains("size"), "\(error)")
         }
-        let badFilter = try temporaryFile(#"{"resample": 12}"#)
-        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: badFilter)) { error in
+        let badCrop = try temporaryFile(#"{"crop_size": [12]}"#)
+        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: badCrop)) { error in
             guard case let ImageProcessorConfigError.invalidValueInFile(path, key, _) = error else {
                 return XCTFail("\(error)")
             }
-            XCTAssertEqual(path, badFilter.path)
-            XCTAssertEqual(key, "resample")
+            XCTAssertEqual(path, badCrop.path)
+            XCTAssertEqual(key, "crop_size")
         }
+    }
+
+    /// Values outside size and crop_size are read as transformers 5.24 reads them (checked in the venv; the
+    /// pixel_values themselves are compared bit for bit in PreprocessTests' combinations).
+    func testOtherValuesAreReadAsTransformersReadsThem() throws {
+        // Flags by Python truth value.
+        let flags = try decode(#"{"do_resize": 0, "do_center_crop": "no", "do_rescale": [], "do_normalize": {"a": 1}, "do_convert_rgb": "", "do_pad": 2.5}"#)
+        XCTAssertEqual([flags.doResize, flags.doCenterCrop, flags.doRescale, flags.doNormalize, flags.doConvertRGB, flags.doPad],
+                       [false, true, false, true, false, true])
+        XCTAssertFalse(try decode(#"{"do_convert_rgb": null}"#).doConvertRGB)
+        XCTAssertEqual(try decode(#"{"size": 30, "default_to_square": 1}"#).size, .exact(height: 30, width: 30))
+        XCTAssertEqual(try decode(#"{"size": 30, "use_square_size": ""}"#).size, .shortestEdge(30))
+        // resample: an integer (a boolean is one) names the filter; anything else that is hashable is BILINEAR.
+        XCTAssertEqual(try decode(#"{"resample": true}"#).resample, .lanczos)
+        XCTAssertEqual(try decode(#"{"resample": false}"#).resample, .nearest)
+        XCTAssertEqual(try decode(#"{"resample": 7}"#).resample, .mks2021)
+        for json in [#"{"resample": "bicubic"}"#, #"{"resample": "BICUBIC"}"#, #"{"resample": "3"}"#, #"{"resample": 3.5}"#] {
+            let config = try decode(json)
+            XCTAssertEqual(config.resample, .bilinear, json)
+            XCTAssertEqual(config.unusableValues, [:], json)
+        }
+        // One number (or a bool) for every channel; numeric strings and null elements as numpy converts them.
+        let scalars = try decode(#"{"image_mean": true, "image_std": "0.5", "rescale_factor": [[2]]}"#)
+        XCTAssertEqual(scalars.imageMean, [1, 1, 1])
+        XCTAssertEqual(scalars.imageStd, [0.5, 0.5, 0.5])
+        XCTAssertEqual(scalars.rescaleFactor, 2)
+        let strings = try decode(#"{"image_mean": [" 1_0 ", "-inf", null], "image_std": [0, -1, false]}"#)
+        XCTAssertEqual(Array(strings.imageMean.prefix(2)), [10, -.infinity])
+        XCTAssertTrue(strings.imageMean[2].isNaN)
+        XCTAssertEqual(strings.imageStd, [0, -1, 0])
+        XCTAssertEqual(try decode(#"{"rescale_factor": -0.5}"#).rescaleFactor, -0.5)
+        XCTAssertEqual(try decode(#"{"rescale_factor": 0}"#).rescaleFactor, 0)
+        // Python's float(str).
+        let floats: [(String, Double?)] = [
+            ("0.5", 0.5), (" 1e1\n", 10), ("1_000.5", 1000.5), ("+INF", .infinity), ("-Infinity", -.infinity),
+            (".5", 0.5), ("5.", 5), ("1__0", nil), ("_1", nil), ("1_", nil), ("0x10", nil), ("abc", nil), ("", nil),
+            ("1e", nil), ("- 1", nil),
+        ]
+        for (text, expected) in floats {
+            XCTAssertEqual(ImageProcessorConfig.pythonFloat(text), expected, text)
+        }
+        XCTAssertTrue(ImageProcessorConfig.pythonFloat("nan")!.isNaN)
+    }
+
+    /// Values transformers loads but cannot apply fail each image that reaches their step, with a message that names
+    /// the key, the value as written, the step and transformers' error; unused, they change nothing.
+    func testUnusableValuesFailEachImage() throws {
+        let image = RGBImage(width: 5, height: 4, pixels: [UInt8](repeating: 9, count: 60))
+        let cases: [(String, String, [String])] = [
+            (#"{"resample": 8}"#, "resample", ["8", "do_resize", "Unknown resampling filter (8)"]),
+            (#"{"resample": [3]}"#, "resample", ["[3]", "do_resize", "unhashable"]),
+            (#"{"image_mean": [0.5, 0.5]}"#, "image_mean", ["[0.5, 0.5]", "do_normalize", "got 2"]),
+            (#"{"image_std": "1"}"#, "image_std", [#""1""#, "do_normalize", "std must have 3 elements"]),
+            (#"{"image_std": [1, "x", 1]}"#, "image_std", [#"could not convert string to float: 'x'"#]),
+            (#"{"image_mean": {"r": 1, "g": 1, "b": 1}}"#, "image_mean", ["dictionary"]),
+            (#"{"rescale_factor": "0.5"}"#, "rescale_factor", [#""0.5""#, "do_rescale", "a string"]),
+            (#"{"rescale_factor": [1, 2, 3]}"#, "rescale_factor", ["[1, 2, 3]", "a list"]),
+            (#"{"do_pad": true, "pad_size": {"shortest_edge": 3}}"#, "pad_size", [#"{"shortest_edge": 3}"#, "do_pad"]),
+        ]
+        for (json, key, fragments) in cases {
+            let processor = CLIPImageProcessor(config: try decode(json))
+            XCTAssertThrowsError(try processor.preprocess(image), json) { error in
+                guard case let ImagePreprocessingError.unusableValue(k, _, _, _) = error else {
+                    return XCTFail("\(json): \(error)")
+                }
+                XCTAssertEqual(k, key, json)
+                for fragment in fragments {
+                    XCTAssertTrue("\(error)".contains(fragment), "\(json): \(error) lacks \(fragment)")
+                }
+            }
+            XCTAssertNotNil(processor.everyImageError, json)
+            XCTAssertNil(processor.fixedOutputSize, json)
+        }
+        // Unused: the step is off.
+        for json in [#"{"do_resize": false, "resample": 8}"#, #"{"do_normalize": false, "image_mean": [1]}"#,
+                     #"{"do_rescale": false, "rescale_factor": "x"}"#, #"{"pad_size": {"shortest_edge": 3}}"#] {
+            XCTAssertNoThrow(try CLIPImageProcessor(config: try decode(json)).preprocess(image), json)
+        }
+        // Pillow checks the filter even when the size does not change.
+        let same = CLIPImageProcessor(config: try decode(#"{"size": {"height": 4, "width": 5}, "do_center_crop": false, "resample": 9}"#))
+        XCTAssertThrowsError(try same.preprocess(image))
+    }
+
+    /// do_pad with a pad_size puts zeros (after normalization) below and right of the pixel_values; a pad size
+    /// smaller than them fails that image.
+    func testPaddingAddsZerosBelowAndRight() throws {
+        let image = RGBImage(width: 5, height: 4, pixels: (0..<60).map { UInt8($0 * 4) })
+        let plain = try CLIPImageProcessor(config: try decode(#"{"do_resize": false, "do_center_crop": false}"#)).preprocess(image)
+        let padded = CLIPImageProcessor(config: try decode(
+            #"{"do_resize": false, "do_center_crop": false, "do_pad": true, "pad_size": [6, 8]}"#))
+        XCTAssertTrue(padded.fixedOutputSize! == (6, 8))
+        let out = try padded.preprocess(image)
+        XCTAssertEqual([out.height, out.width], [6, 8])
+        for c in 0..<3 {
+            for y in 0..<6 {
+                for x in 0..<8 {
+                    let v = out.values[c * 48 + y * 8 + x]
+                    XCTAssertEqual(v, y < 4 && x < 5 ? plain.values[c * 20 + y * 5 + x] : 0, "c\(c) y\(y) x\(x)")
+                }
+            }
+        }
+        let small = CLIPImageProcessor(config: try decode(
+            #"{"do_resize": false, "do_center_crop": false, "do_pad": true, "pad_size": {"height": 3, "width": 8}}"#))
+        XCTAssertThrowsError(try small.preprocess(image)) {
+            XCTAssertEqual($0 as? ImagePreprocessingError, .padSmallerThanImage(padHeight: 3, padWidth: 8, height: 4, width: 5))
+        }
+        XCTAssertNoThrow(try small.preprocess(RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 1, count: 12))))
+        // Without pad_size the pipeline's one-image call pads to that image: nothing changes.
+        let noSize = CLIPImageProcessor(config: try decode(#"{"do_resize": false, "do_center_crop": false, "do_pad": true}"#))
+        XCTAssertEqual(try noSize.preprocess(image).values, plain.values)
     }
 
     func testResizedSizeRules() throws {

@@ -171,6 +171,8 @@ final class PreprocessTests: XCTestCase {
         case .emptyResize: return "emptyResize"
         case .cropSizeWithoutHeightAndWidth: return "cropSizeWithoutHeightAndWidth"
         case .sizeMismatch: return "sizeMismatch"
+        case let .unusableValue(key, _, _, _): return "unusableValue:\(key)"
+        case .padSmallerThanImage: return "padSmallerThanImage"
         }
     }
 

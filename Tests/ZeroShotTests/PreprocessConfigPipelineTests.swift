@@ -53,6 +53,8 @@ final class PreprocessConfigPipelineTests: XCTestCase {
         case .emptyResize: return "emptyResize"
         case .cropSizeWithoutHeightAndWidth: return "cropSizeWithoutHeightAndWidth"
         case .sizeMismatch: return "sizeMismatch"
+        case let .unusableValue(key, _, _, _): return "unusableValue:\(key)"
+        case .padSmallerThanImage: return "padSmallerThanImage"
         }
     }
 

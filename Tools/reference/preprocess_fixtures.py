@@ -23,6 +23,7 @@ Run: python Tools/reference/preprocess_fixtures.py   (deterministic; rewrites th
 import json
 import os
 import shutil
+import traceback
 from importlib import resources
 
 import numpy as np
@@ -267,6 +268,58 @@ def combination_configs():
         ("size_null_no_resize", dict(size=None, do_resize=False, crop_size=20)),
         ("crop_size_null", dict(size=24, crop_size=None)),
         ("resample_null", dict(size=24, resample=None, crop_size=20)),
+        # Values outside size/crop (transformers 5.24 loads all of these; see error_kind for the per-image failures).
+        ("resample_bool", dict(size=24, crop_size=20, resample=True)),  # True is 1: LANCZOS
+        ("resample_string", dict(size=24, crop_size=20, resample="bicubic")),  # not an int: BILINEAR
+        ("resample_fraction", dict(size=24, crop_size=20, resample=2.5)),  # BILINEAR
+        ("resample_mks2021", dict(size=24, crop_size=20, resample=7)),
+        ("resample_unknown", dict(size=24, crop_size=20, resample=8)),
+        ("resample_negative", dict(size=24, crop_size=20, resample=-1)),
+        ("resample_unknown_same_size", dict(size={"height": 3, "width": 1000}, do_center_crop=False, resample=9)),
+        ("resample_unknown_unused", dict(do_resize=False, crop_size=20, resample=99)),
+        ("resample_unknown_and_empty", dict(size={"max_height": 1, "max_width": 1}, do_center_crop=False, resample=8)),
+        ("resample_unknown_not_resizable", dict(size={"longest_edge": 9}, do_center_crop=False, resample=8)),
+        ("resample_list", dict(size=24, crop_size=20, resample=[3])),
+        ("resample_list_not_resizable", dict(size={"longest_edge": 9}, do_center_crop=False, resample=[3])),
+        ("mean_std_scalars", dict(size=24, crop_size=20, image_mean=0.5, image_std=0.25)),
+        ("mean_std_ints_bools", dict(size=24, crop_size=20, image_mean=[1, True, False], image_std=2)),
+        ("mean_std_strings", dict(size=24, crop_size=20, image_mean="0.5", image_std=["0.25", " 1_0 ", "inf"])),
+        ("mean_null_element", dict(size=24, crop_size=20, image_mean=[None, 0.5, 0.5])),
+        ("std_zero_negative", dict(size=24, crop_size=20, image_std=[0, -1, 1e-30])),
+        ("mean_list_of_one", dict(size=24, crop_size=20, image_mean=[0.5])),
+        ("mean_list_of_two", dict(size=24, crop_size=20, image_mean=[0.5, 0.5])),
+        ("std_list_of_four", dict(size=24, crop_size=20, image_std=[0.5, 0.5, 0.5, 0.5])),
+        ("mean_empty_list", dict(size=24, crop_size=20, image_mean=[])),
+        ("mean_string_one_char", dict(size=24, crop_size=20, image_mean="1")),
+        ("mean_string_not_number", dict(size=24, crop_size=20, image_mean="abc")),
+        ("std_list_string_not_number", dict(size=24, crop_size=20, image_std=[0.5, "x", 0.5])),
+        ("mean_nested", dict(size=24, crop_size=20, image_mean=[[0.5], [0.5], [0.5]])),
+        ("mean_dict", dict(size=24, crop_size=20, image_mean={"r": 0.5, "g": 0.5, "b": 0.5})),
+        ("mean_wrong_unused", dict(size=24, crop_size=20, do_normalize=False, image_mean=[1, 2])),
+        ("mean_wrong_and_crop_unusable", dict(size=24, crop_size={"shortest_edge": 9}, image_mean=[1, 2])),
+        ("rescale_zero", dict(size=24, crop_size=20, rescale_factor=0)),
+        ("rescale_negative", dict(size=24, crop_size=20, rescale_factor=-0.5)),
+        ("rescale_int_one", dict(size=24, crop_size=20, rescale_factor=1)),
+        ("rescale_bool", dict(size=24, crop_size=20, rescale_factor=True)),
+        ("rescale_list_of_one", dict(size=24, crop_size=20, rescale_factor=[[0.25]])),
+        ("rescale_string", dict(size=24, crop_size=20, rescale_factor="0.5")),
+        ("rescale_list_of_three", dict(size=24, crop_size=20, rescale_factor=[0.5, 0.5, 0.5])),
+        ("rescale_dict", dict(size=24, crop_size=20, rescale_factor={"a": 1})),
+        ("rescale_string_unused", dict(size=24, crop_size=20, do_rescale=False, rescale_factor="x")),
+        ("rescale_string_and_mean_wrong", dict(size=24, crop_size=20, rescale_factor="x", image_mean=[1, 2])),
+        ("flags_as_numbers", dict(size=24, crop_size=20, do_resize=1, do_center_crop=0, do_rescale=0.0, do_normalize=2)),
+        ("flags_as_strings", dict(size=24, crop_size=20, do_resize="", do_center_crop="false", do_normalize="no")),
+        ("flags_as_containers", dict(size=24, crop_size=20, do_resize=[], do_center_crop={"a": 1}, do_rescale=[0])),
+        ("convert_rgb_null", dict(size=24, crop_size=20, do_convert_rgb=None)),
+        ("default_to_square_number", dict(size=24, default_to_square=1, do_center_crop=False)),
+        ("use_square_size_empty_string", dict(size=24, use_square_size="", do_center_crop=False)),
+        ("pad", dict(size=24, crop_size=20, do_pad=True, pad_size={"height": 25, "width": 22})),
+        ("pad_int_no_crop", dict(size=24, do_center_crop=False, do_pad=True, pad_size=40)),
+        ("pad_without_size", dict(size=24, crop_size=20, do_pad=True)),
+        ("pad_smaller", dict(size=24, crop_size=20, do_pad=True, pad_size=[10, 22])),
+        ("pad_shortest_edge", dict(size=24, crop_size=20, do_pad=True, pad_size={"shortest_edge": 30})),
+        ("pad_zero", dict(size=24, crop_size=20, do_pad=True, pad_size={"height": 0, "width": 30})),
+        ("pad_size_unused", dict(size=24, crop_size=20, pad_size={"height": 25, "width": 22})),
         # Refused when loading.
         ("size_unknown_keys", dict(size={"shortest": 24})),
         ("size_height_only", dict(size={"height": 24})),
@@ -275,6 +328,8 @@ def combination_configs():
         ("crop_list_of_one", dict(crop_size=[20])),
         ("crop_unknown_keys_unused", dict(do_center_crop=False, crop_size={"side": 20})),
         ("size_unknown_keys_unused", dict(do_resize=False, size={"longest_edge": 9, "height": 3})),
+        ("pad_size_unknown_keys_unused", dict(pad_size={"h": 25})),
+        ("pad_size_list_of_one", dict(do_pad=True, pad_size=[25])),
     ]
     for name, overrides in extra:
         out.append((name, combination_config(**overrides)))
@@ -300,6 +355,22 @@ def error_kind(e):
         return "missingValue"
     if isinstance(e, AttributeError) and "SizeDict" in text:
         return "cropSizeWithoutHeightAndWidth"  # center_crop's own error message fails on SizeDict.keys()
+    # Values transformers loads but cannot apply: the key is found from the frame that raised.
+    if text.startswith("Unknown resampling filter") or text.startswith("unhashable type"):
+        return "unusableValue:resample"
+    if text.startswith("mean must have") or text.startswith("std must have"):
+        return "unusableValue:image_" + text.split(" ")[0]
+    if text.startswith("Pad size must contain"):
+        return "unusableValue:pad_size"
+    if text.startswith("Padding dimensions are negative"):
+        return "padSmallerThanImage"
+    if isinstance(e, (ValueError, TypeError)):  # numpy's conversion or broadcasting errors (UFuncTypeError is one)
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith("image_transforms.py")]
+        if frames and frames[-1].name == "rescale":
+            return "unusableValue:rescale_factor"
+        if frames and frames[-1].name == "normalize":
+            # `std = np.array(std, ...)` names std; `mean = np.array(mean, ...)` and the broadcast `image.T - mean` mean.
+            return "unusableValue:image_std" if (frames[-1].line or "").startswith("std") else "unusableValue:image_mean"
     raise e
 
 
@@ -321,7 +392,7 @@ def write_combinations(images):
         for input_name in COMBINATION_INPUTS:
             try:
                 out = processor(Image.fromarray(images[input_name]), return_tensors="np")["pixel_values"][0]
-            except (ValueError, AttributeError) as e:
+            except (ValueError, AttributeError, TypeError) as e:
                 results.append({"input": input_name, "error": error_kind(e), "message": str(e)[:80]})
                 continue
             pv = np.asarray(out).astype(np.float32)

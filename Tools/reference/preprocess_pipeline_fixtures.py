@@ -44,6 +44,15 @@ CASES = [
     # Loaded by transformers, but every image fails.
     ("crop_not_model_size", {"size": {"shortest_edge": 40}, "crop_size": {"height": 40, "width": 40}}),
     ("longest_edge_only", {"do_center_crop": False, "size": {"longest_edge": 32}}),
+    # Values outside size/crop: padded to the model's size after a smaller crop (every image classified); values
+    # read as Python reads them (a string resample is BILINEAR, one number for all channels, numeric strings, flags
+    # by truth value); values every image fails with.
+    ("pad_to_model_size", {"size": {"shortest_edge": 24}, "crop_size": {"height": 24, "width": 24}, "do_pad": True,
+                           "pad_size": {"height": 32, "width": 32}}),
+    ("values_read_as_python", {"resample": "bicubic", "image_mean": 0.5, "image_std": ["0.25", 0.5, True],
+                               "rescale_factor": [0.00392156862745098], "do_convert_rgb": None, "do_normalize": 1}),
+    ("unknown_resample", {"resample": 8}),
+    ("mean_of_two_values", {"image_mean": [0.5, 0.5]}),
 ]
 
 
@@ -55,6 +64,10 @@ def kind(error):
         return "notResizable"
     if text == "height and width must be > 0":
         return "emptyResize"
+    if text.startswith("Unknown resampling filter"):
+        return "unusableValue:resample"
+    if text.startswith("mean must have") or text.startswith("std must have"):
+        return "unusableValue:image_" + text.split(" ")[0]
     raise error
 
 
