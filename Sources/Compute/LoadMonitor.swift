@@ -26,7 +26,8 @@ final class LoadMonitor: @unchecked Sendable {
     private var busy = 0
     private var available = true
 
-    /// `requested` threads, or the cores other processes leave free when that is fewer (at least 1).
+    /// `requested` threads; while other processes keep cores busy, the cores they leave free when that is fewer
+    /// (at least 1). More threads than cores, when asked for, are left alone on a quiet machine.
     func threads(upTo requested: Int) -> Int {
         let now = DispatchTime.now().uptimeNanoseconds
         lock.lock()
@@ -52,7 +53,7 @@ final class LoadMonitor: @unchecked Sendable {
                 busy = 0
             }
         }
-        return max(1, min(requested, cores - busy))
+        return busy == 0 ? requested : max(1, min(requested, cores - busy))
     }
 
     /// Threads that are running or waiting to run on this machine, other than this process's own: the kernel's
