@@ -36,7 +36,7 @@ public enum ComputeThreads {
     /// the end of every step (about 20 steps per encoder layer). A thread that shares its core with a busy
     /// process runs only part of the time, and each of those steps then waits for it: with one other busy
     /// process on 2 cores, 2 threads ran the ViT-B/32 image tower 4.4x slower than on a quiet machine, where 1
-    /// thread runs it 2x slower. So at most every `LoadMonitor.interval` the kernel's count of runnable threads
+    /// thread runs it 2x slower. So every 10 ms at most, the kernel's count of runnable threads
     /// (`/proc/loadavg`) less this process's own running ones gives the cores other processes are using, and
     /// the next steps use `count` threads or the cores left free, whichever is fewer (at least 1). A change
     /// takes effect when two samples in a row agree, so that a short burst of work elsewhere does not change

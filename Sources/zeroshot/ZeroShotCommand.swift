@@ -126,7 +126,9 @@ struct ModelOptions: ParsableArguments {
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "Threads for inference (default: all cores; at most 4 per core or 64, whichever is more).", valueName: "N"))
+        "Threads for inference (default: all cores; at most 4 per core or 64, whichever is more).",
+        discussion: "Fewer are used while other processes keep cores busy (ZEROSHOT_ADAPTIVE_THREADS=0 turns that off).",
+        valueName: "N"))
     var threads: Int?
 
     @Option(name: .long, help: ArgumentHelp(

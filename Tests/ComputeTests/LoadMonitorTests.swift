@@ -31,7 +31,8 @@ final class LoadMonitorTests: XCTestCase {
             for _ in 0..<5 {
                 let threads = LoadMonitor.shared.threads(upTo: requested)
                 XCTAssertGreaterThanOrEqual(threads, 1)
-                XCTAssertLessThanOrEqual(threads, min(requested, cores))
+                XCTAssertLessThanOrEqual(threads, requested)
+                if threads < requested { XCTAssertLessThan(threads, cores, "only fewer when cores are busy") }
                 usleep(6_000)
             }
         }
