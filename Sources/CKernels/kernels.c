@@ -794,6 +794,19 @@ AVX2 static inline __attribute__((always_inline)) void att_block(
     }
 }
 
+// The keys and values of one head as contiguous rows kb, vb [hd, nk0 + nk1]: the columns k_col0 ..< k_col0 + nk0, then
+// k_col1 ..< k_col1 + nk1 of kT and vT (hd rows, stride ldkv).
+static void stage_keys_values(const float *kT, const float *vT, ptrdiff_t ldkv, ptrdiff_t k_col0, ptrdiff_t nk0,
+                              ptrdiff_t k_col1, ptrdiff_t nk1, ptrdiff_t hd, float *kb, float *vb) {
+    const ptrdiff_t nk = nk0 + nk1;
+    for (ptrdiff_t c = 0; c < hd; c++) {
+        const float *kr = kT + c * ldkv, *vr = vT + c * ldkv;
+        float *kd = kb + c * nk, *vd = vb + c * nk;
+        for (ptrdiff_t j = 0; j < nk0; j++) { kd[j] = kr[k_col0 + j]; vd[j] = vr[k_col0 + j]; }
+        for (ptrdiff_t j = 0; j < nk1; j++) { kd[nk0 + j] = kr[k_col1 + j]; vd[nk0 + j] = vr[k_col1 + j]; }
+    }
+}
+
 AVX2 static void attention_cols_avx2(const float *qT, ptrdiff_t ldq, ptrdiff_t q_col, ptrdiff_t nq, ptrdiff_t q_start,
                                      const float *kT, const float *vT, ptrdiff_t ldkv, ptrdiff_t k_col0, ptrdiff_t nk0,
                                      ptrdiff_t k_col1, ptrdiff_t nk1, ptrdiff_t hd, float scale, int causal,
@@ -802,12 +815,7 @@ AVX2 static void attention_cols_avx2(const float *qT, ptrdiff_t ldq, ptrdiff_t q
     // batch lies in another page, and the products' strided reads thrash the TLB.
     const ptrdiff_t nk = nk0 + nk1;
     float *kb = scratch, *vb = kb + hd * nk, *rest = vb + hd * nk;
-    for (ptrdiff_t c = 0; c < hd; c++) {
-        const float *kr = kT + c * ldkv, *vr = vT + c * ldkv;
-        float *kd = kb + c * nk, *vd = vb + c * nk;
-        for (ptrdiff_t j = 0; j < nk0; j++) { kd[j] = kr[k_col0 + j]; vd[j] = vr[k_col0 + j]; }
-        for (ptrdiff_t j = 0; j < nk1; j++) { kd[nk0 + j] = kr[k_col1 + j]; vd[nk0 + j] = vr[k_col1 + j]; }
-    }
+    stage_keys_values(kT, vT, ldkv, k_col0, nk0, k_col1, nk1, hd, kb, vb);
     for (ptrdiff_t i0 = 0; i0 < nq; i0 += ATT_BLOCK) {
         ptrdiff_t nb = nq - i0 < ATT_BLOCK ? nq - i0 : ATT_BLOCK;
         ptrdiff_t col = q_col + i0, pos0 = q_start + i0;
@@ -1098,12 +1106,7 @@ AVX512 static void attention_cols_avx512(const float *qT, ptrdiff_t ldq, ptrdiff
                                          float scale, int causal, float *scratch, float *outT, ptrdiff_t ldo) {
     const ptrdiff_t nk = nk0 + nk1;
     float *kb = scratch, *vb = kb + hd * nk, *rest = vb + hd * nk;
-    for (ptrdiff_t c = 0; c < hd; c++) {
-        const float *kr = kT + c * ldkv, *vr = vT + c * ldkv;
-        float *kd = kb + c * nk, *vd = vb + c * nk;
-        for (ptrdiff_t j = 0; j < nk0; j++) { kd[j] = kr[k_col0 + j]; vd[j] = vr[k_col0 + j]; }
-        for (ptrdiff_t j = 0; j < nk1; j++) { kd[nk0 + j] = kr[k_col1 + j]; vd[nk0 + j] = vr[k_col1 + j]; }
-    }
+    stage_keys_values(kT, vT, ldkv, k_col0, nk0, k_col1, nk1, hd, kb, vb);
     for (ptrdiff_t i0 = 0; i0 < nq; i0 += ATT512_BLOCK) {
         ptrdiff_t nb = nq - i0 < ATT512_BLOCK ? nq - i0 : ATT512_BLOCK;
         ptrdiff_t col = q_col + i0, pos0 = q_start + i0;
