@@ -46,7 +46,7 @@ public struct HubEnvironment: Sendable, Equatable {
     ///   (`~` and `$VAR` are expanded in `HF_HOME`, `HF_HUB_CACHE` and `HF_TOKEN_PATH`);
     /// - endpoint: `HF_ENDPOINT` (trailing `/` removed), else `https://huggingface.co`;
     /// - token: `HF_TOKEN`, else the legacy `HUGGING_FACE_HUB_TOKEN`, else the file `HF_TOKEN_PATH`, else
-    ///   `$HF_HOME/token` (the file `huggingface-cli login` writes); line breaks and surrounding spaces removed,
+    ///   `$HF_HOME/token` (the file `hf auth login` writes); line breaks and surrounding spaces removed,
     ///   empty means none;
     /// - offline: `HF_HUB_OFFLINE`, else `TRANSFORMERS_OFFLINE`, true when `1`, `ON`, `YES` or `TRUE` (any case);
     /// - timeouts: `HF_HUB_ETAG_TIMEOUT`, `HF_HUB_DOWNLOAD_TIMEOUT` (whole seconds, default 10).

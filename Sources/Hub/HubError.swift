@@ -42,18 +42,19 @@ public enum HubError: Error, CustomStringConvertible, Sendable, Equatable {
             let what = missing.isEmpty ? "" : " (missing: \(missing.joined(separator: ", ")))"
             return "Model '\(repo)' (revision '\(revision)') is not in the Hugging Face cache at \(cache)\(what), "
                 + "and offline mode is on (HF_HUB_OFFLINE), so it cannot be downloaded. To get it: run once with "
-                + "network access (unset HF_HUB_OFFLINE), or download it with `huggingface-cli download \(repo)` "
-                + "(or `hf download \(repo)`), or point at a local directory with `--model /path/to/dir`."
+                + "network access (unset HF_HUB_OFFLINE), or download it with `hf download \(repo)"
+                + (revision == "main" ? "" : " --revision \(revision)")
+                + "`, or point at a local directory with `--model /path/to/dir`."
         case .networkUnavailable(let repo, let url, let reason, let cache):
             return "Could not reach the Hugging Face Hub at \(url) (\(reason)) to download '\(repo)', and it is not "
                 + "complete in the cache at \(cache). Check the connection (or HF_ENDPOINT), download it elsewhere "
-                + "with `huggingface-cli download \(repo)`, or point at a local directory with `--model /path/to/dir`."
+                + "with `hf download \(repo)`, or point at a local directory with `--model /path/to/dir`."
         case .accessDenied(let repo, let url, let status, let tokenSent, let gated):
             var text = "Access to '\(repo)' was refused (HTTP \(status) for \(url)). "
             if !tokenSent {
                 text += "The repo is gated or private (or does not exist): set HF_TOKEN to an access token of an "
                     + "account that may read it (https://huggingface.co/settings/tokens), or log in with "
-                    + "`huggingface-cli login`."
+                    + "`hf auth login`."
             } else if gated {
                 text += "The repo is gated: accept its conditions on https://huggingface.co/\(repo) with the account "
                     + "of the token in HF_TOKEN, then retry."

@@ -159,9 +159,12 @@ final class CacheLookupTests: XCTestCase {
         let text = error?.description ?? ""
         XCTAssertTrue(text.contains("openai/clip-vit-base-patch32"), text)
         XCTAssertTrue(text.contains("HF_HUB_OFFLINE"), text)
-        XCTAssertTrue(text.contains("huggingface-cli download openai/clip-vit-base-patch32"), text)
+        XCTAssertTrue(text.contains("`hf download openai/clip-vit-base-patch32`"), text)
         XCTAssertTrue(text.contains("--model /path/to/dir"), text)
         XCTAssertTrue(text.contains(cache.path), text)
+        let pinned = hubError { _ = try offlineLocator(cache).resolveSync("openai/clip-vit-base-patch32@v2") }
+        let pinnedText = pinned?.description ?? ""
+        XCTAssertTrue(pinnedText.contains("`hf download openai/clip-vit-base-patch32 --revision v2`"), pinnedText)
     }
 
     func testLocalDirectories() throws {
