@@ -13,6 +13,7 @@
 #endif
 
 #include <stdlib.h>
+#include <strings.h>
 
 // The instruction set the kernels use: the widest this CPU has (AVX-512F, AVX2 with FMA, or portable C), lowered
 // by ZEROSHOT_KERNELS_ISA=avx2|portable or zs_kernels_limit_isa. -1 until first asked.
@@ -26,8 +27,8 @@ static int zs_isa_detect(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = ZS_ISA_AVX2;
     if (isa == ZS_ISA_AVX2 && __builtin_cpu_supports("avx512f")) isa = ZS_ISA_AVX512;
     const char *env = getenv("ZEROSHOT_KERNELS_ISA");
-    if (env && strcmp(env, "avx2") == 0 && isa > ZS_ISA_AVX2) isa = ZS_ISA_AVX2;
-    if (env && strcmp(env, "portable") == 0) isa = ZS_ISA_PORTABLE;
+    if (env && strcasecmp(env, "avx2") == 0 && isa > ZS_ISA_AVX2) isa = ZS_ISA_AVX2;
+    if (env && strcasecmp(env, "portable") == 0) isa = ZS_ISA_PORTABLE;
     return isa;
 #else
     return ZS_ISA_PORTABLE;

@@ -2,7 +2,7 @@ import Compute
 import Foundation
 
 /// Errors from loading or running a CLIP checkpoint.
-public enum CLIPError: Error, CustomStringConvertible, Equatable {
+public enum CLIPError: Error, LocalizedError, CustomStringConvertible, Equatable {
     /// A required file of the model directory is missing.
     case missingFile(path: String)
     /// `config.json` is unreadable or has a value of the wrong type.
@@ -322,4 +322,9 @@ public protocol EncoderConfig {
     var numAttentionHeads: Int { get }
     var hiddenAct: Activation { get }
     var layerNormEps: Float { get }
+}
+
+extension CLIPError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

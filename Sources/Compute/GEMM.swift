@@ -46,7 +46,7 @@ struct OneDNN: @unchecked Sendable {
 }
 
 /// Errors from the compute layer.
-public enum ComputeError: Error, CustomStringConvertible, Equatable {
+public enum ComputeError: Error, LocalizedError, CustomStringConvertible, Equatable {
     /// The GEMM backend reported a failure (status code from oneDNN).
     case gemmFailed(status: Int, m: Int, n: Int, k: Int)
     /// The GEMM library could not be loaded.
@@ -108,4 +108,9 @@ public func gemmU8S8S32(
     guard status == dnnl_success else {
         throw ComputeError.gemmFailed(status: Int(status.rawValue), m: m, n: n, k: k)
     }
+}
+
+extension ComputeError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

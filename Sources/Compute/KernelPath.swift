@@ -1,5 +1,6 @@
 // Which instruction set the element-wise and attention kernels (CKernels) run on.
 import CKernels
+import Foundation
 
 /// The code path of the compute layer's own kernels (layer norm, bias and activation, attention, quantization):
 /// the widest this CPU has, chosen at run time. Matrix products are oneDNN's, which chooses its own.
@@ -11,8 +12,8 @@ public enum KernelPath: Int, Sendable, Comparable, CaseIterable, CustomStringCon
     /// AVX-512F, 16 floats per instruction (the column-layout kernels; the others use AVX2).
     case avx512 = 2
 
-    /// The path in use: the widest this CPU supports, lowered by `ZEROSHOT_KERNELS_ISA=avx2|portable` in the
-    /// environment or by `limit(to:)`.
+    /// The path in use: the widest this CPU supports, lowered by `ZEROSHOT_KERNELS_ISA=avx2|portable` (any case)
+    /// in the environment or by `limit(to:)`.
     public static var current: KernelPath { KernelPath(rawValue: Int(zs_kernels_isa())) ?? .portable }
 
     /// Uses no wider path than `path` from now on (`.avx512` lifts the limit) and returns the path then in use.
@@ -28,6 +29,14 @@ public enum KernelPath: Int, Sendable, Comparable, CaseIterable, CustomStringCon
         let widest = limit(to: .avx512)
         limit(to: previous)
         return widest
+    }
+
+    /// A warning when `ZEROSHOT_KERNELS_ISA` is set to something other than `avx512`, `avx2` or `portable` (any
+    /// case), which the kernels ignore; nil otherwise.
+    public static var environmentWarning: String? {
+        guard let value = ProcessInfo.processInfo.environment["ZEROSHOT_KERNELS_ISA"],
+              !["avx512", "avx2", "portable"].contains(value.lowercased()) else { return nil }
+        return "ZEROSHOT_KERNELS_ISA=\(value) is not avx512, avx2 or portable; ignored (kernels: \(current))"
     }
 
     public static func < (a: KernelPath, b: KernelPath) -> Bool { a.rawValue < b.rawValue }

@@ -13,7 +13,8 @@ import Glibc
 
 public enum ComputeThreads {
     nonisolated(unsafe) private static var current = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    nonisolated(unsafe) private static var adaptive = ProcessInfo.processInfo.environment["ZEROSHOT_ADAPTIVE_THREADS"] != "0"
+    nonisolated(unsafe) private static var adaptive = !["0", "false", "no", "off"].contains(
+        ProcessInfo.processInfo.environment["ZEROSHOT_ADAPTIVE_THREADS"]?.lowercased() ?? "")
 
     /// Threads used for matrix products and parallel loops at most (default: all cores).
     public static var count: Int { current }
@@ -30,7 +31,8 @@ public enum ComputeThreads {
     }
 
     /// Whether the compute layer runs on fewer than `count` threads while other processes keep cores busy
-    /// (default: true; the environment variable `ZEROSHOT_ADAPTIVE_THREADS=0` turns it off).
+    /// (default: true; the environment variable `ZEROSHOT_ADAPTIVE_THREADS` set to `0`, `false`, `no` or `off`
+    /// turns it off).
     ///
     /// Matrix products and parallel loops split their work evenly between threads and wait for the last one at
     /// the end of every step (about 20 steps per encoder layer). A thread that shares its core with a busy

@@ -2,7 +2,7 @@ import Foundation
 
 /// Why a model could not be located or downloaded. Every case names the input and the reason, and the cases the
 /// user can act on say what to do.
-public enum HubError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum HubError: Error, LocalizedError, CustomStringConvertible, Sendable, Equatable {
     /// `idOrPath` is neither an existing directory nor a valid Hub repo id (`org/name` or `name`, optional `@revision`).
     case invalidModelReference(String, reason: String)
     /// `idOrPath` looks like a file system path (starts with `/`, `./`, `../` or `~`) but no directory is there.
@@ -84,4 +84,9 @@ public enum HubError: Error, CustomStringConvertible, Sendable, Equatable {
             return "Cannot use '\(path)': \(reason)."
         }
     }
+}
+
+extension HubError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

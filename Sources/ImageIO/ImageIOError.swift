@@ -1,7 +1,7 @@
 import Foundation
 
 /// An image that could not be decoded, with the file it came from (when known) and the reason.
-public struct ImageIOError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct ImageIOError: Error, LocalizedError, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong, for callers that branch on it.
     public enum Kind: String, Sendable, Equatable {
         /// The file could not be read.
@@ -40,4 +40,9 @@ public struct ImageIOError: Error, CustomStringConvertible, Sendable, Equatable 
     func with(source: String?) -> ImageIOError {
         ImageIOError(kind: kind, source: source, reason: reason)
     }
+}
+
+extension ImageIOError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A `preprocessor_config.json` that cannot be used, with the reason.
-public enum ImageProcessorConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum ImageProcessorConfigError: Error, LocalizedError, CustomStringConvertible, Equatable, Sendable {
     /// The file could not be read.
     case unreadable(path: String, reason: String)
     /// The file is not valid JSON, or a key has the wrong JSON type.
@@ -586,4 +586,9 @@ private enum SizeValue: Decodable {
         "{" + d.keys.sorted().map { k in "\"\(k)\": \(d[k].flatMap { $0 }.map(String.init) ?? "null")" }
             .joined(separator: ", ") + "}"
     }
+}
+
+extension ImageProcessorConfigError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

@@ -67,7 +67,7 @@ public enum DType: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Errors from reading safetensors files. Every case names the file; tensor errors also name the tensor.
-public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
+public enum SafeTensorsError: Error, LocalizedError, CustomStringConvertible, Equatable {
     /// The file could not be opened, stat'ed or mapped.
     case cannotOpen(file: String, reason: String)
     /// The header is corrupt or hostile (bad length, invalid JSON or UTF-8, offsets out of range, ...).
@@ -610,4 +610,9 @@ private struct ConversionJob: @unchecked Sendable {
     let source: UnsafeRawPointer
     let target: UnsafeMutablePointer<Float>
     let kernel: @convention(c) (UnsafeRawPointer?, UnsafeMutablePointer<Float>?, Int) -> Void
+}
+
+extension SafeTensorsError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Errors raised while loading a tokenizer. Each case names the file (or directory) and the reason.
-public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum TokenizerError: Error, LocalizedError, CustomStringConvertible, Equatable, Sendable {
     /// The tokenizer directory does not exist or is not a directory.
     case missingDirectory(path: String)
     /// A required file is absent: neither `tokenizer.json` nor the pair `vocab.json` + `merges.txt` is complete.
@@ -31,4 +31,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
             return "unsupported tokenizer configuration in \(path): \(reason)"
         }
     }
+}
+
+extension TokenizerError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

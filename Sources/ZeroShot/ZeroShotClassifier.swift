@@ -110,13 +110,15 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// The directory of `model` (a Hub repo id or a local directory; nil: `$ZEROSHOT_MODEL`, else the default
     /// model), found or downloaded as `init(model:options:environment:progress:)` does.
     ///
-    /// - Throws: `ZeroShotError.modelNotFound(name, workingDirectory:hubError:)` when `model` is no directory and
+    /// - Throws: `ZeroShotError.modelNotFound(name, origin:workingDirectory:hubError:)` when `model` is no directory and
     ///   the Hub lookup fails (a mistyped relative path reads first that there is no such directory, then what the
     ///   Hub said); `HubError.directoryNotFound` / `.invalidModelReference` for names that can only be a path or
     ///   only a bad id.
     public static func modelDirectory(_ model: String?, environment: HubEnvironment = .fromProcessEnvironment(),
                                       progress: (@Sendable (String) -> Void)? = nil) throws -> URL {
         let name = model ?? ModelLocator.defaultModel()
+        let origin: ZeroShotError.ModelNameOrigin = model != nil ? .given
+            : name == ModelLocator.defaultModelID ? .defaultModel : .environment
         var progress = progress
         // A name whose first component is a local directory ("models/b32" next to "models/") reads like a mistyped
         // path: the first status line of a download says first that there is no such directory.
@@ -139,7 +141,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             switch error {
             case .directoryNotFound, .invalidModelReference: throw error
             default:
-                throw ZeroShotError.modelNotFound(name, workingDirectory: FileManager.default.currentDirectoryPath,
+                throw ZeroShotError.modelNotFound(name, origin: origin,
+                                                  workingDirectory: FileManager.default.currentDirectoryPath,
                                                   hubError: error)
             }
         }

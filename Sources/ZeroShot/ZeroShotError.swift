@@ -1,14 +1,25 @@
+import Foundation
 import Hub
 
 /// Errors of the zero-shot facade itself; lower layers throw their own typed errors (`ImageIOError`,
 /// `TokenizerError`, `CLIPError`, `SafeTensorsError`, `HubError`), which pass through unchanged.
-public enum ZeroShotError: Error, CustomStringConvertible, Equatable {
+public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equatable {
     case noCandidateLabels
     case invalidTemplate(String, reason: String)
     case incompatibleFiles(String, String)
     /// The model name is not a directory (relative to `workingDirectory`), and as a Hugging Face repo id it failed
-    /// with `hubError`.
-    case modelNotFound(String, workingDirectory: String, hubError: HubError)
+    /// with `hubError`; `origin` says where the name came from.
+    case modelNotFound(String, origin: ModelNameOrigin, workingDirectory: String, hubError: HubError)
+
+    /// Where a model name came from.
+    public enum ModelNameOrigin: Sendable, Equatable {
+        /// Given by the caller (`--model`).
+        case given
+        /// `$ZEROSHOT_MODEL`.
+        case environment
+        /// The default model, `ModelLocator.defaultModelID`.
+        case defaultModel
+    }
 
     public var description: String {
         switch self {
@@ -18,8 +29,18 @@ public enum ZeroShotError: Error, CustomStringConvertible, Equatable {
             return "invalid hypothesis template \"\(template)\": \(reason)"
         case .incompatibleFiles(let directory, let reason):
             return "\(directory): \(reason)"
-        case .modelNotFound(let name, let workingDirectory, let hubError):
+        case .modelNotFound(let name, .given, let workingDirectory, let hubError):
             return "no model directory '\(name)' (in \(workingDirectory)); tried as a Hugging Face repo id instead: \(hubError)"
+        case .modelNotFound(let name, .environment, let workingDirectory, let hubError):
+            return "ZEROSHOT_MODEL='\(name)' is no model directory (in \(workingDirectory)); tried as a Hugging Face repo "
+                + "id instead: \(hubError)"
+        case .modelNotFound(let name, .defaultModel, _, let hubError):
+            return "the default model \(name) (no --model given, ZEROSHOT_MODEL unset) could not be loaded: \(hubError)"
         }
     }
+}
+
+extension ZeroShotError {
+    /// The same text as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

@@ -44,7 +44,7 @@ struct Bench: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, parsing: .unconditional, help: "Images per image-tower call.")
+    @Option(name: .long, parsing: .unconditional, help: "Images per image-tower call (1-1024).")
     var batch: Int = 1
 
     @Option(name: .long, parsing: .unconditional, help: "Timed repetitions (after one warm-up); medians are reported.")

@@ -37,19 +37,26 @@ struct Classify: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "Comma-separated candidate labels (also split on ， and 、).", valueName: "a,b,c"))
-    var labels: String?
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Comma-separated candidate labels (also split on ， and 、; repeatable).", valueName: "a,b,c"))
+    var labels: [String] = []
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "One candidate label, as given (repeatable; may contain commas or start with a dash).", valueName: "label"))
     var label: [String] = []
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hypothesis template; {} stands for the label.", valueName: "template"))
-    var template: String = ZeroShotClassifier.defaultHypothesisTemplate
+    @Option(name: .customLong("template"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Hypothesis template; {} stands for the label (once; default: \"\(ZeroShotClassifier.defaultHypothesisTemplate)\").",
+        valueName: "template"))
+    var templates: [String] = []
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Show only the N best labels per image (scores stay a softmax over all labels).", valueName: "N"))
-    var topK: Int?
+    @Option(name: .customLong("top-k"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Show only the N best labels per image (once; scores stay a softmax over all labels).", valueName: "N"))
+    var topKs: [Int] = []
+
+    /// The hypothesis template: `--template` (given at most once), else the pipeline's default.
+    var template: String { templates.last ?? ZeroShotClassifier.defaultHypothesisTemplate }
+    var topK: Int? { topKs.last }
 
     @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
     var format: OutputFormat = .table
@@ -61,10 +68,11 @@ struct Classify: CheckedCommand {
         case table, json, jsonl, csv
     }
 
-    /// The labels of `--labels`, then those of `--label`, each as given (`--label` values are not trimmed).
+    /// The labels of every `--labels` in order, then those of `--label`, each as given (`--label` values are not
+    /// trimmed).
     func candidateLabels() throws -> [String] {
         var result: [String] = []
-        if let labels { result += try parseLabelList(labels) }
+        for list in labels { result += try parseLabelList(list) }
         result += label
         guard !result.isEmpty else {
             throw ValidationError("give candidate labels with --labels \"a,b,c\" or --label X (repeatable)")
@@ -74,6 +82,8 @@ struct Classify: CheckedCommand {
 
     func check() throws {
         try modelOptions.check()
+        try checkGivenOnce("--template", templates.count)
+        try checkGivenOnce("--top-k", topKs.count)
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         try validateTemplate(template, for: candidateLabels())

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,9 +15,10 @@ import Darwin
 ///
 /// Standard error: best effort; a failed write there has nowhere to be reported and does not stop the command.
 enum StandardStreams {
-    struct WriteError: Error, CustomStringConvertible {
+    struct WriteError: LocalizedError, CustomStringConvertible {
         let reason: String
         var description: String { "cannot write to standard output: \(reason)" }
+        var errorDescription: String? { description }
     }
 
     static func ignoreBrokenPipeSignal() {

@@ -143,6 +143,7 @@ struct ModelOptions: ParsableArguments {
 
     func loadClassifier() throws -> ZeroShotClassifier {
         if let threads { ComputeThreads.set(threads) }
+        if let message = KernelPath.environmentWarning { warn(message) }
         return try choice.loadClassifier(.init(maxPixels: maxPixels, precision: precision))
     }
 }
@@ -158,6 +159,12 @@ func checkRange(_ option: String, _ value: Int, _ range: ClosedRange<Int>) throw
 /// What separates the labels of `--labels`: the comma, the full-width comma "，" (U+FF0C) and the ideographic
 /// comma "、" (U+3001).
 let labelSeparators: Set<Character> = [",", "\u{FF0C}", "\u{3001}"]
+
+/// An option that takes one value, given `count` times: more than once is a usage error, since a later value would
+/// silently replace an earlier one.
+func checkGivenOnce(_ option: String, _ count: Int) throws {
+    if count > 1 { throw ValidationError("\(option) is given \(count) times; give it once") }
+}
 
 /// Splits `--labels "a, b,c"` (or "猫，狗", "猫、狗") on `labelSeparators`, trimming spaces (Unicode space
 /// separators and tabs) around each label. A separator that leaves an empty label (trailing, leading or doubled)

@@ -56,6 +56,35 @@ extension CommandLineTests {
         XCTAssertFalse(r.stderr.contains("#5"), r.stderr)
     }
 
+    /// --labels adds up; a second --template or --top-k is an error instead of replacing the first.
+    func testRepeatedOptionsAddUpOrAreRefused() throws {
+        let r = try run(["classify", "--model", model, "--labels", "cat,dog", "--label", "fish", "--labels", "owl",
+                         "--format", "json", image])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let predictions = try XCTUnwrap(json.first?["predictions"] as? [[String: Any]])
+        XCTAssertEqual(Set(predictions.compactMap { $0["label"] as? String }), ["cat", "dog", "owl", "fish"])
+        for twice in [["--template", "a {}", "--template", "b {}"], ["--top-k", "1", "--top-k", "2"]] {
+            let refused = try run(["classify", "--model", model, "--labels", "cat,dog"] + twice + [image])
+            XCTAssertEqual(refused.status, 64, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("\(twice[0]) is given 2 times; give it once"), refused.stderr)
+        }
+    }
+
+    /// An unknown ZEROSHOT_KERNELS_ISA is named in a warning; a known one in any case is taken.
+    func testKernelPathFromTheEnvironment() throws {
+        let (bogus, _) = try run(["classify", "--model", model, "--labels", "cat,dog", image], output: .pipe,
+                                 environment: ["ZEROSHOT_KERNELS_ISA": "sse9"])
+        XCTAssertEqual(bogus.status, 0, bogus.stderr)
+        XCTAssertTrue(bogus.stderr.contains("warning: ZEROSHOT_KERNELS_ISA=sse9 is not avx512, avx2 or portable; ignored"),
+                      bogus.stderr)
+        let (upper, _) = try run(["bench", "--model", model, "--iterations", "1", "--format", "json"], output: .pipe,
+                                 environment: ["ZEROSHOT_KERNELS_ISA": "PORTABLE"])
+        XCTAssertEqual(upper.status, 0, upper.stderr)
+        XCTAssertFalse(upper.stderr.contains("ZEROSHOT_KERNELS_ISA"), upper.stderr)
+        XCTAssertTrue(upper.stdout.contains("\"kernels\": \"portable\""), upper.stdout)
+    }
+
     func testLabelListSeparatorsAndTrailingComma() throws {
         let r = try run(["classify", "--model", model, "--labels", "猫，狗、鳥, fish", "--format", "json", image])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -192,6 +221,24 @@ extension CommandLineTests {
             XCTAssertTrue(r.stderr.contains("tried as a Hugging Face repo id") && r.stderr.contains("HF_HUB_OFFLINE"), r.stderr)
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         }
+    }
+
+    /// Without --model, the message says where the name came from instead of speaking of a directory.
+    func testModelNameFromTheEnvironmentOrTheDefaultIsNamedAsSuch() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-cwd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let offline = ["HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": directory.appendingPathComponent("cache").path]
+        let (byDefault, _) = try run(["classify", "--labels", "a,b", image], output: .pipe, directory: directory,
+                                     environment: offline.merging(["ZEROSHOT_MODEL": ""]) { $1 })
+        XCTAssertEqual(byDefault.status, 1, byDefault.stderr)
+        XCTAssertTrue(byDefault.stderr.hasPrefix("error: the default model openai/clip-vit-base-patch32 (no --model given, "
+                                                 + "ZEROSHOT_MODEL unset) could not be loaded: "), byDefault.stderr)
+        let (fromEnvironment, _) = try run(["classify", "--labels", "a,b", image], output: .pipe, directory: directory,
+                                           environment: offline.merging(["ZEROSHOT_MODEL": "acme/no-such-model"]) { $1 })
+        XCTAssertEqual(fromEnvironment.status, 1, fromEnvironment.stderr)
+        XCTAssertTrue(fromEnvironment.stderr.hasPrefix("error: ZEROSHOT_MODEL='acme/no-such-model' is no model directory"),
+                      fromEnvironment.stderr)
     }
 
     func testMissingFilesShareOneWordingAndTokenizeNeedsOnlyTheTokenizer() throws {

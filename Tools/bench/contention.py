@@ -147,6 +147,8 @@ def main():
     parser.add_argument("--baseline", help="another zeroshot binary (e.g. an earlier build), measured the same way "
                         "in the same rounds, as the \"baseline\" rows")
     parser.add_argument("--skip-ort", action="store_true", help="zeroshot alone")
+    parser.add_argument("--cache-dir", type=Path, default=HERE / ".bench-models",
+                        help="where checkpoints and ONNX exports are built and kept (shared with compare.py)")
     parser.add_argument("--json", help="write raw samples and medians here")
     args = parser.parse_args()
     if not 1 <= args.rounds <= 100 or not 1 <= args.iterations <= 1000 or not 1 <= args.classify_images <= 10000:
@@ -155,11 +157,12 @@ def main():
     args.zeroshot = compare.resolve_binary(args.zeroshot)
     if args.baseline:
         args.baseline = compare.resolve_binary(args.baseline)
+    # The same checkpoints and exports as compare.py's.
     if args.checkpoint:
         checkpoint = Path(args.checkpoint)
-        cache = HERE / ".bench-models" / "exports" / checkpoint.resolve().name
+        cache = args.cache_dir / "exports" / checkpoint.resolve().name
     else:
-        checkpoint = compare.build_checkpoint(args.shape, HERE / ".bench-models" / args.shape)
+        checkpoint = compare.build_checkpoint(args.shape, args.cache_dir / f"clip-{args.shape}")
         cache = checkpoint / "onnx"
     ort = None
     notes = []

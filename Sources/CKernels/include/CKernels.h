@@ -94,7 +94,7 @@ void zs_bf16_to_f32(const void *b, float *out, ptrdiff_t n);
 enum zs_isa { ZS_ISA_PORTABLE = 0, ZS_ISA_AVX2 = 1, ZS_ISA_AVX512 = 2 };
 
 /// The code path in use: the widest this CPU has (AVX-512F; AVX2 with FMA; portable C), lowered by the environment
-/// variable ZEROSHOT_KERNELS_ISA=avx2|portable (read once) and by zs_kernels_limit_isa.
+/// variable ZEROSHOT_KERNELS_ISA=avx2|portable (any case; read once) and by zs_kernels_limit_isa.
 int zs_kernels_isa(void);
 
 /// Uses no wider path than `isa` from now on (ZS_ISA_AVX512 lifts the limit); returns the path now in use. For
