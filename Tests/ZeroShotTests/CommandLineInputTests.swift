@@ -165,6 +165,44 @@ extension CommandLineTests {
         }
     }
 
+    /// Started with standard output or error closed (`>&-`, `2>&-`): the files the command opens must not take
+    /// their place. A closed standard output is an output that cannot be written, with one reason every time
+    /// (before, the write went to whatever file held the number: "Invalid argument", "Bad file descriptor").
+    func testClosedStandardStreams() throws {
+        let model = try self.model
+        /// Runs the command through `sh -c script`, which redirects before it execs "$@".
+        func shell(_ script: String, _ arguments: [String]) throws -> Run {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script, "sh", Self.executable.path] + arguments
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+            let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                       stderr: String(decoding: stderrData, as: UTF8.self))
+        }
+        let commands: [[String]] = [
+            ["classify", "--model", model, "--labels", "cat,dog", image],
+            ["bench", "--model", model, "--iterations", "1"],
+            ["tokenize", "--model", model, "a cat"],
+        ]
+        for arguments in commands {
+            let closedOut = try shell("exec \"$@\" >&-", arguments)
+            XCTAssertEqual(closedOut.status, 1, "\(arguments): \(closedOut.stderr)")
+            XCTAssertEqual(closedOut.stderr, "error: cannot write to standard output: Bad file descriptor\n", "\(arguments)")
+        }
+        // With standard error closed, the results still reach standard output and the exit code still tells.
+        let closedErr = try shell("exec \"$@\" 2>&-", ["classify", "--model", model, "--labels", "cat,dog",
+                                                      "/nonexistent/a.jpg", image])
+        XCTAssertEqual(closedErr.status, 1)
+        XCTAssertTrue(closedErr.stdout.hasPrefix(image + "\n"), closedErr.stdout)
+        XCTAssertEqual(closedErr.stdout.split(separator: "\n").count, 3, closedErr.stdout)
+    }
+
     func testImagesAreNamedByThePathAsGiven() throws {
         let directory = fixturesDirectory.appendingPathComponent("pipeline")
         let (r, _) = try run(["classify", "--model", model, "--labels", "cat,dog", "--format", "json",
