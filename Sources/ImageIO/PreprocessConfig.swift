@@ -206,11 +206,16 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
         doNormalize = try flag(.doNormalize, defaults.doNormalize)
         doConvertRGB = try flag(.doConvertRGB, defaults.doConvertRGB)
         let defaultToSquare = try flag(.defaultToSquare, false)
+        // The values of a step that is off are never read by transformers (any JSON loads: "resample": 9 or
+        // "rescale_factor": "0.5" with the step off classifies as without them), so they are only read here
+        // when their step is on.
         _ = try isNull(.rescaleFactor)
-        rescaleFactor = try c.decodeIfPresent(Double.self, forKey: .rescaleFactor) ?? defaults.rescaleFactor
+        rescaleFactor = doRescale
+            ? try c.decodeIfPresent(Double.self, forKey: .rescaleFactor) ?? defaults.rescaleFactor
+            : defaults.rescaleFactor
 
         _ = try isNull(.resample)
-        if let raw = try c.decodeIfPresent(Int.self, forKey: .resample) {
+        if doResize, let raw = try c.decodeIfPresent(Int.self, forKey: .resample) {
             guard let filter = ResamplingFilter(rawValue: raw) else {
                 throw ImageProcessorConfigError.invalidValue(
                     key: "resample", reason: "unknown PIL resampling filter \(raw) (expected 0-7)")
@@ -222,8 +227,13 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
 
         _ = try isNull(.imageMean)
         _ = try isNull(.imageStd)
-        imageMean = try c.decodeIfPresent(ChannelValues.self, forKey: .imageMean)?.values ?? defaults.imageMean
-        imageStd = try c.decodeIfPresent(ChannelValues.self, forKey: .imageStd)?.values ?? defaults.imageStd
+        if doNormalize {
+            imageMean = try c.decodeIfPresent(ChannelValues.self, forKey: .imageMean)?.values ?? defaults.imageMean
+            imageStd = try c.decodeIfPresent(ChannelValues.self, forKey: .imageStd)?.values ?? defaults.imageStd
+        } else {
+            imageMean = defaults.imageMean
+            imageStd = defaults.imageStd
+        }
         if imageMean.count == 1 { imageMean = Array(repeating: imageMean[0], count: 3) }
         if imageStd.count == 1 { imageStd = Array(repeating: imageStd[0], count: 3) }
 

@@ -87,6 +87,26 @@ final class PreprocessConfigTests: XCTestCase {
         XCTAssertEqual(scalarMean.imageStd, [2, 2, 2])
     }
 
+    /// transformers 5.24 loads a config whose values for a step that is off are of any type or out of range, and
+    /// classifies as without them (checked with the pipeline: `{"resample": 9, "do_resize": false}` gives the
+    /// scores of `{"do_resize": false}`); these once refused the whole model.
+    func testValuesOfAStepThatIsOffAreNotRead() throws {
+        let cases: [(String, String)] = [
+            (#"{"do_resize": false, "resample": 9}"#, #"{"do_resize": false}"#),
+            (#"{"do_resize": false, "resample": "bicubic"}"#, #"{"do_resize": false}"#),
+            (#"{"do_rescale": false, "rescale_factor": "0.5"}"#, #"{"do_rescale": false}"#),
+            (#"{"do_normalize": false, "image_mean": "x", "image_std": [1, 2]}"#, #"{"do_normalize": false}"#),
+            (#"{"do_normalize": false, "image_mean": [0.5, 0.5]}"#, #"{"do_normalize": false}"#),
+        ]
+        for (json, equivalent) in cases {
+            XCTAssertEqual(try decode(json), try decode(equivalent), json)
+        }
+        // With the step on they are still refused, naming the key.
+        XCTAssertThrowsError(try decode(#"{"resample": "bicubic"}"#))
+        XCTAssertThrowsError(try decode(#"{"rescale_factor": "0.5"}"#))
+        XCTAssertThrowsError(try decode(#"{"image_mean": "x"}"#))
+    }
+
     func testInvalidValuesAreRejectedWithTheKey() {
         let bad: [(String, String)] = [
             (#"{"resample": 9}"#, "resample"),
