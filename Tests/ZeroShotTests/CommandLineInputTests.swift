@@ -142,6 +142,31 @@ extension CommandLineTests {
         XCTAssertTrue(table.stdout.contains("     NaN  cat") && !table.stdout.contains("-nan"), table.stdout)
     }
 
+    /// `"image_std": 0` gives NaN scores in transformers too (the pixel_values are infinite); the warning names
+    /// image_std, not logit_scale or the checkpoint's weights.
+    func testNonFiniteScoresFromAZeroImageStdNameIt() throws {
+        let source = try fixtureModelDirectory()
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("zero-std-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name != "preprocessor_config.json" {
+            try FileManager.default.createSymbolicLink(at: copy.appendingPathComponent(name),
+                                                       withDestinationURL: source.appendingPathComponent(name))
+        }
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(
+            with: Data(contentsOf: source.appendingPathComponent("preprocessor_config.json"))) as? [String: Any])
+        config["image_std"] = 0
+        try JSONSerialization.data(withJSONObject: config).write(to: copy.appendingPathComponent("preprocessor_config.json"))
+        let r = try run(["classify", "--model", copy.path, "--labels", "cat,dog", "--format", "json", image])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: scores are not finite") && r.stderr.contains("image_std [0.0, 0.0, 0.0] holds 0"),
+                      r.stderr)
+        XCTAssertFalse(r.stderr.contains("checkpoint's weights"), r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let predictions = try XCTUnwrap(json.first?["predictions"] as? [[String: Any]])
+        XCTAssertTrue(predictions.allSatisfy { $0["score"] is NSNull }, "\(predictions)")
+    }
+
     func testOutputThatCannotBeWritten() throws {
         let model = try self.model
         let commands: [[String]] = [
