@@ -133,10 +133,13 @@ static void attention_scalar(const float *q, ptrdiff_t ldq, ptrdiff_t nq, ptrdif
 
 #if ZS_X86
 // exp(x) for 8 floats: range reduction x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial (Cephes expf
-// coefficients, about 1 ulp), scaled by 2^n through the exponent bits. Inputs below -87.3 give 0.
+// coefficients, about 1 ulp), scaled by 2^n through the exponent bits. Inputs below -87.3 give 0; inputs over
+// 88.722832 (the largest float whose expf is finite) give +inf, as expf: QuickGELU of a large negative input is
+// then -0, as in the portable path and torch, not a finite value.
 AVX2 static inline __m256 exp8(__m256 x) {
     const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-87.3365478515625f);
     __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    __m256 over = _mm256_cmp_ps(x, _mm256_set1_ps(88.72283172607421875f), _CMP_GT_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
     __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -152,7 +155,7 @@ AVX2 static inline __m256 exp8(__m256 x) {
     __m256i n = _mm256_cvtps_epi32(fx);
     __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
     __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-    return _mm256_andnot_ps(under, result);
+    return _mm256_blendv_ps(_mm256_andnot_ps(under, result), _mm256_set1_ps(INFINITY), over);
 }
 
 // erf(x) for 8 floats: erfc(|x|) = t exp(-x² + P(t)), t = 1/(1 + |x|/2) (fractional error < 1.2e-7 of erfc,
@@ -840,6 +843,7 @@ AVX2 static void attention_cols_avx2(const float *qT, ptrdiff_t ldq, ptrdiff_t q
 AVX512 static inline __m512 exp16(__m512 x) {
     const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-87.3365478515625f);
     __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+    __mmask16 over = _mm512_cmp_ps_mask(x, _mm512_set1_ps(88.72283172607421875f), _CMP_GT_OQ);
     x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
     __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -855,7 +859,7 @@ AVX512 static inline __m512 exp16(__m512 x) {
     __m512i n = _mm512_cvtps_epi32(fx);
     __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23);
     __m512 result = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-    return _mm512_maskz_mov_ps((__mmask16)~under, result);
+    return _mm512_mask_mov_ps(_mm512_maskz_mov_ps((__mmask16)~under, result), over, _mm512_set1_ps(INFINITY));
 }
 
 AVX512 static inline __m512 erf16(__m512 x) {

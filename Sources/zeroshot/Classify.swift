@@ -111,21 +111,31 @@ struct Classify: CheckedCommand {
             }
         }
         if nonFinite > 0 {
-            warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded.count, logitScale: classifier.model.logitScale))
+            warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded.count, logitScale: classifier.model.logitScale,
+                                             imageProcessor: classifier.imageProcessor.config))
         }
         try writeOut(Self.render(succeeded, format: format))
         if failed { throw ExitCode(1) }
     }
 
-    /// Why scores came out NaN, naming logit_scale: transformers gives the same NaN, so the numbers are kept.
-    static func nonFiniteScoresWarning(images: Int, of total: Int, logitScale: Float) -> String {
+    /// Why scores came out NaN, naming logit_scale, or the preprocessor_config.json value that makes every
+    /// pixel_values infinite (`image_std` 0): transformers gives the same NaN, so the numbers are kept.
+    static func nonFiniteScoresWarning(images: Int, of total: Int, logitScale: Float,
+                                       imageProcessor: ImageProcessorConfig? = nil) -> String {
         let scale = expf(logitScale)
         let which = images == total ? (total == 1 ? "the image" : "all \(total) images") : "\(images) of \(total) images"
-        let cause = scale.isFinite
-            ? "logit_scale is \(logitScale) (exp(logit_scale) = \(scale)), so the logits_per_image themselves are not "
-                + "finite: the checkpoint's weights or the image may hold NaN or infinite values"
-            : "logit_scale is \(logitScale), and exp(logit_scale) overflows float32 (above about 88.72), so the "
+        let zeroStd = imageProcessor.map { $0.doNormalize && $0.imageStd.contains(0) } ?? false
+        let cause: String
+        if !scale.isFinite {
+            cause = "logit_scale is \(logitScale), and exp(logit_scale) overflows float32 (above about 88.72), so the "
                 + "logits_per_image are infinite; the checkpoint's logit_scale is likely wrong"
+        } else if zeroStd, let std = imageProcessor?.imageStd {
+            cause = "preprocessor_config.json's image_std \(std) holds 0, so normalizing divides by zero and the "
+                + "pixel_values are not finite (logit_scale is \(logitScale), exp(logit_scale) = \(scale))"
+        } else {
+            cause = "logit_scale is \(logitScale) (exp(logit_scale) = \(scale)), so the logits_per_image themselves are not "
+                + "finite: the checkpoint's weights or the image may hold NaN or infinite values"
+        }
         return "scores are not finite (NaN, shown as NaN in a table, null in JSON and CSV) for \(which): \(cause); "
             + "transformers gives NaN too"
     }

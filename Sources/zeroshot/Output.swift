@@ -25,6 +25,23 @@ enum StandardStreams {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Puts /dev/null on standard input, output or error when the command was started with it closed
+    /// (`zeroshot ... >&-`). Otherwise the next file the process opens (a model file, /proc/loadavg, a download)
+    /// takes the number: output and messages would go to that file, or fail with whatever error it gives
+    /// ("Invalid argument"). Standard output gets /dev/null opened read-only, so that every write to it fails with
+    /// "Bad file descriptor" and the command ends with that error, as it does for any output that cannot be
+    /// written; standard error gets it write-only, so that messages are dropped.
+    static func reserveClosedDescriptors() {
+        for (fd, flags) in [(STDIN_FILENO, O_RDONLY), (STDOUT_FILENO, O_RDONLY), (STDERR_FILENO, O_WRONLY)] {
+            guard fcntl(fd, F_GETFD) == -1, errno == EBADF else { continue }
+            let null = open("/dev/null", flags)
+            if null >= 0 && null != fd {
+                dup2(null, fd)
+                close(null)
+            }
+        }
+    }
+
     /// Writes `text` to standard output.
     /// - Throws: `WriteError` with the system's reason ("No space left on device").
     static func out(_ text: String) throws {

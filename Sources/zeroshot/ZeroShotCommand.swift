@@ -11,6 +11,7 @@ struct ZeroShotCommand: ParsableCommand {
     /// (`CheckedCommand.check`) run after parsing has finished, so that an unknown option (`-l`) is reported as
     /// such rather than as what its absence leaves missing; usage errors exit 64, other errors 1.
     static func main() {
+        StandardStreams.reserveClosedDescriptors()
         StandardStreams.ignoreBrokenPipeSignal()
         var command: ParsableCommand
         do {

@@ -79,6 +79,44 @@ final class KernelPathTests: XCTestCase {
         }
     }
 
+    /// Inputs whose exp overflows float32 (QuickGELU of x below about -52 takes exp(-1.702 x) > 88.72): expf
+    /// gives +inf there, so the portable path, like torch's `x * sigmoid(1.702 x)`, gives -0 (NaN for -inf); the
+    /// SIMD paths once clamped exp to a finite value and gave -1.25 for -3e38. Both kernels, every path.
+    func testBiasActivationOfExtremeInputsOnEveryPath() {
+        let extremes: [Float] = [-.infinity, -3e38, -1e30, -1e10, -1000, -100, -60, -52, 52, 100, 1e10, 3e38, .infinity]
+        // Each value fills a whole row, so that every lane and the tails see it.
+        let cols = 37
+        let x = extremes.flatMap { Array(repeating: $0, count: cols) }
+        for activation in [Activation.quickGELU, .gelu] {
+            let biasPerRow = onEachPath { _ in
+                var y = x
+                y.withUnsafeMutableBufferPointer { rowBiasActivation($0.baseAddress!, rows: extremes.count, cols: cols,
+                                                                     bias: nil, activation: activation) }
+                return y
+            }
+            let biasPerColumn = onEachPath { _ in
+                var y = x
+                y.withUnsafeMutableBufferPointer { addBiasActivation($0.baseAddress!, rows: extremes.count, cols: cols,
+                                                                     bias: nil, activation: activation) }
+                return y
+            }
+            for results in [biasPerRow, biasPerColumn] {
+                guard let reference = results.first?.1 else { return XCTFail("no path ran") }
+                for (path, values) in results.dropFirst() {
+                    for (i, (a, e)) in zip(values, reference).enumerated() {
+                        let input = extremes[i / cols]
+                        if e.isNaN {
+                            XCTAssertTrue(a.isNaN, "\(activation)(\(input)), \(path): \(a), portable NaN")
+                        } else if a != e {
+                            XCTAssertLessThanOrEqual(abs(a - e), 2e-6 * max(1, abs(e)),
+                                                     "\(activation)(\(input)), \(path): \(a), portable \(e)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testAttentionColumnsOnEveryPath() {
         // (head width, keys before the queries, queries, causal): 1-3 vectors of 16 lanes, blocks of 48 and the
         // tails of both tile sizes.

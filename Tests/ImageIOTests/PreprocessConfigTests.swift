@@ -87,6 +87,37 @@ final class PreprocessConfigTests: XCTestCase {
         XCTAssertEqual(scalarMean.imageStd, [2, 2, 2])
     }
 
+    /// transformers 5.24 loads a config whose values for a step that is off are of any type or out of range, and
+    /// classifies as without them (checked with the pipeline: `{"resample": 9, "do_resize": false}` gives the
+    /// scores of `{"do_resize": false}`); these once refused the whole model.
+    func testValuesOfAStepThatIsOffAreNotRead() throws {
+        let cases: [(String, String)] = [
+            (#"{"do_resize": false, "resample": 9}"#, #"{"do_resize": false}"#),
+            (#"{"do_resize": false, "resample": "bicubic"}"#, #"{"do_resize": false}"#),
+            (#"{"do_rescale": false, "rescale_factor": "0.5"}"#, #"{"do_rescale": false}"#),
+            (#"{"do_normalize": false, "image_mean": "x", "image_std": [1, 2]}"#, #"{"do_normalize": false}"#),
+            (#"{"do_normalize": false, "image_mean": [0.5, 0.5]}"#, #"{"do_normalize": false}"#),
+        ]
+        // A 5 x 3 picture: every case gives the pixel_values of its equivalent, with no error.
+        let image = RGBImage(width: 5, height: 3, pixels: (0..<45).map { UInt8($0 * 5) })
+        for (json, equivalent) in cases {
+            let got = try CLIPImageProcessor(config: decode(json)).preprocess(image)
+            let expected = try CLIPImageProcessor(config: decode(equivalent)).preprocess(image)
+            XCTAssertEqual(got.values, expected.values, json)
+            XCTAssertEqual([got.height, got.width], [expected.height, expected.width], json)
+        }
+        // With the step on they load too, and each image fails naming the key (a string resample is BILINEAR).
+        for (json, key) in [(#"{"resample": 9}"#, "resample"), (#"{"rescale_factor": "0.5"}"#, "rescale_factor"),
+                            (#"{"image_mean": "x"}"#, "image_mean")] {
+            XCTAssertThrowsError(try CLIPImageProcessor(config: decode(json)).preprocess(image), json) { error in
+                guard case let .unusableValue(k, _, _, _)? = error as? ImagePreprocessingError else {
+                    return XCTFail("\(json): \(error)")
+                }
+                XCTAssertEqual(k, key)
+            }
+        }
+    }
+
     func testInvalidValuesAreRejectedWithTheKey() {
         let bad: [(String, String)] = [
             (#"{"size": {"width": 9}}"#, "size"),

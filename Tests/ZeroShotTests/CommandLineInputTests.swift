@@ -171,6 +171,31 @@ extension CommandLineTests {
         XCTAssertTrue(table.stdout.contains("     NaN  cat") && !table.stdout.contains("-nan"), table.stdout)
     }
 
+    /// `"image_std": 0` gives NaN scores in transformers too (the pixel_values are infinite); the warning names
+    /// image_std, not logit_scale or the checkpoint's weights.
+    func testNonFiniteScoresFromAZeroImageStdNameIt() throws {
+        let source = try fixtureModelDirectory()
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("zero-std-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name != "preprocessor_config.json" {
+            try FileManager.default.createSymbolicLink(at: copy.appendingPathComponent(name),
+                                                       withDestinationURL: source.appendingPathComponent(name))
+        }
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(
+            with: Data(contentsOf: source.appendingPathComponent("preprocessor_config.json"))) as? [String: Any])
+        config["image_std"] = 0
+        try JSONSerialization.data(withJSONObject: config).write(to: copy.appendingPathComponent("preprocessor_config.json"))
+        let r = try run(["classify", "--model", copy.path, "--labels", "cat,dog", "--format", "json", image])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: scores are not finite") && r.stderr.contains("image_std [0.0, 0.0, 0.0] holds 0"),
+                      r.stderr)
+        XCTAssertFalse(r.stderr.contains("checkpoint's weights"), r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let predictions = try XCTUnwrap(json.first?["predictions"] as? [[String: Any]])
+        XCTAssertTrue(predictions.allSatisfy { $0["score"] is NSNull }, "\(predictions)")
+    }
+
     func testOutputThatCannotBeWritten() throws {
         let model = try self.model
         let commands: [[String]] = [
@@ -192,6 +217,44 @@ extension CommandLineTests {
             XCTAssertEqual(closed.status, SIGPIPE, "\(arguments)")
             XCTAssertEqual(closed.stderr, "", "\(arguments)")
         }
+    }
+
+    /// Started with standard output or error closed (`>&-`, `2>&-`): the files the command opens must not take
+    /// their place. A closed standard output is an output that cannot be written, with one reason every time
+    /// (before, the write went to whatever file held the number: "Invalid argument", "Bad file descriptor").
+    func testClosedStandardStreams() throws {
+        let model = try self.model
+        /// Runs the command through `sh -c script`, which redirects before it execs "$@".
+        func shell(_ script: String, _ arguments: [String]) throws -> Run {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script, "sh", Self.executable.path] + arguments
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+            let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                       stderr: String(decoding: stderrData, as: UTF8.self))
+        }
+        let commands: [[String]] = [
+            ["classify", "--model", model, "--labels", "cat,dog", image],
+            ["bench", "--model", model, "--iterations", "1"],
+            ["tokenize", "--model", model, "a cat"],
+        ]
+        for arguments in commands {
+            let closedOut = try shell("exec \"$@\" >&-", arguments)
+            XCTAssertEqual(closedOut.status, 1, "\(arguments): \(closedOut.stderr)")
+            XCTAssertEqual(closedOut.stderr, "error: cannot write to standard output: Bad file descriptor\n", "\(arguments)")
+        }
+        // With standard error closed, the results still reach standard output and the exit code still tells.
+        let closedErr = try shell("exec \"$@\" 2>&-", ["classify", "--model", model, "--labels", "cat,dog",
+                                                      "/nonexistent/a.jpg", image])
+        XCTAssertEqual(closedErr.status, 1)
+        XCTAssertTrue(closedErr.stdout.hasPrefix(image + "\n"), closedErr.stdout)
+        XCTAssertEqual(closedErr.stdout.split(separator: "\n").count, 3, closedErr.stdout)
     }
 
     func testImagesAreNamedByThePathAsGiven() throws {

@@ -106,6 +106,10 @@ def run_together(commands):
                 walls[i] = time.perf_counter() - start
                 pending.discard(i)
                 if processes[i].returncode != 0:
+                    for p in processes:  # the others would run on, unwaited, in their own sessions
+                        if p.poll() is None:
+                            os.killpg(p.pid, signal.SIGKILL)
+                            p.wait()
                     raise RuntimeError(f"{shlex.join(commands[i])} exited {processes[i].returncode}: "
                                        f"{processes[i].stderr.read().decode(errors='replace').strip()[-300:]}")
         if time.perf_counter() > deadline:
@@ -115,6 +119,21 @@ def run_together(commands):
             raise RuntimeError("classify runs took over 30 minutes")
         time.sleep(0.005)
     return walls
+
+
+def parse_batches(text, parser):
+    """--batches "1,16": distinct batch sizes that `zeroshot bench --batch` takes (1-1024), in order."""
+    batches = []
+    for part in text.split(","):
+        try:
+            batch = int(part)
+        except ValueError:
+            parser.error(f"--batches {text!r}: {part.strip()!r} is not a number (give sizes such as 1,16)")
+        if not 1 <= batch <= 1024:
+            parser.error(f"--batches {text!r}: {batch} is out of range (1-1024)")
+        if batch not in batches:
+            batches.append(batch)
+    return batches
 
 
 def median(values):
@@ -153,10 +172,19 @@ def main():
     args = parser.parse_args()
     if not 1 <= args.rounds <= 100 or not 1 <= args.iterations <= 1000 or not 1 <= args.classify_images <= 10000:
         parser.error("--rounds 1-100, --iterations 1-1000, --classify-images 1-10000")
-    batches = [int(b) for b in args.batches.split(",")]
+    if args.threads < 1:
+        parser.error(f"--threads {args.threads}: give at least 1")
+    batches = parse_batches(args.batches, parser)
     args.zeroshot = compare.resolve_binary(args.zeroshot)
     if args.baseline:
         args.baseline = compare.resolve_binary(args.baseline)
+    for option, binary in (("--zeroshot", args.zeroshot), ("--baseline", args.baseline)):
+        if binary and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            parser.error(f"{option} {binary}: no such executable (build it with swift build -c release)")
+    if not Path(args.image).is_file():
+        parser.error(f"--image {args.image}: no such file")
+    if args.checkpoint and not all((Path(args.checkpoint) / f).is_file() for f in ("config.json", "model.safetensors")):
+        parser.error(f"--checkpoint {args.checkpoint}: not a checkpoint directory (needs config.json and model.safetensors)")
     # The same checkpoints and exports as compare.py's.
     if args.checkpoint:
         checkpoint = Path(args.checkpoint)
