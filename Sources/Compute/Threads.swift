@@ -35,7 +35,7 @@ public enum ComputeThreads {
     /// turns it off).
     ///
     /// Matrix products and parallel loops split their work evenly between threads and wait for the last one at
-    /// the end of every step (about 20 steps per encoder layer). A thread that shares its core with a busy
+    /// the end of every step (about 18 steps per encoder layer). A thread that shares its core with a busy
     /// process runs only part of the time, and each of those steps then waits for it: with one other busy
     /// process on 2 cores, 2 threads ran the ViT-B/32 image tower 4.4x slower than on a quiet machine, where 1
     /// thread runs it 2x slower. So every 10 ms at most, the kernel's count of runnable threads

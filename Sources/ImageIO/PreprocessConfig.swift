@@ -549,6 +549,8 @@ private enum SizeValue: Decodable {
         let c = try decoder.singleValueContainer()
         if let v = try? c.decode(Int.self) {
             self = .int(v)
+        } else if let v = try? c.decode(Bool.self) {
+            self = .int(v ? 1 : 0)  // Python's bool is an int: transformers reads `"size": true` as 1
         } else if let v = try? c.decode([Int].self) {
             self = .list(v)
         } else {

@@ -82,6 +82,9 @@ final class PreprocessConfigTests: XCTestCase {
         XCTAssertEqual([crop.cropHeight, crop.cropWidth], [336, 336])
         let cropList = try decode(#"{"crop_size": [20, 30]}"#)
         XCTAssertEqual([cropList.cropHeight, cropList.cropWidth], [20, 30])
+        // A JSON boolean is Python's int 1 or 0.
+        XCTAssertEqual(try decode(#"{"size": true}"#).size, try decode(#"{"size": 1}"#).size)
+        XCTAssertEqual(try decode(#"{"crop_size": true}"#).cropHeight, 1)
         let scalarMean = try decode(#"{"image_mean": 0.5, "image_std": 2}"#)
         XCTAssertEqual(scalarMean.imageMean, [0.5, 0.5, 0.5])
         XCTAssertEqual(scalarMean.imageStd, [2, 2, 2])
