@@ -226,18 +226,7 @@ extension CommandLineTests {
         let model = try self.model
         /// Runs the command through `sh -c script`, which redirects before it execs "$@".
         func shell(_ script: String, _ arguments: [String]) throws -> Run {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", script, "sh", Self.executable.path] + arguments
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-            let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Run(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                       stderr: String(decoding: stderrData, as: UTF8.self))
+            try Self.runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script, "sh", Self.executable.path] + arguments)
         }
         let commands: [[String]] = [
             ["classify", "--model", model, "--labels", "cat,dog", image],

@@ -16,8 +16,14 @@ final class CommandLineTests: XCTestCase {
     }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        try Self.runProcess(Self.executable, arguments, environment: environment)
+    }
+
+    /// Runs `executable` with the arguments and this process's environment plus `environment`; standard output
+    /// and error are captured.
+    static func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
