@@ -48,11 +48,17 @@ public enum ComputeThreads {
         set { adaptive = newValue }
     }
 
+    /// The threads the most recent matrix product or parallel loop ran on (of whichever thread called it last;
+    /// 0 before the first), for reports such as `zeroshot bench`'s `threads_used`.
+    public static var lastStepThreads: Int { lastStep }
+    nonisolated(unsafe) private static var lastStep = 0
+
     /// The threads the next matrix product or parallel loop of the calling thread runs on: `count`, or fewer
     /// while other processes keep cores busy (see `adaptsToLoad`). Also sets OpenMP's thread count of the
     /// calling thread to it, which oneDNN's products follow.
     public static func forNextStep() -> Int {
         let threads = adaptive && current > 1 ? LoadMonitor.shared.threads(upTo: current) : current
+        lastStep = threads
         if let get = OpenMP.shared.maxThreads, let set = OpenMP.shared.setNumThreads, get() != Int32(threads) {
             set(Int32(threads))
         }

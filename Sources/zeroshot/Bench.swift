@@ -29,6 +29,9 @@ struct Bench: CheckedCommand {
               fma_peak_gflops          float32 multiply-add peak of the --threads
                                        threads, measured in the same run (best of 5
                                        runs of independent FMA chains)
+              threads_used             threads the image tower ran on (median over
+                                       the timed passes): --threads, or fewer while
+                                       other processes keep cores busy
 
             With fp32, image_gflops / fma_peak_gflops is how close the image tower runs
             to the machine's limit: no batch size brings an image below
@@ -100,10 +103,14 @@ struct Bench: CheckedCommand {
         let pixelValues = Array([[Float]](repeating: one, count: batch).joined())
 
         var imageTimes: [Double] = []
+        var threadsUsed: [Double] = []
         for i in 0...iterations {
             let t = DispatchTime.now()
             _ = try classifier.model.imageEmbeddings(pixelValues: pixelValues, batchSize: batch)
-            if i > 0 { imageTimes.append(milliseconds(since: t) / Double(batch)) }
+            if i > 0 {
+                imageTimes.append(milliseconds(since: t) / Double(batch))
+                threadsUsed.append(Double(ComputeThreads.lastStepThreads))
+            }
         }
 
         let imageGFLOP = 2 * classifier.model.config.pooledImageMultiplyAdds / 1e9
@@ -127,6 +134,7 @@ struct Bench: CheckedCommand {
             ("image_gflop_per_image", imageGFLOP),
             ("image_gflops", imageMs > 0 ? imageGFLOP / (imageMs / 1000) : .nan),
             ("fma_peak_gflops", ArithmeticPeak.fmaGFLOPs()),
+            ("threads_used", median(threadsUsed)),
         ]
         switch format {
         case .json:

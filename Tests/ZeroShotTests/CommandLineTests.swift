@@ -140,7 +140,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(json["fma_peak_gflops"] as? Double), 0)
         XCTAssertEqual(json["batch"] as? Int, 2)
         XCTAssertEqual(json["threads"] as? Int, 1)
+        XCTAssertEqual(json["threads_used"] as? Double, 1, "one thread asked for, one used")
         XCTAssertEqual(json["precision"] as? String, "int8")
+        // Adaptation off: the image tower runs on the threads asked for, even more than the cores.
+        let many = ProcessInfo.processInfo.activeProcessorCount + 1
+        let fixed = try run(["bench", "--model", model, "--iterations", "1", "--threads", "\(many)", "--format", "json"],
+                            environment: ["ZEROSHOT_ADAPTIVE_THREADS": "off"])
+        XCTAssertEqual(fixed.status, 0, fixed.stderr)
+        let fixedJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(fixed.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(fixedJSON["threads_used"] as? Double, Double(many))
     }
 
     func testEmbedAndTokenize() throws {
