@@ -40,20 +40,20 @@ public enum ImagePreprocessingError: Error, LocalizedError, CustomStringConverti
                 + "\"shortest_edge\" (optionally with \"longest_edge\"), \"height\" and \"width\", or "
                 + "\"max_height\" and \"max_width\""
         case let .emptyResize(height, width):
-            return "preprocessor_config.json's size resizes this image to \(height)x\(width) (height x width) pixels; "
+            return "preprocessor_config.json's size resizes the image to \(height)x\(width) (height x width) pixels; "
                 + "both sides must be at least 1"
         case let .cropSizeWithoutHeightAndWidth(cropSize):
             return "preprocessor_config.json crop_size \(cropSize) cannot be used to center crop: it needs "
                 + "\"height\" and \"width\""
         case let .sizeMismatch(height, width, modelHeight, modelWidth):
-            return "the pixel_values of this image are \(height)x\(width) (height x width) but the vision model takes "
+            return "the pixel_values of the image are \(height)x\(width) (height x width) but the vision model takes "
                 + "\(modelHeight)x\(modelWidth) (transformers: \"Input image size (\(height)*\(width)) doesn't match model "
                 + "(\(modelHeight)*\(modelWidth)).\")"
         case let .unusableValue(key, value, step, reason):
             return "preprocessor_config.json \(key) \(value) cannot be used by \(step): \(reason)"
         case let .padSmallerThanImage(padHeight, padWidth, height, width):
             return "preprocessor_config.json pad_size is \(padHeight)x\(padWidth) (height x width) but the pixel_values "
-                + "of this image are \(height)x\(width) before padding; do_pad cannot make them smaller"
+                + "of the image are \(height)x\(width) before padding; do_pad cannot make them smaller"
         }
     }
 
