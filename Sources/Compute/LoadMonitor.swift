@@ -22,8 +22,9 @@ final class LoadMonitor: @unchecked Sendable {
     private var sampled = false
     /// Cores other processes used in the last sample, and in how many samples in a row.
     private var pendingBusy = 0, pendingRepeats = 0
-    /// Cores other processes are taken to use, once two samples in a row agreed.
+    /// Cores other processes are taken to use: the first sample, then one that two samples in a row agreed on.
     private var busy = 0
+    /// False once /proc could not be read: no more samples are taken.
     private var available = true
 
     /// `requested` threads; while other processes keep cores busy, the cores they leave free when that is fewer
@@ -36,18 +37,9 @@ final class LoadMonitor: @unchecked Sendable {
             lastSample = now
             if let others = Self.otherRunnableThreads() {
                 let sample = min(others, cores - 1)
-                if !sampled {
-                    busy = sample
-                    pendingBusy = sample
-                    pendingRepeats = 1
-                    sampled = true
-                } else if sample == pendingBusy {
-                    pendingRepeats += 1
-                    if pendingRepeats >= 2 { busy = sample }
-                } else {
-                    pendingBusy = sample
-                    pendingRepeats = 1
-                }
+                if sample == pendingBusy { pendingRepeats += 1 } else { (pendingBusy, pendingRepeats) = (sample, 1) }
+                if !sampled || pendingRepeats >= 2 { busy = sample }
+                sampled = true
             } else {
                 available = false
                 busy = 0

@@ -244,40 +244,22 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
         doPad = try flag(.doPad, false)
         let defaultToSquare = try flag(.defaultToSquare, false)
 
-        _ = try isNull(.rescaleFactor)
-        rescaleFactor = defaults.rescaleFactor
-        if let raw = try c.decodeIfPresent(JSONValue.self, forKey: .rescaleFactor) {
-            switch Self.rescaleFactor(raw) {
-            case let .success(v): rescaleFactor = v
-            case let .failure(reason): unusable["rescale_factor"] = UnusableValue(json: raw.json, reason: reason.text)
+        /// A value read as transformers reads it: `fallback` when absent or null; one it cannot use is recorded in
+        /// `unusable` (each image whose step needs it fails) and `fallback` stands in.
+        func value<T>(_ key: CodingKeys, _ fallback: T, _ parse: (JSONValue) -> Result<T, Unusable>) throws -> T {
+            _ = try isNull(key)
+            guard let raw = try c.decodeIfPresent(JSONValue.self, forKey: key) else { return fallback }
+            switch parse(raw) {
+            case let .success(v): return v
+            case let .failure(reason):
+                unusable[key.stringValue] = UnusableValue(json: raw.json, reason: reason.text)
+                return fallback
             }
         }
-
-        _ = try isNull(.resample)
-        resample = defaults.resample
-        if let raw = try c.decodeIfPresent(JSONValue.self, forKey: .resample) {
-            switch Self.resample(raw) {
-            case let .success(filter): resample = filter
-            case let .failure(reason): unusable["resample"] = UnusableValue(json: raw.json, reason: reason.text)
-            }
-        }
-
-        _ = try isNull(.imageMean)
-        _ = try isNull(.imageStd)
-        imageMean = defaults.imageMean
-        imageStd = defaults.imageStd
-        if let raw = try c.decodeIfPresent(JSONValue.self, forKey: .imageMean) {
-            switch Self.channelValues(raw, name: "mean") {
-            case let .success(v): imageMean = v
-            case let .failure(reason): unusable["image_mean"] = UnusableValue(json: raw.json, reason: reason.text)
-            }
-        }
-        if let raw = try c.decodeIfPresent(JSONValue.self, forKey: .imageStd) {
-            switch Self.channelValues(raw, name: "std") {
-            case let .success(v): imageStd = v
-            case let .failure(reason): unusable["image_std"] = UnusableValue(json: raw.json, reason: reason.text)
-            }
-        }
+        rescaleFactor = try value(.rescaleFactor, defaults.rescaleFactor, Self.rescaleFactor)
+        resample = try value(.resample, defaults.resample, Self.resample)
+        imageMean = try value(.imageMean, defaults.imageMean) { Self.channelValues($0, name: "mean") }
+        imageStd = try value(.imageStd, defaults.imageStd) { Self.channelValues($0, name: "std") }
 
         // get_size_dict(pad_size) runs when loading, whether or not do_pad is set; do_pad with pad_size null pads
         // to the largest image of the call, one image in the pipeline: nothing.

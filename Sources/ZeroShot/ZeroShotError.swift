@@ -6,7 +6,6 @@ import Hub
 public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equatable {
     case noCandidateLabels
     case invalidTemplate(String, reason: String)
-    case incompatibleFiles(String, String)
     /// The model name is not a directory (relative to `workingDirectory`), and as a Hugging Face repo id it failed
     /// with `hubError`; `origin` says where the name came from.
     case modelNotFound(String, origin: ModelNameOrigin, workingDirectory: String, hubError: HubError)
@@ -27,8 +26,6 @@ public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equat
             return "no candidate labels: give at least one label"
         case .invalidTemplate(let template, let reason):
             return "invalid hypothesis template \"\(template)\": \(reason)"
-        case .incompatibleFiles(let directory, let reason):
-            return "\(directory): \(reason)"
         case .modelNotFound(let name, .given, let workingDirectory, let hubError):
             return "no model directory '\(name)' (in \(workingDirectory)); tried as a Hugging Face repo id instead: \(hubError)"
         case .modelNotFound(let name, .environment, let workingDirectory, let hubError):

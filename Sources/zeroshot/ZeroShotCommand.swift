@@ -145,7 +145,7 @@ struct ModelOptions: ParsableArguments {
     func loadClassifier() throws -> ZeroShotClassifier {
         if let threads { ComputeThreads.set(threads) }
         if let message = KernelPath.environmentWarning { warn(message) }
-        return try choice.loadClassifier(.init(maxPixels: maxPixels, precision: precision))
+        return try choice.loadClassifier(.init(maxPixels: maxPixels, precision: precision, warn: { warn($0) }))
     }
 }
 

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer, pipeline
 from transformers.image_utils import load_image
+
+from pipeline_fixtures import classify, reference_engines
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "Tests" / "Fixtures" / "models"
@@ -55,20 +56,13 @@ def number(x):
 
 
 def run_cases(model_dir, label_sets):
-    processor = CLIPImageProcessorPil.from_pretrained(model_dir)
-    classifier = pipeline("zero-shot-image-classification", model=str(model_dir), image_processor=processor,
-                          device="cpu", dtype=torch.float32)
-    model = CLIPModel.from_pretrained(model_dir, dtype=torch.float32).eval()
-    tokenizer = CLIPTokenizer.from_pretrained(model_dir)
+    engines = reference_engines(model_dir)
+    processor, _, _, tokenizer = engines
     path = str(IMAGES / IMAGE)
     pixel_values = processor(images=[load_image(path)], return_tensors="pt")["pixel_values"]
     cases = []
     for labels, template in label_sets:
-        result = classifier(path, candidate_labels=labels, hypothesis_template=template)
-        sequences = [template.format(x) for x in labels]
-        text_inputs = tokenizer(sequences, padding=True, return_tensors="pt")
-        with torch.no_grad():
-            logits = model(**text_inputs, pixel_values=pixel_values).logits_per_image[0].tolist()
+        result, sequences, logits = classify(engines, path, pixel_values, labels, template)
         cases.append({
             "model": model_dir.name,
             "image": IMAGE,

@@ -73,18 +73,37 @@ LABEL_SETS = [
 ]
 
 
+def reference_engines(model_dir):
+    """The pipeline with the PIL image processor in float32 (F16/BF16 weights computed in float32, as zeroshot
+    computes), and the model and tokenizer behind it."""
+    # The reference preprocessing is the PIL backend; transformers 5 picks a torchvision backend by default
+    # when torchvision is installed, which resamples differently.
+    processor = CLIPImageProcessorPil.from_pretrained(model_dir)
+    classifier = pipeline("zero-shot-image-classification", model=str(model_dir), image_processor=processor,
+                          device="cpu", dtype=torch.float32)
+    assert type(classifier.image_processor).__name__ == "CLIPImageProcessorPil"
+    model = CLIPModel.from_pretrained(model_dir, dtype=torch.float32).eval()
+    tokenizer = CLIPTokenizer.from_pretrained(model_dir)
+    return processor, classifier, model, tokenizer
+
+
+def classify(engines, path, pixel_values, labels, template):
+    """The pipeline's predictions for one image and label set, the hypothesis texts and logits_per_image."""
+    _, classifier, model, tokenizer = engines
+    result = classifier(path, candidate_labels=labels, hypothesis_template=template)
+    sequences = [template.format(x) for x in labels]
+    text_inputs = tokenizer(sequences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**text_inputs, pixel_values=pixel_values).logits_per_image[0].tolist()
+    return result, sequences, logits
+
+
 def main():
     torch.manual_seed(0)
     names = make_images()
     for model_dir in sorted(p for p in MODELS.iterdir() if (p / "preprocessor_config.json").exists()):
-        # The reference preprocessing is the PIL backend; transformers 5 picks a torchvision backend by default
-        # when torchvision is installed, which resamples differently.
-        processor = CLIPImageProcessorPil.from_pretrained(model_dir)
-        classifier = pipeline("zero-shot-image-classification", model=str(model_dir), image_processor=processor,
-                              device="cpu", dtype=torch.float32)  # F16/BF16 weights, float32 math, as zeroshot computes
-        assert type(classifier.image_processor).__name__ == "CLIPImageProcessorPil"
-        model = CLIPModel.from_pretrained(model_dir, dtype=torch.float32).eval()
-        tokenizer = CLIPTokenizer.from_pretrained(model_dir)
+        engines = reference_engines(model_dir)
+        processor, _, model, _ = engines
         cases = []
         embeddings = {}
         for name in names:
@@ -97,11 +116,7 @@ def main():
                 image_embeds = image_embeds / image_embeds.norm(dim=-1, keepdim=True)
             embeddings[name] = image_embeds[0].tolist()
             for labels, template in LABEL_SETS:
-                result = classifier(path, candidate_labels=labels, hypothesis_template=template)
-                sequences = [template.format(x) for x in labels]
-                text_inputs = tokenizer(sequences, padding=True, return_tensors="pt")
-                with torch.no_grad():
-                    logits = model(**text_inputs, pixel_values=pixel_values).logits_per_image[0].tolist()
+                result, _, logits = classify(engines, path, pixel_values, labels, template)
                 cases.append({
                     "image": name,
                     "labels": labels,
