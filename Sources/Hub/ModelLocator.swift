@@ -14,8 +14,13 @@ public struct ModelLocator: Sendable {
 
     /// `ZEROSHOT_MODEL` when set and non-empty, else `defaultModelID`.
     public static func defaultModel(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let m = env["ZEROSHOT_MODEL"]?.trimmingCharacters(in: .whitespaces), !m.isEmpty { return m }
-        return defaultModelID
+        environmentModel(env) ?? defaultModelID
+    }
+
+    /// `ZEROSHOT_MODEL`, trimmed, when set and non-empty.
+    public static func environmentModel(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        guard let m = env["ZEROSHOT_MODEL"]?.trimmingCharacters(in: .whitespaces), !m.isEmpty else { return nil }
+        return m
     }
 
     public init(environment: HubEnvironment = .fromProcessEnvironment()) {

@@ -118,7 +118,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                                       progress: (@Sendable (String) -> Void)? = nil) throws -> URL {
         let name = model ?? ModelLocator.defaultModel()
         let origin: ZeroShotError.ModelNameOrigin = model != nil ? .given
-            : name == ModelLocator.defaultModelID ? .defaultModel : .environment
+            : ModelLocator.environmentModel() != nil ? .environment : .defaultModel
         var progress = progress
         // A name whose first component is a local directory ("models/b32" next to "models/") reads like a mistyped
         // path: the first status line of a download says first that there is no such directory.
@@ -202,7 +202,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             for sequence in ids { known[sequence] = embeddingByInputIds[sequence] }
             cacheLock.unlock()
             var distinct: [[Int32]] = []
-            for sequence in ids where known[sequence] == nil && !distinct.contains(sequence) { distinct.append(sequence) }
+            var queued = Set<[Int32]>()
+            for sequence in ids where known[sequence] == nil && queued.insert(sequence).inserted { distinct.append(sequence) }
             if !distinct.isEmpty {
                 for (sequence, embedding) in zip(distinct, try model.textEmbeddings(inputIds: distinct)) {
                     known[sequence] = embedding

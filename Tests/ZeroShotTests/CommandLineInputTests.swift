@@ -291,6 +291,11 @@ extension CommandLineTests {
         XCTAssertEqual(fromEnvironment.status, 1, fromEnvironment.stderr)
         XCTAssertTrue(fromEnvironment.stderr.hasPrefix("error: ZEROSHOT_MODEL='acme/no-such-model' is no model directory"),
                       fromEnvironment.stderr)
+        // The default model's name set in the environment is still the environment's.
+        let (defaultFromEnvironment, _) = try run(["classify", "--labels", "a,b", image], output: .pipe, directory: directory,
+                                                  environment: offline.merging(["ZEROSHOT_MODEL": "openai/clip-vit-base-patch32"]) { $1 })
+        XCTAssertTrue(defaultFromEnvironment.stderr.hasPrefix("error: ZEROSHOT_MODEL='openai/clip-vit-base-patch32'"),
+                      defaultFromEnvironment.stderr)
     }
 
     func testMissingFilesShareOneWordingAndTokenizeNeedsOnlyTheTokenizer() throws {
