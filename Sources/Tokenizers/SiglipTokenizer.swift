@@ -1,0 +1,332 @@
+import Foundation
+
+/// SigLIP's SentencePiece tokenizer from `spiece.model` alone, giving the input_ids of transformers'
+/// `SiglipTokenizer` (models/siglip/tokenization_siglip.py):
+///
+/// 1. `▁` is prepended to the text (any `▁` in it becoming a space);
+/// 2. the added tokens (`</s>`, `<unk>`, the pad token, `additional_special_tokens`, `added_tokens_decoder`) are
+///    split out as transformers' slow tokenizers do, absorbing the whitespace beside them per `lstrip` / `rstrip`
+///    (true for SigLIP's eos, unk and pad);
+/// 3. each other chunk is canonicalized as big_vision does (`canonicalize_text`): lowercased when `do_lower_case`
+///    (default true; Python's `str.lower`), ASCII punctuation (`string.punctuation`) removed, whitespace runs
+///    collapsed to one space, stripped; then encoded by SentencePiece after an `<unk>` prefix whose pieces are
+///    dropped again (so no dummy-prefix `▁` starts the chunk);
+/// 4. a leading lone `▁` before a special token is dropped; pieces map to ids (added tokens first);
+/// 5. `</s>` is appended unless the ids already end with it.
+///
+/// pad_token is `</s>` by default, `model_max_length` 64, `model_input_names` ["input_ids", "attention_mask"]
+/// unless `tokenizer_config.json` says otherwise (the original SigLIP checkpoints list only "input_ids").
+public struct SiglipTokenizer: Tokenizer {
+    public let processor: SentencePieceProcessor
+    public let doLowerCase: Bool
+    public let eosTokenId: Int32
+    public let unknownToken: String
+    public let padTokenId: Int32?
+    public let modelMaxLength: Int?
+    public let modelInputNames: [String]
+    let addedTokens: SlowAddedTokens
+    /// Number of pieces `<unk>` (the unknown token's text) encodes to, dropped after the prefix trick.
+    let unknownTokenLength: Int
+
+    public static let defaultModelInputNames = ["input_ids", "attention_mask"]
+    public static let defaultModelMaxLength = 64
+
+    /// Loads a directory with `spiece.model` and optionally `tokenizer_config.json` / `special_tokens_map.json`.
+    ///
+    /// - Throws: `TokenizerError`: missing directory or `spiece.model`; a corrupt model file (naming it and the
+    ///   byte offset); a model type other than Unigram (naming the file and the type); malformed JSON.
+    public init(directory: URL) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
+            throw TokenizerError.missingDirectory(path: directory.path)
+        }
+        let modelURL = directory.appendingPathComponent("spiece.model")
+        guard FileManager.default.fileExists(atPath: modelURL.path) else {
+            throw TokenizerError.missingFile(path: modelURL.path, reason: "SiglipTokenizer reads its vocabulary from spiece.model")
+        }
+        try self.init(modelFile: modelURL, settings: try TokenizerSettings.load(directory: directory))
+    }
+
+    init(modelFile: URL, settings: TokenizerSettings) throws {
+        let processor = try SentencePieceProcessor(contentsOf: modelFile)
+        self.processor = processor
+        doLowerCase = settings.doLowerCase ?? true
+
+        // Named tokens: SiglipTokenizer's defaults are AddedToken(lstrip=True, rstrip=True, normalized=False).
+        func named(_ spec: TokenizerSettings.TokenSpec?, default content: String) -> TokenizerSettings.TokenSpec {
+            var s = spec ?? TokenizerSettings.TokenSpec(content: content)
+            if spec == nil || (spec?.lstrip == nil && spec?.rstrip == nil) {
+                s.lstrip = true
+                s.rstrip = true
+            }
+            return s
+        }
+        let eos = named(settings.eosToken, default: "</s>")
+        let unk = named(settings.unkToken, default: "<unk>")
+        let pad: TokenizerSettings.TokenSpec? =
+            settings.nullKeys.contains("pad_token") ? nil : named(settings.padToken, default: "</s>")
+        var specs: [(id: Int32?, spec: TokenizerSettings.TokenSpec)] = []
+        for (key, spec) in (settings.addedTokensDecoder ?? [:]).sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
+            guard let id = Int32(key) else {
+                throw TokenizerError.invalidContent(path: modelFile.deletingLastPathComponent()
+                    .appendingPathComponent("tokenizer_config.json").path, reason: "added_tokens_decoder key \"\(key)\" is not an id")
+            }
+            specs.append((id, spec))
+        }
+        let additional = (settings.additionalSpecialTokens ?? []) + (settings.extraSpecialTokens ?? [])
+        for spec in [eos, unk] + (pad.map { [$0] } ?? []) + additional {
+            specs.append((nil, spec))
+        }
+        let added = SlowAddedTokens(specs: specs, processor: processor,
+                                    specialContents: [eos.content, unk.content] + (pad.map { [$0.content] } ?? [])
+                                        + additional.map(\.content))
+        addedTokens = added
+        eosTokenId = added.id(eos.content)
+        unknownToken = unk.content
+        padTokenId = pad.map { added.id($0.content) }
+        modelMaxLength = settings.modelMaxLength == nil ? Self.defaultModelMaxLength : settings.modelMaxLengthLimit
+        modelInputNames = settings.modelInputNames ?? Self.defaultModelInputNames
+        unknownTokenLength = processor.encodePieces(unk.content).count
+    }
+
+    // MARK: - Encoding
+
+    public func encode(_ text: String) -> [Int32] {
+        build(contentIds(text))
+    }
+
+    public func encode(_ text: String, maxLength: Int) -> Encoding {
+        var ids = contentIds(text)
+        var truncated = false
+        let specials = 1  // len(build_inputs_with_special_tokens([]))
+        if ids.count + specials > maxLength {
+            ids = Array(ids.prefix(max(0, maxLength - specials)))
+            truncated = true
+        }
+        return Encoding(ids: build(ids), wasTruncated: truncated)
+    }
+
+    /// `build_inputs_with_special_tokens`: eos appended unless already last.
+    func build(_ ids: [Int32]) -> [Int32] {
+        ids.last == eosTokenId ? ids : ids + [eosTokenId]
+    }
+
+    /// The token strings of `SiglipTokenizer.tokenize(text)`.
+    public func tokenize(_ text: String) -> [String] {
+        var prefixed = String.UnicodeScalarView()
+        prefixed.append("\u{2581}")
+        for s in text.unicodeScalars { prefixed.append(s == "\u{2581}" ? " " : s) }
+        var tokens: [String] = []
+        for chunk in addedTokens.split(Array(prefixed)) {
+            switch chunk {
+            case .token(let content): tokens.append(content)
+            case .text(let scalars): tokens += tokenizeChunk(scalars)
+            }
+        }
+        if tokens.count > 1, tokens[0] == "\u{2581}", addedTokens.specialContents.contains(tokens[1]) {
+            tokens.removeFirst()
+        }
+        return tokens
+    }
+
+    func contentIds(_ text: String) -> [Int32] {
+        tokenize(text).map { addedTokens.idByContent[$0] ?? processor.pieceToId($0) }
+    }
+
+    /// `_tokenize`: canonicalize, then encode `<unk>` + text and drop the `<unk>` pieces.
+    func tokenizeChunk(_ scalars: [Unicode.Scalar]) -> [String] {
+        let text = SiglipTokenizer.canonicalize(scalars, lowercase: doLowerCase)
+        let pieces = processor.encodePieces(unknownToken + text)
+        return pieces.count >= unknownTokenLength ? Array(pieces[unknownTokenLength...]) : pieces
+    }
+
+    /// big_vision's `canonicalize_text` as transformers implements it: `str.lower()` when `lowercase`, ASCII
+    /// punctuation removed, `\s+` to one space, `str.strip()`.
+    static func canonicalize(_ scalars: [Unicode.Scalar], lowercase: Bool) -> String {
+        let lowered = lowercase ? PythonString.lower(scalars) : scalars
+        var out = String.UnicodeScalarView()
+        var pendingSpace = false
+        for s in lowered {
+            if s.value < 0x80, PythonString.asciiPunctuation.contains(UInt8(s.value)) { continue }
+            if PythonString.isSpace(s) {
+                pendingSpace = true
+                continue
+            }
+            if pendingSpace && !out.isEmpty { out.append(" ") }
+            pendingSpace = false
+            out.append(s)
+        }
+        return String(out)
+    }
+}
+
+/// Python `str` behaviours the slow tokenizers rely on.
+enum PythonString {
+    /// `string.punctuation`.
+    static let asciiPunctuation: Set<UInt8> = Set(Array("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".utf8))
+
+    /// `str.isspace()` (also what `\s` matches in a `str` pattern).
+    static func isSpace(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func strip(_ s: ArraySlice<Unicode.Scalar>, leading: Bool, trailing: Bool) -> ArraySlice<Unicode.Scalar> {
+        var s = s
+        if leading { while let f = s.first, isSpace(f) { s = s.dropFirst() } }
+        if trailing { while let l = s.last, isSpace(l) { s = s.dropLast() } }
+        return s
+    }
+
+    /// `str.lower()`: each character's full lowercase mapping, with the Final_Sigma rule for `Σ`.
+    static func lower(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(scalars.count)
+        for (i, s) in scalars.enumerated() {
+            if s.value < 0x80 {
+                out.append((0x41...0x5A).contains(s.value) ? Unicode.Scalar(s.value + 32)! : s)
+            } else if s.value == 0x3A3 {
+                out.append(finalSigma(scalars, i) ? "\u{3C2}" : "\u{3C3}")
+            } else if s.properties.changesWhenLowercased {
+                out.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)
+            } else {
+                out.append(s)
+            }
+        }
+        return out
+    }
+
+    /// CPython's `handle_capital_sigma`: `\p{cased}\p{case-ignorable}* Σ !(\p{case-ignorable}* \p{cased})`.
+    static func finalSigma(_ s: [Unicode.Scalar], _ i: Int) -> Bool {
+        var j = i - 1
+        while j >= 0, s[j].properties.isCaseIgnorable { j -= 1 }
+        guard j >= 0, s[j].properties.isCased else { return false }
+        j = i + 1
+        while j < s.count, s[j].properties.isCaseIgnorable { j += 1 }
+        return j == s.count || !s[j].properties.isCased
+    }
+}
+
+/// Added tokens of a transformers slow (Python) tokenizer: found with its trie (leftmost match, longest at that
+/// position), then `lstrip` / `rstrip` / `single_word` applied to the neighbouring chunks as
+/// `PreTrainedTokenizer.tokenize` does.
+struct SlowAddedTokens: Sendable {
+    struct Token: Sendable {
+        let content: [Unicode.Scalar]
+        let lstrip: Bool
+        let rstrip: Bool
+        let singleWord: Bool
+    }
+
+    enum Chunk: Equatable {
+        case text([Unicode.Scalar])
+        case token(String)
+    }
+
+    /// Content -> token, the later definition of a content winning (as `_added_tokens_decoder` updates).
+    let tokens: [String: Token]
+    let idByContent: [String: Int32]
+    let specialContents: Set<String>
+    private let byFirst: [UInt32: [Token]]
+
+    /// - Parameter specs: in the order transformers adds them; `id` given by `added_tokens_decoder`, else the
+    ///   piece's id when the model has that piece, else the next id after the vocabulary.
+    init(specs: [(id: Int32?, spec: TokenizerSettings.TokenSpec)], processor: SentencePieceProcessor,
+         specialContents: [String]) {
+        var tokens: [String: Token] = [:]
+        var ids: [String: Int32] = [:]
+        var next = Int32(processor.model.pieces.count)
+        for (id, spec) in specs where !spec.content.isEmpty {
+            let isNew = ids[spec.content] == nil
+            if let id {
+                ids[spec.content] = id
+                next = max(next, id + 1)
+            } else if isNew {
+                if processor.contains(spec.content) {
+                    ids[spec.content] = processor.pieceToId(spec.content)
+                } else {
+                    ids[spec.content] = next
+                    next += 1
+                }
+            }
+            if isNew || id != nil || tokens[spec.content] == nil {
+                tokens[spec.content] = Token(content: Array(spec.content.unicodeScalars), lstrip: spec.lstrip ?? false,
+                                             rstrip: spec.rstrip ?? false, singleWord: spec.singleWord ?? false)
+            }
+        }
+        self.tokens = tokens
+        idByContent = ids
+        self.specialContents = Set(specialContents)
+        var byFirst: [UInt32: [Token]] = [:]
+        for t in tokens.values { byFirst[t.content[0].value, default: []].append(t) }
+        for k in byFirst.keys { byFirst[k]!.sort { $0.content.count > $1.content.count } }
+        self.byFirst = byFirst
+    }
+
+    func id(_ content: String) -> Int32 { idByContent[content] ?? 0 }
+
+    /// The text split into plain chunks and added tokens, whitespace absorbed per the tokens' flags.
+    func split(_ s: [Unicode.Scalar]) -> [Chunk] {
+        // 1. Trie split.
+        var parts: [[Unicode.Scalar]] = []
+        var isToken: [Bool] = []
+        var textStart = 0
+        var pos = 0
+        while pos < s.count {
+            if let candidates = byFirst[s[pos].value],
+               let t = candidates.first(where: { t in
+                   pos + t.content.count <= s.count && s[pos..<(pos + t.content.count)].elementsEqual(t.content)
+               }) {
+                if textStart < pos {
+                    parts.append(Array(s[textStart..<pos]))
+                    isToken.append(false)
+                }
+                parts.append(t.content)
+                isToken.append(true)
+                pos += t.content.count
+                textStart = pos
+            } else {
+                pos += 1
+            }
+        }
+        if textStart < s.count {
+            parts.append(Array(s[textStart...]))
+            isToken.append(false)
+        }
+        // 2. Neighbour stripping, in order, on the (mutating) list as transformers does.
+        for i in parts.indices where isToken[i] {
+            guard let t = tokens[String(String.UnicodeScalarView(parts[i]))] else { continue }
+            if t.rstrip, i + 1 < parts.count, !parts[i + 1].isEmpty {
+                parts[i + 1] = Array(PythonString.strip(parts[i + 1][...], leading: true, trailing: false))
+            }
+            if t.lstrip, i > 0, !parts[i - 1].isEmpty {
+                parts[i - 1] = Array(PythonString.strip(parts[i - 1][...], leading: false, trailing: true))
+            }
+            if t.singleWord {
+                if i > 0, let last = parts[i - 1].last, last != " " {
+                    parts[i - 1] += parts[i]
+                    parts[i] = []
+                    isToken[i - 1] = false
+                } else if i + 1 < parts.count, let first = parts[i + 1].first, first != " " {
+                    parts[i + 1] = parts[i] + parts[i + 1]
+                    parts[i] = []
+                    isToken[i + 1] = false
+                }
+            }
+        }
+        var chunks: [Chunk] = []
+        for (i, p) in parts.enumerated() where !p.isEmpty {
+            let text = String(String.UnicodeScalarView(p))
+            if isToken[i] || tokens[text] != nil || specialContents.contains(text) {
+                chunks.append(.token(text))
+            } else {
+                chunks.append(.text(p))
+            }
+        }
+        return chunks
+    }
+}

@@ -1,0 +1,322 @@
+import Foundation
+
+/// A byte trie over token strings for common-prefix search.
+struct ByteTrie: Sendable {
+    private var children: [[UInt8: Int32]] = [[:]]
+    private var values: [Int32] = [-1]
+
+    /// Adds `key` with `value`; a key added twice keeps the later value.
+    mutating func insert(_ key: [UInt8], value: Int32) {
+        var node = 0
+        for b in key {
+            if let next = children[node][b] {
+                node = Int(next)
+            } else {
+                children.append([:])
+                values.append(-1)
+                let next = children.count - 1
+                children[node][b] = Int32(next)
+                node = next
+            }
+        }
+        values[node] = value
+    }
+
+    /// Calls `body(length, value)` for every key that is a prefix of `bytes[start...]`, shortest first.
+    func commonPrefixSearch(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ body: (Int, Int32) -> Void) {
+        var node = 0
+        var i = start
+        while i < bytes.count, let next = children[node][bytes[i]] {
+            node = Int(next)
+            i += 1
+            if values[node] >= 0 { body(i - start, values[node]) }
+        }
+    }
+}
+
+/// `tokenizers`' `Unigram` model: the Viterbi segmentation of a word over all vocabulary entries (scores as log
+/// probabilities, `f64`), an unknown character costing the lowest score minus 10; consecutive unknown pieces are
+/// fused into one; with `byteFallback`, a piece missing from the vocabulary becomes its `<0xNN>` byte tokens when
+/// all exist, else the unknown token.
+public struct UnigramModel: Sendable {
+    public let vocab: [(String, Double)]
+    public let unknownTokenId: Int32?
+    public let byteFallback: Bool
+    let tokenToId: [String: Int32]
+    let trie: ByteTrie
+    let minScore: Double
+
+    public static let unknownPenalty = 10.0
+
+    /// - Throws: `TokenizerError.invalidContent` naming `source` when the vocabulary is empty or `unknownTokenId`
+    ///   is out of range.
+    public init(vocab: [(String, Double)], unknownTokenId: Int32?, byteFallback: Bool, source: String) throws {
+        if vocab.isEmpty { throw TokenizerError.invalidContent(path: source, reason: "empty Unigram vocabulary") }
+        if let unk = unknownTokenId, unk < 0 || Int(unk) >= vocab.count {
+            throw TokenizerError.invalidContent(
+                path: source, reason: "Unigram unk_id \(unk) is outside the \(vocab.count)-entry vocabulary")
+        }
+        self.vocab = vocab
+        self.unknownTokenId = unknownTokenId
+        self.byteFallback = byteFallback
+        var map: [String: Int32] = [:]
+        var trie = ByteTrie()
+        var minScore = Double.infinity
+        for (i, (token, score)) in vocab.enumerated() {
+            map[token] = Int32(i)
+            trie.insert(Array(token.utf8), value: Int32(i))
+            if score < minScore { minScore = score }
+        }
+        tokenToId = map
+        self.trie = trie
+        self.minScore = minScore
+    }
+
+    /// Token ids of one pre-tokenized word.
+    public func tokenize(_ word: [Unicode.Scalar]) -> [Int32] {
+        var s = String.UnicodeScalarView()
+        s.append(contentsOf: word)
+        return tokenize(String(s))
+    }
+
+    public func tokenize(_ text: String) -> [Int32] {
+        var ids: [Int32] = []
+        for piece in encode(text) {
+            if let id = tokenToId[piece] {
+                ids.append(id)
+                continue
+            }
+            if byteFallback {
+                let bytes = piece.utf8.map { tokenToId[SentencePieceProcessor.bytePiece($0)] }
+                if bytes.allSatisfy({ $0 != nil }) {
+                    ids += bytes.map { $0! }
+                    continue
+                }
+            }
+            if let unk = unknownTokenId { ids.append(unk) }
+        }
+        return ids
+    }
+
+    /// The best segmentation as piece strings (unknown runs fused), as `Unigram::encode_optimized`.
+    func encode(_ text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        if bytes.isEmpty { return [] }
+        let size = bytes.count
+        var bestScore = [Double](repeating: 0, count: size + 1)
+        var startsAt = [Int](repeating: -1, count: size + 1)
+        var bestId = [Int32](repeating: 0, count: size + 1)
+        let unkScore = minScore - Self.unknownPenalty
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            while start < size {
+                let tillHere = bestScore[start]
+                var hasSingleNode = false
+                let mblen = min(SentencePieceNormalizer.utf8Length(buffer[start]), size - start)
+                trie.commonPrefixSearch(buffer, from: start) { length, id in
+                    let end = start + length
+                    let candidate = vocab[Int(id)].1 + tillHere
+                    if startsAt[end] == -1 || candidate > bestScore[end] {
+                        bestScore[end] = candidate
+                        startsAt[end] = start
+                        bestId[end] = id
+                    }
+                    if length == mblen { hasSingleNode = true }
+                }
+                if !hasSingleNode, let unk = unknownTokenId {
+                    let end = start + mblen
+                    let candidate = unkScore + tillHere
+                    if startsAt[end] == -1 || candidate > bestScore[end] {
+                        bestScore[end] = candidate
+                        startsAt[end] = start
+                        bestId[end] = unk
+                    }
+                }
+                start += mblen
+            }
+        }
+        var results: [String] = []
+        var pendingUnknown: [UInt8] = []
+        var end = size
+        var reversedUnknown: [ArraySlice<UInt8>] = []
+        while end > 0 {
+            let start = startsAt[end]
+            if start < 0 { break }  // no path (no unknown token): nothing more to emit
+            if bestId[end] == unknownTokenId {
+                reversedUnknown.append(bytes[start..<end])
+            } else {
+                if !reversedUnknown.isEmpty {
+                    pendingUnknown = reversedUnknown.reversed().flatMap { $0 }
+                    results.append(String(decoding: pendingUnknown, as: UTF8.self))
+                    reversedUnknown = []
+                }
+                results.append(String(decoding: bytes[start..<end], as: UTF8.self))
+            }
+            end = start
+        }
+        if !reversedUnknown.isEmpty {
+            results.append(String(decoding: reversedUnknown.reversed().flatMap { $0 }, as: UTF8.self))
+        }
+        return results.reversed()
+    }
+}
+
+/// A SentencePiece model file run as `SentencePieceProcessor.encode(text, out_type=str)` runs it: its normalizer,
+/// then the Unigram model's Viterbi segmentation (sentencepiece's optimized encoder, `float` scores; user-defined
+/// pieces favoured, unused pieces skipped, an unknown character scoring the lowest normal score minus 10), then
+/// unknown pieces split into `<0xNN>` byte pieces (`byte_fallback`) or consecutive unknown pieces merged.
+public struct SentencePieceProcessor: Sendable {
+    public let model: SentencePieceModel
+    let normalizer: SentencePieceNormalizer
+    let trie: ByteTrie
+    let minScore: Float
+    let maxScore: Float
+    /// piece -> id, as `PieceToId` (control, unknown and byte pieces included).
+    let pieceToIdMap: [String: Int32]
+    public let unknownId: Int32
+
+    /// - Throws: `TokenizerError.unsupported` naming `path` and the type when the model is not Unigram;
+    ///   `.invalidContent` when it has no unknown piece, an empty or repeated piece, or a broken charsmap.
+    public init(model: SentencePieceModel, path: String) throws {
+        guard model.modelType == .unigram else {
+            let name = model.modelType?.name ?? "\(model.modelTypeValue)"
+            throw TokenizerError.unsupported(
+                path: path, reason: "SentencePiece model type \(name) (only UNIGRAM is supported)")
+        }
+        self.model = model
+        normalizer = try SentencePieceNormalizer(model: model, path: path)
+        var trie = ByteTrie()
+        var map: [String: Int32] = [:]
+        var unk: Int32? = nil
+        var minScore = Float.greatestFiniteMagnitude
+        var maxScore = Float.leastNormalMagnitude  // FLT_MIN, as sentencepiece starts it
+        for (i, p) in model.pieces.enumerated() {
+            if p.piece.isEmpty {
+                throw TokenizerError.invalidContent(path: path, reason: "piece \(i) is empty")
+            }
+            if map[p.piece] != nil {
+                throw TokenizerError.invalidContent(path: path, reason: "piece \"\(p.piece)\" is defined twice")
+            }
+            map[p.piece] = Int32(i)
+            switch p.type {
+            case .normal, .userDefined, .unused:
+                trie.insert(Array(p.piece.utf8), value: Int32(i))
+            case .unknown:
+                if unk != nil { throw TokenizerError.invalidContent(path: path, reason: "more than one unknown piece") }
+                unk = Int32(i)
+            case .control, .byte:
+                break
+            }
+            if p.type == .normal {
+                minScore = min(minScore, p.score)
+                maxScore = max(maxScore, p.score)
+            }
+        }
+        guard let unk else { throw TokenizerError.invalidContent(path: path, reason: "no unknown piece (<unk>) defined") }
+        self.trie = trie
+        pieceToIdMap = map
+        unknownId = unk
+        self.minScore = minScore
+        self.maxScore = maxScore
+    }
+
+    /// Loads `spiece.model` (or any SentencePiece model file).
+    public init(contentsOf url: URL) throws {
+        try self.init(model: try SentencePieceModel(contentsOf: url), path: url.path)
+    }
+
+    /// `PieceToId`: the piece's id, or the unknown id.
+    public func pieceToId(_ piece: String) -> Int32 { pieceToIdMap[piece] ?? unknownId }
+
+    /// Whether `piece` is one of the model's pieces.
+    public func contains(_ piece: String) -> Bool { pieceToIdMap[piece] != nil }
+
+    static func bytePiece(_ b: UInt8) -> String {
+        let hex = String(b, radix: 16, uppercase: true)
+        return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
+    }
+
+    /// `encode(text, out_type=str)`: the pieces (an unknown run is its normalized text).
+    public func encodePieces(_ text: String) -> [String] {
+        encode(text).map(\.piece)
+    }
+
+    /// `encode(text)`: pieces with their ids.
+    public func encode(_ text: String) -> [(piece: String, id: Int32)] {
+        let normalized = normalizer.normalize(text)
+        if normalized.isEmpty { return [] }
+        let size = normalized.count
+        var bestScore = [Float](repeating: 0, count: size + 1)
+        var startsAt = [Int](repeating: -1, count: size + 1)
+        var bestId = [Int32](repeating: -1, count: size + 1)
+        let unkScore = minScore - 10
+        let pieces = model.pieces
+        normalized.withUnsafeBufferPointer { buffer in
+            var start = 0
+            while start < size {
+                let tillHere = bestScore[start]
+                var hasSingleNode = false
+                let mblen = min(SentencePieceNormalizer.utf8Length(buffer[start]), size - start)
+                trie.commonPrefixSearch(buffer, from: start) { length, id in
+                    let piece = pieces[Int(id)]
+                    if piece.type == .unused { return }
+                    let end = start + length
+                    let candidate: Float
+                    let better: Bool
+                    if piece.type == .userDefined {
+                        // `length * max_score_ - 0.1` is a double in sentencepiece, and so is the sum.
+                        let wide = Double(Float(length) * maxScore) - 0.1 + Double(tillHere)
+                        better = startsAt[end] == -1 || wide > Double(bestScore[end])
+                        candidate = Float(wide)
+                    } else {
+                        candidate = piece.score + tillHere
+                        better = startsAt[end] == -1 || candidate > bestScore[end]
+                    }
+                    if better {
+                        bestScore[end] = candidate
+                        startsAt[end] = start
+                        bestId[end] = id
+                    }
+                    if length == mblen { hasSingleNode = true }
+                }
+                if !hasSingleNode {
+                    let end = start + mblen
+                    let candidate = unkScore + tillHere
+                    if startsAt[end] == -1 || candidate > bestScore[end] {
+                        bestScore[end] = candidate
+                        startsAt[end] = start
+                        bestId[end] = unknownId
+                    }
+                }
+                start += mblen
+            }
+        }
+        var path: [(Range<Int>, Int32)] = []
+        var end = size
+        while end > 0 {
+            let start = startsAt[end]
+            path.append((start..<end, bestId[end]))
+            end = start
+        }
+        path.reverse()
+
+        var result: [(piece: String, id: Int32)] = []
+        result.reserveCapacity(path.count)
+        var previousUnknown = false
+        for (range, id) in path {
+            let isUnknown = id == unknownId
+            if isUnknown && model.byteFallback {
+                for b in normalized[range] {
+                    let piece = Self.bytePiece(b)
+                    result.append((piece, pieceToId(piece)))
+                }
+            } else if isUnknown && previousUnknown {
+                result[result.count - 1].piece += String(decoding: normalized[range], as: UTF8.self)
+            } else {
+                result.append((String(decoding: normalized[range], as: UTF8.self), id))
+            }
+            previousUnknown = isUnknown
+        }
+        return result
+    }
+}
