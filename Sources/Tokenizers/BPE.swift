@@ -2,8 +2,9 @@ import Foundation
 
 /// Byte-pair-encoding model: a word's symbols are merged pairwise, lowest merge rank first (leftmost on ties),
 /// as `tokenizers`' `BPE` model does without dropout. The last symbol of a word carries `endOfWordSuffix`
-/// (CLIP: `</w>`); symbols absent from the vocabulary become the unknown token (one per symbol, or one per run
-/// with `fuseUnknown`).
+/// (CLIP: `</w>`); symbols absent from the vocabulary become their `<0xNN>` byte tokens (`byteFallback`, when all
+/// exist) or the unknown token (one per symbol, or one per run with `fuseUnknown`). With `ignoreMerges`, a word
+/// that is itself in the vocabulary is that token.
 public struct BPEModel: Sendable {
     public let vocab: [String: Int32]
     /// Merge `(left id, right id)` packed into 64 bits -> (rank, merged id).
@@ -12,6 +13,8 @@ public struct BPEModel: Sendable {
     public let endOfWordSuffix: String
     public let continuingSubwordPrefix: String
     public let fuseUnknown: Bool
+    public let byteFallback: Bool
+    public let ignoreMerges: Bool
     let cache = WordCache()
 
     /// - Parameters:
@@ -19,7 +22,8 @@ public struct BPEModel: Sendable {
     ///   - source: file named in errors.
     /// - Throws: `TokenizerError.missingVocabularyEntry` when a merge's parts or result are not in `vocab`.
     public init(vocab: [String: Int32], merges: [(String, String)], unknownToken: String?, endOfWordSuffix: String,
-                continuingSubwordPrefix: String = "", fuseUnknown: Bool = false, source: String) throws {
+                continuingSubwordPrefix: String = "", fuseUnknown: Bool = false, byteFallback: Bool = false,
+                ignoreMerges: Bool = false, source: String) throws {
         self.vocab = vocab
         var map: [UInt64: (rank: Int32, id: Int32)] = [:]
         map.reserveCapacity(merges.count)
@@ -49,6 +53,8 @@ public struct BPEModel: Sendable {
         self.endOfWordSuffix = endOfWordSuffix
         self.continuingSubwordPrefix = continuingSubwordPrefix
         self.fuseUnknown = fuseUnknown
+        self.byteFallback = byteFallback
+        self.ignoreMerges = ignoreMerges
     }
 
     /// Token ids of one pre-tokenized word.
@@ -58,30 +64,50 @@ public struct BPEModel: Sendable {
         key.append(contentsOf: word)
         let keyString = String(key)
         if let hit = cache.get(keyString) { return hit }
+        if ignoreMerges, let id = vocab[keyString] { return [id] }
         let ids = merge(word)
         cache.set(keyString, ids)
         return ids
     }
 
     /// The ids of a word's single-character symbols before any merge (suffix on the last one, prefix on all but
-    /// the first, unknown symbols as the unknown token).
+    /// the first), as `tokenizers`' `merge_word`: a symbol missing from the vocabulary becomes its byte tokens
+    /// (`byteFallback`) or a pending unknown token, written out before the next symbol found in the vocabulary (or
+    /// at the end) and fused with the following unknown symbols when `fuseUnknown`.
     func initialSymbols(_ word: [Unicode.Scalar]) -> [Int32] {
         var ids: [Int32] = []
         ids.reserveCapacity(word.count)
-        var previousUnknown = false
+        var pendingUnknown = false
         for (i, s) in word.enumerated() {
             var text = String(s)
             if i > 0 && !continuingSubwordPrefix.isEmpty { text = continuingSubwordPrefix + text }
             if i == word.count - 1 { text += endOfWordSuffix }
             if let id = vocab[text] {
+                if pendingUnknown, let unk = unknownTokenId { ids.append(unk) }
+                pendingUnknown = false
                 ids.append(id)
-                previousUnknown = false
-            } else if let unk = unknownTokenId {
-                if !(fuseUnknown && previousUnknown) { ids.append(unk) }
-                previousUnknown = true
+                continue
+            }
+            if byteFallback {
+                let bytes = text.utf8.map { vocab[BPEModel.byteToken($0)] }
+                if bytes.allSatisfy({ $0 != nil }) {
+                    ids += bytes.map { $0! }
+                    continue
+                }
+            }
+            if let unk = unknownTokenId {
+                if pendingUnknown && !fuseUnknown { ids.append(unk) }
+                pendingUnknown = true
             }
         }
+        if pendingUnknown, let unk = unknownTokenId { ids.append(unk) }
         return ids
+    }
+
+    /// `<0xNN>`: the byte-fallback token of one byte.
+    static func byteToken(_ b: UInt8) -> String {
+        let hex = String(b, radix: 16, uppercase: true)
+        return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
     }
 
     /// The merged ids of one word.

@@ -29,7 +29,7 @@ public struct CLIPTokenizer: Sendable {
     public let eosTokenId: Int32
     public let padTokenId: Int32
     /// The encoding pipeline (normalizer, pre-tokenizer, BPE model, post-processor, added tokens).
-    public let pipeline: TokenizerPipeline
+    public let pipeline: TokenizerPipeline<BPEModel>
 
     /// CLIP's context length, the default `maxLength`.
     public static let defaultMaxLength = 77

@@ -1,7 +1,7 @@
 /// A small backtracking regular-expression matcher over Unicode scalars, covering the syntax that tokenizer files
 /// use: literals and escapes, `.`, `\s \S \d \D \w \W`, `\p{..}` / `\P{..}` (L, N, their two-letter subcategories,
 /// Letter, Number), bracket classes with ranges and negation, alternation, `(?: )` / `( )` groups, `(?= )` / `(?! )`
-/// look-aheads, and the quantifiers `? * + {n} {n,} {n,m}` (greedy or lazy).
+/// look-aheads, the anchors `\A \z \Z ^ $`, and the quantifiers `? * + {n} {n,} {n,m}` (greedy or lazy).
 ///
 /// Semantics follow Oniguruma as `tokenizers` uses it: the leftmost match wins, alternatives are tried in order,
 /// quantifiers backtrack. Quantified groups are limited to `?` on a group.
@@ -10,6 +10,22 @@ struct Pattern: Sendable {
         case set(ScalarSet)
         case group([[Piece]])
         case lookahead(negative: Bool, [[Piece]])
+        case anchor(Anchor)
+    }
+
+    /// Zero-width positions (Oniguruma's Ruby syntax: `^` / `$` are line anchors).
+    enum Anchor: Sendable {
+        case textStart, textEnd, textEndBeforeNewline, lineStart, lineEnd
+
+        func holds(at pos: Int, in s: UnsafeBufferPointer<Unicode.Scalar>) -> Bool {
+            switch self {
+            case .textStart: return pos == 0
+            case .textEnd: return pos == s.count
+            case .textEndBeforeNewline: return pos == s.count || (pos == s.count - 1 && s[pos] == "\n")
+            case .lineStart: return pos == 0 || s[pos - 1] == "\n"
+            case .lineEnd: return pos == s.count || s[pos] == "\n"
+            }
+        }
     }
 
     struct Piece: Sendable {
@@ -105,6 +121,8 @@ struct Pattern: Sendable {
         case .lookahead(let negative, let alts):
             let found = alts.contains { match($0, 0, pos, nil, s) != nil }
             return found != negative ? match(seq, i + 1, pos, k, s) : nil
+        case .anchor(let anchor):
+            return anchor.holds(at: pos, in: s) ? match(seq, i + 1, pos, k, s) : nil
         }
     }
 }
@@ -226,6 +244,7 @@ struct PatternParser {
         }
         switch piece.atom {
         case .lookahead: throw PatternError(reason: "quantified look-ahead")
+        case .anchor: throw PatternError(reason: "quantified anchor")
         case .group where !(piece.min <= 1 && piece.max == 1) && !(piece.min == 0 && piece.max == 1):
             throw PatternError(reason: "only '?' is supported on a group")
         default: break
@@ -283,10 +302,16 @@ struct PatternParser {
             i += 1
             return .set(ScalarSet(items: [.anyButNewline], negated: false))
         case "\\":
+            if i + 1 < s.count, let anchor = [("A", Pattern.Anchor.textStart), ("z", .textEnd), ("Z", .textEndBeforeNewline)]
+                .first(where: { $0.0 == s[i + 1] })?.1 {
+                i += 2
+                return .anchor(anchor)
+            }
             let item = try parseEscape()
             return .set(ScalarSet(items: [item], negated: false))
         case "^", "$":
-            throw PatternError(reason: "anchors are not supported")
+            i += 1
+            return .anchor(c == "^" ? .lineStart : .lineEnd)
         case "*", "+", "?":
             throw PatternError(reason: "quantifier '\(c)' without an operand at offset \(i)")
         default:

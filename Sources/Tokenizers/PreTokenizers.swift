@@ -2,6 +2,15 @@
 /// Works on Unicode scalars (Rust `char`s), never on grapheme clusters.
 public protocol PreTokenizer: Sendable {
     func preTokenize(_ pieces: [[Unicode.Scalar]]) -> [[Unicode.Scalar]]
+    /// The same, told whether the first piece begins the original text (what Metaspace's prepend_scheme "first"
+    /// depends on); the other pre-tokenizers ignore it.
+    func preTokenize(_ pieces: [[Unicode.Scalar]], atTextStart: Bool) -> [[Unicode.Scalar]]
+}
+
+extension PreTokenizer {
+    public func preTokenize(_ pieces: [[Unicode.Scalar]], atTextStart: Bool) -> [[Unicode.Scalar]] {
+        preTokenize(pieces)
+    }
 }
 
 /// What `Split` does with the pieces its pattern delimits (the `behavior` field).
@@ -149,5 +158,8 @@ public struct PreTokenizerSequence: PreTokenizer {
     public init(_ preTokenizers: [any PreTokenizer]) { self.preTokenizers = preTokenizers }
     public func preTokenize(_ pieces: [[Unicode.Scalar]]) -> [[Unicode.Scalar]] {
         preTokenizers.reduce(pieces) { $1.preTokenize($0) }
+    }
+    public func preTokenize(_ pieces: [[Unicode.Scalar]], atTextStart: Bool) -> [[Unicode.Scalar]] {
+        preTokenizers.reduce(pieces) { $1.preTokenize($0, atTextStart: atTextStart) }
     }
 }

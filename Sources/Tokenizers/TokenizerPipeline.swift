@@ -1,20 +1,20 @@
 import Foundation
 
-/// The encoding pipeline of a `tokenizers` tokenizer: added-token extraction, normalizer, pre-tokenizer, BPE model
+/// The encoding pipeline of a `tokenizers` tokenizer: added-token extraction, normalizer, pre-tokenizer, model
 /// and post-processor, in the order `tokenizers` runs them.
 ///
 /// Added tokens whose `normalized` flag is false are found in the raw text first; each remaining segment is then
 /// normalized on its own, searched for the normalized added tokens, pre-tokenized and passed word by word to the model.
-public struct TokenizerPipeline: Sendable {
+public struct TokenizerPipeline<Model: TokenizerModel>: Sendable {
     public let normalizer: (any Normalizer)?
     public let preTokenizer: (any PreTokenizer)?
-    public let model: BPEModel
+    public let model: Model
     public let postProcessor: any PostProcessor
     public let addedTokens: [AddedToken]
     let rawMatcher: AddedTokenMatcher
     let normalizedMatcher: AddedTokenMatcher
 
-    public init(normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: BPEModel,
+    public init(normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: Model,
                 postProcessor: any PostProcessor, addedTokens: [AddedToken]) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -42,7 +42,10 @@ public struct TokenizerPipeline: Sendable {
                     case .token(let id):
                         ids.append(id)
                     case .text(let normalized):
-                        let words = preTokenizer?.preTokenize([Array(normalized)]) ?? [Array(normalized)]
+                        // Whether this piece begins the original text (Metaspace's prepend_scheme "first").
+                        let atTextStart = raw.startIndex == 0 && normalized.startIndex == 0
+                        let words = preTokenizer?.preTokenize([Array(normalized)], atTextStart: atTextStart)
+                            ?? [Array(normalized)]
                         for word in words { ids += model.tokenize(word) }
                     }
                 }
@@ -100,6 +103,8 @@ enum ComponentParser {
             return StripNormalizer(left: bool(obj, "strip_left", default: true), right: bool(obj, "strip_right", default: true))
         case "Prepend":
             return PrependNormalizer(prefix: string(obj, "prepend") ?? "")
+        case "Precompiled":
+            return try precompiled(obj, path: path)
         case "Replace":
             guard let content = string(obj, "content") else {
                 throw TokenizerError.invalidContent(path: path, reason: "Replace normalizer without \"content\"")
@@ -129,6 +134,8 @@ enum ComponentParser {
             }
             return SplitPreTokenizer(pattern: try pattern(obj, path: path), behavior: behavior,
                                      invert: bool(obj, "invert", default: false))
+        case "Metaspace":
+            return try metaspace(obj, path: path)
         case "ByteLevel":
             return ByteLevelPreTokenizer(addPrefixSpace: bool(obj, "add_prefix_space", default: true),
                                          useRegex: bool(obj, "use_regex", default: true))

@@ -129,9 +129,10 @@ struct TokenizerSettings: Decodable {
         return config
     }
 
-    /// `model_max_length` when it is a real limit (transformers writes 1e30 for "none").
+    /// `model_max_length` when it is a real limit: nil when absent or at least transformers' `LARGE_INTEGER`
+    /// (1e20; the saved "no limit" is 1e30).
     var modelMaxLengthLimit: Int? {
-        guard let v = modelMaxLength, v.isFinite, v >= 1, v < 1e18 else { return nil }
+        guard let v = modelMaxLength, v.isFinite, v >= 0, v < 1e20, v <= Double(Int32.max) else { return nil }
         return Int(v)
     }
 

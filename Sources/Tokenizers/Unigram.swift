@@ -38,7 +38,7 @@ struct ByteTrie: Sendable {
 /// probabilities, `f64`), an unknown character costing the lowest score minus 10; consecutive unknown pieces are
 /// fused into one; with `byteFallback`, a piece missing from the vocabulary becomes its `<0xNN>` byte tokens when
 /// all exist, else the unknown token.
-public struct UnigramModel: Sendable {
+public struct UnigramModel: TokenizerModel {
     public let vocab: [(String, Double)]
     public let unknownTokenId: Int32?
     public let byteFallback: Bool
@@ -87,7 +87,7 @@ public struct UnigramModel: Sendable {
                 continue
             }
             if byteFallback {
-                let bytes = piece.utf8.map { tokenToId[SentencePieceProcessor.bytePiece($0)] }
+                let bytes = piece.utf8.map { tokenToId[BPEModel.byteToken($0)] }
                 if bytes.allSatisfy({ $0 != nil }) {
                     ids += bytes.map { $0! }
                     continue
@@ -231,11 +231,6 @@ public struct SentencePieceProcessor: Sendable {
     /// Whether `piece` is one of the model's pieces.
     public func contains(_ piece: String) -> Bool { pieceToIdMap[piece] != nil }
 
-    static func bytePiece(_ b: UInt8) -> String {
-        let hex = String(b, radix: 16, uppercase: true)
-        return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
-    }
-
     /// `encode(text, out_type=str)`: the pieces (an unknown run is its normalized text).
     public func encodePieces(_ text: String) -> [String] {
         encode(text).map(\.piece)
@@ -307,7 +302,7 @@ public struct SentencePieceProcessor: Sendable {
             let isUnknown = id == unknownId
             if isUnknown && model.byteFallback {
                 for b in normalized[range] {
-                    let piece = Self.bytePiece(b)
+                    let piece = BPEModel.byteToken(b)
                     result.append((piece, pieceToId(piece)))
                 }
             } else if isUnknown && previousUnknown {

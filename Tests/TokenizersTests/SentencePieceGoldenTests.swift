@@ -81,6 +81,39 @@ final class SentencePieceGoldenTests: XCTestCase {
         try check(try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip-cased")), layout: "siglip-cased")
     }
 
+    // MARK: tokenizer.json (GemmaTokenizer, Siglip2Tokenizer, TokenizersBackend)
+
+    func testGemmaWithEos() throws {
+        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-eos"), lowercase: false)
+        try check(tok, layout: "gemma-eos")
+        XCTAssertEqual(tok.encode("a"), tok.pipeline.encodeContent("a") + [1], "<eos> appended")
+    }
+
+    func testGemmaWithDeclaredBosTemplate() throws {
+        try check(try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-bos"), lowercase: false),
+                  layout: "gemma-bos")
+    }
+
+    func testSiglip2Lowercases() throws {
+        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("siglip2"), lowercase: true)
+        try check(tok, layout: "siglip2")
+        XCTAssertEqual(tok.encode("A Photo"), tok.encode("a photo"))
+    }
+
+    func testByteFallbackForCharactersOutsideTheVocabulary() throws {
+        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-eos"), lowercase: false)
+        let vocab = tok.pipeline.model.vocab
+        // 😀 is F0 9F 98 80 in UTF-8: four byte tokens.
+        XCTAssertNil(vocab["😀"])
+        let bytes = ["<0xF0>", "<0x9F>", "<0x98>", "<0x80>"].map { vocab[$0]! }
+        XCTAssertEqual(tok.pipeline.encodeContent("😀"), bytes)
+    }
+
+    func testUnigramTokenizerJSON() throws {
+        let tok = try BackendTokenizerLoader.load(directory: Self.root.appendingPathComponent("unigram-json"))
+        try check(tok, layout: "unigram-json")
+    }
+
     func testCanonicalizeText() {
         func c(_ s: String, _ lower: Bool = true) -> String {
             SiglipTokenizer.canonicalize(Array(s.unicodeScalars), lowercase: lower)
