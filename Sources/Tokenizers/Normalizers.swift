@@ -3,6 +3,16 @@ import Foundation
 /// A text normalizer, as the `normalizer` entry of `tokenizer.json` declares it.
 public protocol Normalizer: Sendable {
     func normalize(_ text: String) -> String
+    /// The normalized text and whether its first character still maps to the start of the original text, given
+    /// whether the input's does (as `tokenizers`' alignments give `offsets_original().0 == 0`; what Metaspace's
+    /// prepend_scheme "first" tests). Normalizers that never drop a leading character keep the flag.
+    func normalize(_ text: String, startsAtOrigin: Bool) -> (String, Bool)
+}
+
+extension Normalizer {
+    public func normalize(_ text: String, startsAtOrigin: Bool) -> (String, Bool) {
+        (normalize(text), startsAtOrigin)
+    }
 }
 
 /// Unicode canonical composition (`NFC`).
@@ -73,6 +83,17 @@ public struct ReplaceNormalizer: Normalizer {
         try self.init(regex: escaped, content: content)
     }
 
+    /// A match at the start removed, or replaced after more than one character, moves the first character off
+    /// the start (`tokenizers` aligns a replacement with the match's last character).
+    public func normalize(_ text: String, startsAtOrigin: Bool) -> (String, Bool) {
+        let scalars = Array(text.unicodeScalars)
+        var keeps = startsAtOrigin
+        if let first = pattern.matches(in: scalars).first, first.lowerBound == 0, !first.isEmpty {
+            keeps = startsAtOrigin && !content.isEmpty && first.count == 1
+        }
+        return (normalize(text), keeps)
+    }
+
     public func normalize(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
         let ranges = pattern.matches(in: scalars)
@@ -97,6 +118,12 @@ public struct StripNormalizer: Normalizer {
         self.left = left
         self.right = right
     }
+    public func normalize(_ text: String, startsAtOrigin: Bool) -> (String, Bool) {
+        let out = normalize(text)
+        let removedLeading = left && text.unicodeScalars.first.map { $0.properties.isWhitespace } == true
+        return (out, startsAtOrigin && !removedLeading)
+    }
+
     public func normalize(_ text: String) -> String {
         var s = Substring(text).unicodeScalars
         if left { while let f = s.first, f.properties.isWhitespace { s.removeFirst() } }
@@ -119,6 +146,10 @@ public struct StripAccentsNormalizer: Normalizer {
 public struct PrependNormalizer: Normalizer {
     let prefix: String
     public func normalize(_ text: String) -> String { text.isEmpty ? text : prefix + text }
+    /// Prepended characters align with the start of the text.
+    public func normalize(_ text: String, startsAtOrigin: Bool) -> (String, Bool) {
+        text.isEmpty ? (text, startsAtOrigin) : (prefix + text, prefix.isEmpty ? startsAtOrigin : true)
+    }
 }
 
 /// Applies normalizers in order.
@@ -127,5 +158,8 @@ public struct NormalizerSequence: Normalizer {
     public init(_ normalizers: [any Normalizer]) { self.normalizers = normalizers }
     public func normalize(_ text: String) -> String {
         normalizers.reduce(text) { $1.normalize($0) }
+    }
+    public func normalize(_ text: String, startsAtOrigin: Bool) -> (String, Bool) {
+        normalizers.reduce((text, startsAtOrigin)) { $1.normalize($0.0, startsAtOrigin: $0.1) }
     }
 }

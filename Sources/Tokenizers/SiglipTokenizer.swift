@@ -14,7 +14,8 @@ import Foundation
 /// 4. a leading lone `▁` before a special token is dropped; pieces map to ids (added tokens first);
 /// 5. `</s>` is appended unless the ids already end with it.
 ///
-/// pad_token is `</s>` by default, `model_max_length` 64, `model_input_names` ["input_ids", "attention_mask"]
+/// With `legacy: false` in tokenizer_config.json the model's `add_dummy_prefix` is turned off, as
+/// `SentencePieceBackend` does. pad_token is `</s>` by default, `model_max_length` 64, `model_input_names` ["input_ids", "attention_mask"]
 /// unless `tokenizer_config.json` says otherwise (the original SigLIP checkpoints list only "input_ids").
 public struct SiglipTokenizer: Tokenizer {
     public let processor: SentencePieceProcessor
@@ -48,7 +49,10 @@ public struct SiglipTokenizer: Tokenizer {
     }
 
     init(modelFile: URL, settings: TokenizerSettings) throws {
-        let processor = try SentencePieceProcessor(contentsOf: modelFile)
+        var model = try SentencePieceModel(contentsOf: modelFile)
+        // SentencePieceBackend: with `legacy` false the model's add_dummy_prefix is turned off.
+        if settings.legacy == false { model.addDummyPrefix = false }
+        let processor = try SentencePieceProcessor(model: model, path: modelFile.path)
         self.processor = processor
         doLowerCase = settings.doLowerCase ?? true
 

@@ -36,14 +36,15 @@ public struct TokenizerPipeline<Model: TokenizerModel>: Sendable {
                 ids.append(id)
             case .text(let raw):
                 var segment = String(String.UnicodeScalarView(raw))
-                if let normalizer { segment = normalizer.normalize(segment) }
+                var startsAtOrigin = raw.startIndex == 0
+                if let normalizer { (segment, startsAtOrigin) = normalizer.normalize(segment, startsAtOrigin: startsAtOrigin) }
                 for inner in normalizedMatcher.split(Array(segment.unicodeScalars)) {
                     switch inner {
                     case .token(let id):
                         ids.append(id)
                     case .text(let normalized):
                         // Whether this piece begins the original text (Metaspace's prepend_scheme "first").
-                        let atTextStart = raw.startIndex == 0 && normalized.startIndex == 0
+                        let atTextStart = startsAtOrigin && normalized.startIndex == 0
                         let words = preTokenizer?.preTokenize([Array(normalized)], atTextStart: atTextStart)
                             ?? [Array(normalized)]
                         for word in words { ids += model.tokenize(word) }

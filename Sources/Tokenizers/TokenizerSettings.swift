@@ -47,6 +47,8 @@ struct TokenizerSettings: Decodable {
     var additionalSpecialTokens: [TokenSpec]?
     var extraSpecialTokens: [TokenSpec]?
     var addedTokensDecoder: [String: TokenSpec]?
+    /// `legacy` (SentencePiece tokenizers: false turns the model's `add_dummy_prefix` off).
+    var legacy: Bool?
     /// Keys whose value is JSON null (a token explicitly unset).
     var nullKeys: Set<String> = []
 
@@ -65,6 +67,7 @@ struct TokenizerSettings: Decodable {
         case additionalSpecialTokens = "additional_special_tokens"
         case extraSpecialTokens = "extra_special_tokens"
         case addedTokensDecoder = "added_tokens_decoder"
+        case legacy
     }
 
     init() {}
@@ -89,6 +92,7 @@ struct TokenizerSettings: Decodable {
         // transformers also writes extra_special_tokens as an object {name: token}; only the list form adds tokens.
         extraSpecialTokens = try? c.decodeIfPresent([TokenSpec].self, forKey: .extraSpecialTokens)
         addedTokensDecoder = try c.decodeIfPresent([String: TokenSpec].self, forKey: .addedTokensDecoder)
+        legacy = try c.decodeIfPresent(Bool.self, forKey: .legacy)
     }
 
     /// Reads `name` in `directory` when it exists (an empty configuration otherwise).

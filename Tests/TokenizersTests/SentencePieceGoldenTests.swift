@@ -114,6 +114,22 @@ final class SentencePieceGoldenTests: XCTestCase {
         try check(tok, layout: "unigram-json")
     }
 
+    func testSiglipByteFallbackUserDefinedPieceAndAdditionalToken() throws {
+        let tok = try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip-bytes"))
+        try check(tok, layout: "siglip-bytes")
+        XCTAssertTrue(tok.processor.model.byteFallback)
+        XCTAssertTrue(tok.processor.model.precompiledCharsmap.isEmpty)
+    }
+
+    func testSiglipLegacyFalse() throws {
+        try check(try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip-nolegacy")), layout: "siglip-nolegacy")
+    }
+
+    func testUnigramTokenizerJSONPrependFirst() throws {
+        let tok = try BackendTokenizerLoader.load(directory: Self.root.appendingPathComponent("unigram-json-first"))
+        try check(tok, layout: "unigram-json-first")
+    }
+
     func testCanonicalizeText() {
         func c(_ s: String, _ lower: Bool = true) -> String {
             SiglipTokenizer.canonicalize(Array(s.unicodeScalars), lowercase: lower)

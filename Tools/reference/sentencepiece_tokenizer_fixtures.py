@@ -15,11 +15,15 @@ Layouts (Tests/Fixtures/sentencepiece/):
   siglip-mask/     the same model, tokenizer_config.json as SiglipTokenizer.save_pretrained writes it (default
                    model_input_names, with attention_mask)
   siglip-cased/    do_lower_case false
+  siglip-bytes/    a Unigram model with byte_fallback, the identity normalizer and a user-defined piece ("cat"), an
+                   additional special token <extra_a>
+  siglip-nolegacy/ the same with legacy false (transformers then turns the model's add_dummy_prefix off)
   gemma-eos/       tokenizer.json + tokenizer_config.json of GemmaTokenizer(add_bos_token=False, add_eos_token=True)
                    as save_pretrained writes them (the SigLIP2 fixed-resolution layout)
   gemma-bos/       tokenizer.json whose TemplateProcessing puts <bos> first, config without add_*_token
   siglip2/         tokenizer_class Siglip2Tokenizer (Gemma + Lowercase)
   unigram-json/    a Unigram tokenizer.json (Precompiled, Replace, Metaspace) loaded as TokenizersBackend
+  unigram-json-first/  the same converted with legacy=False (Metaspace prepend_scheme "first")
 
 Usage: /work/venv/bin/python Tools/reference/sentencepiece_tokenizer_fixtures.py
 """
@@ -115,6 +119,8 @@ TEXTS = [
     "a <unk> b",
     "<pad> <s> <eos> <bos> <mask>",
     "a photo of a {} .",
+    "a cat<extra_a>cats <extra_a> concatenate",
+    "x <extra_a>",
     "numbers 0 12 345 6789 2024",
     "mixed CASE Words AND digits 42",
     "the quick brown fox jumps over the lazy dog",
@@ -238,6 +244,23 @@ def gemma_layouts(model_bytes):
     return layouts
 
 
+def siglip_variant_layouts(model_bytes):
+    """A Unigram model with byte fallback, no charsmap and a user-defined piece; and a legacy=False config."""
+    d = os.path.join(ROOT, "siglip-bytes")
+    os.makedirs(d)
+    with open(os.path.join(d, "spiece.model"), "wb") as f:
+        f.write(model_bytes)
+    tok = transformers.SiglipTokenizer(vocab_file=os.path.join(d, "spiece.model"),
+                                       additional_special_tokens=["<extra_a>"])
+    tok.save_pretrained(d)
+    out = os.path.join(ROOT, "siglip-nolegacy")
+    tok = transformers.SiglipTokenizer(vocab_file=os.path.join(d, "spiece.model"), legacy=False)
+    tok.save_pretrained(out)
+    os.remove(os.path.join(out, "spiece.model"))
+    os.symlink(os.path.join("..", "siglip-bytes", "spiece.model"), os.path.join(out, "spiece.model"))
+    return ["siglip-bytes", "siglip-nolegacy"]
+
+
 def unigram_json_layout(model_bytes):
     from transformers.convert_slow_tokenizer import SpmConverter
     from transformers.tokenization_utils_tokenizers import TokenizersBackend
@@ -245,12 +268,16 @@ def unigram_json_layout(model_bytes):
     proto = model_pb2.ModelProto()
     proto.ParseFromString(model_bytes)
     vocab = [(p.piece, p.score) for p in proto.pieces]
-    backend = SpmConverter.build_tokenizer_from_spm_proto(proto=proto, vocab=vocab)
-    tok = TokenizersBackend(tokenizer_object=backend, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
-                            add_eos_token=True)
-    out = os.path.join(ROOT, "unigram-json")
-    tok.save_pretrained(out)
-    return ["unigram-json"]
+    layouts = []
+    # legacy=True: Metaspace prepend_scheme "always"; legacy=False: "first" (only at the start of the text).
+    for name, legacy in [("unigram-json", True), ("unigram-json-first", False)]:
+        backend = SpmConverter.build_tokenizer_from_spm_proto(proto=proto, vocab=vocab, legacy=legacy)
+        tok = TokenizersBackend(tokenizer_object=backend, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+                                add_eos_token=True)
+        out = os.path.join(ROOT, name)
+        tok.save_pretrained(out)
+        layouts.append(name)
+    return layouts
 
 
 # Custom rules for the Unigram tokenizer.json (a small charsmap): full-width letters, ligatures, NBSP and one
@@ -271,6 +298,8 @@ def main():
                 add_dummy_prefix=False, remove_extra_whitespaces=False, split_digits=True, allow_whitespace_only_pieces=True,
                 pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>",
                 user_defined_symbols=["<mask>"])
+    unigram_bytes = train(model_type="unigram", vocab_size=400, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                          byte_fallback=True, normalization_rule_name="identity", user_defined_symbols=["cat"])
     rules_path = os.path.join(ROOT, "rules.tsv.tmp")
     with open(rules_path, "w") as f:
         f.write(RULES)
@@ -278,7 +307,8 @@ def main():
                           normalization_rule_tsv=rules_path)
     os.remove(rules_path)
 
-    layouts = siglip_layouts(unigram) + gemma_layouts(bpe) + unigram_json_layout(unigram_rules)
+    layouts = (siglip_layouts(unigram) + siglip_variant_layouts(unigram_bytes) + gemma_layouts(bpe)
+               + unigram_json_layout(unigram_rules))
     golden = {
         "transformers": transformers.__version__,
         "sentencepiece": spm.__version__,
