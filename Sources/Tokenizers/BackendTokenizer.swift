@@ -47,7 +47,7 @@ public enum BackendTokenizerLoader {
     /// `tokenizer.json`: the file's BPE vocabulary and merges with `fuse_unk` and `byte_fallback`, the normalizer
     /// `Replace(" ", "▁")` (after `Lowercase` for Siglip2Tokenizer), the pre-tokenizer
     /// `Split(" ", merged_with_previous)`, whatever else the file declares being ignored; the post-processor is the
-    /// file's unless tokenizer_config.json sets `add_bos_token` / `add_eos_token` (then `[<bos>] $A [<eos>]`).
+    /// file's (tokenizer_config.json's `add_bos_token` / `add_eos_token` are dropped when tokenizer.json exists).
     /// Defaults: `<unk> <bos> <eos> <pad> <mask>`, model_input_names `["input_ids", "attention_mask"]`.
     ///
     /// - Throws: `TokenizerError` naming the file: missing `tokenizer.json`, malformed JSON, a model other than BPE,
@@ -136,7 +136,7 @@ public enum BackendTokenizerLoader {
     /// `added_tokens` (whose flags a named token of the same content takes); with `fileAddedTokensAlways` (the
     /// file used as declared) the file's added tokens come first in any case. A named token or
     /// `additional_special_tokens` entry not yet present is added as special and not normalized, with its
-    /// vocabulary id or the next free id.
+    /// vocabulary id or the next free id. The post-processor is the file's.
     static func build<M: TokenizerModel>(
         model: M, vocab: (String) -> Int32?, vocabSize: Int, root: [String: Any], path: String,
         settings: TokenizerSettings, defaults: [String: String], fileAddedTokensAlways: Bool,
@@ -209,17 +209,9 @@ public enum BackendTokenizerLoader {
             return vocab(content)
         }
 
-        let postProcessor: any PostProcessor
-        if settings.addBosToken != nil || settings.addEosToken != nil || root["post_processor"] == nil
-            || root["post_processor"] is NSNull {
-            var items: [TemplatePostProcessor.Item] = []
-            if settings.addBosToken == true, let bos = named["bos_token"], let id = tokenId(bos) { items.append(.special([id])) }
-            items.append(.sequence)
-            if settings.addEosToken == true, let eos = named["eos_token"], let id = tokenId(eos) { items.append(.special([id])) }
-            postProcessor = TemplatePostProcessor(items: items)
-        } else {
-            postProcessor = try ComponentParser.postProcessor(root["post_processor"], path: path, tokenId: tokenId)
-        }
+        // transformers drops add_bos_token / add_eos_token when tokenizer.json is present: the file's
+        // post-processor decides, and none adds no special tokens.
+        let postProcessor = try ComponentParser.postProcessor(root["post_processor"], path: path, tokenId: tokenId)
 
         let pipeline = TokenizerPipeline(normalizer: normalizer, preTokenizer: preTokenizer, model: model,
                                          postProcessor: postProcessor, addedTokens: tokens)

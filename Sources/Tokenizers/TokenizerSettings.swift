@@ -42,8 +42,6 @@ struct TokenizerSettings: Decodable {
     var unkToken: TokenSpec?
     var padToken: TokenSpec?
     var maskToken: TokenSpec?
-    var addBosToken: Bool?
-    var addEosToken: Bool?
     var additionalSpecialTokens: [TokenSpec]?
     var extraSpecialTokens: [TokenSpec]?
     var addedTokensDecoder: [String: TokenSpec]?
@@ -62,8 +60,6 @@ struct TokenizerSettings: Decodable {
         case unkToken = "unk_token"
         case padToken = "pad_token"
         case maskToken = "mask_token"
-        case addBosToken = "add_bos_token"
-        case addEosToken = "add_eos_token"
         case additionalSpecialTokens = "additional_special_tokens"
         case extraSpecialTokens = "extra_special_tokens"
         case addedTokensDecoder = "added_tokens_decoder"
@@ -86,8 +82,6 @@ struct TokenizerSettings: Decodable {
         unkToken = try c.decodeIfPresent(TokenSpec.self, forKey: .unkToken)
         padToken = try c.decodeIfPresent(TokenSpec.self, forKey: .padToken)
         maskToken = try c.decodeIfPresent(TokenSpec.self, forKey: .maskToken)
-        addBosToken = try c.decodeIfPresent(Bool.self, forKey: .addBosToken)
-        addEosToken = try c.decodeIfPresent(Bool.self, forKey: .addEosToken)
         additionalSpecialTokens = try c.decodeIfPresent([TokenSpec].self, forKey: .additionalSpecialTokens)
         // transformers also writes extra_special_tokens as an object {name: token}; only the list form adds tokens.
         extraSpecialTokens = try? c.decodeIfPresent([TokenSpec].self, forKey: .extraSpecialTokens)

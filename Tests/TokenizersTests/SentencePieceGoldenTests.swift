@@ -94,6 +94,27 @@ final class SentencePieceGoldenTests: XCTestCase {
                   layout: "gemma-bos")
     }
 
+    func testGemmaConfigFlagsDoNotOverrideTheFilePostProcessor() throws {
+        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-flags"), lowercase: false)
+        try check(tok, layout: "gemma-flags")
+    }
+
+    func testGemmaWithoutPostProcessorAddsNoSpecialTokens() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gemma-nopost-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = Self.root.appendingPathComponent("gemma-bos")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(
+            with: Data(contentsOf: source.appendingPathComponent("tokenizer.json"))) as? [String: Any])
+        json["post_processor"] = NSNull()
+        try JSONSerialization.data(withJSONObject: json).write(to: dir.appendingPathComponent("tokenizer.json"))
+        try Data(#"{"tokenizer_class": "GemmaTokenizer", "add_bos_token": true, "add_eos_token": true}"#.utf8)
+            .write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        let tok = try BackendTokenizerLoader.gemma(directory: dir, lowercase: false)
+        XCTAssertEqual(tok.encode("a photo"), tok.pipeline.encodeContent("a photo"))
+        XCTAssertFalse(tok.encode("a photo").isEmpty)
+    }
+
     func testSiglip2Lowercases() throws {
         let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("siglip2"), lowercase: true)
         try check(tok, layout: "siglip2")

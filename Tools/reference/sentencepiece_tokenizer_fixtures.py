@@ -21,6 +21,7 @@ Layouts (Tests/Fixtures/sentencepiece/):
   gemma-eos/       tokenizer.json + tokenizer_config.json of GemmaTokenizer(add_bos_token=False, add_eos_token=True)
                    as save_pretrained writes them (the SigLIP2 fixed-resolution layout)
   gemma-bos/       tokenizer.json whose TemplateProcessing puts <bos> first, config without add_*_token
+  gemma-flags/     gemma-bos's tokenizer.json with add_bos_token false / add_eos_token true in the config (ignored)
   siglip2/         tokenizer_class Siglip2Tokenizer (Gemma + Lowercase)
   unigram-json/    a Unigram tokenizer.json (Precompiled, Replace, Metaspace) loaded as TokenizersBackend
   unigram-json-first/  the same converted with legacy=False (Metaspace prepend_scheme "first")
@@ -241,6 +242,14 @@ def gemma_layouts(model_bytes):
             cfg.pop("add_eos_token", None)
             write_json(cfg_path, cfg)
         layouts.append(name)
+    # add_bos_token / add_eos_token in tokenizer_config.json do not change a tokenizer.json's post-processor.
+    out = os.path.join(ROOT, "gemma-flags")
+    os.makedirs(out)
+    os.symlink(os.path.join("..", "gemma-bos", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    with open(os.path.join(ROOT, "gemma-bos", "tokenizer_config.json"), encoding="utf-8") as f:
+        cfg = json.load(f)
+    write_json(os.path.join(out, "tokenizer_config.json"), {**cfg, "add_bos_token": False, "add_eos_token": True})
+    layouts.append("gemma-flags")
     return layouts
 
 
