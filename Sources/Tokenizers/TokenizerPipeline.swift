@@ -1,20 +1,20 @@
 import Foundation
 
-/// The encoding pipeline of a `tokenizers` tokenizer: added-token extraction, normalizer, pre-tokenizer, BPE model
+/// The encoding pipeline of a `tokenizers` tokenizer: added-token extraction, normalizer, pre-tokenizer, model
 /// and post-processor, in the order `tokenizers` runs them.
 ///
 /// Added tokens whose `normalized` flag is false are found in the raw text first; each remaining segment is then
 /// normalized on its own, searched for the normalized added tokens, pre-tokenized and passed word by word to the model.
-public struct TokenizerPipeline: Sendable {
+public struct TokenizerPipeline<Model: TokenizerModel>: Sendable {
     public let normalizer: (any Normalizer)?
     public let preTokenizer: (any PreTokenizer)?
-    public let model: BPEModel
+    public let model: Model
     public let postProcessor: any PostProcessor
     public let addedTokens: [AddedToken]
     let rawMatcher: AddedTokenMatcher
     let normalizedMatcher: AddedTokenMatcher
 
-    public init(normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: BPEModel,
+    public init(normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: Model,
                 postProcessor: any PostProcessor, addedTokens: [AddedToken]) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
