@@ -27,7 +27,11 @@ public struct CLIPTokenizer: Sendable {
     public var maxLength: Int
     public let bosTokenId: Int32
     public let eosTokenId: Int32
-    public let padTokenId: Int32
+    public let padTokenId: Int32?
+    /// `model_max_length` of tokenizer_config.json when it is a real limit (nil when absent or the 1e30 sentinel).
+    public let modelMaxLength: Int?
+    /// `model_input_names` of tokenizer_config.json, else `["input_ids", "attention_mask"]` (CLIPTokenizer's).
+    public let modelInputNames: [String]
     /// The encoding pipeline (normalizer, pre-tokenizer, BPE model, post-processor, added tokens).
     public let pipeline: TokenizerPipeline<BPEModel>
 
@@ -94,29 +98,10 @@ public struct CLIPTokenizer: Sendable {
         let resolved = try SpecialTokenResolver(config: config, configPath: configURL.path, specialMap: specialMap,
                                                 specialMapPath: specialMapURL.path, fileAddedTokens: fileAddedTokens,
                                                 fileAddedTokensPath: tokenizerJSONURL.path)
-        var nextId = Int(vocab.values.max() ?? -1) + 1  // Int: one past Int32.max must not trap
+        let addedTokens = try resolved.addedTokens(firstNewId: Int(vocab.values.max() ?? -1) + 1,
+                                                   vocabularyId: { vocab[$0] }, source: modelSource)
         var addedByContent: [String: AddedToken] = [:]
-        var order: [String] = []
-        for spec in resolved.tokensInAddOrder {
-            let id: Int32
-            if let existing = addedByContent[spec.content] {
-                id = existing.id
-            } else if let v = vocab[spec.content] {
-                id = v
-            } else {
-                guard nextId <= Int(Int32.max) else {
-                    throw TokenizerError.invalidContent(
-                        path: modelSource, reason: "no id left for added token \"\(spec.content)\" (ids reach \(Int32.max))")
-                }
-                id = Int32(nextId)
-                nextId += 1
-            }
-            if addedByContent[spec.content] == nil { order.append(spec.content) }
-            addedByContent[spec.content] = AddedToken(content: spec.content, id: id, singleWord: spec.singleWord,
-                                                      lstrip: spec.lstrip, rstrip: spec.rstrip,
-                                                      normalized: spec.normalized, special: spec.special)
-        }
-        let addedTokens = order.compactMap { addedByContent[$0] }
+        for t in addedTokens { addedByContent[t.content] = t }
         func tokenId(_ content: String, role: String) throws -> Int32 {
             if let t = addedByContent[content] { return t.id }
             if let v = vocab[content] { return v }
@@ -144,6 +129,9 @@ public struct CLIPTokenizer: Sendable {
                                      postProcessor: RobertaPostProcessor(clsTokenId: bosTokenId, sepTokenId: eosTokenId),
                                      addedTokens: addedTokens)
 
+        modelMaxLength = try TokenizerConfig.modelMaxLength(config, path: configURL.path)
+        modelInputNames = try TokenizerConfig.modelInputNames(config, path: configURL.path,
+                                                              default: ["input_ids", "attention_mask"])
         maxLength = CLIPTokenizer.defaultMaxLength
         if let mml = (config["model_max_length"] as? NSNumber)?.doubleValue, mml >= 2, mml < Double(maxLength) {
             maxLength = Int(mml)
@@ -168,7 +156,8 @@ public struct CLIPTokenizer: Sendable {
     public func encodeBatch(_ texts: [String]) -> (inputIds: [[Int32]], attentionMask: [[Int32]]) {
         let encodings = texts.map { encode($0).ids }
         let longest = encodings.map(\.count).max() ?? 0
-        let ids = encodings.map { $0 + Array(repeating: padTokenId, count: longest - $0.count) }
+        let pad = padTokenId ?? eosTokenId
+        let ids = encodings.map { $0 + Array(repeating: pad, count: longest - $0.count) }
         let mask = encodings.map {
             Array(repeating: Int32(1), count: $0.count) + Array(repeating: Int32(0), count: longest - $0.count)
         }
@@ -289,11 +278,18 @@ struct SpecialTokenResolver {
     var eos = "<|endoftext|>"
     var unk = "<|endoftext|>"
     var pad = "<|endoftext|>"
+    /// The content of each named special token that is set (key as in tokenizer_config.json, e.g. "cls_token").
+    var namedContent: [String: String] = [:]
+
+    /// CLIPTokenizer's defaults for the named special tokens.
+    static let clipDefaults = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
+                               "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"]
 
     static let namedKeys = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"]
 
     init(config: [String: Any], configPath: String, specialMap: [String: Any], specialMapPath: String,
-         fileAddedTokens: [[String: Any]], fileAddedTokensPath: String) throws {
+         fileAddedTokens: [[String: Any]], fileAddedTokensPath: String,
+         defaults: [String: String] = SpecialTokenResolver.clipDefaults) throws {
         var listed: [(Int, Spec)] = []
         var named: [String: Any] = [:]
         for key in SpecialTokenResolver.namedKeys { if let v = config[key] { named[key] = v } }
@@ -329,8 +325,6 @@ struct SpecialTokenResolver {
         for (_, s) in listed { listedByContent[s.content] = s }
         tokensInAddOrder = listed.map(\.1)
 
-        let defaults = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
-                        "pad_token": "<|endoftext|>"]
         for key in SpecialTokenResolver.namedKeys {
             let value: Any? = (named[key] is NSNull) ? nil : (named[key] ?? defaults[key])
             guard let value else { continue }
@@ -344,6 +338,7 @@ struct SpecialTokenResolver {
             } else {
                 throw TokenizerError.invalidContent(path: path, reason: "\"\(key)\" must be a string or an object")
             }
+            namedContent[key] = spec.content
             switch key {
             case "bos_token": bos = spec.content
             case "eos_token": eos = spec.content
