@@ -69,7 +69,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         var tokenizer = try CLIPTokenizer(directory: directory)
         tokenizer.maxLength = model.textMaxLength
         self.tokenizer = tokenizer
-        let preprocessorConfig = directory.appendingPathComponent(CLIPModelFiles.preprocessorConfig)
+        let preprocessorConfig = directory.appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: preprocessorConfig.path) else {
             throw ModelError.missingFile(path: preprocessorConfig.path)
         }
@@ -110,13 +110,16 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     }
 
     /// The directory of `model` (a Hub repo id or a local directory; nil: `$ZEROSHOT_MODEL`, else the default
-    /// model), found or downloaded as `init(model:options:environment:progress:)` does.
+    /// model), found or downloaded as `init(model:options:environment:progress:)` does. For a repo id, the cached
+    /// snapshot must hold `files` (default `modelFiles`; `tokenizerFiles` for tokenization alone), and a download
+    /// fetches them.
     ///
     /// - Throws: `ZeroShotError.modelNotFound(name, origin:workingDirectory:hubError:)` when `model` is no directory and
     ///   the Hub lookup fails (a mistyped relative path reads first that there is no such directory, then what the
     ///   Hub said); `HubError.directoryNotFound` / `.invalidModelReference` for names that can only be a path or
     ///   only a bad id.
     public static func modelDirectory(_ model: String?, environment: HubEnvironment = .fromProcessEnvironment(),
+                                      files: FileSelection = modelFiles,
                                       progress: (@Sendable (String) -> Void)? = nil) throws -> URL {
         let name = model ?? ModelLocator.defaultModel()
         let origin: ZeroShotError.ModelNameOrigin = model != nil ? .given
@@ -138,7 +141,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             }
         }
         do {
-            return try ModelLocator(environment: environment).resolveSync(name, progress: progress)
+            return try ModelLocator(environment: environment, files: files).resolveSync(name, progress: progress)
         } catch let error as HubError {
             switch error {
             case .directoryNotFound, .invalidModelReference: throw error
@@ -173,7 +176,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - Throws: `TokenizerError` for the tokenizer files, `ModelError.invalidConfig` for a malformed `config.json`.
     public static func tokenizer(directory: URL) throws -> CLIPTokenizer {
         var tokenizer = try CLIPTokenizer(directory: directory)
-        let config = directory.appendingPathComponent(CLIPModelFiles.config)
+        let config = directory.appendingPathComponent("config.json")
         if FileManager.default.fileExists(atPath: config.path) {
             tokenizer.maxLength = try ModelTypeRegistry.family(directory: directory).textMaxLength(configIn: directory)
         }
