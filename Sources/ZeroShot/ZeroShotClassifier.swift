@@ -50,7 +50,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// The checkpoint, of the family its `config.json` `model_type` names (`ModelTypeRegistry`).
     public let model: any ZeroShotModel
     public let tokenizer: CLIPTokenizer
-    public let imageProcessor: CLIPImageProcessor
+    public let imageProcessor: ImageProcessor
     public let options: Options
 
     private let cacheLock = NSLock()
@@ -73,16 +73,18 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: preprocessorConfig.path) else {
             throw ModelError.missingFile(path: preprocessorConfig.path)
         }
-        self.imageProcessor = try CLIPImageProcessor(contentsOf: preprocessorConfig)
+        // The family's processor class fills keys the file leaves out (unless it names its own class).
+        let processorClass = ImageProcessorClass(typeName: type(of: model).imageProcessorClass) ?? .clip
+        self.imageProcessor = try ImageProcessor(contentsOf: preprocessorConfig, processorClass: processorClass)
         // As transformers, a preprocessor_config.json that cannot give pixel_values of the model's size loads; the
         // images fail one by one (`ImagePreprocessingError`). Say so once when it concerns every image.
         for warning in Self.preprocessingWarnings(imageProcessor, modelImageSize: model.imageSize) { options.warn(warning) }
     }
 
     /// Warnings for a preprocessor_config.json with which every image fails, as transformers' pipeline fails each one:
-    /// an error independent of the image (`CLIPImageProcessor.everyImageError`), or a fixed pixel_values size
+    /// an error independent of the image (`ImageProcessor.everyImageError`), or a fixed pixel_values size
     /// (crop size, or `{"height", "width"}` resize without a crop) other than the vision model's image_size.
-    static func preprocessingWarnings(_ processor: CLIPImageProcessor, modelImageSize size: Int) -> [String] {
+    static func preprocessingWarnings(_ processor: ImageProcessor, modelImageSize size: Int) -> [String] {
         if let error = processor.everyImageError {
             return ["every image will fail: \(error)"]
         }
