@@ -1,33 +1,95 @@
 import Foundation
 
-/// A byte trie over token strings for common-prefix search.
+/// A byte trie over token strings for common-prefix search, stored compactly: each node's edges are a sorted,
+/// contiguous run of (byte, child) pairs.
 struct ByteTrie: Sendable {
-    private var children: [[UInt8: Int32]] = [[:]]
+    private var edgeStart: [Int32] = [0, 0]
+    private var edgeLabel: [UInt8] = []
+    private var edgeChild: [Int32] = []
     private var values: [Int32] = [-1]
 
-    /// Adds `key` with `value`; a key added twice keeps the later value.
-    mutating func insert(_ key: [UInt8], value: Int32) {
-        var node = 0
-        for b in key {
-            if let next = children[node][b] {
-                node = Int(next)
-            } else {
-                children.append([:])
-                values.append(-1)
-                let next = children.count - 1
-                children[node][b] = Int32(next)
-                node = next
+    init() {}
+
+    /// Builds the trie of `keys`; a key given twice keeps its later value.
+    init(keys: [([UInt8], Int32)]) {
+        var last: [[UInt8]: Int] = [:]
+        for (i, k) in keys.enumerated() where !k.0.isEmpty { last[k.0] = i }
+        let order = last.values.sorted { keys[$0].0.lexicographicallyPrecedes(keys[$1].0) }
+        // A first-child / next-sibling trie built along the sorted keys (children arrive in byte order), then
+        // laid out breadth-first.
+        var firstChild: [Int32] = [-1], lastChild: [Int32] = [-1], nextSibling: [Int32] = [-1]
+        var label: [UInt8] = [0], value: [Int32] = [-1]
+        var path: [Int32] = [0]  // nodes of the previous key, root first
+        var previous: [UInt8] = []
+        for index in order {
+            let key = keys[index].0
+            var common = 0
+            while common < key.count, common < previous.count, key[common] == previous[common] { common += 1 }
+            path.removeLast(path.count - 1 - common)
+            for b in key[common...] {
+                let parent = Int(path[path.count - 1])
+                let node = Int32(label.count)
+                firstChild.append(-1); lastChild.append(-1); nextSibling.append(-1); label.append(b); value.append(-1)
+                if lastChild[parent] >= 0 { nextSibling[Int(lastChild[parent])] = node } else { firstChild[parent] = node }
+                lastChild[parent] = node
+                path.append(node)
             }
+            value[Int(path[path.count - 1])] = keys[index].1
+            previous = key
         }
-        values[node] = value
+        // Breadth-first renumbering into contiguous edge runs.
+        let n = label.count
+        var newId = [Int32](repeating: -1, count: n)
+        var queue: [Int32] = [0]
+        newId[0] = 0
+        var start = [Int32](repeating: 0, count: n + 1)
+        var labels: [UInt8] = [], children: [Int32] = []
+        labels.reserveCapacity(n)
+        children.reserveCapacity(n)
+        var vals = [Int32](repeating: -1, count: n)
+        var head = 0
+        while head < queue.count {
+            let old = Int(queue[head])
+            let id = head
+            vals[id] = value[old]
+            start[id] = Int32(labels.count)
+            var c = firstChild[old]
+            while c >= 0 {
+                newId[Int(c)] = Int32(queue.count)
+                labels.append(label[Int(c)])
+                children.append(Int32(queue.count))
+                queue.append(c)
+                c = nextSibling[Int(c)]
+            }
+            head += 1
+        }
+        start[n] = Int32(labels.count)
+        edgeStart = start
+        edgeLabel = labels
+        edgeChild = children
+        values = vals
+    }
+
+    /// The child of `node` along byte `b`, or -1.
+    @inline(__always)
+    private func child(_ node: Int, _ b: UInt8) -> Int {
+        var lo = Int(edgeStart[node]), hi = Int(edgeStart[node + 1])
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let l = edgeLabel[mid]
+            if l == b { return Int(edgeChild[mid]) }
+            if l < b { lo = mid + 1 } else { hi = mid }
+        }
+        return -1
     }
 
     /// Calls `body(length, value)` for every key that is a prefix of `bytes[start...]`, shortest first.
     func commonPrefixSearch(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ body: (Int, Int32) -> Void) {
         var node = 0
         var i = start
-        while i < bytes.count, let next = children[node][bytes[i]] {
-            node = Int(next)
+        while i < bytes.count {
+            node = child(node, bytes[i])
+            if node < 0 { return }
             i += 1
             if values[node] >= 0 { body(i - start, values[node]) }
         }
@@ -60,15 +122,16 @@ public struct UnigramModel: TokenizerModel {
         self.unknownTokenId = unknownTokenId
         self.byteFallback = byteFallback
         var map: [String: Int32] = [:]
-        var trie = ByteTrie()
+        var keys: [([UInt8], Int32)] = []
+        keys.reserveCapacity(vocab.count)
         var minScore = Double.infinity
         for (i, (token, score)) in vocab.enumerated() {
             map[token] = Int32(i)
-            trie.insert(Array(token.utf8), value: Int32(i))
+            keys.append((Array(token.utf8), Int32(i)))
             if score < minScore { minScore = score }
         }
         tokenToId = map
-        self.trie = trie
+        trie = ByteTrie(keys: keys)
         self.minScore = minScore
     }
 
@@ -185,7 +248,7 @@ public struct SentencePieceProcessor: Sendable {
         }
         self.model = model
         normalizer = try SentencePieceNormalizer(model: model, path: path)
-        var trie = ByteTrie()
+        var keys: [([UInt8], Int32)] = []
         var map: [String: Int32] = [:]
         var unk: Int32? = nil
         var minScore = Float.greatestFiniteMagnitude
@@ -200,7 +263,7 @@ public struct SentencePieceProcessor: Sendable {
             map[p.piece] = Int32(i)
             switch p.type {
             case .normal, .userDefined, .unused:
-                trie.insert(Array(p.piece.utf8), value: Int32(i))
+                keys.append((Array(p.piece.utf8), Int32(i)))
             case .unknown:
                 if unk != nil { throw TokenizerError.invalidContent(path: path, reason: "more than one unknown piece") }
                 unk = Int32(i)
@@ -213,7 +276,7 @@ public struct SentencePieceProcessor: Sendable {
             }
         }
         guard let unk else { throw TokenizerError.invalidContent(path: path, reason: "no unknown piece (<unk>) defined") }
-        self.trie = trie
+        trie = ByteTrie(keys: keys)
         pieceToIdMap = map
         unknownId = unk
         self.minScore = minScore
