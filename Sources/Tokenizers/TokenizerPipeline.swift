@@ -100,6 +100,11 @@ enum ComponentParser {
             return StripNormalizer(left: bool(obj, "strip_left", default: true), right: bool(obj, "strip_right", default: true))
         case "Prepend":
             return PrependNormalizer(prefix: string(obj, "prepend") ?? "")
+        case "BertNormalizer":
+            return BertNormalizer(cleanText: bool(obj, "clean_text", default: true),
+                                  handleChineseChars: bool(obj, "handle_chinese_chars", default: true),
+                                  stripAccents: (obj["strip_accents"] as? NSNumber)?.boolValue,
+                                  lowercase: bool(obj, "lowercase", default: true))
         case "Replace":
             guard let content = string(obj, "content") else {
                 throw TokenizerError.invalidContent(path: path, reason: "Replace normalizer without \"content\"")
@@ -129,6 +134,20 @@ enum ComponentParser {
             }
             return SplitPreTokenizer(pattern: try pattern(obj, path: path), behavior: behavior,
                                      invert: bool(obj, "invert", default: false))
+        case "BertPreTokenizer":
+            return BertPreTokenizer()
+        case "Whitespace":
+            return SplitPreTokenizer(pattern: try! Pattern(#"\w+|[^\w\s]+"#), behavior: .removed, invert: true)
+        case "WhitespaceSplit":
+            return WhitespaceSplitPreTokenizer()
+        case "Punctuation":
+            let raw = string(obj, "behavior") ?? "Isolated"
+            guard let behavior = SplitBehavior(rawValue: raw) else {
+                throw TokenizerError.unsupported(path: path, reason: "Punctuation behavior \"\(raw)\"")
+            }
+            return PunctuationPreTokenizer(behavior: behavior)
+        case "Digits":
+            return DigitsPreTokenizer(individualDigits: bool(obj, "individual_digits", default: false))
         case "ByteLevel":
             return ByteLevelPreTokenizer(addPrefixSpace: bool(obj, "add_prefix_space", default: true),
                                          useRegex: bool(obj, "use_regex", default: true))
