@@ -53,7 +53,15 @@ public struct SplitPreTokenizer: PreTokenizer {
         }
         if pos < s.count { parts.append((pos..<s.count, invert)) }
 
-        switch behavior {
+        behavior.apply(parts, in: s, into: &out)
+    }
+}
+
+extension SplitBehavior {
+    /// Emits the pieces of `s` that `parts` (ranges covering `s` in order, each flagged as a delimiter or not)
+    /// give under this behaviour. Empty pieces are dropped.
+    func apply(_ parts: [(Range<Int>, Bool)], in s: [Unicode.Scalar], into out: inout [[Unicode.Scalar]]) {
+        switch self {
         case .removed:
             for (r, delim) in parts where !delim && !r.isEmpty { out.append(Array(s[r])) }
         case .isolated:

@@ -106,6 +106,11 @@ enum ComponentParser {
             return PrependNormalizer(prefix: string(obj, "prepend") ?? "")
         case "Precompiled":
             return try precompiled(obj, path: path)
+        case "BertNormalizer":
+            return BertNormalizer(cleanText: bool(obj, "clean_text", default: true),
+                                  handleChineseChars: bool(obj, "handle_chinese_chars", default: true),
+                                  stripAccents: (obj["strip_accents"] as? NSNumber)?.boolValue,
+                                  lowercase: bool(obj, "lowercase", default: true))
         case "Replace":
             guard let content = string(obj, "content") else {
                 throw TokenizerError.invalidContent(path: path, reason: "Replace normalizer without \"content\"")
@@ -137,6 +142,20 @@ enum ComponentParser {
                                      invert: bool(obj, "invert", default: false))
         case "Metaspace":
             return try metaspace(obj, path: path)
+        case "BertPreTokenizer":
+            return BertPreTokenizer()
+        case "Whitespace":
+            return SplitPreTokenizer(pattern: try! Pattern(#"\w+|[^\w\s]+"#), behavior: .removed, invert: true)
+        case "WhitespaceSplit":
+            return WhitespaceSplitPreTokenizer()
+        case "Punctuation":
+            let raw = string(obj, "behavior") ?? "Isolated"
+            guard let behavior = SplitBehavior(rawValue: raw) else {
+                throw TokenizerError.unsupported(path: path, reason: "Punctuation behavior \"\(raw)\"")
+            }
+            return PunctuationPreTokenizer(behavior: behavior)
+        case "Digits":
+            return DigitsPreTokenizer(individualDigits: bool(obj, "individual_digits", default: false))
         case "ByteLevel":
             return ByteLevelPreTokenizer(addPrefixSpace: bool(obj, "add_prefix_space", default: true),
                                          useRegex: bool(obj, "use_regex", default: true))

@@ -35,6 +35,11 @@ final class SentencePieceGoldenTests: XCTestCase {
     /// Every text's ids, truncated ids and the tokenizer's declared values against transformers'.
     func check(_ tokenizer: any Tokenizer, layout name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let (texts, layout) = try golden(name)
+        let className = layout.class == "TokenizersBackend" ? "PipelineTokenizer" : layout.class
+        let expectedType = ["SiglipTokenizer": "SiglipTokenizer", "PipelineTokenizer": "PipelineTokenizer",
+                            "GemmaTokenizer": "PipelineTokenizer", "Siglip2Tokenizer": "PipelineTokenizer"][className]
+        XCTAssertEqual("\(type(of: tokenizer))", expectedType, "\(name): transformers loads a \(layout.class)",
+                       file: file, line: line)
         XCTAssertGreaterThanOrEqual(texts.count, 50, file: file, line: line)
         var mismatches = 0
         for (i, text) in texts.enumerated() {
@@ -56,6 +61,22 @@ final class SentencePieceGoldenTests: XCTestCase {
         XCTAssertEqual(tokenizer.modelMaxLength, layout.model_max_length, name, file: file, line: line)
     }
 
+    /// `AutoTokenizer.load` of a layout, as transformers' `AutoTokenizer.from_pretrained`.
+    func load(_ layout: String) throws -> any Tokenizer {
+        try AutoTokenizer.load(directory: Self.root.appendingPathComponent(layout))
+    }
+
+    func pipeline(_ layout: String) throws -> PipelineTokenizer {
+        try XCTUnwrap(try load(layout) as? PipelineTokenizer, "\(layout) loads as a PipelineTokenizer")
+    }
+
+    func testEveryGoldenLayoutIsTested() throws {
+        let g = try XCTUnwrap(Self.golden)
+        let tested: Set = ["siglip", "siglip-mask", "siglip-cased", "siglip-bytes", "siglip-nolegacy", "gemma-eos",
+                           "gemma-bos", "gemma-flags", "siglip2", "unigram-json", "unigram-json-first"]
+        XCTAssertEqual(Set(g.layouts.keys), tested)
+    }
+
     func testGoldenCoversTruncation() throws {
         let (_, layout) = try golden("siglip")
         XCTAssertTrue(layout.ids.contains { $0.count > 64 }, "a text longer than 64 tokens")
@@ -65,37 +86,37 @@ final class SentencePieceGoldenTests: XCTestCase {
     // MARK: SiglipTokenizer (spiece.model)
 
     func testSiglipOriginalLayout() throws {
-        let tok = try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip"))
+        let tok = try XCTUnwrap(try load("siglip") as? SiglipTokenizer)
         try check(tok, layout: "siglip")
         XCTAssertEqual(tok.modelInputNames, ["input_ids"], "the original SigLIP passes no attention mask")
         XCTAssertEqual(tok.padTokenId, tok.eosTokenId, "pad = </s>")
     }
 
     func testSiglipSavedLayoutWithAttentionMask() throws {
-        let tok = try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip-mask"))
+        let tok = try load("siglip-mask")
         try check(tok, layout: "siglip-mask")
         XCTAssertEqual(tok.modelInputNames, ["input_ids", "attention_mask"])
     }
 
     func testSiglipCased() throws {
-        try check(try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip-cased")), layout: "siglip-cased")
+        try check(try load("siglip-cased"), layout: "siglip-cased")
     }
 
     // MARK: tokenizer.json (GemmaTokenizer, Siglip2Tokenizer, TokenizersBackend)
 
     func testGemmaWithEos() throws {
-        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-eos"), lowercase: false)
+        let tok = try pipeline("gemma-eos")
         try check(tok, layout: "gemma-eos")
         XCTAssertEqual(tok.encode("a"), tok.pipeline.encodeContent("a") + [1], "<eos> appended")
     }
 
     func testGemmaWithDeclaredBosTemplate() throws {
-        try check(try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-bos"), lowercase: false),
+        try check(try pipeline("gemma-bos"),
                   layout: "gemma-bos")
     }
 
     func testGemmaConfigFlagsDoNotOverrideTheFilePostProcessor() throws {
-        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-flags"), lowercase: false)
+        let tok = try pipeline("gemma-flags")
         try check(tok, layout: "gemma-flags")
     }
 
@@ -110,20 +131,20 @@ final class SentencePieceGoldenTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: json).write(to: dir.appendingPathComponent("tokenizer.json"))
         try Data(#"{"tokenizer_class": "GemmaTokenizer", "add_bos_token": true, "add_eos_token": true}"#.utf8)
             .write(to: dir.appendingPathComponent("tokenizer_config.json"))
-        let tok = try BackendTokenizerLoader.gemma(directory: dir, lowercase: false)
+        let tok = try XCTUnwrap(try AutoTokenizer.load(directory: dir) as? PipelineTokenizer)
         XCTAssertEqual(tok.encode("a photo"), tok.pipeline.encodeContent("a photo"))
         XCTAssertFalse(tok.encode("a photo").isEmpty)
     }
 
     func testSiglip2Lowercases() throws {
-        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("siglip2"), lowercase: true)
+        let tok = try pipeline("siglip2")
         try check(tok, layout: "siglip2")
         XCTAssertEqual(tok.encode("A Photo"), tok.encode("a photo"))
     }
 
     func testByteFallbackForCharactersOutsideTheVocabulary() throws {
-        let tok = try BackendTokenizerLoader.gemma(directory: Self.root.appendingPathComponent("gemma-eos"), lowercase: false)
-        let vocab = tok.pipeline.model.vocab
+        let tok = try pipeline("gemma-eos")
+        let vocab = try XCTUnwrap(tok.pipeline.model.base as? BPEModel).vocab
         // 😀 is F0 9F 98 80 in UTF-8: four byte tokens.
         XCTAssertNil(vocab["😀"])
         let bytes = ["<0xF0>", "<0x9F>", "<0x98>", "<0x80>"].map { vocab[$0]! }
@@ -131,23 +152,23 @@ final class SentencePieceGoldenTests: XCTestCase {
     }
 
     func testUnigramTokenizerJSON() throws {
-        let tok = try BackendTokenizerLoader.load(directory: Self.root.appendingPathComponent("unigram-json"))
+        let tok = try load("unigram-json")
         try check(tok, layout: "unigram-json")
     }
 
     func testSiglipByteFallbackUserDefinedPieceAndAdditionalToken() throws {
-        let tok = try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip-bytes"))
+        let tok = try XCTUnwrap(try load("siglip-bytes") as? SiglipTokenizer)
         try check(tok, layout: "siglip-bytes")
         XCTAssertTrue(tok.processor.model.byteFallback)
         XCTAssertTrue(tok.processor.model.precompiledCharsmap.isEmpty)
     }
 
     func testSiglipLegacyFalse() throws {
-        try check(try SiglipTokenizer(directory: Self.root.appendingPathComponent("siglip-nolegacy")), layout: "siglip-nolegacy")
+        try check(try load("siglip-nolegacy"), layout: "siglip-nolegacy")
     }
 
     func testUnigramTokenizerJSONPrependFirst() throws {
-        let tok = try BackendTokenizerLoader.load(directory: Self.root.appendingPathComponent("unigram-json-first"))
+        let tok = try load("unigram-json-first")
         try check(tok, layout: "unigram-json-first")
     }
 
@@ -161,5 +182,61 @@ final class SentencePieceGoldenTests: XCTestCase {
         XCTAssertEqual(c("Keep Case", false), "Keep Case")
         XCTAssertEqual(c("a\u{3000}b\u{1C}c"), "a b c", "str.isspace whitespace")
         XCTAssertEqual(c("a\u{200B}b"), "a\u{200B}b", "U+200B is not whitespace in Python")
+    }
+}
+
+/// The class transformers' AutoTokenizer picks for SigLIP checkpoints from config.json's `model_type`.
+final class SentencePieceAutoTokenizerTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("spm-auto-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func copy(_ layout: String, _ file: String) throws {
+        try FileManager.default.copyItem(
+            at: SentencePieceGoldenTests.root.appendingPathComponent(layout).appendingPathComponent(file),
+            to: directory.appendingPathComponent(file))
+    }
+
+    func writeConfig(_ modelType: String) throws {
+        try Data("{\"model_type\": \"\(modelType)\"}".utf8).write(to: directory.appendingPathComponent("config.json"))
+    }
+
+    /// SigLIP2 fixed-resolution checkpoints: model_type siglip, tokenizer_class GemmaTokenizer -> GemmaTokenizer
+    /// (the Hub's class is trusted): no lowercasing.
+    func testSiglipModelTypeWithGemmaClassIsGemma() throws {
+        try copy("gemma-eos", "tokenizer.json")
+        try copy("gemma-eos", "tokenizer_config.json")
+        try writeConfig("siglip")
+        let tok = try AutoTokenizer.load(directory: directory)
+        XCTAssertTrue(tok is PipelineTokenizer)
+        XCTAssertNotEqual(tok.encode("A Photo"), tok.encode("a photo"))
+    }
+
+    /// model_type siglip2 declares a wrong Hub class in transformers' list: Siglip2Tokenizer, which lowercases.
+    func testSiglip2ModelTypeOverridesTheHubClass() throws {
+        try copy("gemma-eos", "tokenizer.json")
+        try copy("gemma-eos", "tokenizer_config.json")
+        try writeConfig("siglip2")
+        let tok = try AutoTokenizer.load(directory: directory)
+        XCTAssertEqual(tok.encode("A Photo"), tok.encode("a photo"))
+    }
+
+    /// spiece.model and config.json alone: SiglipTokenizer with its class defaults.
+    func testSpieceModelWithModelTypeSiglip() throws {
+        try copy("siglip", "spiece.model")
+        try writeConfig("siglip")
+        let tok = try XCTUnwrap(try AutoTokenizer.load(directory: directory) as? SiglipTokenizer)
+        XCTAssertEqual(tok.modelInputNames, ["input_ids", "attention_mask"])
+        XCTAssertEqual(tok.modelMaxLength, 64)
+        XCTAssertEqual(tok.padTokenId, tok.eosTokenId)
+        let reference = try AutoTokenizer.load(directory: SentencePieceGoldenTests.root.appendingPathComponent("siglip"))
+        XCTAssertEqual(tok.encode("A photo of a CAT!"), reference.encode("A photo of a CAT!"))
     }
 }
