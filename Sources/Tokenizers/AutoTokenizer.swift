@@ -33,7 +33,7 @@ public enum AutoTokenizer {
         case "TokenizersBackend", "PreTrainedTokenizerFast", "PreTrainedTokenizer", "PythonBackend":
             return try PipelineTokenizer(files: files)
         case "SiglipTokenizer":
-            return try SiglipTokenizer(directory: directory)
+            return try SiglipTokenizer(files: files)
         case "GemmaTokenizer":
             return try PipelineTokenizer(gemma: files, lowercase: false)
         case "Siglip2Tokenizer":

@@ -35,49 +35,75 @@ public struct SiglipTokenizer: Tokenizer {
     /// Loads a directory with `spiece.model` and optionally `tokenizer_config.json` / `special_tokens_map.json`.
     ///
     /// - Throws: `TokenizerError`: missing directory or `spiece.model`; a corrupt model file (naming it and the
-    ///   byte offset); a model type other than Unigram (naming the file and the type); malformed JSON.
+    ///   byte offset); a model type other than Unigram (naming the file and the type); malformed JSON or values.
     public init(directory: URL) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
-            throw TokenizerError.missingDirectory(path: directory.path)
-        }
-        let modelURL = directory.appendingPathComponent("spiece.model")
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            throw TokenizerError.missingFile(path: modelURL.path, reason: "SiglipTokenizer reads its vocabulary from spiece.model")
-        }
-        try self.init(modelFile: modelURL, settings: try TokenizerSettings.load(directory: directory))
+        try self.init(files: TokenizerFiles(directory: directory))
     }
 
-    init(modelFile: URL, settings: TokenizerSettings) throws {
+    init(files: TokenizerFiles) throws {
+        let modelFile = files.directory.appendingPathComponent("spiece.model")
+        guard FileManager.default.fileExists(atPath: modelFile.path) else {
+            throw TokenizerError.missingFile(path: modelFile.path, reason: "SiglipTokenizer reads its vocabulary from spiece.model")
+        }
+        let config = files.config
+        let configPath = files.configPath
         var model = try SentencePieceModel(contentsOf: modelFile)
         // SentencePieceBackend: with `legacy` false the model's add_dummy_prefix is turned off.
-        if settings.legacy == false { model.addDummyPrefix = false }
+        if try TokenizerConfig.bool(config, "legacy", path: configPath, default: true) == false {
+            model.addDummyPrefix = false
+        }
         let processor = try SentencePieceProcessor(model: model, path: modelFile.path)
         self.processor = processor
-        doLowerCase = settings.doLowerCase ?? true
+        doLowerCase = try TokenizerConfig.bool(config, "do_lower_case", path: configPath, default: true)!
 
-        // Named tokens: SiglipTokenizer's defaults are AddedToken(lstrip=True, rstrip=True, normalized=False).
-        func named(_ spec: TokenizerSettings.TokenSpec?, default content: String) -> TokenizerSettings.TokenSpec {
-            var s = spec ?? TokenizerSettings.TokenSpec(content: content)
-            if spec == nil || (spec?.lstrip == nil && spec?.rstrip == nil) {
-                s.lstrip = true
-                s.rstrip = true
+        // The named tokens come from tokenizer_config.json, or from special_tokens_map.json when the config has no
+        // added_tokens_decoder (transformers' from_pretrained). SiglipTokenizer makes a plain string an
+        // AddedToken(lstrip=True, rstrip=True, normalized=False).
+        let useMap = config["added_tokens_decoder"] == nil
+        func named(_ key: String, default content: String) throws -> SlowAddedTokens.Spec? {
+            let (value, path): (Any?, String) = config[key] != nil ? (config[key], configPath)
+                : (useMap ? (files.specialMap[key], files.specialMapPath) : (nil, configPath))
+            guard let value else { return SlowAddedTokens.Spec(content: content, lstrip: true, rstrip: true) }
+            if value is NSNull { return nil }
+            if let s = value as? String { return SlowAddedTokens.Spec(content: s, lstrip: true, rstrip: true) }
+            guard let obj = value as? [String: Any] else {
+                throw TokenizerError.invalidContent(path: path, reason: "\"\(key)\" must be a string or an object")
             }
-            return s
+            return try SlowAddedTokens.Spec(obj, path: path)
         }
-        let eos = named(settings.eosToken, default: "</s>")
-        let unk = named(settings.unkToken, default: "<unk>")
-        let pad: TokenizerSettings.TokenSpec? =
-            settings.nullKeys.contains("pad_token") ? nil : named(settings.padToken, default: "</s>")
-        var specs: [(id: Int32?, spec: TokenizerSettings.TokenSpec)] = []
-        for (key, spec) in (settings.addedTokensDecoder ?? [:]).sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
-            guard let id = Int32(key) else {
-                throw TokenizerError.invalidContent(path: modelFile.deletingLastPathComponent()
-                    .appendingPathComponent("tokenizer_config.json").path, reason: "added_tokens_decoder key \"\(key)\" is not an id")
+        let eos = try named("eos_token", default: "</s>") ?? SlowAddedTokens.Spec(content: "</s>", lstrip: true, rstrip: true)
+        let unk = try named("unk_token", default: "<unk>") ?? SlowAddedTokens.Spec(content: "<unk>", lstrip: true, rstrip: true)
+        let pad = try named("pad_token", default: "</s>")
+        var specs: [(id: Int32?, spec: SlowAddedTokens.Spec)] = []
+        if let decoder = config["added_tokens_decoder"] {
+            guard let dict = decoder as? [String: Any] else {
+                throw TokenizerError.invalidContent(path: configPath, reason: "\"added_tokens_decoder\" must be an object")
             }
-            specs.append((id, spec))
+            for (key, value) in dict.sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
+                guard let id = Int32(key), let obj = value as? [String: Any] else {
+                    throw TokenizerError.invalidContent(path: configPath, reason: "added_tokens_decoder entry \"\(key)\"")
+                }
+                specs.append((id, try SlowAddedTokens.Spec(obj, path: configPath)))
+            }
         }
-        let additional = (settings.additionalSpecialTokens ?? []) + (settings.extraSpecialTokens ?? [])
+        var additional: [SlowAddedTokens.Spec] = []
+        for key in ["additional_special_tokens", "extra_special_tokens"] {
+            let (value, path) = config[key] != nil ? (config[key], configPath)
+                : (useMap ? files.specialMap[key] : nil, files.specialMapPath)
+            guard let value, !(value is NSNull), !(value is [String: Any]) else { continue }
+            guard let list = value as? [Any] else {
+                throw TokenizerError.invalidContent(path: path, reason: "\"\(key)\" must be a list")
+            }
+            for item in list {
+                if let s = item as? String {
+                    additional.append(SlowAddedTokens.Spec(content: s))
+                } else if let obj = item as? [String: Any] {
+                    additional.append(try SlowAddedTokens.Spec(obj, path: path))
+                } else {
+                    throw TokenizerError.invalidContent(path: path, reason: "\"\(key)\" entries must be strings or objects")
+                }
+            }
+        }
         for spec in [eos, unk] + (pad.map { [$0] } ?? []) + additional {
             specs.append((nil, spec))
         }
@@ -88,8 +114,9 @@ public struct SiglipTokenizer: Tokenizer {
         eosTokenId = added.id(eos.content)
         unknownToken = unk.content
         padTokenId = pad.map { added.id($0.content) }
-        modelMaxLength = settings.modelMaxLength == nil ? Self.defaultModelMaxLength : settings.modelMaxLengthLimit
-        modelInputNames = settings.modelInputNames ?? Self.defaultModelInputNames
+        modelMaxLength = config["model_max_length"] == nil
+            ? Self.defaultModelMaxLength : try TokenizerConfig.modelMaxLength(config, path: configPath)
+        modelInputNames = try TokenizerConfig.modelInputNames(config, path: configPath, default: Self.defaultModelInputNames)
         unknownTokenLength = processor.encodePieces(unk.content).count
     }
 
@@ -226,6 +253,31 @@ struct SlowAddedTokens: Sendable {
         let singleWord: Bool
     }
 
+    /// An added token as tokenizer_config.json gives it (flags absent are false).
+    struct Spec {
+        var content: String
+        var lstrip = false
+        var rstrip = false
+        var singleWord = false
+
+        init(content: String, lstrip: Bool = false, rstrip: Bool = false) {
+            self.content = content
+            self.lstrip = lstrip
+            self.rstrip = rstrip
+        }
+
+        /// - Throws: `TokenizerError.invalidContent` naming `path` when `content` is missing or empty.
+        init(_ obj: [String: Any], path: String) throws {
+            guard let content = obj["content"] as? String, !content.isEmpty else {
+                throw TokenizerError.invalidContent(path: path, reason: "added token without a non-empty \"content\"")
+            }
+            self.content = content
+            lstrip = (obj["lstrip"] as? NSNumber)?.boolValue ?? false
+            rstrip = (obj["rstrip"] as? NSNumber)?.boolValue ?? false
+            singleWord = (obj["single_word"] as? NSNumber)?.boolValue ?? false
+        }
+    }
+
     enum Chunk: Equatable {
         case text([Unicode.Scalar])
         case token(String)
@@ -239,7 +291,7 @@ struct SlowAddedTokens: Sendable {
 
     /// - Parameter specs: in the order transformers adds them; `id` given by `added_tokens_decoder`, else the
     ///   piece's id when the model has that piece, else the next id after the vocabulary.
-    init(specs: [(id: Int32?, spec: TokenizerSettings.TokenSpec)], processor: SentencePieceProcessor,
+    init(specs: [(id: Int32?, spec: Spec)], processor: SentencePieceProcessor,
          specialContents: [String]) {
         var tokens: [String: Token] = [:]
         var ids: [String: Int32] = [:]
@@ -258,8 +310,8 @@ struct SlowAddedTokens: Sendable {
                 }
             }
             if isNew || id != nil || tokens[spec.content] == nil {
-                tokens[spec.content] = Token(content: Array(spec.content.unicodeScalars), lstrip: spec.lstrip ?? false,
-                                             rstrip: spec.rstrip ?? false, singleWord: spec.singleWord ?? false)
+                tokens[spec.content] = Token(content: Array(spec.content.unicodeScalars), lstrip: spec.lstrip,
+                                             rstrip: spec.rstrip, singleWord: spec.singleWord)
             }
         }
         self.tokens = tokens
