@@ -6,7 +6,10 @@ import Foundation
 /// exist) or the unknown token (one per symbol, or one per run with `fuseUnknown`). With `ignoreMerges`, a word
 /// that is itself in the vocabulary is that token.
 public struct BPEModel: Sendable {
+    /// The vocabulary by Swift `String` (canonically equivalent tokens share one entry); encoding uses `exactVocab`.
     public let vocab: [String: Int32]
+    /// The vocabulary compared byte for byte, as `tokenizers` compares tokens.
+    public let exactVocab: [ExactString: Int32]
     /// Merge `(left id, right id)` packed into 64 bits -> (rank, merged id).
     let merges: [UInt64: (rank: Int32, id: Int32)]
     public let unknownTokenId: Int32?
@@ -24,19 +27,38 @@ public struct BPEModel: Sendable {
     public init(vocab: [String: Int32], merges: [(String, String)], unknownToken: String?, endOfWordSuffix: String,
                 continuingSubwordPrefix: String = "", fuseUnknown: Bool = false, byteFallback: Bool = false,
                 ignoreMerges: Bool = false, source: String) throws {
-        self.vocab = vocab
+        try self.init(entries: vocab.map { ($0.key, $0.value) }, merges: merges, unknownToken: unknownToken,
+                      endOfWordSuffix: endOfWordSuffix, continuingSubwordPrefix: continuingSubwordPrefix,
+                      fuseUnknown: fuseUnknown, byteFallback: byteFallback, ignoreMerges: ignoreMerges, source: source)
+    }
+
+    /// - Parameter entries: (token, id) pairs, tokens distinct byte for byte (see `CLIPTokenizer.parseVocabEntries`).
+    public init(entries: [(String, Int32)], merges: [(String, String)], unknownToken: String?, endOfWordSuffix: String,
+                continuingSubwordPrefix: String = "", fuseUnknown: Bool = false, byteFallback: Bool = false,
+                ignoreMerges: Bool = false, source: String) throws {
+        var exact: [ExactString: Int32] = [:]
+        var plain: [String: Int32] = [:]
+        exact.reserveCapacity(entries.count)
+        plain.reserveCapacity(entries.count)
+        for (token, id) in entries {
+            exact[ExactString(token)] = id
+            plain[token] = id
+        }
+        self.vocab = plain
+        exactVocab = exact
+        func id(_ token: String) -> Int32? { exact[ExactString(token)] }
         var map: [UInt64: (rank: Int32, id: Int32)] = [:]
         map.reserveCapacity(merges.count)
         let prefixCount = continuingSubwordPrefix.count
         for (rank, (a, b)) in merges.enumerated() {
-            guard let ia = vocab[a] else {
+            guard let ia = id(a) else {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: a, reason: "left part of merge \(rank + 1)")
             }
-            guard let ib = vocab[b] else {
+            guard let ib = id(b) else {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: b, reason: "right part of merge \(rank + 1)")
             }
             let merged = a + (prefixCount > 0 && b.hasPrefix(continuingSubwordPrefix) ? String(b.dropFirst(prefixCount)) : b)
-            guard let im = vocab[merged] else {
+            guard let im = id(merged) else {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: merged, reason: "result of merge \(rank + 1)")
             }
             let key = UInt64(UInt32(bitPattern: ia)) << 32 | UInt64(UInt32(bitPattern: ib))
@@ -45,7 +67,7 @@ public struct BPEModel: Sendable {
             map[key] = (Int32(rank), im)
         }
         self.merges = map
-        if let unknownToken, let id = vocab[unknownToken] {
+        if let unknownToken, let id = id(unknownToken) {
             unknownTokenId = id
         } else {
             unknownTokenId = nil
@@ -63,10 +85,10 @@ public struct BPEModel: Sendable {
         var key = String.UnicodeScalarView()
         key.append(contentsOf: word)
         let keyString = String(key)
-        if let hit = cache.get(keyString) { return hit }
-        if ignoreMerges, let id = vocab[keyString] { return [id] }
+        if let hit = cache.get(ExactString(keyString)) { return hit }
+        if ignoreMerges, let id = exactVocab[ExactString(keyString)] { return [id] }
         let ids = merge(word)
-        cache.set(keyString, ids)
+        cache.set(ExactString(keyString), ids)
         return ids
     }
 
@@ -82,14 +104,14 @@ public struct BPEModel: Sendable {
             var text = String(s)
             if i > 0 && !continuingSubwordPrefix.isEmpty { text = continuingSubwordPrefix + text }
             if i == word.count - 1 { text += endOfWordSuffix }
-            if let id = vocab[text] {
+            if let id = exactVocab[ExactString(text)] {
                 if pendingUnknown, let unk = unknownTokenId { ids.append(unk) }
                 pendingUnknown = false
                 ids.append(id)
                 continue
             }
             if byteFallback {
-                let bytes = text.utf8.map { vocab[BPEModel.byteToken($0)] }
+                let bytes = text.utf8.map { exactVocab[ExactString(BPEModel.byteToken($0))] }
                 if bytes.allSatisfy({ $0 != nil }) {
                     ids += bytes.map { $0! }
                     continue
@@ -208,17 +230,17 @@ struct MergeHeap {
 
 /// Bounded, thread-safe word -> ids cache shared by copies of a model.
 final class WordCache: @unchecked Sendable {
-    private var storage: [String: [Int32]] = [:]
+    private var storage: [ExactString: [Int32]] = [:]
     private let lock = NSLock()
     private let capacity = 10_000
 
-    func get(_ key: String) -> [Int32]? {
+    func get(_ key: ExactString) -> [Int32]? {
         lock.lock()
         defer { lock.unlock() }
         return storage[key]
     }
 
-    func set(_ key: String, _ value: [Int32]) {
+    func set(_ key: ExactString, _ value: [Int32]) {
         lock.lock()
         defer { lock.unlock() }
         if storage.count >= capacity { storage.removeAll(keepingCapacity: true) }

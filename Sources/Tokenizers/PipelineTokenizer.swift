@@ -115,7 +115,7 @@ public struct PipelineTokenizer: Tokenizer {
             return (AnyTokenizerModel(model), { vocab[$0] }, vocab.count)
         case "Unigram":
             let model = try UnigramModel(json: obj, path: path)
-            return (AnyTokenizerModel(model), { model.tokenToId[$0] }, model.vocab.count)
+            return (AnyTokenizerModel(model), { model.tokenToId[ExactString($0)] }, model.vocab.count)
         default:
             throw TokenizerError.unsupported(path: path, reason: "model type \"\(type)\" (supported: WordPiece, BPE, Unigram)")
         }

@@ -154,14 +154,14 @@ public struct SiglipTokenizer: Tokenizer {
             case .text(let scalars): tokens += tokenizeChunk(scalars)
             }
         }
-        if tokens.count > 1, tokens[0] == "\u{2581}", addedTokens.specialContents.contains(tokens[1]) {
+        if tokens.count > 1, tokens[0] == "\u{2581}", addedTokens.specialContents.contains(ExactString(tokens[1])) {
             tokens.removeFirst()
         }
         return tokens
     }
 
     func contentIds(_ text: String) -> [Int32] {
-        tokenize(text).map { addedTokens.idByContent[$0] ?? processor.pieceToId($0) }
+        tokenize(text).map { addedTokens.idByContent[ExactString($0)] ?? processor.pieceToId($0) }
     }
 
     /// `_tokenize`: canonicalize, then encode `<unk>` + text and drop the `<unk>` pieces.
@@ -284,46 +284,47 @@ struct SlowAddedTokens: Sendable {
     }
 
     /// Content -> token, the later definition of a content winning (as `_added_tokens_decoder` updates).
-    let tokens: [String: Token]
-    let idByContent: [String: Int32]
-    let specialContents: Set<String>
+    let tokens: [ExactString: Token]
+    let idByContent: [ExactString: Int32]
+    let specialContents: Set<ExactString>
     private let byFirst: [UInt32: [Token]]
 
     /// - Parameter specs: in the order transformers adds them; `id` given by `added_tokens_decoder`, else the
     ///   piece's id when the model has that piece, else the next id after the vocabulary.
     init(specs: [(id: Int32?, spec: Spec)], processor: SentencePieceProcessor,
          specialContents: [String]) {
-        var tokens: [String: Token] = [:]
-        var ids: [String: Int32] = [:]
+        var tokens: [ExactString: Token] = [:]
+        var ids: [ExactString: Int32] = [:]
         var next = Int32(processor.model.pieces.count)
         for (id, spec) in specs where !spec.content.isEmpty {
-            let isNew = ids[spec.content] == nil
+            let key = ExactString(spec.content)
+            let isNew = ids[key] == nil
             if let id {
-                ids[spec.content] = id
+                ids[key] = id
                 next = max(next, id + 1)
             } else if isNew {
                 if processor.contains(spec.content) {
-                    ids[spec.content] = processor.pieceToId(spec.content)
+                    ids[key] = processor.pieceToId(spec.content)
                 } else {
-                    ids[spec.content] = next
+                    ids[key] = next
                     next += 1
                 }
             }
-            if isNew || id != nil || tokens[spec.content] == nil {
-                tokens[spec.content] = Token(content: Array(spec.content.unicodeScalars), lstrip: spec.lstrip,
-                                             rstrip: spec.rstrip, singleWord: spec.singleWord)
+            if isNew || id != nil || tokens[key] == nil {
+                tokens[key] = Token(content: Array(spec.content.unicodeScalars), lstrip: spec.lstrip,
+                                    rstrip: spec.rstrip, singleWord: spec.singleWord)
             }
         }
         self.tokens = tokens
         idByContent = ids
-        self.specialContents = Set(specialContents)
+        self.specialContents = Set(specialContents.map(ExactString.init))
         var byFirst: [UInt32: [Token]] = [:]
         for t in tokens.values { byFirst[t.content[0].value, default: []].append(t) }
         for k in byFirst.keys { byFirst[k]!.sort { $0.content.count > $1.content.count } }
         self.byFirst = byFirst
     }
 
-    func id(_ content: String) -> Int32 { idByContent[content] ?? 0 }
+    func id(_ content: String) -> Int32 { idByContent[ExactString(content)] ?? 0 }
 
     /// The text split into plain chunks and added tokens, whitespace absorbed per the tokens' flags.
     func split(_ s: [Unicode.Scalar]) -> [Chunk] {
@@ -355,7 +356,7 @@ struct SlowAddedTokens: Sendable {
         }
         // 2. Neighbour stripping, in order, on the (mutating) list as transformers does.
         for i in parts.indices where isToken[i] {
-            guard let t = tokens[String(String.UnicodeScalarView(parts[i]))] else { continue }
+            guard let t = tokens[ExactString(String(String.UnicodeScalarView(parts[i])))] else { continue }
             if t.rstrip, i + 1 < parts.count, !parts[i + 1].isEmpty {
                 parts[i + 1] = Array(PythonString.strip(parts[i + 1][...], leading: true, trailing: false))
             }
@@ -377,7 +378,7 @@ struct SlowAddedTokens: Sendable {
         var chunks: [Chunk] = []
         for (i, p) in parts.enumerated() where !p.isEmpty {
             let text = String(String.UnicodeScalarView(p))
-            if isToken[i] || tokens[text] != nil || specialContents.contains(text) {
+            if isToken[i] || tokens[ExactString(text)] != nil || specialContents.contains(ExactString(text)) {
                 chunks.append(.token(text))
             } else {
                 chunks.append(.text(p))

@@ -104,7 +104,7 @@ public struct UnigramModel: TokenizerModel {
     public let vocab: [(String, Double)]
     public let unknownTokenId: Int32?
     public let byteFallback: Bool
-    let tokenToId: [String: Int32]
+    let tokenToId: [ExactString: Int32]
     let trie: ByteTrie
     let minScore: Double
 
@@ -121,12 +121,12 @@ public struct UnigramModel: TokenizerModel {
         self.vocab = vocab
         self.unknownTokenId = unknownTokenId
         self.byteFallback = byteFallback
-        var map: [String: Int32] = [:]
+        var map: [ExactString: Int32] = [:]
         var keys: [([UInt8], Int32)] = []
         keys.reserveCapacity(vocab.count)
         var minScore = Double.infinity
         for (i, (token, score)) in vocab.enumerated() {
-            map[token] = Int32(i)
+            map[ExactString(token)] = Int32(i)
             keys.append((Array(token.utf8), Int32(i)))
             if score < minScore { minScore = score }
         }
@@ -145,12 +145,12 @@ public struct UnigramModel: TokenizerModel {
     public func tokenize(_ text: String) -> [Int32] {
         var ids: [Int32] = []
         for piece in encode(text) {
-            if let id = tokenToId[piece] {
+            if let id = tokenToId[ExactString(piece)] {
                 ids.append(id)
                 continue
             }
             if byteFallback {
-                let bytes = piece.utf8.map { tokenToId[BPEModel.byteToken($0)] }
+                let bytes = piece.utf8.map { tokenToId[ExactString(BPEModel.byteToken($0))] }
                 if bytes.allSatisfy({ $0 != nil }) {
                     ids += bytes.map { $0! }
                     continue
@@ -235,7 +235,7 @@ public struct SentencePieceProcessor: Sendable {
     let minScore: Float
     let maxScore: Float
     /// piece -> id, as `PieceToId` (control, unknown and byte pieces included).
-    let pieceToIdMap: [String: Int32]
+    let pieceToIdMap: [ExactString: Int32]
     public let unknownId: Int32
 
     /// - Throws: `TokenizerError.unsupported` naming `path` and the type when the model is not Unigram;
@@ -249,7 +249,7 @@ public struct SentencePieceProcessor: Sendable {
         self.model = model
         normalizer = try SentencePieceNormalizer(model: model, path: path)
         var keys: [([UInt8], Int32)] = []
-        var map: [String: Int32] = [:]
+        var map: [ExactString: Int32] = [:]
         var unk: Int32? = nil
         var minScore = Float.greatestFiniteMagnitude
         var maxScore = Float.leastNormalMagnitude  // FLT_MIN, as sentencepiece starts it
@@ -257,10 +257,10 @@ public struct SentencePieceProcessor: Sendable {
             if p.piece.isEmpty {
                 throw TokenizerError.invalidContent(path: path, reason: "piece \(i) is empty")
             }
-            if map[p.piece] != nil {
+            if map[ExactString(p.piece)] != nil {
                 throw TokenizerError.invalidContent(path: path, reason: "piece \"\(p.piece)\" is defined twice")
             }
-            map[p.piece] = Int32(i)
+            map[ExactString(p.piece)] = Int32(i)
             switch p.type {
             case .normal, .userDefined, .unused:
                 keys.append((Array(p.piece.utf8), Int32(i)))
@@ -289,10 +289,10 @@ public struct SentencePieceProcessor: Sendable {
     }
 
     /// `PieceToId`: the piece's id, or the unknown id.
-    public func pieceToId(_ piece: String) -> Int32 { pieceToIdMap[piece] ?? unknownId }
+    public func pieceToId(_ piece: String) -> Int32 { pieceToIdMap[ExactString(piece)] ?? unknownId }
 
     /// Whether `piece` is one of the model's pieces.
-    public func contains(_ piece: String) -> Bool { pieceToIdMap[piece] != nil }
+    public func contains(_ piece: String) -> Bool { pieceToIdMap[ExactString(piece)] != nil }
 
     /// `encode(text, out_type=str)`: the pieces (an unknown run is its normalized text).
     public func encodePieces(_ text: String) -> [String] {

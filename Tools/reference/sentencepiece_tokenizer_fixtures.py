@@ -129,6 +129,11 @@ TEXTS = [
     "tishobama kedo lirasa vetu",
     "\u200bzero\u200bwidth\u200b",
     "control\u0007char",
+    # Canonically equivalent but different strings must not share a cache entry or a vocabulary lookup.
+    "\u0308\u0303\u0327",
+    "\u0327\u0308\u0303",
+    "\u00c5 \u212b A\u030a",
+    "\u00e9 e\u0301 \u2126 \u03a9 \uf900 \u8c48",
     "soft\u00adhyphen",
     "long " + " ".join(["a photo of a small red bird sitting in a tree"] * 12),
     "Long Punctuated, Text! " * 20,
