@@ -49,7 +49,7 @@ public struct BPEModel: Sendable {
         func id(_ token: String) -> Int32? { exact[ExactString(token)] }
         var map: [UInt64: (rank: Int32, id: Int32)] = [:]
         map.reserveCapacity(merges.count)
-        let prefixCount = continuingSubwordPrefix.count
+        let prefixScalars = Array(continuingSubwordPrefix.unicodeScalars)
         for (rank, (a, b)) in merges.enumerated() {
             guard let ia = id(a) else {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: a, reason: "left part of merge \(rank + 1)")
@@ -57,7 +57,9 @@ public struct BPEModel: Sendable {
             guard let ib = id(b) else {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: b, reason: "right part of merge \(rank + 1)")
             }
-            let merged = a + (prefixCount > 0 && b.hasPrefix(continuingSubwordPrefix) ? String(b.dropFirst(prefixCount)) : b)
+            // Scalar-wise, as tokenizers strips the prefix (Character-wise would join it with a combining mark).
+            let merged = !prefixScalars.isEmpty && b.unicodeScalars.starts(with: prefixScalars)
+                ? a + String(String.UnicodeScalarView(b.unicodeScalars.dropFirst(prefixScalars.count))) : a + b
             guard let im = id(merged) else {
                 throw TokenizerError.missingVocabularyEntry(path: source, token: merged, reason: "result of merge \(rank + 1)")
             }

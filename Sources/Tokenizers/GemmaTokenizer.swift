@@ -26,8 +26,11 @@ extension PipelineTokenizer {
         guard type == "BPE" else {
             throw TokenizerError.unsupported(path: path, reason: "model type \"\(type)\" for \(className) (it builds a BPE model)")
         }
-        let vocab = try CLIPTokenizer.parseVocab(modelObject["vocab"], path: path)
+        // The vocabulary with its keys exactly as written (see ExactVocabularyReader).
+        let entries = try Self.exactVocabulary(files, modelObject: modelObject, path: path)
         let merges = try CLIPTokenizer.parseMerges(modelObject["merges"], path: path)
+        var vocab: [ExactString: Int32] = [:]
+        for (token, id) in entries { vocab[ExactString(token)] = id }
 
         var config = files.config
         // transformers takes tokenizer.json's padding token as pad_token when the configuration names none.
@@ -42,16 +45,18 @@ extension PipelineTokenizer {
             fileAddedTokensPath: path,
             defaults: ["unk_token": "<unk>", "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
                        "mask_token": "<mask>"])
-        let added = try resolved.addedTokens(firstNewId: vocab.count, vocabularyId: { vocab[$0] }, source: path)
-        func id(_ content: String) -> Int32? { added.first { $0.content == content }?.id ?? vocab[content] }
-
-        let model = try BPEModel(vocab: vocab, merges: merges, unknownToken: resolved.namedContent["unk_token"],
-                                 endOfWordSuffix: "", fuseUnknown: true, byteFallback: true, source: path)
+        let added = try resolved.addedTokens(firstNewId: entries.count, vocabularyId: { vocab[ExactString($0)] },
+                                             source: path)
+        func id(_ content: String) -> Int32? {
+            added.first { $0.content.utf8.elementsEqual(content.utf8) }?.id ?? vocab[ExactString(content)]
+        }
+        let bpe = try BPEModel(entries: entries, merges: merges, unknownToken: resolved.namedContent["unk_token"],
+                               endOfWordSuffix: "", fuseUnknown: true, byteFallback: true, source: path)
         let space = try ReplaceNormalizer(literal: " ", content: "\u{2581}")
         let normalizer: any Normalizer = lowercase ? NormalizerSequence([LowercaseNormalizer(), space]) : space
         let split = SplitPreTokenizer(pattern: space.pattern, behavior: .mergedWithPrevious, invert: false)
         let postProcessor = try ComponentParser.postProcessor(root["post_processor"], path: path, tokenId: id)
-        pipeline = TokenizerPipeline(normalizer: normalizer, preTokenizer: split, model: AnyTokenizerModel(model),
+        pipeline = TokenizerPipeline(normalizer: normalizer, preTokenizer: split, model: AnyTokenizerModel(bpe),
                                      postProcessor: postProcessor, addedTokens: added)
         padTokenId = resolved.namedContent["pad_token"].flatMap(id)
         modelMaxLength = try TokenizerConfig.modelMaxLength(files.config, path: files.configPath)
@@ -60,5 +65,21 @@ extension PipelineTokenizer {
         truncationSide = files.config["truncation_side"] != nil
             ? try TokenizerConfig.truncationSide(files.config, path: files.configPath)
             : (try Self.truncationDirection(root, path: path) ?? .right)
+    }
+
+    /// `model.vocab` of tokenizer.json as (token, id) pairs with the tokens exactly as written; a list vocabulary
+    /// gives ids in order.
+    static func exactVocabulary(_ files: TokenizerFiles, modelObject: [String: Any], path: String) throws -> [(String, Int32)] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: files.tokenizerJSONURL)
+        } catch {
+            throw TokenizerError.unreadableFile(path: path, reason: error.localizedDescription)
+        }
+        if let entries = try ExactVocabularyReader.entries(of: data, path: path) {
+            if entries.isEmpty { throw TokenizerError.invalidContent(path: path, reason: "empty vocabulary") }
+            return entries
+        }
+        return try CLIPTokenizer.parseVocab(modelObject["vocab"], path: path).map { ($0.key, $0.value) }
     }
 }

@@ -36,7 +36,10 @@ public struct PipelineTokenizer: Tokenizer {
                 fileAddedIds[content] = id
             }
         }
-        let (model, vocabularyId, vocabularyCount) = try Self.model(modelObject, path: path)
+        let (model, vocabularyId, vocabularyCount) = try Self.model(
+            modelObject, path: path,
+            exactVocabulary: modelObject["type"] as? String == "BPE"
+                ? try Self.exactVocabulary(files, modelObject: modelObject, path: path) : nil)
 
         // transformers takes tokenizer.json's padding token as pad_token when the configuration names none.
         var config = files.config
@@ -85,7 +88,8 @@ public struct PipelineTokenizer: Tokenizer {
     }
 
     /// The model tokenizer.json declares, with its vocabulary lookup and size.
-    static func model(_ obj: [String: Any], path: String) throws
+    /// - Parameter exactVocabulary: BPE's vocabulary with its tokens exactly as written, when read from the file.
+    static func model(_ obj: [String: Any], path: String, exactVocabulary: [(String, Int32)]? = nil) throws
         -> (AnyTokenizerModel, (String) -> Int32?, Int) {
         guard let type = obj["type"] as? String else {
             throw TokenizerError.invalidContent(path: path, reason: "model without a \"type\"")
@@ -103,16 +107,16 @@ public struct PipelineTokenizer: Tokenizer {
             if let dropout = obj["dropout"] as? NSNumber, dropout.doubleValue > 0 {
                 throw TokenizerError.unsupported(path: path, reason: "BPE dropout \(dropout)")
             }
-            let vocab = try CLIPTokenizer.parseVocab(obj["vocab"], path: path)
+            let entries = try exactVocabulary ?? CLIPTokenizer.parseVocab(obj["vocab"], path: path).map { ($0.key, $0.value) }
             let model = try BPEModel(
-                vocab: vocab, merges: try CLIPTokenizer.parseMerges(obj["merges"], path: path),
+                entries: entries, merges: try CLIPTokenizer.parseMerges(obj["merges"], path: path),
                 unknownToken: obj["unk_token"] as? String,
                 endOfWordSuffix: obj["end_of_word_suffix"] as? String ?? "",
                 continuingSubwordPrefix: obj["continuing_subword_prefix"] as? String ?? "",
                 fuseUnknown: (obj["fuse_unk"] as? NSNumber)?.boolValue ?? false,
                 byteFallback: (obj["byte_fallback"] as? NSNumber)?.boolValue ?? false,
                 ignoreMerges: (obj["ignore_merges"] as? NSNumber)?.boolValue ?? false, source: path)
-            return (AnyTokenizerModel(model), { vocab[$0] }, vocab.count)
+            return (AnyTokenizerModel(model), { model.exactVocab[ExactString($0)] }, entries.count)
         case "Unigram":
             let model = try UnigramModel(json: obj, path: path)
             return (AnyTokenizerModel(model), { model.tokenToId[ExactString($0)] }, model.vocab.count)

@@ -72,3 +72,39 @@ final class SentencePieceComponentTests: XCTestCase {
         XCTAssertEqual(BPEModel.byteToken(0x0A), "<0x0A>")
     }
 }
+
+/// Canonically equivalent tokens stay distinct, as in `tokenizers` (transformers gives these ids for this file).
+final class ExactVocabularyTests: XCTestCase {
+    func testCanonicallyEquivalentTokensKeepTheirIds() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exact-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = #"""
+        {"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "post_processor": null,
+         "model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": true, "byte_fallback": false,
+          "vocab": {"<unk>": 0, "e": 1, "\u0301": 2, "\u00e9": 3, "e\u0301": 4, "\u00c5": 5, "\u212b": 6},
+          "merges": ["e \u0301"]}}
+        """#
+        try Data(json.utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
+        for tokenizerClass in ["TokenizersBackend", "GemmaTokenizer"] {
+            try Data("{\"tokenizer_class\": \"\(tokenizerClass)\"}".utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"))
+            let tok = try AutoTokenizer.load(directory: dir)
+            let expected: [(String, [Int32])] = [("\u{E9}", [3]), ("e\u{301}", [4]), ("\u{C5}", [5]), ("\u{212B}", [6]),
+                                                 ("\u{E9}e\u{301}", [3, 4])]
+            for (text, ids) in expected {
+                XCTAssertEqual(tok.encode(text), ids, "\(tokenizerClass): \(text.unicodeScalars.map { $0.value })")
+            }
+        }
+    }
+
+    func testReaderKeepsKeysAndRejectsBadIds() throws {
+        let good = Data(#"{"x": [1, {"a": "}"}], "model": {"merges": [], "vocab": {"a\"b": 0, "\ud83d\ude00": 1, "\u00e9": 2, "e\u0301": 3}}}"#.utf8)
+        let entries = try XCTUnwrap(try ExactVocabularyReader.entries(of: good, path: "t.json"))
+        XCTAssertEqual(entries.map(\.0.unicodeScalars.count), [3, 1, 1, 2])
+        XCTAssertEqual(entries.map(\.1), [0, 1, 2, 3])
+        XCTAssertNil(try ExactVocabularyReader.entries(of: Data(#"{"model": {"vocab": [["a", 0.0]]}}"#.utf8), path: "t"))
+        XCTAssertThrowsError(try ExactVocabularyReader.entries(of: Data(#"{"model": {"vocab": {"a": -1}}}"#.utf8), path: "t"))
+        XCTAssertThrowsError(try ExactVocabularyReader.entries(of: Data(#"{"model": {"vocab": {"a": 1.5}}}"#.utf8), path: "t"))
+        XCTAssertThrowsError(try ExactVocabularyReader.entries(of: Data(#"{"model": {"vocab": {"a": 1"#.utf8), path: "t"))
+    }
+}
