@@ -25,6 +25,8 @@ public struct SiglipTokenizer: Tokenizer {
     public let padTokenId: Int32?
     public let modelMaxLength: Int?
     public let modelInputNames: [String]
+    /// `truncation_side` of tokenizer_config.json (default right).
+    public let truncationSide: TruncationSide
     let addedTokens: SlowAddedTokens
     /// Number of pieces `<unk>` (the unknown token's text) encodes to, dropped after the prefix trick.
     let unknownTokenLength: Int
@@ -117,6 +119,7 @@ public struct SiglipTokenizer: Tokenizer {
         modelMaxLength = config["model_max_length"] == nil
             ? Self.defaultModelMaxLength : try TokenizerConfig.modelMaxLength(config, path: configPath)
         modelInputNames = try TokenizerConfig.modelInputNames(config, path: configPath, default: Self.defaultModelInputNames)
+        truncationSide = try TokenizerConfig.truncationSide(config, path: configPath)
         unknownTokenLength = processor.encodePieces(unk.content).count
     }
 
@@ -126,12 +129,15 @@ public struct SiglipTokenizer: Tokenizer {
         build(contentIds(text))
     }
 
+    /// `tokenizer(text, truncation=True, max_length=maxLength)`: the text's ids cut (from `truncationSide`) so that
+    /// with `</s>` the row is `maxLength` long; `maxLength` 0 means no limit (Python's falsy 0).
     public func encode(_ text: String, maxLength: Int) -> Encoding {
         var ids = contentIds(text)
         var truncated = false
         let specials = 1  // len(build_inputs_with_special_tokens([]))
-        if ids.count + specials > maxLength {
-            ids = Array(ids.prefix(max(0, maxLength - specials)))
+        if maxLength > 0, ids.count + specials > maxLength {
+            let keep = max(0, maxLength - specials)
+            ids = truncationSide == .left ? Array(ids.suffix(keep)) : Array(ids.prefix(keep))
             truncated = true
         }
         return Encoding(ids: build(ids), wasTruncated: truncated)

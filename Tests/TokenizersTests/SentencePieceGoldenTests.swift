@@ -72,7 +72,7 @@ final class SentencePieceGoldenTests: XCTestCase {
 
     func testEveryGoldenLayoutIsTested() throws {
         let g = try XCTUnwrap(Self.golden)
-        let tested: Set = ["siglip", "siglip-mask", "siglip-cased", "siglip-bytes", "siglip-nolegacy", "gemma-eos",
+        let tested: Set = ["siglip", "siglip-mask", "siglip-cased", "siglip-left", "siglip-bytes", "siglip-nolegacy", "gemma-eos",
                            "gemma-bos", "gemma-flags", "siglip2", "unigram-json", "unigram-json-first"]
         XCTAssertEqual(Set(g.layouts.keys), tested)
     }
@@ -170,6 +170,21 @@ final class SentencePieceGoldenTests: XCTestCase {
     func testUnigramTokenizerJSONPrependFirst() throws {
         let tok = try load("unigram-json-first")
         try check(tok, layout: "unigram-json-first")
+    }
+
+    func testSiglipTruncationSideLeft() throws {
+        let tok = try load("siglip-left")
+        try check(tok, layout: "siglip-left")
+        let text = try golden("siglip").texts.first { $0.hasPrefix("long ") }!
+        XCTAssertNotEqual(tok.encode(text, maxLength: 64).ids, try load("siglip").encode(text, maxLength: 64).ids)
+    }
+
+    /// max_length 0 is falsy in transformers: no truncation.
+    func testSiglipZeroMaxLengthIsNoLimit() throws {
+        let tok = try load("siglip")
+        for text in try golden("siglip").texts {
+            XCTAssertEqual(tok.encode(text, maxLength: 0), Encoding(ids: tok.encode(text), wasTruncated: false))
+        }
     }
 
     func testCanonicalizeText() {
