@@ -17,8 +17,9 @@ Writes under Tests/Fixtures/wordpiece/:
                       `tokenizer(text, truncation=True, max_length=n).input_ids` for some texts and lengths.
   unicode.json        for every code point, what tokenizers' BertNormalizer and BertPreTokenizer do with it alone:
                       removed by clean_text, turned into a space, padded as a Chinese character, split off as
-                      punctuation, split on as whitespace (ranges); and the code points stripping accents changes
-                      (ranges) with an FNV-1a checksum of their results.
+                      punctuation, split on as whitespace (ranges); the code points stripping accents changes
+                      (ranges) with an FNV-1a checksum of their results; and the ones the Digits pre-tokenizer
+                      splits off and the Whitespace pre-tokenizer keeps inside a word (its \\w).
 
 Run: python Tools/reference/wordpiece_tokenizer_fixtures.py
 """
@@ -284,7 +285,10 @@ def unicode_tables():
     accents = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
                                          lowercase=False)
     pre = pre_tokenizers.BertPreTokenizer()
-    sets = {"removed": [], "space": [], "chinese": [], "punctuation": [], "whitespace": [], "accents": []}
+    digits = pre_tokenizers.Digits(individual_digits=True)
+    whitespace = pre_tokenizers.Whitespace()
+    sets = {"removed": [], "space": [], "chinese": [], "punctuation": [], "whitespace": [], "accents": [],
+            "digits": [], "word": []}
     h = 0xcbf29ce484222325
     for c in range(0x110000):
         if 0xD800 <= c <= 0xDFFF:
@@ -308,6 +312,10 @@ def unicode_tables():
             sets["whitespace"].append(c)
         elif words != ["a" + ch + "b"]:
             raise AssertionError(f"U+{c:04X}: {words}")
+        if [w for w, _ in digits.pre_tokenize_str("a" + ch + "b")] == ["a", ch, "b"]:
+            sets["digits"].append(c)
+        if [w for w, _ in whitespace.pre_tokenize_str("a" + ch + "b")] == ["a" + ch + "b"]:
+            sets["word"].append(c)
     out = {k: ranges(v) for k, v in sets.items()}
     out["accents_fnv1a"] = f"{h:016x}"
     with open(os.path.join(ROOT, "unicode.json"), "w", encoding="utf-8") as f:
