@@ -11,7 +11,9 @@ Writes under Tests/Fixtures/wordpiece/:
                       tokens, never_split, model_max_length, model_input_names, truncation_side; config.json
                       model_type instead of tokenizer_class); tokenizer.json layouts hold what transformers'
                       BertTokenizer.save_pretrained writes for the subset vocabulary, some with the pipeline edited
-                      (BertTokenizer ignores it; TokenizersBackend / PreTrainedTokenizerFast run it).
+                      (BertTokenizer ignores it; TokenizersBackend / PreTrainedTokenizerFast run it); json-generic-bpe
+                      runs CLIP's BPE tokenizer.json of Tests/Fixtures/tokenizers/small-json (a symlink) as
+                      TokenizersBackend.
   golden.json         per layout: the class AutoTokenizer picks, pad_token_id, model_max_length (null for the 1e30
                       sentinel), model_input_names, `tokenizer(text).input_ids` for every text, and
                       `tokenizer(text, truncation=True, max_length=n).input_ids` for some texts and lengths.
@@ -237,6 +239,14 @@ def build_layouts(corpus):
     layouts["json-hub-class-wins"] = json_layout("json-hub-class-wins", base_json, base_config, edited,
                                                  config=dict(base_config, tokenizer_class="PreTrainedTokenizerFast"),
                                                  model_config={"model_type": "chinese_clip"})
+    # CLIP's byte-level BPE tokenizer.json (Tests/Fixtures/tokenizers/small-json) run as declared by
+    # TokenizersBackend: NFC, whitespace runs, lowercase, CLIP's Split pattern, ByteLevel, BPE with </w>, Roberta.
+    d = os.path.join(ROOT, "json-generic-bpe")
+    os.makedirs(d)
+    os.symlink("../../tokenizers/small-json/tokenizer.json", os.path.join(d, "tokenizer.json"))
+    write_json(os.path.join(d, "tokenizer_config.json"), {"tokenizer_class": "PreTrainedTokenizerFast",
+                                                          "pad_token": "<|endoftext|>", "model_max_length": 77})
+    layouts["json-generic-bpe"] = d
     return layouts
 
 
