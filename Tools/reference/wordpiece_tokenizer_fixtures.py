@@ -15,7 +15,9 @@ Writes under Tests/Fixtures/wordpiece/:
                       runs CLIP's BPE tokenizer.json of Tests/Fixtures/tokenizers/small-json (a symlink) as
                       TokenizersBackend.
   golden.json         per layout: the class AutoTokenizer picks, pad_token_id, model_max_length (null for the 1e30
-                      sentinel), model_input_names, `tokenizer(text).input_ids` for every text, and
+                      sentinel), model_input_names, `tokenizer(text).input_ids` for every text (the fixed corpus and
+                      100 seeded random texts mixing scripts, marks, punctuation, spaces, controls, emoji, special
+                      tokens and any code point), and
                       `tokenizer(text, truncation=True, max_length=n).input_ids` for some texts and lengths.
   unicode.json        for every code point, what tokenizers' BertNormalizer and BertPreTokenizer do with it alone:
                       removed by clean_text, turned into a space, padded as a Chinese character, split off as
@@ -70,6 +72,38 @@ CORPUS = [
 LONG_TEXTS = ["一张猫的照片。", "这是一张金毛寻回犬的图片。", "北京Beijing 2008奥运会", "",
               "这是一个很长的句子，用来测试截断：" + "我们在中文里面混合一些English words和数字123，" * 3]
 MAX_LENGTHS = [0, 1, 2, 3, 5, 16, 52]
+
+
+# Pools for the seeded random texts: characters each part of the pipeline treats differently.
+POOLS = [
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "一张猫的照片狗火箭飞机汽车北京上海中国人大小",
+    "áéíóúàèìòùâêîôûäëïöüçñÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÄËÏÖÜÇÑåøæœßİıŁł",
+    "\u0300\u0301\u0302\u0308\u0327\u0323\u064b\u0610\u093c\u0e31\u20d0",
+    ".,;:!?'\"()[]{}<>-_/\\@#$%^&*+=~`|，。！？；：（）【】「」《》、…—",
+    " \t\n\r\u3000\u00a0\u2028\u200b\u200d\ufeff\u0000\u0007\u007f\u0085",
+    "😀🐱👍🏽❤️🇨🇳",
+    "ｆｕｌｌＡＢＣ１２３①½Ⅻ²³٣४",
+]
+
+
+def random_texts(n, seed):
+    """Short texts mixing the pools, any code point (5%) and special tokens or words (5%)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(0, 12)):
+            r = rng.random()
+            if r < 0.05:
+                c = rng.randint(0, 0x10FFFF)
+                parts.append(chr(c if not 0xD800 <= c <= 0xDFFF else 0x41))
+            elif r < 0.1:
+                parts.append(rng.choice(["[CLS]", "[SEP]", "[MASK]", "<extra>", "hello", "photo", "照片"]))
+            else:
+                parts.append(rng.choice(rng.choice(POOLS)))
+        out.append("".join(parts))
+    return out
 
 
 def texts():
@@ -335,8 +369,8 @@ def unicode_tables():
 
 def main():
     corpus = texts()
-    layouts = build_layouts(corpus)
-    golden(layouts, corpus)
+    layouts = build_layouts(corpus)  # the subset vocabulary covers the fixed texts
+    golden(layouts, corpus + random_texts(100, seed=5))
     unicode_tables()
 
 
