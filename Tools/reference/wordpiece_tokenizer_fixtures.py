@@ -63,7 +63,7 @@ CORPUS = [
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "ꙮ", "한국어 텍스트", "ひらがな カタカナ", "Русский текст", "ภาษาไทย", "العربية", "हिन्दी",
     "𠀀𠀁𪜀", "\U0002b739\U0002b740\U0002b820\U0002ceb0\U0002ebf0\U00030000", "㐀䶵", "豈﨩", "⺀⼀", "〇",
     "a" * 99, "a" * 100, "a" * 101, "超" * 150, "x" * 150 + " 猫", "unbelievable" * 9, "深度学习" + "z" * 120,
-    "[CLS] 猫 [SEP]", "[MASK]", "[mask]", "[unused1]", "[UNK]", "[PAD][CLS]", "a[SEP]b", "<extra> 猫 <extra>",
+    "[CLS] 猫 [SEP]", "[MASK]", "[mask]", "一张 [MASK] 的照片", "a <Photo> of <photo>, <PHOTO>x<Photo>", "[unused1]", "[UNK]", "[PAD][CLS]", "a[SEP]b", "<extra> 猫 <extra>",
     "hello HELLO Hello", "don't stop", "it's 5 o'clock", "e-mail: test@example.com", "https://www.example.com/a?b=c",
     "#hashtag @user $100 &amp; 50%", "(括号) [方括号] {花括号}", "\\反斜杠/斜杠", "___", "...", "?!", "'\"",
     "这是一个很长的句子，用来测试截断：" + "我们在中文里面混合一些English words和数字123，" * 3,
@@ -196,6 +196,20 @@ def build_layouts(corpus):
          "truncation_side": "left", "model_max_length": 1000000000000000019884624838656},
         special_map={"unk_token": "[unused2]", "pad_token": "[unused3]", "cls_token": "[unused4]",
                      "sep_token": "[unused5]", "additional_special_tokens": ["<extra>"]})
+
+    # tokenizer_config.json as transformers 4 saved it (Hub repos of Chinese-CLIP): added_tokens_decoder with the
+    # special tokens' ids and flags, plus a normalized added token outside the vocabulary and [MASK] with lstrip.
+    def added(content, special=True, normalized=False, lstrip=False):
+        return {"content": content, "lstrip": lstrip, "normalized": normalized, "rstrip": False, "single_word": False,
+                "special": special}
+    layouts["cn-v4-config"] = slow_layout("cn-v4-config", {
+        "added_tokens_decoder": {"0": added("[PAD]"), "100": added("[UNK]"), "101": added("[CLS]"),
+                                 "102": added("[SEP]"), "103": added("[MASK]", lstrip=True),
+                                 "21128": added("<Photo>", special=False, normalized=True)},
+        "clean_up_tokenization_spaces": True, "cls_token": "[CLS]", "do_basic_tokenize": True, "do_lower_case": True,
+        "mask_token": "[MASK]", "model_max_length": 1000000000000000019884624838656, "never_split": None,
+        "pad_token": "[PAD]", "sep_token": "[SEP]", "strip_accents": None, "tokenize_chinese_chars": True,
+        "tokenizer_class": "BertTokenizer", "unk_token": "[UNK]"})
 
     full = layouts["cn-default"]
     words = subset_vocab(full, corpus)
