@@ -138,6 +138,8 @@ enum BertUnicode {
 
     /// NFD as `tokenizers` computes it.
     static func nfd(_ text: String) -> String {
+        // Nothing below U+00C0 decomposes.
+        if text.unicodeScalars.allSatisfy({ $0.value < 0xC0 }) { return text }
         guard text.unicodeScalars.contains(where: { notDecomposed.contains($0.value) }) else {
             return NFDNormalizer().normalize(text)
         }
@@ -192,7 +194,7 @@ public struct BertNormalizer: Normalizer {
             }
         }
         var result = String(out)
-        if stripAccents {
+        if stripAccents, result.unicodeScalars.contains(where: { $0.value >= 0xC0 }) {
             var stripped = String.UnicodeScalarView()
             for s in BertUnicode.nfd(result).unicodeScalars where !BertUnicode.isNonspacingMark(s) {
                 stripped.append(s)

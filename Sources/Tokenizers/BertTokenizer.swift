@@ -19,6 +19,7 @@ public struct BertTokenizer: Tokenizer {
     public let padTokenId: Int32?
     public let modelMaxLength: Int?
     public let modelInputNames: [String]
+    /// `truncation_side` of tokenizer_config.json, else tokenizer.json's truncation direction, else right.
     public let truncationSide: TruncationSide
     /// `do_lower_case`, `tokenize_chinese_chars`, and the accent stripping in effect (`strip_accents`, or
     /// `do_lower_case` when unset).
@@ -98,10 +99,14 @@ public struct BertTokenizer: Tokenizer {
             ? try TokenizerConfig.truncationSide(config, path: configPath) : (jsonTruncationSide ?? .right)
     }
 
+    /// input_ids as transformers' `BertTokenizer(text).input_ids`: `[CLS] ... [SEP]`, not truncated.
     public func encode(_ text: String) -> [Int32] {
         pipeline.postProcessor.process(pipeline.encodeContent(text))
     }
 
+    /// `tokenizer(text, truncation=True, max_length=maxLength).input_ids`: the text's tokens are cut from
+    /// `truncationSide` so that the row, special tokens included, is `maxLength` long; a `maxLength` below the
+    /// number of special tokens leaves the text whole, as `tokenizers` does.
     public func encode(_ text: String, maxLength: Int) -> Encoding {
         pipeline.encode(text, maxLength: maxLength, truncationSide: truncationSide)
     }

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Token ids of one text: `[<|startoftext|>, ..., <|endoftext|>]`, at most `CLIPTokenizer.maxLength` long.
+/// Token ids of one text with the tokenizer's special tokens (CLIP: `[<|startoftext|>, ..., <|endoftext|>]`), at most
+/// the requested maximum length long.
 public struct Encoding: Sendable, Equatable {
-    /// input_ids, `[length]`, bos first and eos last.
+    /// input_ids, `[length]`, special tokens included (CLIP: bos first and eos last).
     public let ids: [Int32]
-    /// `true` when the text gave more tokens than `maxLength` and was cut (the end token is kept last).
+    /// `true` when the text gave more tokens than the maximum length and was cut (the special tokens are kept).
     public let wasTruncated: Bool
 
     public init(ids: [Int32], wasTruncated: Bool) {

@@ -12,6 +12,7 @@ public struct PipelineTokenizer: Tokenizer {
     public let padTokenId: Int32?
     public let modelMaxLength: Int?
     public let modelInputNames: [String]
+    /// `truncation_side` of tokenizer_config.json, else tokenizer.json's truncation direction, else right.
     public let truncationSide: TruncationSide
 
     /// Loads `directory` as a `TokenizersBackend`, whatever tokenizer_config.json's `tokenizer_class` says.
@@ -79,10 +80,15 @@ public struct PipelineTokenizer: Tokenizer {
             : (try Self.truncationDirection(root, path: path) ?? .right)
     }
 
+    /// input_ids as transformers' `TokenizersBackend(text).input_ids`: the post-processor's special tokens
+    /// included, not truncated.
     public func encode(_ text: String) -> [Int32] {
         pipeline.postProcessor.process(pipeline.encodeContent(text))
     }
 
+    /// `tokenizer(text, truncation=True, max_length=maxLength).input_ids`: the text's tokens are cut from
+    /// `truncationSide` so that the row, special tokens included, is `maxLength` long; a `maxLength` below the
+    /// number of special tokens leaves the text whole, as `tokenizers` does.
     public func encode(_ text: String, maxLength: Int) -> Encoding {
         pipeline.encode(text, maxLength: maxLength, truncationSide: truncationSide)
     }

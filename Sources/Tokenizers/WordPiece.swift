@@ -54,7 +54,7 @@ public struct WordPieceModel: TokenizerModel {
         var offsets: [Int] = [0]  // byte offset of each scalar boundary
         offsets.reserveCapacity(word.count + 1)
         for s in word {
-            bytes.append(contentsOf: String(s).utf8)
+            UTF8.encode(s) { bytes.append($0) }
             offsets.append(bytes.count)
         }
         var ids: [Int32] = []

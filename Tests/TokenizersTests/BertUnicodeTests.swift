@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Tokenizers
 
-/// Every code point through BertNormalizer and BertPreTokenizer as `tokenizers` 0.23 treats it
+/// Every code point through BertNormalizer, BertPreTokenizer, Digits and Whitespace as `tokenizers` 0.23 treats it
 /// (Tests/Fixtures/wordpiece/unicode.json).
 final class BertUnicodeTests: XCTestCase {
     func testEveryCodePointAgreesWithTokenizers() throws {
@@ -16,7 +16,7 @@ final class BertUnicodeTests: XCTestCase {
         }
         let removed = try members("removed"), space = try members("space"), chinese = try members("chinese")
         let punctuation = try members("punctuation"), whitespace = try members("whitespace")
-        let accents = try members("accents")
+        let accents = try members("accents"), digits = try members("digits"), word = try members("word")
         let checksum = try XCTUnwrap(obj["accents_fnv1a"] as? String)
         XCTAssertGreaterThan(removed.count, 100_000)
         XCTAssertGreaterThan(chinese.count, 80_000)
@@ -26,6 +26,8 @@ final class BertUnicodeTests: XCTestCase {
         let cjk = BertNormalizer(cleanText: false, handleChineseChars: true, stripAccents: false, lowercase: false)
         let strip = BertNormalizer(cleanText: false, handleChineseChars: false, stripAccents: true, lowercase: false)
         let pre = BertPreTokenizer()
+        let digitSplitter = DigitsPreTokenizer(individualDigits: true)
+        let whitespaceSplitter = try XCTUnwrap(try ComponentParser.preTokenizer(["type": "Whitespace"], path: "test"))
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         var mismatches: [String] = []
         for v in UInt32(0)..<0x110000 {
@@ -43,7 +45,10 @@ final class BertUnicodeTests: XCTestCase {
             } else if accents.contains(v) {
                 mismatches.append("accents \(hex)")
             }
-            let words = pre.preTokenize([Array("a\(text)b".unicodeScalars)]).map { String(String.UnicodeScalarView($0)) }
+            let probe = [Array("a\(text)b".unicodeScalars)]
+            let words = pre.preTokenize(probe).map { String(String.UnicodeScalarView($0)) }
+            if (digitSplitter.preTokenize(probe).count == 3) != digits.contains(v) { mismatches.append("digit \(hex)") }
+            if (whitespaceSplitter.preTokenize(probe).count == 1) != word.contains(v) { mismatches.append("\\w \(hex)") }
             if (words == ["a", text, "b"]) != punctuation.contains(v) { mismatches.append("punctuation \(hex)") }
             if (words == ["a", "b"]) != whitespace.contains(v) { mismatches.append("whitespace \(hex)") }
         }

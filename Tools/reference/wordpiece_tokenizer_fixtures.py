@@ -11,14 +11,19 @@ Writes under Tests/Fixtures/wordpiece/:
                       tokens, never_split, model_max_length, model_input_names, truncation_side; config.json
                       model_type instead of tokenizer_class); tokenizer.json layouts hold what transformers'
                       BertTokenizer.save_pretrained writes for the subset vocabulary, some with the pipeline edited
-                      (BertTokenizer ignores it; TokenizersBackend / PreTrainedTokenizerFast run it).
+                      (BertTokenizer ignores it; TokenizersBackend / PreTrainedTokenizerFast run it); json-generic-bpe
+                      runs CLIP's BPE tokenizer.json of Tests/Fixtures/tokenizers/small-json (a symlink) as
+                      TokenizersBackend.
   golden.json         per layout: the class AutoTokenizer picks, pad_token_id, model_max_length (null for the 1e30
-                      sentinel), model_input_names, `tokenizer(text).input_ids` for every text, and
+                      sentinel), model_input_names, `tokenizer(text).input_ids` for every text (the fixed corpus and
+                      100 seeded random texts mixing scripts, marks, punctuation, spaces, controls, emoji, special
+                      tokens and any code point), and
                       `tokenizer(text, truncation=True, max_length=n).input_ids` for some texts and lengths.
   unicode.json        for every code point, what tokenizers' BertNormalizer and BertPreTokenizer do with it alone:
                       removed by clean_text, turned into a space, padded as a Chinese character, split off as
-                      punctuation, split on as whitespace (ranges); and the code points stripping accents changes
-                      (ranges) with an FNV-1a checksum of their results.
+                      punctuation, split on as whitespace (ranges); the code points stripping accents changes
+                      (ranges) with an FNV-1a checksum of their results; and the ones the Digits pre-tokenizer
+                      splits off and the Whitespace pre-tokenizer keeps inside a word (its \\w).
 
 Run: python Tools/reference/wordpiece_tokenizer_fixtures.py
 """
@@ -58,7 +63,7 @@ CORPUS = [
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "ꙮ", "한국어 텍스트", "ひらがな カタカナ", "Русский текст", "ภาษาไทย", "العربية", "हिन्दी",
     "𠀀𠀁𪜀", "\U0002b739\U0002b740\U0002b820\U0002ceb0\U0002ebf0\U00030000", "㐀䶵", "豈﨩", "⺀⼀", "〇",
     "a" * 99, "a" * 100, "a" * 101, "超" * 150, "x" * 150 + " 猫", "unbelievable" * 9, "深度学习" + "z" * 120,
-    "[CLS] 猫 [SEP]", "[MASK]", "[mask]", "[unused1]", "[UNK]", "[PAD][CLS]", "a[SEP]b", "<extra> 猫 <extra>",
+    "[CLS] 猫 [SEP]", "[MASK]", "[mask]", "一张 [MASK] 的照片", "a <Photo> of <photo>, <PHOTO>x<Photo>", "[unused1]", "[UNK]", "[PAD][CLS]", "a[SEP]b", "<extra> 猫 <extra>",
     "hello HELLO Hello", "don't stop", "it's 5 o'clock", "e-mail: test@example.com", "https://www.example.com/a?b=c",
     "#hashtag @user $100 &amp; 50%", "(括号) [方括号] {花括号}", "\\反斜杠/斜杠", "___", "...", "?!", "'\"",
     "这是一个很长的句子，用来测试截断：" + "我们在中文里面混合一些English words和数字123，" * 3,
@@ -67,6 +72,38 @@ CORPUS = [
 LONG_TEXTS = ["一张猫的照片。", "这是一张金毛寻回犬的图片。", "北京Beijing 2008奥运会", "",
               "这是一个很长的句子，用来测试截断：" + "我们在中文里面混合一些English words和数字123，" * 3]
 MAX_LENGTHS = [0, 1, 2, 3, 5, 16, 52]
+
+
+# Pools for the seeded random texts: characters each part of the pipeline treats differently.
+POOLS = [
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "一张猫的照片狗火箭飞机汽车北京上海中国人大小",
+    "áéíóúàèìòùâêîôûäëïöüçñÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÄËÏÖÜÇÑåøæœßİıŁł",
+    "\u0300\u0301\u0302\u0308\u0327\u0323\u064b\u0610\u093c\u0e31\u20d0",
+    ".,;:!?'\"()[]{}<>-_/\\@#$%^&*+=~`|，。！？；：（）【】「」《》、…—",
+    " \t\n\r\u3000\u00a0\u2028\u200b\u200d\ufeff\u0000\u0007\u007f\u0085",
+    "😀🐱👍🏽❤️🇨🇳",
+    "ｆｕｌｌＡＢＣ１２３①½Ⅻ²³٣४",
+]
+
+
+def random_texts(n, seed):
+    """Short texts mixing the pools, any code point (5%) and special tokens or words (5%)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(0, 12)):
+            r = rng.random()
+            if r < 0.05:
+                c = rng.randint(0, 0x10FFFF)
+                parts.append(chr(c if not 0xD800 <= c <= 0xDFFF else 0x41))
+            elif r < 0.1:
+                parts.append(rng.choice(["[CLS]", "[SEP]", "[MASK]", "<extra>", "hello", "photo", "照片"]))
+            else:
+                parts.append(rng.choice(rng.choice(POOLS)))
+        out.append("".join(parts))
+    return out
 
 
 def texts():
@@ -160,6 +197,20 @@ def build_layouts(corpus):
         special_map={"unk_token": "[unused2]", "pad_token": "[unused3]", "cls_token": "[unused4]",
                      "sep_token": "[unused5]", "additional_special_tokens": ["<extra>"]})
 
+    # tokenizer_config.json as transformers 4 saved it (Hub repos of Chinese-CLIP): added_tokens_decoder with the
+    # special tokens' ids and flags, plus a normalized added token outside the vocabulary and [MASK] with lstrip.
+    def added(content, special=True, normalized=False, lstrip=False):
+        return {"content": content, "lstrip": lstrip, "normalized": normalized, "rstrip": False, "single_word": False,
+                "special": special}
+    layouts["cn-v4-config"] = slow_layout("cn-v4-config", {
+        "added_tokens_decoder": {"0": added("[PAD]"), "100": added("[UNK]"), "101": added("[CLS]"),
+                                 "102": added("[SEP]"), "103": added("[MASK]", lstrip=True),
+                                 "21128": added("<Photo>", special=False, normalized=True)},
+        "clean_up_tokenization_spaces": True, "cls_token": "[CLS]", "do_basic_tokenize": True, "do_lower_case": True,
+        "mask_token": "[MASK]", "model_max_length": 1000000000000000019884624838656, "never_split": None,
+        "pad_token": "[PAD]", "sep_token": "[SEP]", "strip_accents": None, "tokenize_chinese_chars": True,
+        "tokenizer_class": "BertTokenizer", "unk_token": "[UNK]"})
+
     full = layouts["cn-default"]
     words = subset_vocab(full, corpus)
     with open(os.path.join(ROOT, "subset.txt"), "w", encoding="utf-8") as f:
@@ -236,6 +287,14 @@ def build_layouts(corpus):
     layouts["json-hub-class-wins"] = json_layout("json-hub-class-wins", base_json, base_config, edited,
                                                  config=dict(base_config, tokenizer_class="PreTrainedTokenizerFast"),
                                                  model_config={"model_type": "chinese_clip"})
+    # CLIP's byte-level BPE tokenizer.json (Tests/Fixtures/tokenizers/small-json) run as declared by
+    # TokenizersBackend: NFC, whitespace runs, lowercase, CLIP's Split pattern, ByteLevel, BPE with </w>, Roberta.
+    d = os.path.join(ROOT, "json-generic-bpe")
+    os.makedirs(d)
+    os.symlink("../../tokenizers/small-json/tokenizer.json", os.path.join(d, "tokenizer.json"))
+    write_json(os.path.join(d, "tokenizer_config.json"), {"tokenizer_class": "PreTrainedTokenizerFast",
+                                                          "pad_token": "<|endoftext|>", "model_max_length": 77})
+    layouts["json-generic-bpe"] = d
     return layouts
 
 
@@ -284,7 +343,10 @@ def unicode_tables():
     accents = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
                                          lowercase=False)
     pre = pre_tokenizers.BertPreTokenizer()
-    sets = {"removed": [], "space": [], "chinese": [], "punctuation": [], "whitespace": [], "accents": []}
+    digits = pre_tokenizers.Digits(individual_digits=True)
+    whitespace = pre_tokenizers.Whitespace()
+    sets = {"removed": [], "space": [], "chinese": [], "punctuation": [], "whitespace": [], "accents": [],
+            "digits": [], "word": []}
     h = 0xcbf29ce484222325
     for c in range(0x110000):
         if 0xD800 <= c <= 0xDFFF:
@@ -308,6 +370,10 @@ def unicode_tables():
             sets["whitespace"].append(c)
         elif words != ["a" + ch + "b"]:
             raise AssertionError(f"U+{c:04X}: {words}")
+        if [w for w, _ in digits.pre_tokenize_str("a" + ch + "b")] == ["a", ch, "b"]:
+            sets["digits"].append(c)
+        if [w for w, _ in whitespace.pre_tokenize_str("a" + ch + "b")] == ["a" + ch + "b"]:
+            sets["word"].append(c)
     out = {k: ranges(v) for k, v in sets.items()}
     out["accents_fnv1a"] = f"{h:016x}"
     with open(os.path.join(ROOT, "unicode.json"), "w", encoding="utf-8") as f:
@@ -317,8 +383,8 @@ def unicode_tables():
 
 def main():
     corpus = texts()
-    layouts = build_layouts(corpus)
-    golden(layouts, corpus)
+    layouts = build_layouts(corpus)  # the subset vocabulary covers the fixed texts
+    golden(layouts, corpus + random_texts(100, seed=5))
     unicode_tables()
 
 
