@@ -7,7 +7,7 @@ SigLIP's or Gemma's; the algorithms are):
     and a Unigram model with a few custom normalization rules for the Unigram tokenizer.json.
 Writes tokenizer directories in the layouts Hub repos ship and records, for each,
 `AutoTokenizer.from_pretrained(dir)(text).input_ids` (transformers 5.24) for every text, plus truncated ids
-(`truncation=True, max_length=64` and 8), model_input_names, pad_token_id and model_max_length.
+(`truncation=True, max_length=64` and 8; null when equal to the full ids), model_input_names, pad_token_id and model_max_length.
 
 Layouts (Tests/Fixtures/sentencepiece/):
   siglip/          spiece.model + tokenizer_config.json + special_tokens_map.json as google/siglip-* ship them
@@ -144,8 +144,40 @@ TEXTS = [
 ]
 
 
+
+def random_texts(count, seed=7):
+    """Seeded random texts: scripts, combining marks, punctuation, Unicode spaces, controls, emoji, special tokens
+    and any code point."""
+    rng = random.Random(seed)
+    pools = [
+        "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", " " * 6, "\t\n\r\x0b\x0c",
+        "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "éèêëàâäôöûüçñßøåæœÿ", "\u0301\u0308\u0327\u0303", "猫狗火箭照片一张的是不了人我在有",
+        "한국어텍스트", "привет ΣΟΦΟΣ σοφος", "ＡＢＣｆｕｌｌ１２３！？", "ﬁﬂﬀ①㈱½²Ⅻℌ™", "😀🚀👍🏽❤️🇫🇷",
+        "\u00a0\u3000\u2009\u200b\u200d\u00ad\u2028\u0085\x1c", "\x00\x07\x7f", "عربي", "ไทย", "İıŞğ",
+    ]
+    specials = ["▁", "</s>", "<unk>", "<pad>", "<s>", "<mask>", "<extra_a>", "<eos>", "<bos>", "cat", " a photo of "]
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 6)):
+            r = rng.random()
+            if r < 0.15:
+                parts.append(rng.choice(specials))
+            elif r < 0.3:
+                ranges = [(0x20, 0x2FFF), (0x3000, 0xD7FF), (0xE000, 0x10FFFF)]
+                lo, hi = rng.choice(ranges)
+                parts.append("".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(1, 3))))
+            else:
+                pool = rng.choice(pools)
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 5))))
+        texts.append("".join(parts))
+    return texts
+
+
 def truncated(tok, text, n):
-    return tok(text, truncation=True, max_length=n)["input_ids"]
+    """The ids with truncation=True, max_length=n; None when they equal the untruncated ids (keeps the file small)."""
+    ids = tok(text, truncation=True, max_length=n)["input_ids"]
+    return None if ids == tok(text)["input_ids"] else ids
 
 
 def record(directory):
@@ -309,6 +341,9 @@ RULES = "\n".join(
     + [f"{0xFF41 + i:X}\t{0x61 + i:X}" for i in range(26)]
     + ["FB01\t66 69", "FB02\t66 6C", "A0\t20", "3000\t20", "65 301\tE9", "2460\t31"]
 ) + "\n"
+
+
+TEXTS += random_texts(40)
 
 
 def main():
