@@ -15,8 +15,9 @@ import Foundation
 /// 5. `</s>` is appended unless the ids already end with it.
 ///
 /// With `legacy: false` in tokenizer_config.json the model's `add_dummy_prefix` is turned off, as
-/// `SentencePieceBackend` does. pad_token is `</s>` by default, `model_max_length` 64, `model_input_names` ["input_ids", "attention_mask"]
-/// unless `tokenizer_config.json` says otherwise (the original SigLIP checkpoints list only "input_ids").
+/// `SentencePieceBackend` does. pad_token is `</s>` by default, `model_max_length` 64, `model_input_names`
+/// ["input_ids", "attention_mask"] unless tokenizer_config.json says otherwise (the original SigLIP checkpoints list
+/// only "input_ids": transformers' pipeline then passes no attention mask).
 public struct SiglipTokenizer: Tokenizer {
     public let processor: SentencePieceProcessor
     public let doLowerCase: Bool
@@ -125,6 +126,7 @@ public struct SiglipTokenizer: Tokenizer {
 
     // MARK: - Encoding
 
+    /// input_ids of `tokenizer(text)`: `[n]`, `</s>` last, no padding or truncation.
     public func encode(_ text: String) -> [Int32] {
         build(contentIds(text))
     }
