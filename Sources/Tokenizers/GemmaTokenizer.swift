@@ -7,7 +7,7 @@ extension PipelineTokenizer {
     /// normalizer `Replace(" ", "▁")` (after `Lowercase` for Siglip2Tokenizer) and the pre-tokenizer
     /// `Split(" ", merged_with_previous)`; the file's other normalizer, pre-tokenizer and decoder are ignored. The
     /// post-processor is the file's (tokenizer_config.json's `add_bos_token` / `add_eos_token` are dropped when
-    /// tokenizer.json exists; none adds no special tokens). Added tokens: `added_tokens_decoder` of
+    /// tokenizer.json exists; none adds no special tokens). padding_side defaults to left. Added tokens: `added_tokens_decoder` of
     /// tokenizer_config.json, else tokenizer.json's `added_tokens`, then the named special tokens (defaults `<unk>`,
     /// `<bos>`, `<eos>`, `<pad>`, `<mask>`). model_input_names default `["input_ids", "attention_mask"]`.
     ///
@@ -65,6 +65,9 @@ extension PipelineTokenizer {
         truncationSide = files.config["truncation_side"] != nil
             ? try TokenizerConfig.truncationSide(files.config, path: files.configPath)
             : (try Self.truncationDirection(root, path: path) ?? .right)
+        // Both classes declare padding_side = "left".
+        paddingSide = try TokenizerConfig.paddingSide(files.config, path: files.configPath)
+            ?? Self.paddingDirection(root, path: path) ?? .left
     }
 
     /// `model.vocab` of tokenizer.json as (token, id) pairs with the tokens exactly as written; a list vocabulary

@@ -14,6 +14,9 @@ public struct PipelineTokenizer: Tokenizer {
     public let modelInputNames: [String]
     /// `truncation_side` of tokenizer_config.json, else tokenizer.json's truncation direction, else right.
     public let truncationSide: TruncationSide
+    /// tokenizer_config.json `padding_side`, else tokenizer.json's `padding.direction`, else the class default
+    /// (right; left for GemmaTokenizer and Siglip2Tokenizer).
+    public let paddingSide: PaddingSide
 
     /// Loads `directory` as a `TokenizersBackend`, whatever tokenizer_config.json's `tokenizer_class` says.
     /// - Throws: `TokenizerError` naming the file and the reason (see `AutoTokenizer.load(directory:)`).
@@ -78,6 +81,8 @@ public struct PipelineTokenizer: Tokenizer {
         truncationSide = files.config["truncation_side"] != nil
             ? try TokenizerConfig.truncationSide(files.config, path: files.configPath)
             : (try Self.truncationDirection(root, path: path) ?? .right)
+        paddingSide = try TokenizerConfig.paddingSide(files.config, path: files.configPath)
+            ?? Self.paddingDirection(root, path: path) ?? .right
     }
 
     /// input_ids as transformers' `TokenizersBackend(text).input_ids`: the post-processor's special tokens
@@ -138,6 +143,17 @@ public struct PipelineTokenizer: Tokenizer {
             throw TokenizerError.invalidContent(path: path, reason: "\"added_tokens\" must be a list of objects")
         }
         return list
+    }
+
+    /// `padding.direction` of tokenizer.json, which transformers takes as `padding_side` when the configuration
+    /// sets none.
+    static func paddingDirection(_ root: [String: Any], path: String) throws -> PaddingSide? {
+        guard let padding = root["padding"] as? [String: Any],
+              let direction = padding["direction"] as? String else { return nil }
+        guard let side = PaddingSide(rawValue: direction.lowercased()) else {
+            throw TokenizerError.invalidContent(path: path, reason: "padding direction \"\(direction)\"")
+        }
+        return side
     }
 
     /// `truncation.direction` of tokenizer.json, which transformers takes as `truncation_side`.

@@ -28,6 +28,8 @@ public struct SiglipTokenizer: Tokenizer {
     public let modelInputNames: [String]
     /// `truncation_side` of tokenizer_config.json (default right).
     public let truncationSide: TruncationSide
+    /// `padding_side` of tokenizer_config.json (default right).
+    public let paddingSide: PaddingSide
     let addedTokens: SlowAddedTokens
     /// Number of pieces `<unk>` (the unknown token's text) encodes to, dropped after the prefix trick.
     let unknownTokenLength: Int
@@ -121,6 +123,7 @@ public struct SiglipTokenizer: Tokenizer {
             ? Self.defaultModelMaxLength : try TokenizerConfig.modelMaxLength(config, path: configPath)
         modelInputNames = try TokenizerConfig.modelInputNames(config, path: configPath, default: Self.defaultModelInputNames)
         truncationSide = try TokenizerConfig.truncationSide(config, path: configPath)
+        paddingSide = try TokenizerConfig.paddingSide(config, path: configPath) ?? .right
         unknownTokenLength = processor.encodePieces(unk.content).count
     }
 

@@ -12,4 +12,17 @@ public protocol Tokenizer: Sendable {
     var modelMaxLength: Int? { get }
     /// `model_input_names` (tokenizer_config.json, else the class default), e.g. ["input_ids","attention_mask"].
     var modelInputNames: [String] { get }
+    /// The side `padding=...` pads: tokenizer_config.json `padding_side`, else tokenizer.json's padding direction,
+    /// else the class default (left for GemmaTokenizer / Siglip2Tokenizer, right for the others).
+    var paddingSide: PaddingSide { get }
+}
+
+/// Which end of a row padding goes to (`padding_side`).
+public enum PaddingSide: String, Sendable {
+    case left, right
+}
+
+extension Tokenizer {
+    /// Right, transformers' default `padding_side`.
+    public var paddingSide: PaddingSide { .right }
 }

@@ -52,6 +52,16 @@ enum TokenizerConfig {
         return list
     }
 
+    /// `padding_side` of tokenizer_config.json, nil when absent.
+    /// - Throws: `TokenizerError.invalidContent` when it is not "right" or "left".
+    static func paddingSide(_ config: [String: Any], path: String) throws -> PaddingSide? {
+        guard let value = config["padding_side"], !(value is NSNull) else { return nil }
+        guard let s = value as? String, let side = PaddingSide(rawValue: s) else {
+            throw TokenizerError.invalidContent(path: path, reason: "\"padding_side\" must be \"right\" or \"left\"")
+        }
+        return side
+    }
+
     /// `truncation_side`: "right" (the default) or "left".
     static func truncationSide(_ config: [String: Any], path: String) throws -> TruncationSide {
         guard let value = config["truncation_side"], !(value is NSNull) else { return .right }

@@ -14,6 +14,7 @@ final class SentencePieceGoldenTests: XCTestCase {
             let model_input_names: [String]
             let pad_token_id: Int32?
             let model_max_length: Int?
+            let padding_side: String
             let ids: [[Int32]]
             /// null where equal to `ids`.
             let truncated_64: [[Int32]?]
@@ -60,6 +61,7 @@ final class SentencePieceGoldenTests: XCTestCase {
         XCTAssertEqual(tokenizer.modelInputNames, layout.model_input_names, name, file: file, line: line)
         XCTAssertEqual(tokenizer.padTokenId, layout.pad_token_id, name, file: file, line: line)
         XCTAssertEqual(tokenizer.modelMaxLength, layout.model_max_length, name, file: file, line: line)
+        XCTAssertEqual(tokenizer.paddingSide.rawValue, layout.padding_side, name, file: file, line: line)
     }
 
     /// `AutoTokenizer.load` of a layout, as transformers' `AutoTokenizer.from_pretrained`.

@@ -7,7 +7,7 @@ SigLIP's or Gemma's; the algorithms are):
     and a Unigram model with a few custom normalization rules for the Unigram tokenizer.json.
 Writes tokenizer directories in the layouts Hub repos ship and records, for each,
 `AutoTokenizer.from_pretrained(dir)(text).input_ids` (transformers 5.24) for every text, plus truncated ids
-(`truncation=True, max_length=64` and 8; null when equal to the full ids), model_input_names, pad_token_id and model_max_length.
+(`truncation=True, max_length=64` and 8; null when equal to the full ids), padding_side, model_input_names, pad_token_id and model_max_length.
 
 Layouts (Tests/Fixtures/sentencepiece/):
   siglip/          spiece.model + tokenizer_config.json + special_tokens_map.json as google/siglip-* ship them
@@ -23,6 +23,7 @@ Layouts (Tests/Fixtures/sentencepiece/):
                    as save_pretrained writes them (the SigLIP2 fixed-resolution layout)
   gemma-bos/       tokenizer.json whose TemplateProcessing puts <bos> first, config without add_*_token
   gemma-flags/     gemma-bos's tokenizer.json with add_bos_token false / add_eos_token true in the config (ignored)
+                   and padding_side right (GemmaTokenizer's default is left)
   siglip2/         tokenizer_class Siglip2Tokenizer (Gemma + Lowercase)
   unigram-json/    a Unigram tokenizer.json (Precompiled, Replace, Metaspace) loaded as TokenizersBackend
   unigram-json-first/  the same converted with legacy=False (Metaspace prepend_scheme "first")
@@ -187,6 +188,7 @@ def record(directory):
         "model_input_names": list(tok.model_input_names),
         "pad_token_id": tok.pad_token_id,
         "model_max_length": tok.model_max_length if tok.model_max_length < 1e20 else None,
+        "padding_side": tok.padding_side,
         "ids": [tok(t)["input_ids"] for t in TEXTS],
         "truncated_64": [truncated(tok, t, 64) for t in TEXTS],
         "truncated_8": [truncated(tok, t, 8) for t in TEXTS],
@@ -293,7 +295,8 @@ def gemma_layouts(model_bytes):
     os.symlink(os.path.join("..", "gemma-bos", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
     with open(os.path.join(ROOT, "gemma-bos", "tokenizer_config.json"), encoding="utf-8") as f:
         cfg = json.load(f)
-    write_json(os.path.join(out, "tokenizer_config.json"), {**cfg, "add_bos_token": False, "add_eos_token": True})
+    write_json(os.path.join(out, "tokenizer_config.json"), {**cfg, "add_bos_token": False, "add_eos_token": True,
+                                                                     "padding_side": "right"})
     layouts.append("gemma-flags")
     return layouts
 
