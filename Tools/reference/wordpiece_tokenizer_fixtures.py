@@ -19,6 +19,8 @@ Writes under Tests/Fixtures/wordpiece/:
                       100 seeded random texts mixing scripts, marks, punctuation, spaces, controls, emoji, special
                       tokens and any code point), and
                       `tokenizer(text, truncation=True, max_length=n).input_ids` for some texts and lengths.
+  pretokenizers.json  the words of BertPreTokenizer, Whitespace, WhitespaceSplit, Digits, Punctuation and Split (string
+                      and regex patterns, inverted or not) under every split behavior, on short texts.
   unicode.json        for every code point, what tokenizers' BertNormalizer and BertPreTokenizer do with it alone:
                       removed by clean_text, turned into a space, padded as a Chinese character, split off as
                       punctuation, split on as whitespace (ranges); the code points stripping accents changes
@@ -35,7 +37,7 @@ import shutil
 import tempfile
 from importlib import resources
 
-from tokenizers import normalizers, pre_tokenizers
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from transformers import AutoTokenizer, BertTokenizer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "Fixtures", "wordpiece"))
@@ -381,10 +383,37 @@ def unicode_tables():
         f.write("\n")
 
 
+PRE_TOKENIZER_TEXTS = ["a,b", ",a,,b,", "!!hello!!", "x.y.z", "...", "no punct", "(a)[b]{c}", "", ",", "a,", ",a",
+                       "a  b", "  x  ", "a-b--c---", "-a", "12ab345c6", "价格：￥1,299.00元", "Hello, 世界! 你好。",
+                       "it's   e-mail\tand\nnew", "①½Ⅻ ٣४ x²", "don't-stop--now"]
+
+
+def pre_tokenizer_table():
+    """Words of each pre-tokenizer, declared as tokenizer.json declares it, on short texts."""
+    specs = [{"type": "BertPreTokenizer"}, {"type": "Whitespace"}, {"type": "WhitespaceSplit"},
+             {"type": "Digits", "individual_digits": True}, {"type": "Digits", "individual_digits": False}]
+    for behavior in ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]:
+        specs.append({"type": "Punctuation", "behavior": behavior})
+        specs.append({"type": "Split", "pattern": {"String": "-"}, "behavior": behavior, "invert": False})
+        specs.append({"type": "Split", "pattern": {"Regex": "\\s"}, "behavior": behavior, "invert": False})
+        specs.append({"type": "Split", "pattern": {"Regex": "[a-z]+"}, "behavior": behavior, "invert": True})
+    cases = []
+    for spec in specs:
+        pre = Tokenizer.from_str(json.dumps({"version": "1.0", "model": {"type": "WordLevel", "vocab": {"a": 0},
+                                                                          "unk_token": "a"},
+                                             "pre_tokenizer": spec})).pre_tokenizer
+        cases.append({"pre_tokenizer": spec,
+                      "words": [[w for w, _ in pre.pre_tokenize_str(t)] for t in PRE_TOKENIZER_TEXTS]})
+    with open(os.path.join(ROOT, "pretokenizers.json"), "w", encoding="utf-8") as f:
+        json.dump({"texts": PRE_TOKENIZER_TEXTS, "cases": cases}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
 def main():
     corpus = texts()
     layouts = build_layouts(corpus)  # the subset vocabulary covers the fixed texts
     golden(layouts, corpus + random_texts(100, seed=5))
+    pre_tokenizer_table()
     unicode_tables()
 
 
