@@ -25,7 +25,9 @@ Writes under Tests/Fixtures/wordpiece/:
                       removed by clean_text, turned into a space, padded as a Chinese character, split off as
                       punctuation, split on as whitespace (ranges); the code points stripping accents changes
                       (ranges) with an FNV-1a checksum of their results; and the ones the Digits pre-tokenizer
-                      splits off and the Whitespace pre-tokenizer keeps inside a word (its \\w).
+                      splits off and the Whitespace pre-tokenizer keeps inside a word (its \\w); for NFC, NFD, NFKC
+                      and NFKD, the code points each changes (ranges) with a checksum of the results, and a few
+                      sequences around the characters tokenizers' normalization tables lack.
 
 Run: python Tools/reference/wordpiece_tokenizer_fixtures.py
 """
@@ -378,6 +380,25 @@ def unicode_tables():
             sets["word"].append(c)
     out = {k: ranges(v) for k, v in sets.items()}
     out["accents_fnv1a"] = f"{h:016x}"
+    # The four normalization forms: the code points each changes (ranges) and a checksum of the results; and a
+    # few sequences around the characters whose mappings tokenizers' tables lack.
+    forms = {}
+    for name in ["NFC", "NFD", "NFKC", "NFKD"]:
+        form = getattr(normalizers, name)()
+        changed, fh = [], 0xcbf29ce484222325
+        for c in range(0x110000):
+            if 0xD800 <= c <= 0xDFFF:
+                continue
+            r = form.normalize_str(chr(c))
+            if r != chr(c):
+                changed.append(c)
+                fh = fnv1a(f"{c}:{r};".encode("utf-8"), fh)
+        forms[name] = {"changed": ranges(changed), "fnv1a": f"{fh:016x}"}
+    out["forms"] = forms
+    sequences = ["\U00011935\U00011930", "a\U00011935\U00011930\u0301", "\U00011938\u0301", "e\u0301\u32ff\u0301",
+                 "\U00010781\u0308x\u0323\u0302", "\ufb01\u32ff\u2460", "\U0001fbf0\u00bd", "\u1100\u1161\U00011938"]
+    out["sequences"] = [{"text": t, **{name: getattr(normalizers, name)().normalize_str(t)
+                                       for name in ["NFC", "NFD", "NFKC", "NFKD"]}} for t in sequences]
     with open(os.path.join(ROOT, "unicode.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, separators=(",", ":"))
         f.write("\n")
