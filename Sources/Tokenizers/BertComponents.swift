@@ -132,29 +132,10 @@ enum BertUnicode {
         return false
     }
 
-    /// Characters `tokenizers`' NFD leaves whole although Unicode decomposes them (DIVES AKURU VOWEL SIGN O,
-    /// U+11938 -> U+11935 U+11930, since Unicode 13). Canonical combining class 0, so text splits cleanly there.
-    static let notDecomposed: Set<UInt32> = [0x11938]
-
-    /// NFD as `tokenizers` computes it.
+    /// NFD as `tokenizers` computes it (nothing below U+00C0 decomposes).
     static func nfd(_ text: String) -> String {
-        // Nothing below U+00C0 decomposes.
         if text.unicodeScalars.allSatisfy({ $0.value < 0xC0 }) { return text }
-        guard text.unicodeScalars.contains(where: { notDecomposed.contains($0.value) }) else {
-            return NFDNormalizer().normalize(text)
-        }
-        var out = ""
-        var segment = String.UnicodeScalarView()
-        for s in text.unicodeScalars {
-            if notDecomposed.contains(s.value) {
-                out += NFDNormalizer().normalize(String(segment))
-                out.unicodeScalars.append(s)
-                segment = String.UnicodeScalarView()
-            } else {
-                segment.append(s)
-            }
-        }
-        return out + NFDNormalizer().normalize(String(segment))
+        return TokenizersNormalization.nfd(text)
     }
 }
 

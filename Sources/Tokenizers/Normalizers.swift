@@ -19,26 +19,26 @@ extension Normalizer {
 public struct NFCNormalizer: Normalizer {
     public init() {}
     public func normalize(_ text: String) -> String {
-        text.unicodeScalars.allSatisfy { $0.value < 0x300 } ? text : text.precomposedStringWithCanonicalMapping
+        text.unicodeScalars.allSatisfy { $0.value < 0x300 } ? text : TokenizersNormalization.nfc(text)
     }
 }
 
 /// Unicode canonical decomposition (`NFD`).
 public struct NFDNormalizer: Normalizer {
     public init() {}
-    public func normalize(_ text: String) -> String { text.decomposedStringWithCanonicalMapping }
+    public func normalize(_ text: String) -> String { TokenizersNormalization.nfd(text) }
 }
 
 /// Unicode compatibility composition (`NFKC`).
 public struct NFKCNormalizer: Normalizer {
     public init() {}
-    public func normalize(_ text: String) -> String { text.precomposedStringWithCompatibilityMapping }
+    public func normalize(_ text: String) -> String { TokenizersNormalization.nfkc(text) }
 }
 
 /// Unicode compatibility decomposition (`NFKD`).
 public struct NFKDNormalizer: Normalizer {
     public init() {}
-    public func normalize(_ text: String) -> String { text.decomposedStringWithCompatibilityMapping }
+    public func normalize(_ text: String) -> String { TokenizersNormalization.nfkd(text) }
 }
 
 /// Lowercases each Unicode scalar on its own with its full lowercase mapping (no context rules, as

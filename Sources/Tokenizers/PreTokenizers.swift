@@ -77,29 +77,31 @@ extension SplitBehavior {
             }
             for (r, _) in merged where !r.isEmpty { out.append(Array(s[r])) }
         case .mergedWithPrevious:
+            // As tokenizers: a delimiter joins the piece before it unless that piece is a delimiter too.
             var ranges: [Range<Int>] = []
+            var previousDelim = false
             for (r, delim) in parts {
-                if delim, let last = ranges.last {
+                if delim, !previousDelim, let last = ranges.last {
                     ranges[ranges.count - 1] = last.lowerBound..<r.upperBound
                 } else {
                     ranges.append(r)
                 }
+                previousDelim = delim
             }
             for r in ranges where !r.isEmpty { out.append(Array(s[r])) }
         case .mergedWithNext:
+            // The mirror image: a delimiter joins the piece after it unless that piece is a delimiter too.
             var ranges: [Range<Int>] = []
-            var pending: Int? = nil
-            for (r, delim) in parts {
-                let start = pending ?? r.lowerBound
-                if delim {
-                    pending = start
+            var nextDelim = false
+            for (r, delim) in parts.reversed() {
+                if delim, !nextDelim, let last = ranges.last {
+                    ranges[ranges.count - 1] = r.lowerBound..<last.upperBound
                 } else {
-                    ranges.append(start..<r.upperBound)
-                    pending = nil
+                    ranges.append(r)
                 }
+                nextDelim = delim
             }
-            if let p = pending { ranges.append(p..<s.count) }
-            for r in ranges where !r.isEmpty { out.append(Array(s[r])) }
+            for r in ranges.reversed() where !r.isEmpty { out.append(Array(s[r])) }
         }
     }
 }

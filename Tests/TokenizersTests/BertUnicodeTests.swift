@@ -55,4 +55,45 @@ final class BertUnicodeTests: XCTestCase {
         XCTAssertEqual(mismatches.count, 0, mismatches.prefix(40).joined(separator: ", "))
         XCTAssertEqual(String(format: "%016llx", hash), checksum, "stripped accents differ from tokenizers'")
     }
+
+    /// NFC, NFD, NFKC and NFKD of every code point, and of sequences around the mappings `tokenizers` lacks.
+    func testNormalizationFormsAgreeWithTokenizers() throws {
+        let url = fixturesDirectory.appendingPathComponent("wordpiece/unicode.json")
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let forms = try XCTUnwrap(obj["forms"] as? [String: [String: Any]])
+        let normalizers: [String: any Normalizer] = ["NFC": NFCNormalizer(), "NFD": NFDNormalizer(),
+                                                     "NFKC": NFKCNormalizer(), "NFKD": NFKDNormalizer()]
+        for (name, normalizer) in normalizers.sorted(by: { $0.key < $1.key }) {
+            let form = try XCTUnwrap(forms[name], name)
+            var changed = Set<UInt32>()
+            for r in try XCTUnwrap(form["changed"] as? [[NSNumber]]) {
+                for v in r[0].uint32Value...r[1].uint32Value { changed.insert(v) }
+            }
+            XCTAssertGreaterThan(changed.count, 1_000, name)
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            var mismatches: [String] = []
+            for v in UInt32(0)..<0x110000 {
+                guard let s = Unicode.Scalar(v) else { continue }
+                let text = String(s)
+                let result = normalizer.normalize(text)
+                if !result.unicodeScalars.elementsEqual(text.unicodeScalars) {
+                    if !changed.contains(v) { mismatches.append("U+" + String(v, radix: 16, uppercase: true)) }
+                    for b in "\(v):\(result);".utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+                } else if changed.contains(v) {
+                    mismatches.append("U+" + String(v, radix: 16, uppercase: true))
+                }
+            }
+            XCTAssertEqual(mismatches.count, 0, "\(name): " + mismatches.prefix(20).joined(separator: ", "))
+            XCTAssertEqual(String(format: "%016llx", hash), form["fnv1a"] as? String, "\(name) results differ")
+        }
+        let sequences = try XCTUnwrap(obj["sequences"] as? [[String: String]])
+        XCTAssertGreaterThan(sequences.count, 5)
+        for sequence in sequences {
+            let text = try XCTUnwrap(sequence["text"])
+            for (name, normalizer) in normalizers {
+                XCTAssertEqual(normalizer.normalize(text).unicodeScalars.map(\.value),
+                               try XCTUnwrap(sequence[name]).unicodeScalars.map(\.value), "\(name) \(text.debugDescription)")
+            }
+        }
+    }
 }

@@ -19,11 +19,15 @@ Writes under Tests/Fixtures/wordpiece/:
                       100 seeded random texts mixing scripts, marks, punctuation, spaces, controls, emoji, special
                       tokens and any code point), and
                       `tokenizer(text, truncation=True, max_length=n).input_ids` for some texts and lengths.
+  pretokenizers.json  the words of BertPreTokenizer, Whitespace, WhitespaceSplit, Digits, Punctuation and Split (string
+                      and regex patterns, inverted or not) under every split behavior, on short texts.
   unicode.json        for every code point, what tokenizers' BertNormalizer and BertPreTokenizer do with it alone:
                       removed by clean_text, turned into a space, padded as a Chinese character, split off as
                       punctuation, split on as whitespace (ranges); the code points stripping accents changes
                       (ranges) with an FNV-1a checksum of their results; and the ones the Digits pre-tokenizer
-                      splits off and the Whitespace pre-tokenizer keeps inside a word (its \\w).
+                      splits off and the Whitespace pre-tokenizer keeps inside a word (its \\w); for NFC, NFD, NFKC
+                      and NFKD, the code points each changes (ranges) with a checksum of the results, and a few
+                      sequences around the characters tokenizers' normalization tables lack.
 
 Run: python Tools/reference/wordpiece_tokenizer_fixtures.py
 """
@@ -35,7 +39,7 @@ import shutil
 import tempfile
 from importlib import resources
 
-from tokenizers import normalizers, pre_tokenizers
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from transformers import AutoTokenizer, BertTokenizer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "Fixtures", "wordpiece"))
@@ -376,8 +380,53 @@ def unicode_tables():
             sets["word"].append(c)
     out = {k: ranges(v) for k, v in sets.items()}
     out["accents_fnv1a"] = f"{h:016x}"
+    # The four normalization forms: the code points each changes (ranges) and a checksum of the results; and a
+    # few sequences around the characters whose mappings tokenizers' tables lack.
+    forms = {}
+    for name in ["NFC", "NFD", "NFKC", "NFKD"]:
+        form = getattr(normalizers, name)()
+        changed, fh = [], 0xcbf29ce484222325
+        for c in range(0x110000):
+            if 0xD800 <= c <= 0xDFFF:
+                continue
+            r = form.normalize_str(chr(c))
+            if r != chr(c):
+                changed.append(c)
+                fh = fnv1a(f"{c}:{r};".encode("utf-8"), fh)
+        forms[name] = {"changed": ranges(changed), "fnv1a": f"{fh:016x}"}
+    out["forms"] = forms
+    sequences = ["\U00011935\U00011930", "a\U00011935\U00011930\u0301", "\U00011938\u0301", "e\u0301\u32ff\u0301",
+                 "\U00010781\u0308x\u0323\u0302", "\ufb01\u32ff\u2460", "\U0001fbf0\u00bd", "\u1100\u1161\U00011938"]
+    out["sequences"] = [{"text": t, **{name: getattr(normalizers, name)().normalize_str(t)
+                                       for name in ["NFC", "NFD", "NFKC", "NFKD"]}} for t in sequences]
     with open(os.path.join(ROOT, "unicode.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, separators=(",", ":"))
+        f.write("\n")
+
+
+PRE_TOKENIZER_TEXTS = ["a,b", ",a,,b,", "!!hello!!", "x.y.z", "...", "no punct", "(a)[b]{c}", "", ",", "a,", ",a",
+                       "a  b", "  x  ", "a-b--c---", "-a", "12ab345c6", "价格：￥1,299.00元", "Hello, 世界! 你好。",
+                       "it's   e-mail\tand\nnew", "①½Ⅻ ٣४ x²", "don't-stop--now"]
+
+
+def pre_tokenizer_table():
+    """Words of each pre-tokenizer, declared as tokenizer.json declares it, on short texts."""
+    specs = [{"type": "BertPreTokenizer"}, {"type": "Whitespace"}, {"type": "WhitespaceSplit"},
+             {"type": "Digits", "individual_digits": True}, {"type": "Digits", "individual_digits": False}]
+    for behavior in ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]:
+        specs.append({"type": "Punctuation", "behavior": behavior})
+        specs.append({"type": "Split", "pattern": {"String": "-"}, "behavior": behavior, "invert": False})
+        specs.append({"type": "Split", "pattern": {"Regex": "\\s"}, "behavior": behavior, "invert": False})
+        specs.append({"type": "Split", "pattern": {"Regex": "[a-z]+"}, "behavior": behavior, "invert": True})
+    cases = []
+    for spec in specs:
+        pre = Tokenizer.from_str(json.dumps({"version": "1.0", "model": {"type": "WordLevel", "vocab": {"a": 0},
+                                                                          "unk_token": "a"},
+                                             "pre_tokenizer": spec})).pre_tokenizer
+        cases.append({"pre_tokenizer": spec,
+                      "words": [[w for w, _ in pre.pre_tokenize_str(t)] for t in PRE_TOKENIZER_TEXTS]})
+    with open(os.path.join(ROOT, "pretokenizers.json"), "w", encoding="utf-8") as f:
+        json.dump({"texts": PRE_TOKENIZER_TEXTS, "cases": cases}, f, ensure_ascii=False, indent=1)
         f.write("\n")
 
 
@@ -385,6 +434,7 @@ def main():
     corpus = texts()
     layouts = build_layouts(corpus)  # the subset vocabulary covers the fixed texts
     golden(layouts, corpus + random_texts(100, seed=5))
+    pre_tokenizer_table()
     unicode_tables()
 
 
