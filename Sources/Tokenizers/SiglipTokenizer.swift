@@ -31,6 +31,8 @@ public struct SiglipTokenizer: Tokenizer {
     /// `padding_side` of tokenizer_config.json (default right).
     public let paddingSide: PaddingSide
     let addedTokens: SlowAddedTokens
+    /// `split_special_tokens` of tokenizer_config.json: added tokens are not looked for, their text is encoded.
+    public let splitSpecialTokens: Bool
     /// Number of pieces `<unk>` (the unknown token's text) encodes to, dropped after the prefix trick.
     let unknownTokenLength: Int
 
@@ -124,6 +126,7 @@ public struct SiglipTokenizer: Tokenizer {
         modelInputNames = try TokenizerConfig.modelInputNames(config, path: configPath, default: Self.defaultModelInputNames)
         truncationSide = try TokenizerConfig.truncationSide(config, path: configPath)
         paddingSide = try TokenizerConfig.paddingSide(config, path: configPath) ?? .right
+        splitSpecialTokens = try TokenizerConfig.bool(config, "split_special_tokens", path: configPath, default: false)!
         unknownTokenLength = processor.encodePieces(unk.content).count
     }
 
@@ -159,7 +162,8 @@ public struct SiglipTokenizer: Tokenizer {
         prefixed.append("\u{2581}")
         for s in text.unicodeScalars { prefixed.append(s == "\u{2581}" ? " " : s) }
         var tokens: [String] = []
-        for chunk in addedTokens.split(Array(prefixed)) {
+        let chunks = splitSpecialTokens ? [.text(Array(prefixed))] : addedTokens.split(Array(prefixed))
+        for chunk in chunks {
             switch chunk {
             case .token(let content): tokens.append(content)
             case .text(let scalars): tokens += tokenizeChunk(scalars)

@@ -75,7 +75,7 @@ final class SentencePieceGoldenTests: XCTestCase {
 
     func testEveryGoldenLayoutIsTested() throws {
         let g = try XCTUnwrap(Self.golden)
-        let tested: Set = ["siglip", "siglip-mask", "siglip-cased", "siglip-left", "siglip-bytes", "siglip-nolegacy", "gemma-eos",
+        let tested: Set = ["siglip", "siglip-mask", "siglip-cased", "siglip-left", "siglip-split", "siglip-bytes", "siglip-nolegacy", "gemma-eos",
                            "gemma-bos", "gemma-flags", "siglip2", "unigram-json", "unigram-json-first"]
         XCTAssertEqual(Set(g.layouts.keys), tested)
     }
@@ -180,6 +180,13 @@ final class SentencePieceGoldenTests: XCTestCase {
         try check(tok, layout: "siglip-left")
         let text = try golden("siglip").texts.first { $0.hasPrefix("long ") }!
         XCTAssertNotEqual(tok.encode(text, maxLength: 64).ids, try load("siglip").encode(text, maxLength: 64).ids)
+    }
+
+    func testSiglipSplitSpecialTokens() throws {
+        let tok = try XCTUnwrap(try load("siglip-split") as? SiglipTokenizer)
+        try check(tok, layout: "siglip-split")
+        XCTAssertTrue(tok.splitSpecialTokens)
+        XCTAssertNotEqual(tok.encode("x</s>y"), try load("siglip").encode("x</s>y"))
     }
 
     /// max_length 0 is falsy in transformers: no truncation.

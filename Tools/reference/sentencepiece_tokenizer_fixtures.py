@@ -16,6 +16,7 @@ Layouts (Tests/Fixtures/sentencepiece/):
                    model_input_names, with attention_mask)
   siglip-cased/    do_lower_case false
   siglip-left/     truncation_side left
+  siglip-split/    split_special_tokens true (added tokens in the text are encoded as text)
   siglip-bytes/    a Unigram model with byte_fallback, the identity normalizer and a user-defined piece ("cat"), an
                    additional special token <extra_a>
   siglip-nolegacy/ the same with legacy false (transformers then turns the model's add_dummy_prefix off)
@@ -232,13 +233,14 @@ def siglip_layouts(model_bytes):
         "unk_token": {**special, "content": "<unk>"},
     })
     layouts = ["siglip"]
-    # truncation_side left: truncation keeps the end of the text.
-    left = os.path.join(ROOT, "siglip-left")
-    os.makedirs(left)
-    os.symlink(os.path.join("..", "siglip", "spiece.model"), os.path.join(left, "spiece.model"))
-    with open(os.path.join(d, "tokenizer_config.json"), encoding="utf-8") as f:
-        write_json(os.path.join(left, "tokenizer_config.json"), {**json.load(f), "truncation_side": "left"})
-    layouts.append("siglip-left")
+    # truncation_side left: truncation keeps the end of the text; split_special_tokens: "</s>" is text.
+    for name, extra in [("siglip-left", {"truncation_side": "left"}), ("siglip-split", {"split_special_tokens": True})]:
+        out = os.path.join(ROOT, name)
+        os.makedirs(out)
+        os.symlink(os.path.join("..", "siglip", "spiece.model"), os.path.join(out, "spiece.model"))
+        with open(os.path.join(d, "tokenizer_config.json"), encoding="utf-8") as f:
+            write_json(os.path.join(out, "tokenizer_config.json"), {**json.load(f), **extra})
+        layouts.append(name)
     # As SiglipTokenizer.save_pretrained writes a tokenizer directory (default model_input_names), and cased.
     for name, kwargs in [("siglip-mask", {}), ("siglip-cased", {"do_lower_case": False})]:
         tok = transformers.SiglipTokenizer(vocab_file=os.path.join(d, "spiece.model"), **kwargs)
