@@ -195,6 +195,18 @@ struct SentencePieceNormalizer: Sendable {
         }
     }
 
+    /// sentencepiece's `PrefixMatcher::PrefixMatch` on normalized text: the longest user-defined piece at `pos`
+    /// (frozen: never merged), else one character.
+    func userDefinedMatch(_ text: [UInt8], at pos: Int) -> (length: Int, frozen: Bool) {
+        var longest = 0
+        for u in userDefined where u.count > longest && u.count <= text.count - pos
+            && text[pos..<(pos + u.count)].elementsEqual(u) {
+            longest = u.count
+        }
+        if longest > 0 { return (longest, true) }
+        return (min(text.count - pos, Self.utf8Length(text[pos])), false)
+    }
+
     /// Length of the UTF-8 sequence a lead byte starts (1 for stray continuation bytes).
     static func utf8Length(_ b: UInt8) -> Int {
         switch b {

@@ -42,7 +42,8 @@ public struct SiglipTokenizer: Tokenizer {
     /// Loads a directory with `spiece.model` and optionally `tokenizer_config.json` / `special_tokens_map.json`.
     ///
     /// - Throws: `TokenizerError`: missing directory or `spiece.model`; a corrupt model file (naming it and the
-    ///   byte offset); a model type other than Unigram (naming the file and the type); malformed JSON or values.
+    ///   byte offset); a model type other than Unigram and BPE (naming the file and the type); malformed JSON or
+    ///   values.
     public init(directory: URL) throws {
         try self.init(files: TokenizerFiles(directory: directory))
     }

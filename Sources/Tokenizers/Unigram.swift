@@ -225,9 +225,9 @@ public struct UnigramModel: TokenizerModel {
 }
 
 /// A SentencePiece model file run as `SentencePieceProcessor.encode(text, out_type=str)` runs it: its normalizer,
-/// then the Unigram model's Viterbi segmentation (sentencepiece's optimized encoder, `float` scores; user-defined
-/// pieces favoured, unused pieces skipped, an unknown character scoring the lowest normal score minus 10), then
-/// unknown pieces split into `<0xNN>` byte pieces (`byte_fallback`) or consecutive unknown pieces merged.
+/// then the model — Unigram: sentencepiece's optimized Viterbi (`float` scores; user-defined pieces favoured, unused
+/// pieces skipped, an unknown character scoring the lowest normal score minus 10); BPE: highest-scoring merges first
+/// — then unknown pieces split into `<0xNN>` byte pieces (`byte_fallback`) or consecutive unknown pieces merged.
 public struct SentencePieceProcessor: Sendable {
     public let model: SentencePieceModel
     let normalizer: SentencePieceNormalizer
@@ -236,20 +236,23 @@ public struct SentencePieceProcessor: Sendable {
     let maxScore: Float
     /// piece -> id, as `PieceToId` (control, unknown and byte pieces included).
     let pieceToIdMap: [ExactString: Int32]
+    /// Normal, user-defined and unused pieces (sentencepiece's `pieces_`), which BPE merges may form.
+    let normalPieceIds: [ExactString: Int32]
     public let unknownId: Int32
 
-    /// - Throws: `TokenizerError.unsupported` naming `path` and the type when the model is not Unigram;
+    /// - Throws: `TokenizerError.unsupported` naming `path` and the type when the model is neither Unigram nor BPE;
     ///   `.invalidContent` when it has no unknown piece, an empty or repeated piece, or a broken charsmap.
     public init(model: SentencePieceModel, path: String) throws {
-        guard model.modelType == .unigram else {
+        guard model.modelType == .unigram || model.modelType == .bpe else {
             let name = model.modelType?.name ?? "\(model.modelTypeValue)"
             throw TokenizerError.unsupported(
-                path: path, reason: "SentencePiece model type \(name) (only UNIGRAM is supported)")
+                path: path, reason: "SentencePiece model type \(name) (supported: UNIGRAM, BPE)")
         }
         self.model = model
         normalizer = try SentencePieceNormalizer(model: model, path: path)
         var keys: [([UInt8], Int32)] = []
         var map: [ExactString: Int32] = [:]
+        var normal: [ExactString: Int32] = [:]
         var unk: Int32? = nil
         var minScore = Float.greatestFiniteMagnitude
         var maxScore = Float.leastNormalMagnitude  // FLT_MIN, as sentencepiece starts it
@@ -264,6 +267,7 @@ public struct SentencePieceProcessor: Sendable {
             switch p.type {
             case .normal, .userDefined, .unused:
                 keys.append((Array(p.piece.utf8), Int32(i)))
+                normal[ExactString(p.piece)] = Int32(i)
             case .unknown:
                 if unk != nil { throw TokenizerError.invalidContent(path: path, reason: "more than one unknown piece") }
                 unk = Int32(i)
@@ -278,6 +282,7 @@ public struct SentencePieceProcessor: Sendable {
         guard let unk else { throw TokenizerError.invalidContent(path: path, reason: "no unknown piece (<unk>) defined") }
         trie = ByteTrie(keys: keys)
         pieceToIdMap = map
+        normalPieceIds = normal
         unknownId = unk
         self.minScore = minScore
         self.maxScore = maxScore
@@ -303,6 +308,12 @@ public struct SentencePieceProcessor: Sendable {
     public func encode(_ text: String) -> [(piece: String, id: Int32)] {
         let normalized = normalizer.normalize(text)
         if normalized.isEmpty { return [] }
+        let path = model.modelType == .bpe ? encodeBPE(normalized) : encodeUnigram(normalized)
+        return finish(path)
+    }
+
+    /// sentencepiece's unigram `EncodeOptimized`: the best path as (piece bytes, id).
+    func encodeUnigram(_ normalized: [UInt8]) -> [(ArraySlice<UInt8>, Int32)] {
         let size = normalized.count
         var bestScore = [Float](repeating: 0, count: size + 1)
         var startsAt = [Int](repeating: -1, count: size + 1)
@@ -349,32 +360,142 @@ public struct SentencePieceProcessor: Sendable {
                 start += mblen
             }
         }
-        var path: [(Range<Int>, Int32)] = []
+        var path: [(ArraySlice<UInt8>, Int32)] = []
         var end = size
         while end > 0 {
             let start = startsAt[end]
-            path.append((start..<end, bestId[end]))
+            path.append((normalized[start..<end], bestId[end]))
             end = start
         }
-        path.reverse()
+        return path.reversed()
+    }
 
+    /// sentencepiece's BPE `SampleEncode` without dropout: characters (user-defined pieces whole and frozen) merged
+    /// pairwise, the pair whose concatenation is the highest-scoring piece first (leftmost on ties); a merged unused
+    /// piece is split back into the two symbols it came from.
+    func encodeBPE(_ normalized: [UInt8]) -> [(ArraySlice<UInt8>, Int32)] {
+        struct Symbol {
+            var start: Int
+            var end: Int
+            var prev: Int
+            var next: Int
+            var freeze: Bool
+        }
+        struct Pair: Comparable {
+            var score: Float
+            var left: Int
+            var right: Int
+            var size: Int
+            /// Max-heap order: higher score, then smaller left.
+            static func < (a: Pair, b: Pair) -> Bool { a.score != b.score ? a.score < b.score : a.left > b.left }
+        }
+        var symbols: [Symbol] = []
+        var pos = 0
+        while pos < normalized.count {
+            let (length, frozen) = normalizer.userDefinedMatch(normalized, at: pos)
+            let i = symbols.count
+            symbols.append(Symbol(start: pos, end: pos + length, prev: i - 1, next: -1, freeze: frozen))
+            pos += length
+            if pos < normalized.count { symbols[i].next = i + 1 }
+        }
+        if symbols.isEmpty { return [] }
+        var heap = MaxHeap<Pair>()
+        var reverseMerge: [ExactString: (ExactString, ExactString)] = [:]
+        func key(_ a: Int, _ b: Int) -> ExactString { ExactString(String(decoding: normalized[a..<b], as: UTF8.self)) }
+        func maybeAdd(_ left: Int, _ right: Int) {
+            guard left >= 0, right >= 0, !symbols[left].freeze, !symbols[right].freeze else { return }
+            let merged = key(symbols[left].start, symbols[right].end)
+            guard let id = normalPieceIds[merged] else { return }
+            heap.push(Pair(score: model.pieces[Int(id)].score, left: left, right: right,
+                           size: symbols[right].end - symbols[left].start))
+            if model.pieces[Int(id)].type == .unused {
+                reverseMerge[merged] = (key(symbols[left].start, symbols[left].end),
+                                        key(symbols[right].start, symbols[right].end))
+            }
+        }
+        for i in 1..<symbols.count { maybeAdd(i - 1, i) }
+        while let top = heap.pop() {
+            let l = symbols[top.left], r = symbols[top.right]
+            if l.start == l.end || r.start == r.end || (l.end - l.start) + (r.end - r.start) != top.size { continue }
+            symbols[top.left].end = r.end
+            symbols[top.left].next = r.next
+            if r.next >= 0 { symbols[r.next].prev = top.left }
+            symbols[top.right].end = symbols[top.right].start  // emptied
+            maybeAdd(symbols[top.left].prev, top.left)
+            maybeAdd(top.left, symbols[top.left].next)
+        }
+        var output: [(ArraySlice<UInt8>, Int32)] = []
+        func resegment(_ w: ExactString) {
+            let id = pieceToId(w.string)
+            if model.pieces[Int(id)].type == .unused, let (a, b) = reverseMerge[w] {
+                resegment(a)
+                resegment(b)
+            } else {
+                output.append((ArraySlice(Array(w.string.utf8)), id))
+            }
+        }
+        var index = 0
+        while index != -1 {
+            resegment(key(symbols[index].start, symbols[index].end))
+            index = symbols[index].next
+        }
+        return output
+    }
+
+    /// `PopulateSentencePieceText`: an unknown piece becomes its `<0xNN>` byte pieces (`byte_fallback`), or
+    /// consecutive unknown pieces are merged into one.
+    func finish(_ path: [(ArraySlice<UInt8>, Int32)]) -> [(piece: String, id: Int32)] {
         var result: [(piece: String, id: Int32)] = []
         result.reserveCapacity(path.count)
         var previousUnknown = false
-        for (range, id) in path {
+        for (bytes, id) in path {
             let isUnknown = id == unknownId
             if isUnknown && model.byteFallback {
-                for b in normalized[range] {
+                for b in bytes {
                     let piece = BPEModel.byteToken(b)
                     result.append((piece, pieceToId(piece)))
                 }
             } else if isUnknown && previousUnknown {
-                result[result.count - 1].piece += String(decoding: normalized[range], as: UTF8.self)
+                result[result.count - 1].piece += String(decoding: bytes, as: UTF8.self)
             } else {
-                result.append((String(decoding: normalized[range], as: UTF8.self), id))
+                result.append((String(decoding: bytes, as: UTF8.self), id))
             }
             previousUnknown = isUnknown
         }
         return result
+    }
+}
+
+/// A binary max-heap.
+struct MaxHeap<Element: Comparable> {
+    private var items: [Element] = []
+
+    mutating func push(_ e: Element) {
+        items.append(e)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[parent] < items[child] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard let last = items.popLast() else { return nil }
+        guard !items.isEmpty else { return last }
+        let top = items[0]
+        items[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            if left >= items.count { break }
+            let right = left + 1
+            let larger = right < items.count && items[left] < items[right] ? right : left
+            guard items[parent] < items[larger] else { break }
+            items.swapAt(larger, parent)
+            parent = larger
+        }
+        return top
     }
 }

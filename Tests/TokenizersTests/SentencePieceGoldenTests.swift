@@ -75,7 +75,7 @@ final class SentencePieceGoldenTests: XCTestCase {
 
     func testEveryGoldenLayoutIsTested() throws {
         let g = try XCTUnwrap(Self.golden)
-        let tested: Set = ["siglip", "siglip-mask", "siglip-cased", "siglip-left", "siglip-split", "siglip-bytes", "siglip-nolegacy", "gemma-eos",
+        let tested: Set = ["siglip", "siglip-bpe", "siglip-mask", "siglip-cased", "siglip-left", "siglip-split", "siglip-bytes", "siglip-nolegacy", "gemma-eos",
                            "gemma-bos", "gemma-flags", "siglip2", "unigram-json", "unigram-json-first"]
         XCTAssertEqual(Set(g.layouts.keys), tested)
     }
@@ -164,6 +164,12 @@ final class SentencePieceGoldenTests: XCTestCase {
         try check(tok, layout: "siglip-bytes")
         XCTAssertTrue(tok.processor.model.byteFallback)
         XCTAssertTrue(tok.processor.model.precompiledCharsmap.isEmpty)
+    }
+
+    func testSiglipSentencePieceBPE() throws {
+        let tok = try XCTUnwrap(try load("siglip-bpe") as? SiglipTokenizer)
+        XCTAssertEqual(tok.processor.model.modelType, .bpe)
+        try check(tok, layout: "siglip-bpe")
     }
 
     func testSiglipLegacyFalse() throws {

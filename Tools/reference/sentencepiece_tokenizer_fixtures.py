@@ -19,6 +19,7 @@ Layouts (Tests/Fixtures/sentencepiece/):
   siglip-split/    split_special_tokens true (added tokens in the text are encoded as text)
   siglip-bytes/    a Unigram model with byte_fallback, the identity normalizer and a user-defined piece ("cat"), an
                    additional special token <extra_a>
+  siglip-bpe/      a SentencePiece BPE model (identity normalizer, a user-defined piece "photo")
   siglip-nolegacy/ the same with legacy false (transformers then turns the model's add_dummy_prefix off)
   gemma-eos/       tokenizer.json + tokenizer_config.json of GemmaTokenizer(add_bos_token=False, add_eos_token=True)
                    as save_pretrained writes them (the SigLIP2 fixed-resolution layout)
@@ -303,6 +304,16 @@ def gemma_layouts(model_bytes):
     return layouts
 
 
+def siglip_bpe_layout(model_bytes):
+    """SiglipTokenizer over a SentencePiece BPE model (identity normalizer, a user-defined piece)."""
+    d = os.path.join(ROOT, "siglip-bpe")
+    os.makedirs(d)
+    with open(os.path.join(d, "spiece.model"), "wb") as f:
+        f.write(model_bytes)
+    transformers.SiglipTokenizer(vocab_file=os.path.join(d, "spiece.model")).save_pretrained(d)
+    return ["siglip-bpe"]
+
+
 def siglip_variant_layouts(model_bytes):
     """A Unigram model with byte fallback, no charsmap and a user-defined piece; and a legacy=False config."""
     d = os.path.join(ROOT, "siglip-bytes")
@@ -362,6 +373,8 @@ def main():
                 user_defined_symbols=["<mask>"])
     unigram_bytes = train(model_type="unigram", vocab_size=400, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
                           byte_fallback=True, normalization_rule_name="identity", user_defined_symbols=["cat"])
+    siglip_bpe = train(model_type="bpe", vocab_size=500, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                       normalization_rule_name="identity", user_defined_symbols=["photo"])
     rules_path = os.path.join(ROOT, "rules.tsv.tmp")
     with open(rules_path, "w") as f:
         f.write(RULES)
@@ -369,7 +382,8 @@ def main():
                           normalization_rule_tsv=rules_path)
     os.remove(rules_path)
 
-    layouts = (siglip_layouts(unigram) + siglip_variant_layouts(unigram_bytes) + gemma_layouts(bpe)
+    layouts = (siglip_layouts(unigram) + siglip_variant_layouts(unigram_bytes) + siglip_bpe_layout(siglip_bpe)
+               + gemma_layouts(bpe)
                + unigram_json_layout(unigram_rules))
     golden = {
         "transformers": transformers.__version__,
