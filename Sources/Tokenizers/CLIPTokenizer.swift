@@ -175,10 +175,31 @@ public struct CLIPTokenizer: Sendable {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
         do {
-            return try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return try JSONSerialization.jsonObject(with: escapingByteOrderMarks(data),
+                                                    options: [.fragmentsAllowed])
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: "not valid JSON")
         }
+    }
+
+    /// JSONSerialization (swift-corelibs-foundation) drops a U+FEFF written as raw UTF-8 at the start of a string
+    /// or right after an escape sequence, and a vocabulary token may hold one: every raw U+FEFF but a byte order
+    /// mark opening the file is rewritten as the escape `\ufeff`, which it keeps. In valid JSON such a U+FEFF can
+    /// only be inside a string, where both mean the same.
+    static func escapingByteOrderMarks(_ data: Data) -> Data {
+        let mark = Data([0xEF, 0xBB, 0xBF])
+        let body = data.starts(with: mark) ? data.dropFirst(3) : data[...]
+        guard body.range(of: mark) != nil else { return data }
+        var out = Data(data[data.startIndex..<body.startIndex])
+        out.reserveCapacity(data.count + 64)
+        var rest = body
+        while let r = rest.range(of: mark) {
+            out.append(rest[rest.startIndex..<r.lowerBound])
+            out.append(contentsOf: Array(#"\ufeff"#.utf8))
+            rest = rest[r.upperBound...]
+        }
+        out.append(rest)
+        return out
     }
 
     static func readJSONObject(_ url: URL) throws -> [String: Any] {

@@ -187,4 +187,21 @@ final class AutoTokenizerTests: XCTestCase {
         XCTAssertEqual(tok.encode("ab ab ab", maxLength: 4), Encoding(ids: [2, 5, 6, 3], wasTruncated: true))
         XCTAssertEqual(tok.encode("ab", maxLength: 4), Encoding(ids: [2, 5, 6, 3], wasTruncated: false))
     }
+
+    /// A U+FEFF written as raw UTF-8 at the start of a token or after an escape stays (JSONSerialization alone
+    /// drops it).
+    func testTokensStartingWithByteOrderMark() throws {
+        // A byte order mark opening a file is not part of the JSON.
+        try write("tokenizer_config.json", "\u{feff}" + #"{"tokenizer_class": "TokenizersBackend"}"#)
+        try write("tokenizer.json", """
+            {"version": "1.0", "added_tokens": [{"id": 3, "content": "\u{feff}[X]", "single_word": false, "lstrip": false, \
+            "rstrip": false, "normalized": false, "special": true}], "normalizer": null, \
+            "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, "decoder": null, \
+            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", \
+            "max_input_chars_per_word": 100, "vocab": {"[UNK]": 0, "\u{feff}x": 1, "x": 2, "\\\"\u{feff}": 4, "\\u0079\u{feff}": 5, "a\u{feff}": 6}}}
+            """)
+        let tok = try AutoTokenizer.load(directory: tmp)
+        XCTAssertEqual(tok.encode("\u{feff}x x \u{feff}[X]"), [1, 2, 3])
+        XCTAssertEqual(tok.encode("\"\u{feff} y\u{feff} a\u{feff}"), [4, 5, 6])
+    }
 }
