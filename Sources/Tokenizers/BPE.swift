@@ -6,10 +6,13 @@ import Foundation
 /// exist) or the unknown token (one per symbol, or one per run with `fuseUnknown`). With `ignoreMerges`, a word
 /// that is itself in the vocabulary is that token.
 public struct BPEModel: Sendable {
-    /// The vocabulary by Swift `String` (canonically equivalent tokens share one entry); encoding uses `exactVocab`.
-    public let vocab: [String: Int32]
     /// The vocabulary compared byte for byte, as `tokenizers` compares tokens.
     public let exactVocab: [ExactString: Int32]
+    /// The vocabulary by Swift `String`, built on each access (canonically equivalent tokens share one entry);
+    /// encoding uses `exactVocab`.
+    public var vocab: [String: Int32] {
+        Dictionary(exactVocab.map { ($0.key.string, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
     /// Merge `(left id, right id)` packed into 64 bits -> (rank, merged id).
     let merges: [UInt64: (rank: Int32, id: Int32)]
     public let unknownTokenId: Int32?
@@ -37,14 +40,17 @@ public struct BPEModel: Sendable {
                 continuingSubwordPrefix: String = "", fuseUnknown: Bool = false, byteFallback: Bool = false,
                 ignoreMerges: Bool = false, source: String) throws {
         var exact: [ExactString: Int32] = [:]
-        var plain: [String: Int32] = [:]
         exact.reserveCapacity(entries.count)
-        plain.reserveCapacity(entries.count)
-        for (token, id) in entries {
-            exact[ExactString(token)] = id
-            plain[token] = id
-        }
-        self.vocab = plain
+        for (token, id) in entries { exact[ExactString(token)] = id }
+        try self.init(exactVocab: exact, merges: merges, unknownToken: unknownToken, endOfWordSuffix: endOfWordSuffix,
+                      continuingSubwordPrefix: continuingSubwordPrefix, fuseUnknown: fuseUnknown,
+                      byteFallback: byteFallback, ignoreMerges: ignoreMerges, source: source)
+    }
+
+    /// - Parameter exactVocab: token -> id, tokens compared byte for byte.
+    public init(exactVocab exact: [ExactString: Int32], merges: [(String, String)], unknownToken: String?,
+                endOfWordSuffix: String, continuingSubwordPrefix: String = "", fuseUnknown: Bool = false,
+                byteFallback: Bool = false, ignoreMerges: Bool = false, source: String) throws {
         exactVocab = exact
         func id(_ token: String) -> Int32? { exact[ExactString(token)] }
         var map: [UInt64: (rank: Int32, id: Int32)] = [:]

@@ -236,12 +236,11 @@ public struct CLIPTokenizer: Sendable {
         merges.reserveCapacity(list.count)
         for (i, item) in list.enumerated() {
             if let s = item as? String {
-                // Split on the space scalar: a space followed by a combining mark is one Character.
-                let parts = s.unicodeScalars.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else {
+                // Split on the space byte: a space followed by a combining mark is one Character.
+                guard let space = s.utf8.firstIndex(of: 0x20), s.utf8.lastIndex(of: 0x20) == space else {
                     throw TokenizerError.invalidContent(path: path, reason: "merge \(i + 1) \"\(s)\" is not two tokens separated by one space")
                 }
-                merges.append((String(String.UnicodeScalarView(parts[0])), String(String.UnicodeScalarView(parts[1]))))
+                merges.append((String(s.utf8[..<space])!, String(s.utf8[s.utf8.index(after: space)...])!))
             } else if let pair = item as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String {
                 merges.append((a, b))
             } else {

@@ -50,7 +50,7 @@ extension PipelineTokenizer {
         func id(_ content: String) -> Int32? {
             added.first { $0.content.utf8.elementsEqual(content.utf8) }?.id ?? vocab[ExactString(content)]
         }
-        let bpe = try BPEModel(entries: entries, merges: merges, unknownToken: resolved.namedContent["unk_token"],
+        let bpe = try BPEModel(exactVocab: vocab, merges: merges, unknownToken: resolved.namedContent["unk_token"],
                                endOfWordSuffix: "", fuseUnknown: true, byteFallback: true, source: path)
         let space = try ReplaceNormalizer(literal: " ", content: "\u{2581}")
         let normalizer: any Normalizer = lowercase ? NormalizerSequence([LowercaseNormalizer(), space]) : space
