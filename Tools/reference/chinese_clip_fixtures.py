@@ -24,6 +24,7 @@ Golden numbers, all from transformers 5.24 in float32 (half-precision weights lo
   every image and label set (Chinese labels with "一张{}的照片。", and the pipeline's default English template,
   which it applies to every model type): scores as the pipeline sorts them, plus the hypothesis texts' input_ids
   and logits_per_image.
+- image_flops_per_image: torch's FlopCounterMode count of one image through get_image_features.
 - unexpected_keys: what transformers reports as unexpected when it loads the checkpoint (the BERT pooler that
   the OFA-Sys checkpoints store and ChineseCLIPModel builds without: `add_pooling_layer=False`).
 
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from safetensors.torch import load_file, save_file
 from transformers import (
     AutoTokenizer,
@@ -333,6 +335,9 @@ def build(name, spec):
         for i, e in enumerate(encoded):
             single = ref.get_text_features(**{k: torch.tensor([v]) for k, v in e.items()}).pooler_output[0]
             assert torch.allclose(single, text_features[i], atol=1e-5), (i, (single - text_features[i]).abs().max())
+    # Floating-point operations of one image through get_image_features, as torch's flop counter sees them.
+    with torch.no_grad(), FlopCounterMode(display=False) as flops:
+        ref.get_image_features(pixel_values=pixel_values[:1])
     image_embeds = image_features / image_features.norm(dim=-1, keepdim=True)
     text_embeds = text_features / text_features.norm(dim=-1, keepdim=True)
     assert torch.allclose(image_embeds, out.image_embeds, atol=1e-6)
@@ -383,6 +388,7 @@ def build(name, spec):
         "image_embeds": image_embeds.tolist(),
         "text_embeds": text_embeds.tolist(),
         "logits_per_image": out.logits_per_image.tolist(),
+        "image_flops_per_image": flops.get_total_flops(),
         "pipeline": cases,
     }
     (GOLDEN / f"{name}.json").write_text(json.dumps(golden, ensure_ascii=False) + "\n")
