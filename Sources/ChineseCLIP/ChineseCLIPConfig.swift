@@ -34,15 +34,15 @@ public struct ChineseCLIPTextConfig: Sendable, Equatable, EncoderConfig, Decodab
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? vocabSize
-        hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? hiddenSize
-        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? intermediateSize
-        numHiddenLayers = try c.decodeIfPresent(Int.self, forKey: .numHiddenLayers) ?? numHiddenLayers
-        numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? numAttentionHeads
-        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? maxPositionEmbeddings
-        hiddenAct = try c.decodeActivation(forKey: .hiddenAct) ?? hiddenAct
+        vocabSize = try c.int(.vocabSize) ?? vocabSize
+        hiddenSize = try c.int(.hiddenSize) ?? hiddenSize
+        intermediateSize = try c.int(.intermediateSize) ?? intermediateSize
+        numHiddenLayers = try c.int(.numHiddenLayers) ?? numHiddenLayers
+        numAttentionHeads = try c.int(.numAttentionHeads) ?? numAttentionHeads
+        maxPositionEmbeddings = try c.int(.maxPositionEmbeddings) ?? maxPositionEmbeddings
+        hiddenAct = try c.activation(.hiddenAct) ?? hiddenAct
         layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? layerNormEps
-        typeVocabSize = try c.decodeIfPresent(Int.self, forKey: .typeVocabSize) ?? typeVocabSize
+        typeVocabSize = try c.int(.typeVocabSize) ?? typeVocabSize
     }
 }
 
@@ -76,14 +76,14 @@ public struct ChineseCLIPVisionConfig: Sendable, Equatable, VisionTowerConfig, D
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? hiddenSize
-        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? intermediateSize
-        numHiddenLayers = try c.decodeIfPresent(Int.self, forKey: .numHiddenLayers) ?? numHiddenLayers
-        numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? numAttentionHeads
-        numChannels = try c.decodeIfPresent(Int.self, forKey: .numChannels) ?? numChannels
-        imageSize = try c.decodeSide(forKey: .imageSize) ?? imageSize
-        patchSize = try c.decodeSide(forKey: .patchSize) ?? patchSize
-        hiddenAct = try c.decodeActivation(forKey: .hiddenAct) ?? hiddenAct
+        hiddenSize = try c.int(.hiddenSize) ?? hiddenSize
+        intermediateSize = try c.int(.intermediateSize) ?? intermediateSize
+        numHiddenLayers = try c.int(.numHiddenLayers) ?? numHiddenLayers
+        numAttentionHeads = try c.int(.numAttentionHeads) ?? numAttentionHeads
+        numChannels = try c.int(.numChannels) ?? numChannels
+        imageSize = try c.side(.imageSize) ?? imageSize
+        patchSize = try c.side(.patchSize) ?? patchSize
+        hiddenAct = try c.activation(.hiddenAct) ?? hiddenAct
         layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? layerNormEps
     }
 }
@@ -117,7 +117,7 @@ public struct ChineseCLIPConfig: Sendable, Equatable, Decodable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         guard let modelType = try c.decodeIfPresent(String.self, forKey: .modelType) else {
-            throw DecodingError.keyNotFound(CodingKeys.modelType, .init(codingPath: c.codingPath, debugDescription: ""))
+            throw ConfigValueError("model_type is missing (expected \"\(ChineseCLIPModel.modelType)\")")
         }
         guard modelType == ChineseCLIPModel.modelType else {
             throw ModelError.unsupportedModelType(path: "config.json", modelType: modelType,
@@ -130,47 +130,45 @@ public struct ChineseCLIPConfig: Sendable, Equatable, Decodable {
             ?? c.decodeIfPresent(ChineseCLIPTextConfig.self, forKey: .textConfig) ?? textConfig
         visionConfig = try c.decodeIfPresent(ChineseCLIPVisionConfig.self, forKey: .visionConfigDict)
             ?? c.decodeIfPresent(ChineseCLIPVisionConfig.self, forKey: .visionConfig) ?? visionConfig
-        projectionDim = try c.decodeIfPresent(Int.self, forKey: .projectionDim) ?? projectionDim
+        projectionDim = try c.int(.projectionDim) ?? projectionDim
         logitScaleInitValue = try c.decodeIfPresent(Float.self, forKey: .logitScaleInitValue) ?? logitScaleInitValue
         dtype = try c.decodeIfPresent(String.self, forKey: .dtype) ?? c.decodeIfPresent(String.self, forKey: .torchDtype)
+        try validate()
     }
 
-    /// Reads and checks `config.json`.
+    /// Reads `config.json`.
     /// - Throws: `ModelError.missingFile`, `.invalidConfig` (naming the key), `.unsupportedModelType`.
     public init(contentsOf url: URL) throws {
-        do {
-            self = try ConfigFile.decode(ChineseCLIPConfig.self, from: url)
-        } catch ModelError.unsupportedModelType(_, let modelType, let supported) {
-            throw ModelError.unsupportedModelType(path: url.path, modelType: modelType, supported: supported)
-        }
-        try validate(path: url.path)
+        self = try ConfigFile.decode(ChineseCLIPConfig.self, contentsOf: url)
     }
 
-    /// - Throws: `ModelError.invalidConfig` for a size out of range, a hidden size that the heads do not divide,
-    ///   or a patch larger than the image.
-    public func validate(path: String) throws {
-        let check = ConfigSizeCheck(path: path)
+    /// Sizes in range, hidden sizes the heads divide, a patch no larger than the image.
+    /// - Throws: `ConfigValueError` naming the key.
+    private func validate() throws {
         let t = textConfig, v = visionConfig
-        try check.check("projection_dim", projectionDim)
-        try check.check("text_config.vocab_size", t.vocabSize)
-        try check.check("text_config.hidden_size", t.hiddenSize)
-        try check.check("text_config.intermediate_size", t.intermediateSize)
-        try check.check("text_config.num_attention_heads", t.numAttentionHeads)
-        try check.check("text_config.num_hidden_layers", t.numHiddenLayers, minimum: 0)
-        try check.check("text_config.max_position_embeddings", t.maxPositionEmbeddings)
-        try check.check("text_config.type_vocab_size", t.typeVocabSize)
-        try check.check("vision_config.hidden_size", v.hiddenSize)
-        try check.check("vision_config.intermediate_size", v.intermediateSize)
-        try check.check("vision_config.num_attention_heads", v.numAttentionHeads)
-        try check.check("vision_config.num_hidden_layers", v.numHiddenLayers, minimum: 0)
-        try check.check("vision_config.num_channels", v.numChannels)
-        try check.check("vision_config.image_size", v.imageSize)
-        try check.check("vision_config.patch_size", v.patchSize)
-        try check.checkHeads("text_config", hiddenSize: t.hiddenSize, heads: t.numAttentionHeads)
-        try check.checkHeads("vision_config", hiddenSize: v.hiddenSize, heads: v.numAttentionHeads)
+        try ConfigFile.checkSizes([
+            ("projection_dim", projectionDim, 1),
+            ("text_config.vocab_size", t.vocabSize, 1),
+            ("text_config.hidden_size", t.hiddenSize, 1),
+            ("text_config.intermediate_size", t.intermediateSize, 1),
+            ("text_config.num_attention_heads", t.numAttentionHeads, 1),
+            ("text_config.num_hidden_layers", t.numHiddenLayers, 0),
+            ("text_config.max_position_embeddings", t.maxPositionEmbeddings, 1),
+            ("text_config.type_vocab_size", t.typeVocabSize, 1),
+            ("vision_config.hidden_size", v.hiddenSize, 1),
+            ("vision_config.intermediate_size", v.intermediateSize, 1),
+            ("vision_config.num_attention_heads", v.numAttentionHeads, 1),
+            ("vision_config.num_hidden_layers", v.numHiddenLayers, 0),
+            ("vision_config.num_channels", v.numChannels, 1),
+            ("vision_config.image_size", v.imageSize, 1),
+            ("vision_config.patch_size", v.patchSize, 1),
+        ])
+        for (section, hidden, heads) in [("text_config", t.hiddenSize, t.numAttentionHeads),
+                                         ("vision_config", v.hiddenSize, v.numAttentionHeads)] where hidden % heads != 0 {
+            throw ConfigValueError("\(section).hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)")
+        }
         if v.patchSize > v.imageSize {
-            throw ModelError.invalidConfig(
-                path: path, reason: "vision_config.patch_size \(v.patchSize) exceeds image_size \(v.imageSize)")
+            throw ConfigValueError("vision_config.patch_size \(v.patchSize) exceeds image_size \(v.imageSize)")
         }
     }
 

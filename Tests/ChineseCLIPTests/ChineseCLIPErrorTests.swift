@@ -92,16 +92,19 @@ final class ChineseCLIPErrorTests: XCTestCase {
         XCTAssertEqual(reason(#"{"model_type": "chinese_clip", "text_config": {"hidden_size": "big"}}"#),
                        "text_config.hidden_size should be an integer")
         XCTAssertTrue(reason(#"{"model_type": "chinese_clip", "vision_config": {"hidden_act": "swish"}}"#)
-            .contains("vision_config.hidden_act: \"swish\" is not supported"))
+            .contains("vision_config.hidden_act \"swish\" is not supported"))
         XCTAssertTrue(reason(#"{"model_type": "chinese_clip", "vision_config": {"image_size": [32, 48]}}"#)
             .contains("vision_config.image_size"))
         XCTAssertEqual(reason(#"{"model_type": "chinese_clip", "text_config": {"hidden_size": 30, "num_attention_heads": 4}}"#),
                        "text_config.hidden_size 30 is not a multiple of num_attention_heads 4")
         XCTAssertEqual(reason(#"{"model_type": "chinese_clip", "text_config": {"type_vocab_size": 0}}"#),
                        "text_config.type_vocab_size must be positive, found 0")
-        XCTAssertEqual(reason(#"{"text_config": {}}"#), "model_type is missing")
+        XCTAssertEqual(reason(#"{"text_config": {}}"#), "model_type is missing (expected \"chinese_clip\")")
         XCTAssertEqual(reason("[1, 2]"), "top level is not a JSON object")
         XCTAssertTrue(reason("{oops").hasPrefix("not valid JSON"))
+        // Integers as transformers reads them: 3.0 is 3, 1.5 is an error naming the key.
+        XCTAssertEqual(reason(#"{"model_type": "chinese_clip", "text_config": {"num_hidden_layers": 1.5}}"#),
+                       "text_config.num_hidden_layers should be an integer, found 1.5")
 
         try Data(#"{"model_type": "clip"}"#.utf8).write(to: url)
         XCTAssertThrowsError(try ChineseCLIPConfig(contentsOf: url)) { error in
