@@ -9,7 +9,9 @@ let fixturesDirectory = URL(fileURLWithPath: #filePath)
 let modelsDirectory = fixturesDirectory.appendingPathComponent("models")
 
 /// The Chinese-CLIP checkpoints Tools/reference/chinese_clip_fixtures.py writes.
-let chineseCLIPCheckpoints = ["chinese-clip-full-f16", "chinese-clip-crop", "chinese-clip-odd", "chinese-clip-squash"]
+let chineseCLIPCheckpoints = [
+    "chinese-clip-full-f16", "chinese-clip-crop", "chinese-clip-odd", "chinese-clip-squash", "chinese-clip-no-layers",
+]
 
 /// Golden outputs of Tools/reference/chinese_clip_fixtures.py (transformers 5.24's ChineseCLIPModel, its PIL image
 /// processor and the zero-shot-image-classification pipeline, float32).

@@ -152,6 +152,16 @@ CONFIGS = {
         projection_dim=8, dtype=torch.float32, vocab="subset", pooler=True, preprocessor="ofa-sys-bilinear",
         tokenizer=dict(do_lower_case=True), logit_scale=0.0, seed=14,
     ),
+    # (e) num_hidden_layers 0 in both towers: the embeddings' [CLS] state (after the embedding LayerNorm) and the
+    #     class token after pre_layrnorm go straight to the projections.
+    "chinese-clip-no-layers": dict(
+        text=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=0, num_attention_heads=2,
+                  max_position_embeddings=40),
+        vision=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=0, num_attention_heads=2,
+                    image_size=16, patch_size=8),
+        projection_dim=8, dtype=torch.float32, vocab="subset", pooler=False, preprocessor="ofa-sys",
+        tokenizer=dict(do_lower_case=True), logit_scale=math.log(10.0), seed=15,
+    ),
 }
 
 
