@@ -18,6 +18,8 @@ final class ChineseCLIPFullSizeTests: XCTestCase {
         let logits_per_image: [[Float]]
         let transformers_image_seconds: Double
         let transformers_text_seconds: Double
+        let label_input_ids: [[Int32]]
+        let transformers_labels_seconds: Double
         let torch_threads: Int
     }
 
@@ -42,15 +44,17 @@ final class ChineseCLIPFullSizeTests: XCTestCase {
         XCTAssertEqual(model.unusedTensors, [])
         let perImage = 3 * model.imageSize * model.imageSize
         let one = Array(pixels[0..<perImage])
-        var imageTimes: [Double] = [], textTimes: [Double] = []
+        var imageTimes: [Double] = [], textTimes: [Double] = [], labelTimes: [Double] = []
         for _ in 0..<4 {
             imageTimes.append(try seconds { _ = try model.imageEmbeddings(pixelValues: one, batchSize: 1) })
             textTimes.append(try seconds { _ = try model.textEmbeddings(inputIds: golden.input_ids) })
+            labelTimes.append(try seconds { _ = try model.textEmbeddings(inputIds: golden.label_input_ids) })
         }
         print(String(format: "chinese-clip full-size: load %.3f s; 1 image %.3f s (transformers %.3f s); %d texts %.3f s "
-                     + "(transformers %.3f s, %d torch threads)",
+                     + "(transformers %.3f s); %d labels %.3f s (transformers %.3f s); %d torch threads",
                      load, imageTimes.dropFirst().min()!, golden.transformers_image_seconds, golden.input_ids.count,
-                     textTimes.dropFirst().min()!, golden.transformers_text_seconds, golden.torch_threads))
+                     textTimes.dropFirst().min()!, golden.transformers_text_seconds, golden.label_input_ids.count,
+                     labelTimes.dropFirst().min()!, golden.transformers_labels_seconds, golden.torch_threads))
 
         let image = try model.imageEmbeddings(pixelValues: pixels, batchSize: golden.pixel_values_shape[0])
         let text = try model.textEmbeddings(inputIds: golden.input_ids)

@@ -10,7 +10,7 @@ encoder matrices at fan-in scale so that every token moves the [CLS] state; logi
 is committed.
 With --golden DIR, also writes DIR/chinese-clip-full-size.json + .pixel_values.f32 in the format of
 chinese_clip_fixtures.py (2 random pixel_values, a few texts up to 120 tokens) and transformers' time for one
-image and for the texts (best of 5, float32, this machine's threads).
+image, for the texts and for ten labels in "一张{}的照片。" (best of 5, float32, this machine's threads).
 """
 import argparse
 import json
@@ -74,6 +74,9 @@ def write_golden(model_dir, golden_dir):
     texts = ["一张猫的照片。", "一张狗的照片。", "This is a photo of 火箭.",
              "一张" + "非常" * 55 + "长的照片。"]
     inputs = tok(texts, padding=True, return_tensors="pt")
+    # Ten candidate labels through a Chinese template, as the pipeline batches them.
+    labels = [f"一张{x}的照片。" for x in ["猫", "狗", "汽车", "飞机", "鸟", "马", "船", "卡车", "鹿", "青蛙"]]
+    label_inputs = tok(labels, padding=True, return_tensors="pt")
     pixel_values = np.random.default_rng(0).normal(size=(2, 3, 224, 224)).astype(np.float32)
     model = ChineseCLIPModel.from_pretrained(model_dir, dtype=torch.float32).eval()
     with torch.no_grad():
@@ -81,6 +84,7 @@ def write_golden(model_dir, golden_dir):
         one = torch.from_numpy(pixel_values[:1])
         image_seconds = best(lambda: model.get_image_features(pixel_values=one))
         text_seconds = best(lambda: model.get_text_features(**inputs))
+        labels_seconds = best(lambda: model.get_text_features(**label_inputs))
     name = "chinese-clip-full-size"
     pixel_values.astype("<f4").tofile(os.path.join(golden_dir, f"{name}.pixel_values.f32"))
     ids = [r[: int(m.sum())].tolist() for r, m in zip(inputs["input_ids"], inputs["attention_mask"])]
@@ -90,9 +94,11 @@ def write_golden(model_dir, golden_dir):
                    "logit_scale": float(model.logit_scale.item()), "image_embeds": o.image_embeds.tolist(),
                    "text_embeds": o.text_embeds.tolist(), "logits_per_image": o.logits_per_image.tolist(),
                    "transformers_image_seconds": image_seconds, "transformers_text_seconds": text_seconds,
+                   "label_input_ids": [tok(x).input_ids for x in labels], "transformers_labels_seconds": labels_seconds,
                    "torch_threads": torch.get_num_threads()}, f, ensure_ascii=False)
     print("golden", golden_dir, "lengths", [len(r) for r in ids],
-          f"transformers: 1 image {image_seconds:.3f} s, {len(texts)} texts {text_seconds:.3f} s")
+          f"transformers: 1 image {image_seconds:.3f} s, {len(texts)} texts {text_seconds:.3f} s, "
+          f"{len(labels)} labels {labels_seconds:.3f} s")
 
 
 if __name__ == "__main__":
