@@ -65,5 +65,22 @@ final class ChineseCLIPFullSizeTests: XCTestCase {
         XCTAssertLessThanOrEqual(dI, 1e-4)
         XCTAssertLessThanOrEqual(dT, 1e-4)
         XCTAssertLessThanOrEqual(dL, 1e-2)
+
+        // int8: an approximation, cosine to float32 at least 0.99.
+        let int8 = try ChineseCLIPModel(directory: URL(fileURLWithPath: path), precision: .int8)
+        var int8Image: [Double] = [], int8Labels: [Double] = []
+        for _ in 0..<4 {
+            int8Image.append(try seconds { _ = try int8.imageEmbeddings(pixelValues: one, batchSize: 1) })
+            int8Labels.append(try seconds { _ = try int8.textEmbeddings(inputIds: golden.label_input_ids) })
+        }
+        let approximate = try int8.imageEmbeddings(pixelValues: pixels, batchSize: golden.pixel_values_shape[0])
+            + int8.textEmbeddings(inputIds: golden.input_ids)
+        let cosines = zip(approximate, golden.image_embeds + golden.text_embeds).map { a, b in
+            zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        }
+        print(String(format: "chinese-clip full-size int8: 1 image %.3f s, %d labels %.3f s, cosine to float32 >= %.4f",
+                     int8Image.dropFirst().min()!, golden.label_input_ids.count, int8Labels.dropFirst().min()!,
+                     cosines.min()!))
+        XCTAssertGreaterThanOrEqual(cosines.min()!, 0.99)
     }
 }
