@@ -24,8 +24,8 @@ public struct CLIPTextConfig: Sendable, Equatable, EncoderConfig, Decodable {
 }
 
 /// `vision_config` of a CLIP `config.json`. Missing keys take the defaults of transformers' `CLIPVisionConfig`
-/// (ViT-B/32).
-public struct CLIPVisionConfig: Sendable, Equatable, EncoderConfig, Decodable {
+/// (ViT-B/32). `gridSize` and `numPositions` come from `VisionTowerConfig`.
+public struct CLIPVisionConfig: Sendable, Equatable, VisionTowerConfig, Decodable {
     public var hiddenSize = 768
     public var intermediateSize = 3072
     public var numHiddenLayers = 12
@@ -38,45 +38,18 @@ public struct CLIPVisionConfig: Sendable, Equatable, EncoderConfig, Decodable {
     public var layerNormEps: Float = 1e-5
 
     public init() {}
-
-    /// Patches per side (`imageSize / patchSize`, floored as the stride-`patchSize` convolution does).
-    public var gridSize: Int { imageSize / patchSize }
-    /// Number of positions: class token + patches.
-    public var numPositions: Int { gridSize * gridSize + 1 }
 }
 
 extension CLIPConfig {
-    /// Multiply-adds for one image through the image tower and the visual projection: the patch embedding
-    /// (`[gridSize², numChannels·patchSize²] · [numChannels·patchSize², hiddenSize]`), per layer the q, k, v and
-    /// out projections (4·positions·hidden²), the MLP (2·positions·hidden·intermediate) and the two attention
-    /// products (2·positions²·hidden), and the projection of the class token. Normalisations, activations and
-    /// softmax are not counted. Twice this is the image tower's floating-point operations per image (torch's
-    /// `FlopCounterMode` count of `get_image_features`). A Double, exact below 2^53, so no config overflows it.
-    public var imageMultiplyAdds: Double {
-        let (v, n, h) = imageTowerSizes
-        let patches = (n - 1) * Double(v.numChannels) * Double(v.patchSize) * Double(v.patchSize) * h
-        let layer = 4 * n * h * h + 2 * n * h * Double(v.intermediateSize) + 2 * n * n * h
-        return patches + Double(v.numHiddenLayers) * layer + h * Double(projectionDim)
-    }
+    /// Multiply-adds for one image through the image tower and the visual projection
+    /// (`VisionTowerConfig.imageMultiplyAdds`). Twice this is the image tower's floating-point operations per
+    /// image (torch's `FlopCounterMode` count of `get_image_features`).
+    public var imageMultiplyAdds: Double { visionConfig.imageMultiplyAdds(projectionDim: projectionDim) }
 
-    /// Multiply-adds for one image as `CLIPModel` computes it: as `imageMultiplyAdds`, except that the last layer
-    /// runs its query, attention, out projection and MLP for the class token alone (keys and values still for
-    /// every position), since only the class token is pooled. Twice this is what `zeroshot bench` reports as
+    /// Multiply-adds for one image as `CLIPModel` computes it: the last layer runs its query, attention, out
+    /// projection and MLP for the class token alone. Twice this is what `zeroshot bench` reports as
     /// `image_gflop_per_image`.
-    public var pooledImageMultiplyAdds: Double {
-        let (v, n, h) = imageTowerSizes
-        guard v.numHiddenLayers > 0 else { return imageMultiplyAdds }
-        // Per position left out of the last layer: its query and out projections, MLP and attention row.
-        let perPosition = 2 * h * h + 2 * h * Double(v.intermediateSize) + 2 * n * h
-        return imageMultiplyAdds - (n - 1) * perPosition
-    }
-
-    /// The vision config with its positions (patches + class token) and width as Doubles, so that no count
-    /// overflows.
-    private var imageTowerSizes: (CLIPVisionConfig, positions: Double, width: Double) {
-        let grid = Double(visionConfig.gridSize)
-        return (visionConfig, grid * grid + 1, Double(visionConfig.hiddenSize))
-    }
+    public var pooledImageMultiplyAdds: Double { visionConfig.pooledImageMultiplyAdds(projectionDim: projectionDim) }
 }
 
 /// A CLIP `config.json` (`model_type: "clip"`), with transformers 5's defaults for missing keys.

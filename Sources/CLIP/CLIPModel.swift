@@ -17,7 +17,8 @@ public final class CLIPModel: ZeroShotModel {
     /// Arithmetic of the encoder layers.
     public let precision: Precision
     let text_model: CLIPTextTransformer
-    let vision_model: CLIPVisionTransformer
+    /// `vision_model`: the ViT shared with Chinese-CLIP.
+    let vision_model: VisionTransformer
     /// `visual_projection.weight` `[projection_dim, vision hidden]`.
     let visual_projection: Linear
     /// `text_projection.weight` `[projection_dim, text hidden]`.
@@ -46,7 +47,7 @@ public final class CLIPModel: ZeroShotModel {
         self.precision = precision
         self.config = config
         text_model = try CLIPTextTransformer(w.pp("text_model"), config.textConfig)
-        vision_model = try CLIPVisionTransformer(w.pp("vision_model"), config.visionConfig)
+        vision_model = try VisionTransformer(w.pp("vision_model"), config.visionConfig)
         visual_projection = try Linear(w.pp("visual_projection"), in: config.visionConfig.hiddenSize,
                                        out: config.projectionDim, bias: false, quantizable: false)
         text_projection = try Linear(w.pp("text_projection"), in: config.textConfig.hiddenSize,

@@ -142,6 +142,11 @@ package struct Encoder: Sendable {
     ) throws {
         let tokens = segments.reduce(0) { $0 + $1.length }
         let d = shape.hiddenSize, heads = shape.numHeads, hd = shape.headDim
+        if layers.isEmpty {
+            // num_hidden_layers 0: the kept tokens' states are the input's.
+            for (i, column) in keep.enumerated() { for f in 0..<d { output[i * d + f] = hidden[f * tokens + column] } }
+            return
+        }
         let p = sharedPrefix
         precondition(p == 0 || (segments.first?.start == 0 && segments.first?.length == p), "prefix must be segment 0")
         // Keys each segment sees before its own columns.

@@ -1,4 +1,5 @@
 // The model families by `model_type`: the one place that knows them all.
+import ChineseCLIP
 import CLIP
 import Foundation
 import Layers
@@ -7,7 +8,7 @@ import Layers
 public enum ModelTypeRegistry {
     /// The families, by the `model_type` they load.
     public static let families: [String: any ZeroShotModel.Type] = Dictionary(
-        uniqueKeysWithValues: ([CLIPModel.self] as [any ZeroShotModel.Type]).map { ($0.modelType, $0) })
+        uniqueKeysWithValues: ([CLIPModel.self, ChineseCLIPModel.self] as [any ZeroShotModel.Type]).map { ($0.modelType, $0) })
 
     /// The supported `model_type` values, sorted.
     public static var supportedModelTypes: [String] { families.keys.sorted() }

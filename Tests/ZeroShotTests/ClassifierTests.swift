@@ -2,10 +2,11 @@ import Foundation
 import XCTest
 @testable import ZeroShot
 
-/// Any complete tiny checkpoint from the fixtures.
+/// Any complete tiny CLIP checkpoint from the fixtures.
 func fixtureModelDirectory() throws -> URL {
     let models = fixturesDirectory.appendingPathComponent("models")
     let dirs = try FileManager.default.contentsOfDirectory(at: models, includingPropertiesForKeys: nil)
+        .filter { $0.lastPathComponent.hasPrefix("tiny-") }
         .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("preprocessor_config.json").path) }
         .sorted { $0.path < $1.path }
     return try XCTUnwrap(dirs.first, "no complete checkpoint under \(models.path)")
