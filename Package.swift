@@ -29,9 +29,12 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "Compute", dependencies: ["CDNNL", "CKernels"]),
-        .target(name: "CLIP", dependencies: ["SafeTensors", "Compute"]),
+        // Shared building blocks of every model family; the families side by side; the registry that knows them.
+        .target(name: "Layers", dependencies: ["SafeTensors", "Compute"]),
+        .target(name: "CLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
+        .target(name: "Models", dependencies: ["Layers", "CLIP"]),
         .target(name: "Hub"),
-        .target(name: "ZeroShot", dependencies: ["CLIP", "Tokenizers", "ImageIO", "Hub", "SafeTensors", "Compute"]),
+        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "SafeTensors", "Compute"]),
         .executableTarget(
             name: "zeroshot",
             dependencies: ["ZeroShot", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -41,9 +44,9 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "SafeTensors"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Layers", "SafeTensors"]),
         .testTarget(name: "HubTests", dependencies: ["Hub"]),
-        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot"]),
+        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,38 +1,6 @@
 import Compute
 import Foundation
-
-/// Errors from loading or running a CLIP checkpoint.
-public enum CLIPError: Error, LocalizedError, CustomStringConvertible, Equatable {
-    /// A required file of the model directory is missing.
-    case missingFile(path: String)
-    /// `config.json` is unreadable or has a value of the wrong type.
-    case invalidConfig(path: String, reason: String)
-    /// `config.json` declares another architecture.
-    case unsupportedModelType(path: String, modelType: String)
-    /// A tensor the architecture needs is absent from the checkpoint.
-    case missingTensor(name: String, expectedShape: [Int], checkpoint: String)
-    /// A tensor has another shape than the config implies.
-    case wrongShape(name: String, expected: [Int], found: [Int], checkpoint: String)
-    /// A call's input is malformed (sizes, token ids, sequence length).
-    case invalidInput(String)
-
-    public var description: String {
-        switch self {
-        case .missingFile(let path):
-            return "missing file \(path)"
-        case .invalidConfig(let path, let reason):
-            return "invalid CLIP config \(path): \(reason)"
-        case .unsupportedModelType(let path, let modelType):
-            return "unsupported model_type \"\(modelType)\" in \(path): only \"clip\" checkpoints are supported"
-        case .missingTensor(let name, let expected, let checkpoint):
-            return "tensor \(name) (expected shape \(expected)) is missing from the checkpoint in \(checkpoint)"
-        case .wrongShape(let name, let expected, let found, let checkpoint):
-            return "tensor \(name) in \(checkpoint) has shape \(found), expected \(expected)"
-        case .invalidInput(let reason):
-            return "invalid input: \(reason)"
-        }
-    }
-}
+import Layers
 
 /// `text_config` of a CLIP `config.json`. Missing keys take the defaults of transformers' `CLIPTextConfig`
 /// (openai/clip-vit-base-patch32's text tower).
@@ -126,20 +94,20 @@ public struct CLIPConfig: Sendable, Equatable {
     public init() {}
 
     /// Reads `config.json`.
-    /// - Throws: `CLIPError.missingFile`, `.invalidConfig`, `.unsupportedModelType`.
+    /// - Throws: `ModelError.missingFile`, `.invalidConfig`, `.unsupportedModelType`.
     public init(contentsOf url: URL) throws {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw CLIPError.missingFile(path: path) }
+        guard FileManager.default.fileExists(atPath: path) else { throw ModelError.missingFile(path: path) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CLIPError.invalidConfig(path: path, reason: error.localizedDescription)
+            throw ModelError.invalidConfig(path: path, reason: error.localizedDescription)
         }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw CLIPError.invalidConfig(path: path, reason: "not valid JSON (\(error.localizedDescription))")
+            throw ModelError.invalidConfig(path: path, reason: "not valid JSON (\(error.localizedDescription))")
         }
         guard let json = object as? [String: Any] else {
-            throw CLIPError.invalidConfig(path: path, reason: "top level is not a JSON object")
+            throw ModelError.invalidConfig(path: path, reason: "top level is not a JSON object")
         }
         try self.init(json: json, path: path)
     }
@@ -148,9 +116,9 @@ public struct CLIPConfig: Sendable, Equatable {
     public init(json: [String: Any], path: String = "config.json") throws {
         let root = JSONReader(json, path: path, section: nil)
         guard let modelType = try root.string("model_type") else {
-            throw CLIPError.invalidConfig(path: path, reason: "model_type is missing (expected \"clip\")")
+            throw ModelError.invalidConfig(path: path, reason: "model_type is missing (expected \"clip\")")
         }
-        guard modelType == "clip" else { throw CLIPError.unsupportedModelType(path: path, modelType: modelType) }
+        guard modelType == "clip" else { throw ModelError.unsupportedModelType(path: path, modelType: modelType, supported: ["clip"]) }
         projectionDim = try root.int("projection_dim") ?? projectionDim
         logitScaleInitValue = try root.float("logit_scale_init_value") ?? logitScaleInitValue
         dtype = try root.string("dtype") ?? root.string("torch_dtype")
@@ -190,7 +158,7 @@ public struct CLIPConfig: Sendable, Equatable {
     }
 
     private func validate(path: String) throws {
-        func fail(_ reason: String) -> CLIPError { .invalidConfig(path: path, reason: reason) }
+        func fail(_ reason: String) -> ModelError { .invalidConfig(path: path, reason: reason) }
         // Every size: positive (layer counts may be 0), and at most 2^20, which keeps buffer arithmetic far from
         // overflow.
         let limit = 1 << 20
@@ -248,7 +216,7 @@ private struct JSONReader {
         return v
     }
 
-    private func wrongType(_ k: String, _ expected: String, _ v: Any) -> CLIPError {
+    private func wrongType(_ k: String, _ expected: String, _ v: Any) -> ModelError {
         .invalidConfig(path: path, reason: "\(key(k)) should be \(expected), found \(v)")
     }
 
@@ -287,7 +255,7 @@ private struct JSONReader {
     func activation(_ k: String) throws -> Activation? {
         guard let name = try string(k) else { return nil }
         guard let act = Activation(huggingFaceName: name) else {
-            throw CLIPError.invalidConfig(
+            throw ModelError.invalidConfig(
                 path: path, reason: "\(key(k)) \"\(name)\" is not supported (quick_gelu, gelu, gelu_new, gelu_pytorch_tanh, relu)")
         }
         return act
@@ -306,7 +274,7 @@ private struct JSONReader {
         if let list = value(k) as? [Any] {
             let sides = try list.map { try JSONReader([k: $0], path: path, section: section).int(k) ?? -1 }
             guard sides.count == 2, sides[0] == sides[1] else {
-                throw CLIPError.invalidConfig(path: path, reason: "\(key(k)) \(sides) is not square; only square inputs are supported")
+                throw ModelError.invalidConfig(path: path, reason: "\(key(k)) \(sides) is not square; only square inputs are supported")
             }
             return sides[0]
         }
@@ -314,17 +282,3 @@ private struct JSONReader {
     }
 }
 
-/// The sizes a transformer encoder reads from either tower's config.
-public protocol EncoderConfig {
-    var hiddenSize: Int { get }
-    var intermediateSize: Int { get }
-    var numHiddenLayers: Int { get }
-    var numAttentionHeads: Int { get }
-    var hiddenAct: Activation { get }
-    var layerNormEps: Float { get }
-}
-
-extension CLIPError {
-    /// The same text as `description`, for `localizedDescription`.
-    public var errorDescription: String? { description }
-}

@@ -1,6 +1,7 @@
 // CLIPModel: both towers, the projections and logit_scale, loaded from a Hugging Face model directory.
 import Compute
 import Foundation
+import Layers
 import SafeTensors
 
 /// A CLIP checkpoint in Hugging Face layout (`config.json` + `model.safetensors`, or the shards of
@@ -8,7 +9,10 @@ import SafeTensors
 /// at load), all computation in float32. Results match transformers' `CLIPModel` in float32.
 ///
 /// Thread safety: immutable after `init`; calls may run concurrently.
-public final class CLIPModel: Sendable {
+public final class CLIPModel: ZeroShotModel {
+    public static let modelType = "clip"
+    public static let imageProcessorClass = "CLIPImageProcessor"
+
     public let config: CLIPConfig
     /// Arithmetic of the encoder layers.
     public let precision: Precision
@@ -27,19 +31,13 @@ public final class CLIPModel: Sendable {
     public let unusedTensors: [String]
 
     /// Loads `directory/config.json` and the weights.
-    /// - Throws: `CLIPError.missingFile` (config.json or weights), `.invalidConfig`, `.unsupportedModelType`,
+    /// - Throws: `ModelError.missingFile` (config.json or weights), `.invalidConfig`, `.unsupportedModelType`,
     ///   `.missingTensor`, `.wrongShape`; `SafeTensorsError` for a corrupt or hostile weights file.
     /// - Parameter precision: `.fp32` (default, transformers' numbers) or `.int8` (quantized linear layers, faster,
     ///   approximate; weights are quantized here, at load).
     public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try CLIPConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        let fm = FileManager.default
-        let single = directory.appendingPathComponent(SafeTensorsCheckpoint.singleFileName)
-        let index = directory.appendingPathComponent(SafeTensorsCheckpoint.indexFileName)
-        guard fm.fileExists(atPath: single.path) || fm.fileExists(atPath: index.path) else {
-            throw CLIPError.missingFile(path: "\(single.path) (or \(SafeTensorsCheckpoint.indexFileName))")
-        }
-        let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        let checkpoint = try SafeTensorsCheckpoint.open(modelDirectory: directory)
         // Read the weights from disk in the background while the towers are built (and quantized or converted) and
         // the caller goes on; without this a cold start reads the file page by page as the layers first run. The
         // token embedding table is left out: only the rows of the tokens in use are ever read.
@@ -53,19 +51,8 @@ public final class CLIPModel: Sendable {
                                        out: config.projectionDim, bias: false, quantizable: false)
         text_projection = try Linear(w.pp("text_projection"), in: config.textConfig.hiddenSize,
                                      out: config.projectionDim, bias: false, quantizable: false)
-        // Stored as a 0-d tensor by transformers; a 1-element vector is accepted too.
-        let scale: FloatBuffer
-        if let info = checkpoint.info("logit_scale"), info.shape == [1] {
-            scale = try w.get("logit_scale", [1])
-        } else {
-            scale = try w.get("logit_scale", [])
-        }
-        logit_scale = scale.pointer[0]
-        // Every tensor of every file: a shard may hold tensors its index does not list, which transformers reads.
-        let stored = Set(checkpoint.files.values.flatMap { $0.tensors.keys })
-        unusedTensors = stored.filter {
-            !w.read.names.contains($0) && $0 != "position_ids" && !$0.hasSuffix(".position_ids")
-        }.sorted()
+        logit_scale = try w.scalar("logit_scale")
+        unusedTensors = checkpoint.unusedTensors(read: w.read)
     }
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.
@@ -76,13 +63,13 @@ public final class CLIPModel: Sendable {
 
     /// L2-normalised image embeddings `[batch, projection_dim]` from pixel_values
     /// `[batch, num_channels (3), image_size, image_size]` (flat, CHW per image, as CLIPImageProcessor gives).
-    /// - Throws: `CLIPError.invalidInput` when `pixelValues.count` is not `batch · 3 · image_size²`.
+    /// - Throws: `ModelError.invalidInput` when `pixelValues.count` is not `batch · 3 · image_size²`.
     public func imageEmbeddings(pixelValues: [Float], batchSize: Int) throws -> [[Float]] {
         let c = config.visionConfig
-        guard batchSize >= 0 else { throw CLIPError.invalidInput("batch size \(batchSize) is negative") }
+        guard batchSize >= 0 else { throw ModelError.invalidInput("batch size \(batchSize) is negative") }
         let perImage = c.numChannels * c.imageSize * c.imageSize
         guard pixelValues.count == batchSize * perImage else {
-            throw CLIPError.invalidInput(
+            throw ModelError.invalidInput(
                 "pixel_values has \(pixelValues.count) values, expected \(batchSize) × \(c.numChannels) × \(c.imageSize) × \(c.imageSize) = \(batchSize * perImage)")
         }
         if batchSize == 0 { return [] }
@@ -102,18 +89,18 @@ public final class CLIPModel: Sendable {
     /// L2-normalised text embeddings `[batch, projection_dim]` from input_ids `[batch, seq]`: each row is one
     /// tokenized text (bos … eos), of any length from 1 to `max_position_embeddings` (77); rows may differ in
     /// length and need no padding. Pooling follows `text_config.eos_token_id` (see `CLIPTextConfig`).
-    /// - Throws: `CLIPError.invalidInput` for an empty row, a row longer than max_position_embeddings, or an
+    /// - Throws: `ModelError.invalidInput` for an empty row, a row longer than max_position_embeddings, or an
     ///   id outside `0..<vocab_size`.
     public func textEmbeddings(inputIds: [[Int32]]) throws -> [[Float]] {
         let c = config.textConfig
         for (i, row) in inputIds.enumerated() {
-            guard !row.isEmpty else { throw CLIPError.invalidInput("input_ids row \(i) is empty") }
+            guard !row.isEmpty else { throw ModelError.invalidInput("input_ids row \(i) is empty") }
             guard row.count <= c.maxPositionEmbeddings else {
-                throw CLIPError.invalidInput(
+                throw ModelError.invalidInput(
                     "input_ids row \(i) has \(row.count) tokens, more than max_position_embeddings \(c.maxPositionEmbeddings)")
             }
             if let bad = row.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-                throw CLIPError.invalidInput("input_ids row \(i) contains id \(bad), outside the vocabulary 0..<\(c.vocabSize)")
+                throw ModelError.invalidInput("input_ids row \(i) contains id \(bad), outside the vocabulary 0..<\(c.vocabSize)")
             }
         }
         if inputIds.isEmpty { return [] }
@@ -129,12 +116,20 @@ public final class CLIPModel: Sendable {
         return rows(projected, count: batch)
     }
 
-    /// logits_per_image `[images, texts]` = `exp(logit_scale) · cosine(image, text)`; the embeddings are the
-    /// L2-normalised ones returned above, so the cosine is their dot product.
-    public func logitsPerImage(imageEmbeddings: [[Float]], textEmbeddings: [[Float]]) -> [[Float]] {
-        let scale = Foundation.exp(logit_scale)
-        return imageEmbeddings.map { image in textEmbeddings.map { text in scale * dot(image, text) } }
+    /// Text embeddings of a `TextBatch`: CLIP's causal text tower needs no attention mask (pad tokens follow the
+    /// pooled token and cannot reach it), so each row's tokens up to its mask's last 1 are used.
+    public func textEmbeddings(_ batch: TextBatch) throws -> [[Float]] {
+        try textEmbeddings(inputIds: try batch.unpaddedRows())
     }
+
+    public var textMaxLength: Int { config.textConfig.maxPositionEmbeddings }
+    public static func textMaxLength(configIn directory: URL) throws -> Int {
+        try CLIPConfig(contentsOf: directory.appendingPathComponent("config.json")).textConfig.maxPositionEmbeddings
+    }
+    public var textPadding: TextPadding { .none }
+    public var scoring: Scoring { .softmax }
+    public var logitBias: Float { 0 }
+    public var pooledImageMultiplyAdds: Double { config.pooledImageMultiplyAdds }
 
     private func rows(_ flat: [Float], count: Int) -> [[Float]] {
         let dim = config.projectionDim

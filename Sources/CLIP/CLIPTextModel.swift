@@ -1,6 +1,7 @@
 // The text tower (`text_model.*`): token + position embeddings, causal encoder, final_layer_norm, pooling.
 import Compute
 import Foundation
+import Layers
 import SafeTensors
 
 /// `CLIPTextEmbeddings`: `token_embedding` `[vocab, d]`, `position_embedding` `[max_position_embeddings, d]`.
@@ -17,13 +18,13 @@ struct CLIPTextEmbeddings: Sendable {
 /// `CLIPTextTransformer` (the `text_model` of `CLIPModel`).
 struct CLIPTextTransformer: Sendable {
     let embeddings: CLIPTextEmbeddings
-    let encoder: CLIPEncoder
+    let encoder: Encoder
     let final_layer_norm: LayerNorm
     let config: CLIPTextConfig
 
     init(_ w: WeightLoader, _ c: CLIPTextConfig) throws {
         embeddings = try CLIPTextEmbeddings(w.pp("embeddings"), c)
-        encoder = try CLIPEncoder(w.pp("encoder"), EncoderShape(c))
+        encoder = try Encoder(w.pp("encoder"), EncoderShape(c))
         final_layer_norm = try LayerNorm(w.pp("final_layer_norm"), dim: c.hiddenSize, eps: c.layerNormEps)
         config = c
     }

@@ -2,6 +2,7 @@
 // encoder, post_layernorm of the class token.
 import Compute
 import Foundation
+import Layers
 import SafeTensors
 
 /// `CLIPVisionEmbeddings`: `class_embedding` `[d]`, `patch_embedding` (Conv2d without bias, `[d, C, p, p]`),
@@ -23,14 +24,14 @@ struct CLIPVisionEmbeddings: Sendable {
 struct CLIPVisionTransformer: Sendable {
     let embeddings: CLIPVisionEmbeddings
     let pre_layrnorm: LayerNorm
-    let encoder: CLIPEncoder
+    let encoder: Encoder
     let post_layernorm: LayerNorm
     let config: CLIPVisionConfig
 
     init(_ w: WeightLoader, _ c: CLIPVisionConfig) throws {
         embeddings = try CLIPVisionEmbeddings(w.pp("embeddings"), c)
         pre_layrnorm = try LayerNorm(w.pp("pre_layrnorm"), dim: c.hiddenSize, eps: c.layerNormEps)
-        encoder = try CLIPEncoder(w.pp("encoder"), EncoderShape(c))
+        encoder = try Encoder(w.pp("encoder"), EncoderShape(c))
         post_layernorm = try LayerNorm(w.pp("post_layernorm"), dim: c.hiddenSize, eps: c.layerNormEps)
         config = c
     }

@@ -1,7 +1,8 @@
-import CLIP
 import Foundation
 import Hub
 import ImageIO
+import Layers
+import Models
 import Tokenizers
 
 /// Zero-shot image classification with a CLIP checkpoint in Hugging Face layout, giving the numbers of
@@ -46,7 +47,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
 
     /// The directory the model files were read from (a snapshot directory for a Hub model).
     public let modelDirectory: URL
-    public let model: CLIPModel
+    /// The checkpoint, of the family its `config.json` `model_type` names (`ModelTypeRegistry`).
+    public let model: any ZeroShotModel
     public let tokenizer: CLIPTokenizer
     public let imageProcessor: CLIPImageProcessor
     public let options: Options
@@ -58,18 +60,18 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// Loads a classifier from a model directory: `config.json`, `model.safetensors` (or its sharded index),
     /// the tokenizer files and `preprocessor_config.json`.
     ///
-    /// - Throws: `CLIPError`/`SafeTensorsError` for the checkpoint, `TokenizerError` for the tokenizer files,
+    /// - Throws: `ModelError`/`SafeTensorsError` for the checkpoint, `TokenizerError` for the tokenizer files,
     ///   `ImageIOError` for `preprocessor_config.json`; each names the file and the reason.
     public init(directory: URL, options: Options = Options()) throws {
         self.modelDirectory = directory
         self.options = options
-        self.model = try CLIPModel(directory: directory, precision: options.precision)
+        self.model = try ModelTypeRegistry.load(directory: directory, precision: options.precision)
         var tokenizer = try CLIPTokenizer(directory: directory)
-        tokenizer.maxLength = model.config.textConfig.maxPositionEmbeddings
+        tokenizer.maxLength = model.textMaxLength
         self.tokenizer = tokenizer
         let preprocessorConfig = directory.appendingPathComponent(CLIPModelFiles.preprocessorConfig)
         guard FileManager.default.fileExists(atPath: preprocessorConfig.path) else {
-            throw CLIPError.missingFile(path: preprocessorConfig.path)
+            throw ModelError.missingFile(path: preprocessorConfig.path)
         }
         self.imageProcessor = try CLIPImageProcessor(contentsOf: preprocessorConfig)
         // As transformers, a preprocessor_config.json that cannot give pixel_values of the model's size loads; the
@@ -168,12 +170,12 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// `preprocessor_config.json`. `maxLength` is `text_config.max_position_embeddings` when `config.json` is there
     /// (as the classifier truncates), else the tokenizer's own (77, or a smaller `model_max_length`).
     ///
-    /// - Throws: `TokenizerError` for the tokenizer files, `CLIPError.invalidConfig` for a malformed `config.json`.
+    /// - Throws: `TokenizerError` for the tokenizer files, `ModelError.invalidConfig` for a malformed `config.json`.
     public static func tokenizer(directory: URL) throws -> CLIPTokenizer {
         var tokenizer = try CLIPTokenizer(directory: directory)
         let config = directory.appendingPathComponent(CLIPModelFiles.config)
         if FileManager.default.fileExists(atPath: config.path) {
-            tokenizer.maxLength = try CLIPConfig(contentsOf: config).textConfig.maxPositionEmbeddings
+            tokenizer.maxLength = try ModelTypeRegistry.family(directory: directory).textMaxLength(configIn: directory)
         }
         return tokenizer
     }
@@ -205,7 +207,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             var queued = Set<[Int32]>()
             for sequence in ids where known[sequence] == nil && queued.insert(sequence).inserted { distinct.append(sequence) }
             if !distinct.isEmpty {
-                for (sequence, embedding) in zip(distinct, try model.textEmbeddings(inputIds: distinct)) {
+                for (sequence, embedding) in zip(distinct, try model.textEmbeddings(TextBatch(inputIds: distinct))) {
                     known[sequence] = embedding
                 }
             }

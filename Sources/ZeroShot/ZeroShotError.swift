@@ -2,7 +2,7 @@ import Foundation
 import Hub
 
 /// Errors of the zero-shot facade itself; lower layers throw their own typed errors (`ImageIOError`,
-/// `TokenizerError`, `CLIPError`, `SafeTensorsError`, `HubError`), which pass through unchanged.
+/// `TokenizerError`, `ModelError`, `SafeTensorsError`, `HubError`), which pass through unchanged.
 public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equatable {
     case noCandidateLabels
     case invalidTemplate(String, reason: String)

@@ -113,14 +113,14 @@ struct Bench: CheckedCommand {
             }
         }
 
-        let imageGFLOP = 2 * classifier.model.config.pooledImageMultiplyAdds / 1e9
+        let imageGFLOP = 2 * classifier.model.pooledImageMultiplyAdds / 1e9
 
         let sequences = try labelList().map { try applyHypothesisTemplate(template, to: $0) }
         var textTimes: [Double] = []
         for i in 0...iterations {
             let t = DispatchTime.now()
             let ids = sequences.map { classifier.tokenizer.encode($0).ids }
-            _ = try classifier.model.textEmbeddings(inputIds: ids)
+            _ = try classifier.model.textEmbeddings(TextBatch(inputIds: ids))
             if i > 0 { textTimes.append(milliseconds(since: t) / Double(sequences.count)) }
         }
 

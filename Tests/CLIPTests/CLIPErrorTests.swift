@@ -3,6 +3,7 @@ import SafeTensors
 import XCTest
 
 @testable import CLIP
+@testable import Layers
 
 final class CLIPErrorTests: XCTestCase {
     var dir: URL!
@@ -31,7 +32,7 @@ final class CLIPErrorTests: XCTestCase {
 
     func testMissingConfig() throws {
         XCTAssertThrowsError(try CLIPModel(directory: dir)) { error in
-            XCTAssertEqual(error as? CLIPError, .missingFile(path: dir.appendingPathComponent("config.json").path))
+            XCTAssertEqual(error as? ModelError, .missingFile(path: dir.appendingPathComponent("config.json").path))
             XCTAssertTrue("\(error)".contains("config.json"))
         }
     }
@@ -40,7 +41,7 @@ final class CLIPErrorTests: XCTestCase {
         let model = try copyFixture("tiny-p8-quickgelu")
         try FileManager.default.removeItem(at: model.appendingPathComponent("model.safetensors"))
         XCTAssertThrowsError(try CLIPModel(directory: model)) { error in
-            guard case CLIPError.missingFile(let path) = error else { return XCTFail("\(error)") }
+            guard case ModelError.missingFile(let path) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(path.contains("model.safetensors"))
         }
     }
@@ -50,17 +51,17 @@ final class CLIPErrorTests: XCTestCase {
         let config = model.appendingPathComponent("config.json")
         try editJSON(config) { $0["model_type"] = "siglip" }
         XCTAssertThrowsError(try CLIPModel(directory: model)) { error in
-            XCTAssertEqual(error as? CLIPError, .unsupportedModelType(path: config.path, modelType: "siglip"))
+            XCTAssertEqual(error as? ModelError, .unsupportedModelType(path: config.path, modelType: "siglip", supported: ["clip"]))
             XCTAssertTrue("\(error)".contains("siglip"))
         }
         try editJSON(config) { $0.removeValue(forKey: "model_type") }
         XCTAssertThrowsError(try CLIPModel(directory: model)) { error in
-            guard case CLIPError.invalidConfig(_, let reason) = error else { return XCTFail("\(error)") }
+            guard case ModelError.invalidConfig(_, let reason) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.contains("model_type"))
         }
         try Data("{oops".utf8).write(to: config)
         XCTAssertThrowsError(try CLIPModel(directory: model)) { error in
-            guard case CLIPError.invalidConfig = error else { return XCTFail("\(error)") }
+            guard case ModelError.invalidConfig = error else { return XCTFail("\(error)") }
         }
     }
 
@@ -68,7 +69,7 @@ final class CLIPErrorTests: XCTestCase {
         let model = try copyFixture("tiny-p8-quickgelu")
         try editJSON(model.appendingPathComponent("config.json")) { $0["projection_dim"] = 17 }
         XCTAssertThrowsError(try CLIPModel(directory: model)) { error in
-            XCTAssertEqual(error as? CLIPError, .wrongShape(
+            XCTAssertEqual(error as? ModelError, .wrongShape(
                 name: "visual_projection.weight", expected: [17, 32], found: [16, 32], checkpoint: model.path))
             let text = "\(error)"
             XCTAssertTrue(text.contains("visual_projection.weight") && text.contains("[17, 32]") && text.contains("[16, 32]"))
@@ -80,7 +81,7 @@ final class CLIPErrorTests: XCTestCase {
             json["text_config"] = text
         }
         XCTAssertThrowsError(try CLIPModel(directory: model)) { error in
-            XCTAssertEqual(error as? CLIPError, .wrongShape(
+            XCTAssertEqual(error as? ModelError, .wrongShape(
                 name: "text_model.embeddings.position_embedding.weight", expected: [64, 32], found: [77, 32],
                 checkpoint: model.path))
         }
@@ -130,7 +131,7 @@ final class CLIPErrorTests: XCTestCase {
             json["weight_map"] = map
         }
         XCTAssertThrowsError(try CLIPModel(directory: model)) { error in
-            XCTAssertEqual(error as? CLIPError, .missingTensor(name: name, expectedShape: [32], checkpoint: model.path))
+            XCTAssertEqual(error as? ModelError, .missingTensor(name: name, expectedShape: [32], checkpoint: model.path))
             XCTAssertTrue("\(error)".contains(name))
         }
     }
@@ -156,7 +157,7 @@ final class CLIPErrorTests: XCTestCase {
     func testInvalidInputs() throws {
         let model = try CLIPModel(directory: modelsDirectory.appendingPathComponent("tiny-p8-quickgelu"))
         XCTAssertThrowsError(try model.imageEmbeddings(pixelValues: [Float](repeating: 0, count: 10), batchSize: 1)) { error in
-            guard case CLIPError.invalidInput(let reason) = error else { return XCTFail("\(error)") }
+            guard case ModelError.invalidInput(let reason) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.contains("3072"))
         }
         XCTAssertEqual(try model.imageEmbeddings(pixelValues: [], batchSize: 0).count, 0)

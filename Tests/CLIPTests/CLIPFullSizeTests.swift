@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import CLIP
+@testable import Layers
 
 /// Optional check on a full-size checkpoint written by Tools/reference/full_size_checkpoint.py (not committed):
 /// `ZEROSHOT_FULL_CHECKPOINT=DIR [ZEROSHOT_FULL_GOLDEN=GOLDEN_DIR] swift test -c release -Xswiftc -enable-testing

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import CLIP
+@testable import Layers
 
 /// Golden outputs written by Tools/reference/model_fixtures.py (transformers' CLIPModel in float32).
 struct Golden: Decodable {

@@ -1,6 +1,7 @@
 import Compute
 import XCTest
 @testable import CLIP
+@testable import Layers
 
 /// int8 is an approximation of float32 within a stated bound; thread counts and GEMM layouts only change rounding.
 final class PrecisionAndThreadsTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import CLIP
+@testable import Layers
 
 /// Rows that share leading tokens reuse the prefix's keys and values; results must equal running each row alone.
 final class SharedPrefixTests: XCTestCase {

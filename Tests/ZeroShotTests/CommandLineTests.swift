@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CLIP
 import ZeroShot
 
 /// Runs the built `zeroshot` executable the way a user does.

@@ -1,0 +1,121 @@
+// What the zero-shot facade needs of a model family: embeddings of both towers and how they become scores.
+import Compute
+import Foundation
+
+/// A dual-encoder checkpoint (one per `model_type`: CLIP, Chinese-CLIP, SigLIP) as the facade uses it.
+///
+/// Both towers return L2-normalised embeddings, so the cosine similarity is a dot product and
+/// `logits_per_image = exp(logit_scale) · cosine + logit_bias`, as transformers' models compute it.
+///
+/// Thread safety: conforming models are immutable after `init`; calls may run concurrently.
+public protocol ZeroShotModel: AnyObject, Sendable {
+    /// `config.json`'s `model_type` this family loads (`clip`, `chinese_clip`, `siglip`).
+    static var modelType: String { get }
+    /// The transformers image processor class whose defaults fill keys missing from `preprocessor_config.json`
+    /// when it names none (`image_processor_type`), e.g. `CLIPImageProcessor`.
+    static var imageProcessorClass: String { get }
+
+    /// Loads `directory/config.json` and the weights (`model.safetensors` or its sharded index).
+    /// - Throws: `ModelError` (missing file, invalid config, missing or mis-shaped tensor), `SafeTensorsError`.
+    init(directory: URL, precision: Precision) throws
+
+    /// `textMaxLength` as the `config.json` of `directory` sets it, read without the weights (for tokenizing alone).
+    /// - Throws: `ModelError.missingFile`, `.invalidConfig`.
+    static func textMaxLength(configIn directory: URL) throws -> Int
+
+    /// Input side in pixels: pixel_values are `[batch, 3, imageSize, imageSize]`.
+    var imageSize: Int { get }
+    /// Arithmetic of the encoder layers.
+    var precision: Precision { get }
+    /// Tensors of the checkpoint the config never reads, sorted (transformers' unexpected keys).
+    var unusedTensors: [String] { get }
+    /// The longest input_ids row the text tower takes (`text_config.max_position_embeddings`).
+    var textMaxLength: Int { get }
+    /// How transformers' pipeline pads the texts of this family before the text tower.
+    var textPadding: TextPadding { get }
+    /// How logits become the pipeline's scores.
+    var scoring: Scoring { get }
+    /// The stored `logit_scale` parameter (a log): logits use `exp(logitScale)`.
+    var logitScale: Float { get }
+    /// The stored `logit_bias` (SigLIP), 0 for families without one.
+    var logitBias: Float { get }
+    /// Multiply-adds for one image through the image tower as this model computes it (for `bench`).
+    var pooledImageMultiplyAdds: Double { get }
+
+    /// L2-normalised image embeddings `[batch, projection_dim]` from pixel_values `[batch, 3, S, S]` (flat, CHW per
+    /// image). - Throws: `ModelError.invalidInput` when the count is not `batch · 3 · S²`.
+    func imageEmbeddings(pixelValues: [Float], batchSize: Int) throws -> [[Float]]
+    /// L2-normalised text embeddings `[batch, projection_dim]`, one per input_ids row.
+    /// - Throws: `ModelError.invalidInput` for an empty or too long row, an id outside the vocabulary, or a mask
+    ///   whose shape differs from the ids'.
+    func textEmbeddings(_ batch: TextBatch) throws -> [[Float]]
+}
+
+/// Token ids for the text tower: one row per text, as the tokenizer gave them (special tokens included), padded
+/// when the family pads (`TextPadding`), with the attention mask when the tokenizer's `model_input_names` has one.
+public struct TextBatch: Sendable, Equatable {
+    /// input_ids `[batch, seq]`; rows may differ in length when `attentionMask` is nil and nothing was padded.
+    public var inputIds: [[Int32]]
+    /// attention_mask `[batch, seq]` (1 = token, 0 = padding), or nil when the model gets none.
+    public var attentionMask: [[Int32]]?
+
+    public init(inputIds: [[Int32]], attentionMask: [[Int32]]? = nil) {
+        self.inputIds = inputIds
+        self.attentionMask = attentionMask
+    }
+}
+
+/// Padding of the texts before the text tower, as transformers' zero-shot pipeline asks the tokenizer for it.
+public enum TextPadding: Sendable, Equatable {
+    /// Rows as tokenized (`padding=True` with an attention mask, which gives the same embeddings as unpadded rows).
+    case none
+    /// Every row padded with the pad token to this length, truncated to it (`padding="max_length"`,
+    /// `max_length=64`, `truncation=True` for SigLIP).
+    case maxLength(Int)
+}
+
+/// How logits_per_image become scores.
+public enum Scoring: String, Sendable, Equatable {
+    /// Softmax over the candidate labels: scores sum to 1 (CLIP, Chinese-CLIP).
+    case softmax
+    /// `sigmoid(logit)` per label, each independent of the others: scores do not sum to 1 (SigLIP).
+    case sigmoid
+}
+
+extension ZeroShotModel {
+    /// logits_per_image `[images, texts]` = `exp(logit_scale) · cosine(image, text) + logit_bias`, from the
+    /// L2-normalised embeddings above.
+    public func logitsPerImage(imageEmbeddings: [[Float]], textEmbeddings: [[Float]]) -> [[Float]] {
+        let scale = Foundation.exp(logitScale), bias = logitBias
+        return imageEmbeddings.map { image in textEmbeddings.map { text in scale * dot(image, text) + bias } }
+    }
+}
+
+extension TextBatch {
+    /// Each row without its padding: the tokens whose attention mask is 1 (every token without a mask). For text
+    /// towers where masked positions cannot change the result (bidirectional attention with the mask applied to the
+    /// keys, or causal attention with right padding) this gives transformers' numbers without computing the padding.
+    /// - Throws: `ModelError.invalidInput` when the mask's shape differs from the ids' or it is not 0/1.
+    package func unpaddedRows() throws -> [[Int32]] {
+        guard let mask = attentionMask else { return inputIds }
+        try validateMask()
+        return zip(inputIds, mask).map { ids, m in zip(ids, m).filter { $0.1 == 1 }.map(\.0) }
+    }
+
+    /// - Throws: `ModelError.invalidInput` when `attentionMask` does not have the shape of `inputIds` or holds
+    ///   values other than 0 and 1.
+    package func validateMask() throws {
+        guard let mask = attentionMask else { return }
+        guard mask.count == inputIds.count else {
+            throw ModelError.invalidInput("attention_mask has \(mask.count) rows, input_ids \(inputIds.count)")
+        }
+        for (i, (ids, m)) in zip(inputIds, mask).enumerated() {
+            guard ids.count == m.count else {
+                throw ModelError.invalidInput("attention_mask row \(i) has \(m.count) values, input_ids row \(i) \(ids.count)")
+            }
+            guard m.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+                throw ModelError.invalidInput("attention_mask row \(i) holds values other than 0 and 1")
+            }
+        }
+    }
+}
