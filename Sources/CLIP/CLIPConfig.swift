@@ -4,7 +4,7 @@ import Layers
 
 /// `text_config` of a CLIP `config.json`. Missing keys take the defaults of transformers' `CLIPTextConfig`
 /// (openai/clip-vit-base-patch32's text tower).
-public struct CLIPTextConfig: Sendable, Equatable, EncoderConfig {
+public struct CLIPTextConfig: Sendable, Equatable, EncoderConfig, Decodable {
     public var vocabSize = 49408
     public var hiddenSize = 512
     public var intermediateSize = 2048
@@ -25,7 +25,7 @@ public struct CLIPTextConfig: Sendable, Equatable, EncoderConfig {
 
 /// `vision_config` of a CLIP `config.json`. Missing keys take the defaults of transformers' `CLIPVisionConfig`
 /// (ViT-B/32).
-public struct CLIPVisionConfig: Sendable, Equatable, EncoderConfig {
+public struct CLIPVisionConfig: Sendable, Equatable, EncoderConfig, Decodable {
     public var hiddenSize = 768
     public var intermediateSize = 3072
     public var numHiddenLayers = 12
@@ -80,7 +80,7 @@ extension CLIPConfig {
 }
 
 /// A CLIP `config.json` (`model_type: "clip"`), with transformers 5's defaults for missing keys.
-public struct CLIPConfig: Sendable, Equatable {
+public struct CLIPConfig: Sendable, Equatable, Decodable {
     public var textConfig = CLIPTextConfig()
     public var visionConfig = CLIPVisionConfig()
     /// Width of the shared embedding space (`projection_dim`, default 512).
@@ -94,75 +94,45 @@ public struct CLIPConfig: Sendable, Equatable {
     public init() {}
 
     /// Reads `config.json`.
-    /// - Throws: `ModelError.missingFile`, `.invalidConfig`, `.unsupportedModelType`.
+    /// - Throws: `ModelError.missingFile`, `.invalidConfig` (naming the key), `.unsupportedModelType`.
     public init(contentsOf url: URL) throws {
-        let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw ModelError.missingFile(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelError.invalidConfig(path: path, reason: error.localizedDescription)
-        }
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw ModelError.invalidConfig(path: path, reason: "not valid JSON (\(error.localizedDescription))")
-        }
-        guard let json = object as? [String: Any] else {
-            throw ModelError.invalidConfig(path: path, reason: "top level is not a JSON object")
-        }
-        try self.init(json: json, path: path)
+        self = try ConfigFile.decode(CLIPConfig.self, contentsOf: url)
     }
 
-    /// Parses an already-decoded `config.json` object; `path` is used in error messages.
-    public init(json: [String: Any], path: String = "config.json") throws {
-        let root = JSONReader(json, path: path, section: nil)
-        guard let modelType = try root.string("model_type") else {
-            throw ModelError.invalidConfig(path: path, reason: "model_type is missing (expected \"clip\")")
-        }
-        guard modelType == "clip" else { throw ModelError.unsupportedModelType(path: path, modelType: modelType, supported: ["clip"]) }
-        projectionDim = try root.int("projection_dim") ?? projectionDim
-        logitScaleInitValue = try root.float("logit_scale_init_value") ?? logitScaleInitValue
-        dtype = try root.string("dtype") ?? root.string("torch_dtype")
+    /// Parses the bytes of a `config.json`; `path` is used in error messages.
+    public init(data: Data, path: String = "config.json") throws {
+        self = try ConfigFile.decode(CLIPConfig.self, from: data, path: path)
+    }
 
+    private enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", projectionDim = "projection_dim"
+        case logitScaleInitValue = "logit_scale_init_value", dtype, torchDtype = "torch_dtype"
+        case textConfig = "text_config", textConfigDict = "text_config_dict"
+        case visionConfig = "vision_config", visionConfigDict = "vision_config_dict"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard let modelType = try c.decodeIfPresent(String.self, forKey: .modelType) else {
+            throw ConfigValueError("model_type is missing (expected \"clip\")")
+        }
+        guard modelType == "clip" else {
+            throw ModelError.unsupportedModelType(path: "config.json", modelType: modelType, supported: ["clip"])
+        }
+        projectionDim = try c.int(.projectionDim) ?? projectionDim
+        logitScaleInitValue = try c.decodeIfPresent(Float.self, forKey: .logitScaleInitValue) ?? logitScaleInitValue
+        dtype = try c.decodeIfPresent(String.self, forKey: .dtype) ?? c.decodeIfPresent(String.self, forKey: .torchDtype)
         // As transformers: a non-null `text_config_dict` (old configs) replaces `text_config`.
-        let text = try root.object("text_config_dict") ?? root.object("text_config") ?? [:]
-        let t = JSONReader(text, path: path, section: "text_config")
-        var tc = CLIPTextConfig()
-        tc.vocabSize = try t.int("vocab_size") ?? tc.vocabSize
-        tc.hiddenSize = try t.int("hidden_size") ?? tc.hiddenSize
-        tc.intermediateSize = try t.int("intermediate_size") ?? tc.intermediateSize
-        tc.numHiddenLayers = try t.int("num_hidden_layers") ?? tc.numHiddenLayers
-        tc.numAttentionHeads = try t.int("num_attention_heads") ?? tc.numAttentionHeads
-        tc.maxPositionEmbeddings = try t.int("max_position_embeddings") ?? tc.maxPositionEmbeddings
-        tc.hiddenAct = try t.activation("hidden_act") ?? tc.hiddenAct
-        tc.layerNormEps = try t.float("layer_norm_eps") ?? tc.layerNormEps
-        tc.padTokenId = try t.int("pad_token_id") ?? tc.padTokenId
-        tc.bosTokenId = try t.int("bos_token_id") ?? tc.bosTokenId
-        tc.eosTokenId = try t.tokenId("eos_token_id") ?? tc.eosTokenId
-        textConfig = tc
-
-        let vision = try root.object("vision_config_dict") ?? root.object("vision_config") ?? [:]
-        let v = JSONReader(vision, path: path, section: "vision_config")
-        var vc = CLIPVisionConfig()
-        vc.hiddenSize = try v.int("hidden_size") ?? vc.hiddenSize
-        vc.intermediateSize = try v.int("intermediate_size") ?? vc.intermediateSize
-        vc.numHiddenLayers = try v.int("num_hidden_layers") ?? vc.numHiddenLayers
-        vc.numAttentionHeads = try v.int("num_attention_heads") ?? vc.numAttentionHeads
-        vc.numChannels = try v.int("num_channels") ?? vc.numChannels
-        vc.imageSize = try v.side("image_size") ?? vc.imageSize
-        vc.patchSize = try v.side("patch_size") ?? vc.patchSize
-        vc.hiddenAct = try v.activation("hidden_act") ?? vc.hiddenAct
-        vc.layerNormEps = try v.float("layer_norm_eps") ?? vc.layerNormEps
-        visionConfig = vc
-
-        try validate(path: path)
+        textConfig = try c.decodeIfPresent(CLIPTextConfig.self, forKey: .textConfigDict)
+            ?? c.decodeIfPresent(CLIPTextConfig.self, forKey: .textConfig) ?? CLIPTextConfig()
+        visionConfig = try c.decodeIfPresent(CLIPVisionConfig.self, forKey: .visionConfigDict)
+            ?? c.decodeIfPresent(CLIPVisionConfig.self, forKey: .visionConfig) ?? CLIPVisionConfig()
+        try validate()
     }
 
-    private func validate(path: String) throws {
-        func fail(_ reason: String) -> ModelError { .invalidConfig(path: path, reason: reason) }
-        // Every size: positive (layer counts may be 0), and at most 2^20, which keeps buffer arithmetic far from
-        // overflow.
-        let limit = 1 << 20
-        let sizes: [(name: String, value: Int, minimum: Int)] = [
+    private func validate() throws {
+        func fail(_ reason: String) -> ConfigValueError { ConfigValueError(reason) }
+        try ConfigFile.checkSizes([
             ("projection_dim", projectionDim, 1),
             ("text_config.vocab_size", textConfig.vocabSize, 1),
             ("text_config.hidden_size", textConfig.hiddenSize, 1),
@@ -177,14 +147,7 @@ public struct CLIPConfig: Sendable, Equatable {
             ("vision_config.image_size", visionConfig.imageSize, 1),
             ("vision_config.patch_size", visionConfig.patchSize, 1),
             ("vision_config.num_hidden_layers", visionConfig.numHiddenLayers, 0),
-        ]
-        for size in sizes where size.value < size.minimum {
-            let rule = size.minimum == 0 ? "must not be negative" : "must be positive"
-            throw fail("\(size.name) \(rule), found \(size.value)")
-        }
-        for size in sizes where size.value > limit {
-            throw fail("\(size.name) \(size.value) is larger than supported (\(limit))")
-        }
+        ])
         if textConfig.hiddenSize % textConfig.numAttentionHeads != 0 {
             throw fail("text_config.hidden_size \(textConfig.hiddenSize) is not a multiple of num_attention_heads \(textConfig.numAttentionHeads)")
         }
@@ -197,88 +160,50 @@ public struct CLIPConfig: Sendable, Equatable {
     }
 }
 
-/// Typed access to one JSON object of config.json; `null` counts as missing (the default applies).
-private struct JSONReader {
-    let json: [String: Any]
-    let path: String
-    let section: String?
-
-    init(_ json: [String: Any], path: String, section: String?) {
-        self.json = json
-        self.path = path
-        self.section = section
+extension CLIPTextConfig {
+    private enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
+        case maxPositionEmbeddings = "max_position_embeddings", hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps"
+        case padTokenId = "pad_token_id", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
     }
 
-    private func key(_ k: String) -> String { section.map { "\($0).\(k)" } ?? k }
-
-    private func value(_ k: String) -> Any? {
-        guard let v = json[k], !(v is NSNull) else { return nil }
-        return v
-    }
-
-    private func wrongType(_ k: String, _ expected: String, _ v: Any) -> ModelError {
-        .invalidConfig(path: path, reason: "\(key(k)) should be \(expected), found \(v)")
-    }
-
-    private func isBool(_ v: Any) -> Bool {
-        // JSONSerialization boxes `true`/`false` as a Boolean NSNumber subclass.
-        Swift.type(of: v) == Bool.self || String(describing: Swift.type(of: v)).contains("Boolean")
-    }
-
-    func int(_ k: String) throws -> Int? {
-        guard let v = value(k) else { return nil }
-        if let n = v as? NSNumber, !isBool(v) {
-            let d = n.doubleValue
-            if d.rounded() == d, abs(d) < 1e15 { return Int(d) }
-        }
-        throw wrongType(k, "an integer", v)
-    }
-
-    func float(_ k: String) throws -> Float? {
-        guard let v = value(k) else { return nil }
-        if let n = v as? NSNumber, !isBool(v), n.doubleValue.isFinite { return Float(n.doubleValue) }
-        throw wrongType(k, "a number", v)
-    }
-
-    func string(_ k: String) throws -> String? {
-        guard let v = value(k) else { return nil }
-        if let s = v as? String { return s }
-        throw wrongType(k, "a string", v)
-    }
-
-    func object(_ k: String) throws -> [String: Any]? {
-        guard let v = value(k) else { return nil }
-        if let o = v as? [String: Any] { return o }
-        throw wrongType(k, "an object", v)
-    }
-
-    func activation(_ k: String) throws -> Activation? {
-        guard let name = try string(k) else { return nil }
-        guard let act = Activation(huggingFaceName: name) else {
-            throw ModelError.invalidConfig(
-                path: path, reason: "\(key(k)) \"\(name)\" is not supported (quick_gelu, gelu, gelu_new, gelu_pytorch_tanh, relu)")
-        }
-        return act
-    }
-
-    /// `eos_token_id`: an integer, or a list whose first entry is used.
-    func tokenId(_ k: String) throws -> Int? {
-        if let list = value(k) as? [Any], let first = list.first {
-            return try JSONReader([k: first], path: path, section: section).int(k)
-        }
-        return try int(k)
-    }
-
-    /// `image_size` / `patch_size`: an integer or a square `[h, w]` pair.
-    func side(_ k: String) throws -> Int? {
-        if let list = value(k) as? [Any] {
-            let sides = try list.map { try JSONReader([k: $0], path: path, section: section).int(k) ?? -1 }
-            guard sides.count == 2, sides[0] == sides[1] else {
-                throw ModelError.invalidConfig(path: path, reason: "\(key(k)) \(sides) is not square; only square inputs are supported")
-            }
-            return sides[0]
-        }
-        return try int(k)
+    /// Missing or null keys take transformers' defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabSize = try c.int(.vocabSize) ?? vocabSize
+        hiddenSize = try c.int(.hiddenSize) ?? hiddenSize
+        intermediateSize = try c.int(.intermediateSize) ?? intermediateSize
+        numHiddenLayers = try c.int(.numHiddenLayers) ?? numHiddenLayers
+        numAttentionHeads = try c.int(.numAttentionHeads) ?? numAttentionHeads
+        maxPositionEmbeddings = try c.int(.maxPositionEmbeddings) ?? maxPositionEmbeddings
+        hiddenAct = try c.activation(.hiddenAct) ?? hiddenAct
+        layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? layerNormEps
+        padTokenId = try c.int(.padTokenId) ?? padTokenId
+        bosTokenId = try c.int(.bosTokenId) ?? bosTokenId
+        eosTokenId = try c.tokenId(.eosTokenId) ?? eosTokenId
     }
 }
 
+extension CLIPVisionConfig {
+    private enum CodingKeys: String, CodingKey {
+        case hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
+        case numChannels = "num_channels", imageSize = "image_size", patchSize = "patch_size"
+        case hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps"
+    }
+
+    /// Missing or null keys take transformers' defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hiddenSize = try c.int(.hiddenSize) ?? hiddenSize
+        intermediateSize = try c.int(.intermediateSize) ?? intermediateSize
+        numHiddenLayers = try c.int(.numHiddenLayers) ?? numHiddenLayers
+        numAttentionHeads = try c.int(.numAttentionHeads) ?? numAttentionHeads
+        numChannels = try c.int(.numChannels) ?? numChannels
+        imageSize = try c.side(.imageSize) ?? imageSize
+        patchSize = try c.side(.patchSize) ?? patchSize
+        hiddenAct = try c.activation(.hiddenAct) ?? hiddenAct
+        layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? layerNormEps
+    }
+}

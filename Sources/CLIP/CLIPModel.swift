@@ -62,7 +62,7 @@ public final class CLIPModel: ZeroShotModel {
     public var logitScale: Float { logit_scale }
 
     /// L2-normalised image embeddings `[batch, projection_dim]` from pixel_values
-    /// `[batch, num_channels (3), image_size, image_size]` (flat, CHW per image, as CLIPImageProcessor gives).
+    /// `[batch, num_channels (3), image_size, image_size]` (flat, CHW per image, as ImageProcessor gives them).
     /// - Throws: `ModelError.invalidInput` when `pixelValues.count` is not `batch · 3 · image_size²`.
     public func imageEmbeddings(pixelValues: [Float], batchSize: Int) throws -> [[Float]] {
         let c = config.visionConfig

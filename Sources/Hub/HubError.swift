@@ -17,9 +17,11 @@ public enum HubError: Error, LocalizedError, CustomStringConvertible, Sendable, 
     case repoNotFound(repo: String, url: String)
     /// 404 on the revision (branch, tag or commit) of an existing repo.
     case revisionNotFound(repo: String, revision: String, url: String)
-    /// A file the model needs is not in the repo at that revision (404 on the file, or absent from its file list).
+    /// A file to download is not in the repo at that revision (404 on the file, or a shard the weights index names
+    /// absent from the file list).
     case fileNotFound(repo: String, revision: String, file: String)
-    /// The repo is reachable but lacks what a CLIP checkpoint in Hugging Face layout needs.
+    /// The repo is reachable but lacks files the caller's `FileSelection` needs: a required file, the safetensors
+    /// weights, or every alternative of a choice (`reason` names them and the revision).
     case unsupportedRepository(repo: String, reason: String)
     /// Any other HTTP failure status.
     case httpStatus(url: String, status: Int, message: String)
@@ -72,7 +74,7 @@ public enum HubError: Error, LocalizedError, CustomStringConvertible, Sendable, 
         case .fileNotFound(let repo, let revision, let file):
             return "File '\(file)' was not found in '\(repo)' at revision '\(revision)'."
         case .unsupportedRepository(let repo, let reason):
-            return "'\(repo)' cannot be used as a CLIP checkpoint: \(reason)."
+            return "'\(repo)' cannot be used: \(reason)."
         case .httpStatus(let url, let status, let message):
             return "HTTP \(status) for \(url)" + (message.isEmpty ? "." : ": \(message)")
         case .invalidResponse(let url, let reason):

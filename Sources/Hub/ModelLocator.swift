@@ -1,13 +1,16 @@
 import Foundation
 
-/// Finds the directory of a CLIP checkpoint: a local directory as is, or a Hub repo id through the Hugging Face
-/// cache (`HubEnvironment.cacheDirectory`), downloading into that cache, in huggingface_hub's layout, when the
-/// model is missing and the network may be used.
+/// Finds the directory of a model: a local directory as is, or a Hub repo id through the Hugging Face cache
+/// (`HubEnvironment.cacheDirectory`), downloading the files the caller's `FileSelection` names into that cache, in
+/// huggingface_hub's layout, when the cached snapshot does not satisfy the selection and the network may be used.
 ///
-/// A complete cached snapshot is used without any network access, even online (a branch such as `main` is not
-/// checked for newer commits: pass `@<commit>` to pin another one, or delete `refs/<branch>` to refresh).
+/// A cached snapshot that satisfies the selection is used without any network access, even online (a branch such
+/// as `main` is not checked for newer commits: pass `@<commit>` to pin another one, or delete `refs/<branch>` to
+/// refresh). A local directory is returned as is, whatever files it holds: the loader reports what it lacks.
 public struct ModelLocator: Sendable {
     public let environment: HubEnvironment
+    /// The files a snapshot needs; the ones a download fetches.
+    public let files: FileSelection
 
     /// The model used when none is given, `openai/clip-vit-base-patch32`.
     public static let defaultModelID = "openai/clip-vit-base-patch32"
@@ -23,8 +26,9 @@ public struct ModelLocator: Sendable {
         return m
     }
 
-    public init(environment: HubEnvironment = .fromProcessEnvironment()) {
+    public init(environment: HubEnvironment = .fromProcessEnvironment(), files: FileSelection) {
         self.environment = environment
+        self.files = files
     }
 
     /// A local directory (if `idOrPath` is an existing directory) or a Hub repo id (`org/name`, optional
@@ -33,10 +37,10 @@ public struct ModelLocator: Sendable {
     /// - Parameters:
     ///   - idOrPath: a directory path (`~` expanded), or `org/name`, `name`, `org/name@branch`, `org/name@<commit>`.
     ///   - progress: human-readable status lines (which file is downloaded, its size, percent done).
-    /// - Returns: the directory holding `config.json`, the weights, the tokenizer files and
-    ///   `preprocessor_config.json` (for a repo id: `<cache>/models--org--name/snapshots/<commit>/`).
+    /// - Returns: the directory (for a repo id: `<cache>/models--org--name/snapshots/<commit>/`, holding the
+    ///   files of `files`).
     /// - Throws: `HubError` (not cached while offline, network unreachable, gated/private repo, repo, revision or
-    ///   file not found, unsupported repo, cache write failure).
+    ///   file not found, a repo without the selection's files, cache write failure).
     public func resolve(_ idOrPath: String, progress: (@Sendable (String) -> Void)? = nil) async throws -> URL {
         // The work blocks on file and network I/O: run it on its own thread, not on the concurrency pool.
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<URL, Error>) in
@@ -56,10 +60,10 @@ public struct ModelLocator: Sendable {
         if let directory = try localDirectory(idOrPath) { return directory }
         let reference = try RepoReference(parsing: idOrPath)
         let cache = RepoCache(cacheDirectory: environment.cacheDirectory, reference: reference)
-        var missing = [CLIPModelFiles.config]
+        var missing: [String] = []
         if let commit = cache.localCommit() {
             let snapshot = cache.snapshotDirectory(commit)
-            missing = CLIPModelFiles.missingFiles(in: snapshot)
+            missing = files.missingFiles(in: snapshot)
             if missing.isEmpty { return snapshot }
         }
         if environment.offline {
@@ -67,15 +71,15 @@ public struct ModelLocator: Sendable {
                 repo: reference.repoID, revision: reference.revision,
                 cacheDirectory: environment.cacheDirectory.path, missing: missing)
         }
-        return try SnapshotDownloader(environment: environment, cache: cache, progress: progress).run()
+        return try SnapshotDownloader(environment: environment, cache: cache, files: files, progress: progress).run()
     }
 
-    /// The complete cached snapshot of `reference`, or `nil`; never touches the network.
+    /// The cached snapshot of `reference` when it satisfies `files`, else `nil`; never touches the network.
     public func cachedSnapshot(_ reference: RepoReference) -> URL? {
         let cache = RepoCache(cacheDirectory: environment.cacheDirectory, reference: reference)
         guard let commit = cache.localCommit() else { return nil }
         let snapshot = cache.snapshotDirectory(commit)
-        return CLIPModelFiles.missingFiles(in: snapshot).isEmpty ? snapshot : nil
+        return files.missingFiles(in: snapshot).isEmpty ? snapshot : nil
     }
 
     /// The directory `idOrPath` names, if it names one; throws if it looks like a path but is not a directory.

@@ -16,14 +16,20 @@ struct FileMetadata {
     var location: URL
 }
 
-/// Downloads the files of a CLIP checkpoint at one commit into the cache, as huggingface_hub's `snapshot_download`:
-/// `GET /api/models/{repo}/revision/{revision}` for the commit and the file list, then per file a `HEAD` on the
-/// resolve URL (following only redirects that stay on the Hub), a `GET` of the content into
-/// `blobs/<etag>.incomplete` (resumed with `Range` when a partial file is there), a rename to `blobs/<etag>`, the
-/// snapshot symlink, and finally `refs/<revision>`.
+/// Downloads the files a `FileSelection` names, at one commit, into the cache, as huggingface_hub's
+/// `snapshot_download` with `allow_patterns`: `GET /api/models/{repo}/revision/{revision}` for the commit and the
+/// file list, then per file a `HEAD` on the resolve URL (following only redirects that stay on the Hub), a `GET` of
+/// the content into `blobs/<etag>.incomplete` (resumed with `Range` when a partial file is there), a rename to
+/// `blobs/<etag>`, the snapshot symlink, and finally `refs/<revision>`.
+///
+/// Which files: every required file; the safetensors weights (`model.safetensors`, else the index and every shard
+/// it names); for each choice, the first alternative the repo lists completely; the optional files the repo lists.
+/// Before anything is fetched (but the weights index, which names the shards), a repo that lacks a required
+/// file, the weights or every alternative of a choice is refused with `HubError.unsupportedRepository`.
 struct SnapshotDownloader {
     let environment: HubEnvironment
     let cache: RepoCache
+    let files: FileSelection
     let progress: (@Sendable (String) -> Void)?
 
     var reference: RepoReference { cache.reference }
@@ -38,46 +44,52 @@ struct SnapshotDownloader {
         cache.writeCacheDirTag()
 
         func has(_ f: String) -> Bool { siblings.contains(f) }
-        guard has(CLIPModelFiles.config) else {
-            throw HubError.unsupportedRepository(repo: repoID, reason: "no config.json at revision '\(reference.revision)'")
+        let revision = reference.revision
+        for file in files.required where !has(file) {
+            throw HubError.unsupportedRepository(repo: repoID, reason: "no \(file) at revision '\(revision)'")
         }
-        guard has(CLIPModelFiles.preprocessorConfig) else {
-            throw HubError.unsupportedRepository(
-                repo: repoID, reason: "no preprocessor_config.json at revision '\(reference.revision)'")
-        }
-        var files = [CLIPModelFiles.config]
-        if has(CLIPModelFiles.weights) {
-            files.append(CLIPModelFiles.weights)
-        } else if has(CLIPModelFiles.weightsIndex) {
-            try ensure(CLIPModelFiles.weightsIndex, commit: commit)
-            let shards = try CLIPModelFiles.shardNames(
-                indexFile: snapshot.appendingPathComponent(CLIPModelFiles.weightsIndex))
-            for shard in shards where !has(shard) {
-                throw HubError.fileNotFound(repo: repoID, revision: reference.revision, file: shard)
-            }
-            files += shards
-        } else {
+        let weightsIndex = FileSelection.safetensorsIndex
+        if files.safetensorsWeights && !has(FileSelection.safetensorsFile) && !has(weightsIndex) {
             let bin = has("pytorch_model.bin") || has("pytorch_model.bin.index.json")
             throw HubError.unsupportedRepository(
                 repo: repoID,
-                reason: "no model.safetensors or model.safetensors.index.json at revision '\(reference.revision)'"
+                reason: "no \(FileSelection.safetensorsFile) or \(weightsIndex) at revision '\(revision)'"
                     + (bin ? " (only PyTorch .bin weights, which are not supported)" : ""))
         }
-        if has(CLIPModelFiles.tokenizer) {
-            files.append(CLIPModelFiles.tokenizer)
-        } else if has(CLIPModelFiles.vocabulary) && has(CLIPModelFiles.merges) {
-            files += [CLIPModelFiles.vocabulary, CLIPModelFiles.merges]
-        } else {
-            throw HubError.unsupportedRepository(
-                repo: repoID, reason: "no tokenizer.json, nor vocab.json and merges.txt, at revision '\(reference.revision)'")
+
+        var chosen: [[String]] = []
+        for choice in files.choices {
+            guard let alternative = choice.firstComplete(has) else {
+                let partial = choice.partialAlternatives(has)
+                throw HubError.unsupportedRepository(
+                    repo: repoID,
+                    reason: "no \(choice.name) at revision '\(revision)': the repo has none of "
+                        + choice.alternatives.map { $0.joined(separator: " + ") }.joined(separator: "; ")
+                        + (partial.isEmpty ? "" : " (it has \(partial.joined(separator: "; ")))"))
+            }
+            chosen.append(alternative)
         }
-        files.append(CLIPModelFiles.preprocessorConfig)
-        files += CLIPModelFiles.optional.filter(has)
 
-        for file in files { try ensure(file, commit: commit) }
-        try cache.writeRef(revision: reference.revision, commit: commit)
+        var list = files.required
+        if files.safetensorsWeights {
+            if has(FileSelection.safetensorsFile) {
+                list.append(FileSelection.safetensorsFile)
+            } else {
+                try ensure(weightsIndex, commit: commit)
+                let shards = try FileSelection.shardNames(indexFile: snapshot.appendingPathComponent(weightsIndex))
+                for shard in shards where !has(shard) {
+                    throw HubError.fileNotFound(repo: repoID, revision: revision, file: shard)
+                }
+                list += [weightsIndex] + shards
+            }
+        }
+        list += chosen.joined()
+        list += files.optional.filter(has)
+        var seen = Set<String>()
+        for file in list where seen.insert(file).inserted { try ensure(file, commit: commit) }
+        try cache.writeRef(revision: revision, commit: commit)
 
-        let missing = CLIPModelFiles.missingFiles(in: snapshot)
+        let missing = files.missingFiles(in: snapshot)
         guard missing.isEmpty else {
             throw HubError.fileSystem(path: snapshot.path, reason: "still missing after download: \(missing.joined(separator: ", "))")
         }

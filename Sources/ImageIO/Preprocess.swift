@@ -1,7 +1,7 @@
 import Foundation
 
-/// CLIP image preprocessing: RGB bytes to `pixel_values`, identical to transformers'
-/// `CLIPImageProcessorPil` (Pillow backend).
+/// Image preprocessing: RGB bytes to `pixel_values`, identical to transformers' Pillow backend (`PilBackend`) as
+/// `CLIPImageProcessorPil`, `ChineseCLIPImageProcessorPil` and `SiglipImageProcessorPil` run it.
 ///
 /// Steps, each only when enabled in the config:
 /// 0. convert to RGB (`do_convert_rgb`): pixels equal to the image's `transparentColor` become white, as
@@ -15,7 +15,7 @@ import Foundation
 /// 4. normalize: `(x - mean[c]) / std[c]` in float32;
 /// 5. channel-first layout `[3, height, width]`;
 /// 6. pad (`do_pad` with a `pad_size`): zeros below and right of the normalized values up to `pad_size`.
-public struct CLIPImageProcessor: Sendable {
+public struct ImageProcessor: Sendable {
     public let config: ImageProcessorConfig
     /// `lookup[c * 256 + v]`: the final float of channel `c` for the 8-bit value `v`. Every step after the
     /// crop is a per-channel function of one byte, so a table gives the exact values.
@@ -42,10 +42,11 @@ public struct CLIPImageProcessor: Sendable {
         lookup = table
     }
 
-    /// Reads a `preprocessor_config.json`.
+    /// Reads a `preprocessor_config.json`; `processorClass` gives the defaults for missing keys when the file names
+    /// no `image_processor_type` (the model family's class).
     /// - Throws: `ImageProcessorConfigError` naming the file and the reason (unreadable, not JSON,
-    ///   wrong type or unsupported value).
-    public init(contentsOf url: URL) throws {
+    ///   wrong type or unsupported value, an unsupported `image_processor_type`).
+    public init(contentsOf url: URL, processorClass: ImageProcessorClass = .clip) throws {
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -54,7 +55,9 @@ public struct CLIPImageProcessor: Sendable {
         }
         let config: ImageProcessorConfig
         do {
-            config = try JSONDecoder().decode(ImageProcessorConfig.self, from: data)
+            let decoder = JSONDecoder()
+            decoder.userInfo[ImageProcessorClass.userInfoKey] = processorClass
+            config = try decoder.decode(ImageProcessorConfig.self, from: data)
         } catch let ImageProcessorConfigError.invalidValue(key, reason) {
             throw ImageProcessorConfigError.invalidValueInFile(path: url.path, key: key, reason: reason)
         } catch let error as DecodingError {

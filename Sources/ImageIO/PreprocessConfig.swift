@@ -25,8 +25,9 @@ public enum ImageProcessorConfigError: Error, LocalizedError, CustomStringConver
     }
 }
 
-/// The preprocessing settings of a CLIP checkpoint (`preprocessor_config.json`), with the defaults of
-/// transformers' `CLIPImageProcessorPil` for missing or `null` keys.
+/// The preprocessing settings of a checkpoint (`preprocessor_config.json`), with the defaults of its transformers
+/// image processor class for missing keys (`ImageProcessorClass`: the file's `image_processor_type`, else the
+/// model family's class; `CLIPImageProcessorPil` when decoded without either).
 ///
 /// `size` and `crop_size` are accepted in every form transformers accepts: an integer (`size` N means
 /// `{"shortest_edge": N}`, as CLIP sets `default_to_square` to false; `crop_size` N means N x N), a
@@ -39,8 +40,8 @@ public enum ImageProcessorConfigError: Error, LocalizedError, CustomStringConver
 /// Settings that transformers loads but cannot apply (`{"longest_edge": N}` alone as `size`, a zero or negative side,
 /// a `crop_size` without height and width, `null` for a value an enabled step needs, a `resample` number Pillow does
 /// not know, an `image_mean`/`image_std` without one value per channel, a `rescale_factor` that is not a number) fail
-/// each image instead, as transformers' image processor does: see `CLIPImageProcessor.outputSize(width:height:)`.
-/// A key set to `null` is `None` in transformers, not its default: `do_resize: null` disables resizing, `size: null`
+/// each image instead, as transformers' image processor does: see `ImageProcessor.outputSize(width:height:)`.
+/// A key set to `null` is `None` in transformers, not its class default: `do_resize: null` disables resizing, `size: null`
 /// with resizing fails each image.
 ///
 /// Values are read as Python reads them: the `do_*` flags, `default_to_square` and `use_square_size` by truth value
@@ -175,7 +176,7 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
 
     /// Checks the values the processor relies on: sides within `maxSide`, three values of `imageMean` and `imageStd`.
     /// Zero and negative sides pass: transformers loads them and fails (or, for a crop, empties) each image, which
-    /// `CLIPImageProcessor.outputSize(width:height:)` mirrors. Non-finite means, standard deviations and rescale
+    /// `ImageProcessor.outputSize(width:height:)` mirrors. Non-finite means, standard deviations and rescale
     /// factors pass too: transformers computes infinite or NaN pixel_values with them.
     /// - Throws: `ImageProcessorConfigError.invalidValue` naming the key and the reason.
     public func validate() throws {
@@ -212,6 +213,7 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
+        case imageProcessorType = "image_processor_type", featureExtractorType = "feature_extractor_type"
         case doResize = "do_resize", size, resample, doCenterCrop = "do_center_crop", cropSize = "crop_size"
         case doRescale = "do_rescale", rescaleFactor = "rescale_factor", doNormalize = "do_normalize"
         case imageMean = "image_mean", imageStd = "image_std", doConvertRGB = "do_convert_rgb"
@@ -221,8 +223,20 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = ImageProcessorConfig()
-        var nullKeys = Set<String>()
+        // The class whose attributes fill missing keys, as transformers' AutoImageProcessor picks it.
+        var processorClass = decoder.userInfo[ImageProcessorClass.userInfoKey] as? ImageProcessorClass ?? .clip
+        let named = try c.decodeIfPresent(String.self, forKey: .imageProcessorType)
+            ?? c.decodeIfPresent(String.self, forKey: .featureExtractorType)
+        if let named {
+            guard let known = ImageProcessorClass(typeName: named) else {
+                throw ImageProcessorConfigError.invalidValue(
+                    key: "image_processor_type", reason: "\"\(named)\" is not supported; supported: "
+                        + ImageProcessorClass.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            processorClass = known
+        }
+        let defaults = processorClass.defaults
+        var nullKeys = defaults.nullKeys
         var unusable: [String: UnusableValue] = [:]
         /// A key present with `null` is `None` in transformers (falsy for the flags, missing for values).
         func isNull(_ key: CodingKeys) throws -> Bool {
@@ -283,7 +297,7 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
         } else {
             size = defaults.size
         }
-        if try flag(.useSquareSize, false) {
+        if processorClass == .clip, try flag(.useSquareSize, false) {
             // CLIPImageProcessorPil.__init__ squares its class default shortest edge (224), not the file's size.
             size = .exact(height: 224, width: 224)
             nullKeys.remove("size")
@@ -294,6 +308,7 @@ public struct ImageProcessorConfig: Sendable, Decodable, Equatable {
         cropHeight = defaults.cropHeight
         cropWidth = defaults.cropWidth
         if let rawCrop = try c.decodeIfPresent(SizeValue.self, forKey: .cropSize) {
+            nullKeys.remove("crop_size")
             let dict = try rawCrop.dictionary(key: "crop_size", defaultToSquare: true)
             if let h = dict["height"] ?? nil, let w = dict["width"] ?? nil {
                 cropHeight = h
@@ -575,4 +590,42 @@ private enum SizeValue: Decodable {
 extension ImageProcessorConfigError {
     /// The same text as `description`, for `localizedDescription`.
     public var errorDescription: String? { description }
+}
+
+/// The transformers image processor classes whose defaults fill keys missing from `preprocessor_config.json`
+/// (the class attributes of transformers 5.24's `*ImageProcessorPil`); all run the same Pillow backend.
+public enum ImageProcessorClass: String, Sendable, CaseIterable {
+    /// `CLIPImageProcessorPil`: shortest edge 224, BICUBIC, center crop 224 x 224, OpenAI CLIP mean and std,
+    /// `use_square_size` honoured.
+    case clip = "CLIPImageProcessor"
+    /// `ChineseCLIPImageProcessorPil`: the same defaults as CLIP's.
+    case chineseCLIP = "ChineseCLIPImageProcessor"
+    /// `SiglipImageProcessorPil`: resize to 224 x 224 (no aspect ratio kept), BICUBIC, no center crop (and no
+    /// crop size), mean = std = 0.5 (`IMAGENET_STANDARD_MEAN`/`_STD`).
+    case siglip = "SiglipImageProcessor"
+
+    /// The `JSONDecoder.userInfo` key under which a decoder gets the class to use when the file names none.
+    public static let userInfoKey = CodingUserInfoKey(rawValue: "zeroshot.imageProcessorClass")!
+
+    /// A class name as `image_processor_type` (optionally with transformers' `Fast` suffix) or the older
+    /// `feature_extractor_type` (`…FeatureExtractor`) gives it; nil for an unsupported one.
+    public init?(typeName: String) {
+        var name = typeName
+        if name.hasSuffix("FeatureExtractor") { name = String(name.dropLast("FeatureExtractor".count)) + "ImageProcessor" }
+        if name.hasSuffix("Fast") { name = String(name.dropLast(4)) }
+        self.init(rawValue: name)
+    }
+
+    /// The class attributes as an `ImageProcessorConfig`.
+    public var defaults: ImageProcessorConfig {
+        switch self {
+        case .clip, .chineseCLIP:
+            return ImageProcessorConfig()
+        case .siglip:
+            // crop_size is None: a `do_center_crop` without a `crop_size` fails each image, as a null one does.
+            return ImageProcessorConfig(size: .exact(height: 224, width: 224), doCenterCrop: false,
+                                        imageMean: [0.5, 0.5, 0.5], imageStd: [0.5, 0.5, 0.5],
+                                        nullKeys: ["crop_size"])
+        }
+    }
 }

@@ -8,7 +8,7 @@ public struct RGBImage: Sendable, Equatable {
     /// The single transparent colour of the source file, or `nil`: Pillow keeps it in `info["transparency"]`
     /// through `convert("RGB")` (a palette PNG whose tRNS makes exactly one entry fully transparent, a gray or
     /// RGB PNG with tRNS, a GIF with a transparency index), and transformers' `convert_to_rgb` then turns every
-    /// pixel of exactly this colour white. `CLIPImageProcessor` does the same when `do_convert_rgb` is true.
+    /// pixel of exactly this colour white. `ImageProcessor` does the same when `do_convert_rgb` is true.
     /// Carried through `transposed(forOrientation:)` and `resized(width:height:filter:)`, as Pillow carries `info`.
     public var transparentColor: RGBColor?
 

@@ -50,7 +50,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// The checkpoint, of the family its `config.json` `model_type` names (`ModelTypeRegistry`).
     public let model: any ZeroShotModel
     public let tokenizer: CLIPTokenizer
-    public let imageProcessor: CLIPImageProcessor
+    public let imageProcessor: ImageProcessor
     public let options: Options
 
     private let cacheLock = NSLock()
@@ -69,20 +69,22 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         var tokenizer = try CLIPTokenizer(directory: directory)
         tokenizer.maxLength = model.textMaxLength
         self.tokenizer = tokenizer
-        let preprocessorConfig = directory.appendingPathComponent(CLIPModelFiles.preprocessorConfig)
+        let preprocessorConfig = directory.appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: preprocessorConfig.path) else {
             throw ModelError.missingFile(path: preprocessorConfig.path)
         }
-        self.imageProcessor = try CLIPImageProcessor(contentsOf: preprocessorConfig)
+        // The family's processor class fills keys the file leaves out (unless it names its own class).
+        let processorClass = ImageProcessorClass(typeName: type(of: model).imageProcessorClass) ?? .clip
+        self.imageProcessor = try ImageProcessor(contentsOf: preprocessorConfig, processorClass: processorClass)
         // As transformers, a preprocessor_config.json that cannot give pixel_values of the model's size loads; the
         // images fail one by one (`ImagePreprocessingError`). Say so once when it concerns every image.
         for warning in Self.preprocessingWarnings(imageProcessor, modelImageSize: model.imageSize) { options.warn(warning) }
     }
 
     /// Warnings for a preprocessor_config.json with which every image fails, as transformers' pipeline fails each one:
-    /// an error independent of the image (`CLIPImageProcessor.everyImageError`), or a fixed pixel_values size
+    /// an error independent of the image (`ImageProcessor.everyImageError`), or a fixed pixel_values size
     /// (crop size, or `{"height", "width"}` resize without a crop) other than the vision model's image_size.
-    static func preprocessingWarnings(_ processor: CLIPImageProcessor, modelImageSize size: Int) -> [String] {
+    static func preprocessingWarnings(_ processor: ImageProcessor, modelImageSize size: Int) -> [String] {
         if let error = processor.everyImageError {
             return ["every image will fail: \(error)"]
         }
@@ -110,13 +112,16 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     }
 
     /// The directory of `model` (a Hub repo id or a local directory; nil: `$ZEROSHOT_MODEL`, else the default
-    /// model), found or downloaded as `init(model:options:environment:progress:)` does.
+    /// model), found or downloaded as `init(model:options:environment:progress:)` does. For a repo id, the cached
+    /// snapshot must hold `files` (default `modelFiles`; `tokenizerFiles` for tokenization alone), and a download
+    /// fetches them.
     ///
     /// - Throws: `ZeroShotError.modelNotFound(name, origin:workingDirectory:hubError:)` when `model` is no directory and
     ///   the Hub lookup fails (a mistyped relative path reads first that there is no such directory, then what the
     ///   Hub said); `HubError.directoryNotFound` / `.invalidModelReference` for names that can only be a path or
     ///   only a bad id.
     public static func modelDirectory(_ model: String?, environment: HubEnvironment = .fromProcessEnvironment(),
+                                      files: FileSelection = modelFiles,
                                       progress: (@Sendable (String) -> Void)? = nil) throws -> URL {
         let name = model ?? ModelLocator.defaultModel()
         let origin: ZeroShotError.ModelNameOrigin = model != nil ? .given
@@ -138,7 +143,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             }
         }
         do {
-            return try ModelLocator(environment: environment).resolveSync(name, progress: progress)
+            return try ModelLocator(environment: environment, files: files).resolveSync(name, progress: progress)
         } catch let error as HubError {
             switch error {
             case .directoryNotFound, .invalidModelReference: throw error
@@ -173,7 +178,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - Throws: `TokenizerError` for the tokenizer files, `ModelError.invalidConfig` for a malformed `config.json`.
     public static func tokenizer(directory: URL) throws -> CLIPTokenizer {
         var tokenizer = try CLIPTokenizer(directory: directory)
-        let config = directory.appendingPathComponent(CLIPModelFiles.config)
+        let config = directory.appendingPathComponent("config.json")
         if FileManager.default.fileExists(atPath: config.path) {
             tokenizer.maxLength = try ModelTypeRegistry.family(directory: directory).textMaxLength(configIn: directory)
         }
@@ -352,7 +357,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         return imageEmbeddings(inputs).map { result in
             result.map { imageEmbedding in
                 let logits = model.logitsPerImage(imageEmbeddings: [imageEmbedding], textEmbeddings: textEmbeddings)[0]
-                return Self.rank(labels: candidateLabels, logits: logits)
+                return Self.rank(labels: candidateLabels, logits: logits, scoring: model.scoring)
             }
         }
     }
@@ -366,11 +371,13 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - a template whose text does not depend on the label (no `{}` field, or `{:.0}`): every label gets the same
     ///   text and the same score;
     /// - different labels that the template turns into the same text (`{[0]}` with "cat" and "car"): equal scores;
-    /// - a single label: the softmax over one label is always 1.0 (its logit still shows the similarity).
+    /// - a single label with softmax scoring (`scoring`; CLIP, Chinese-CLIP): the softmax over one label is always
+    ///   1.0 (its logit still shows the similarity). Sigmoid scores (SigLIP) stand alone, so no warning.
     ///
     /// - Throws: `ZeroShotError.invalidTemplate` when the template cannot be filled.
     public static func candidateLabelWarnings(_ candidateLabels: [String],
-                                              hypothesisTemplate: String = defaultHypothesisTemplate) throws -> [String] {
+                                              hypothesisTemplate: String = defaultHypothesisTemplate,
+                                              scoring: Scoring = .softmax) throws -> [String] {
         var warnings: [String] = []
         let template = quoted(hypothesisTemplate)
         for (i, label) in candidateLabels.enumerated()
@@ -400,7 +407,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                 }
             }
         }
-        if candidateLabels.count == 1 {
+        if candidateLabels.count == 1 && scoring == .softmax {
             warnings.append("only one candidate label: the softmax over the candidate labels makes its score 1.0 for "
                             + "every image; give two or more labels to rank them, or compare the logit")
         }
@@ -421,15 +428,25 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         }.joined() + "\""
     }
 
-    /// Softmax over the logits (float32, max-subtracted, as torch), sorted by score descending; a stable sort keeps
-    /// ties in input order like Python's `sorted`. NaN scores (all of them are NaN when any is, e.g. after a
+    /// Scores from the logits as the pipeline computes them, sorted by score descending; a stable sort keeps ties in
+    /// input order like Python's `sorted`. NaN scores (with softmax all of them are NaN when any is, e.g. after a
     /// logit_scale that overflows exp) keep the input order, as Python's `sorted` keeps them.
-    static func rank(labels: [String], logits: [Float]) -> [Prediction] {
-        let maxLogit = logits.max() ?? 0
-        let exps = logits.map { expf($0 - maxLogit) }
-        let sum = exps.reduce(0, +)
-        let predictions = zip(labels, zip(exps, logits)).map { label, pair in
-            Prediction(label: label, score: pair.0 / sum, logit: pair.1)
+    ///
+    /// - `.softmax`: over the labels (float32, max-subtracted, as torch's `softmax`): the scores sum to 1.
+    /// - `.sigmoid`: `1 / (1 + exp(-logit))` per label (torch's `sigmoid`): each label is scored on its own.
+    static func rank(labels: [String], logits: [Float], scoring: Scoring = .softmax) -> [Prediction] {
+        let scores: [Float]
+        switch scoring {
+        case .softmax:
+            let maxLogit = logits.max() ?? 0
+            let exps = logits.map { expf($0 - maxLogit) }
+            let sum = exps.reduce(0, +)
+            scores = exps.map { $0 / sum }
+        case .sigmoid:
+            scores = logits.map { 1 / (1 + expf(-$0)) }
+        }
+        let predictions = zip(labels, zip(scores, logits)).map { label, pair in
+            Prediction(label: label, score: pair.0, logit: pair.1)
         }
         return zip(predictions.indices, predictions)
             .sorted { a, b in

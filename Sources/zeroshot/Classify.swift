@@ -7,8 +7,11 @@ struct Classify: CheckedCommand {
         abstract: "Rank candidate labels for each image.",
         discussion: """
             Each label is put through the hypothesis template ("{}" is replaced by the label, as Python's \
-            str.format) and scored against every image; scores are a softmax over the labels and sum to 1 per \
-            image. Images are JPEG, PNG, WebP, GIF (first frame) or BMP; EXIF orientation is applied. An image \
+            str.format) and scored against every image. CLIP and Chinese-CLIP models give a softmax over the \
+            labels: the scores sum to 1 per image and say which label fits best. SigLIP models score each label \
+            on its own, sigmoid(logit) with the model's logit_bias, as the pipeline does: scores do not sum to 1, \
+            every label can be low (none fits) or several high, and adding a label changes no other score. \
+            Images are JPEG, PNG, WebP, GIF (first frame) or BMP; EXIF orientation is applied. An image \
             that cannot be read is reported on standard error, the others are still classified, and the exit \
             code is 1. Errors and messages name an image by the path as given, as "image" in the output does.
 
@@ -18,8 +21,8 @@ struct Classify: CheckedCommand {
             exactly as given, commas, a leading dash ("-negative") or nothing at all included. Any label is \
             scored, as the pipeline does; warnings on standard error point at results that would otherwise look \
             wrong: an empty or whitespace-only label (scored as the template alone), a template without {} (every \
-            label the same text and score), labels the template makes equal, a single label (its score is always \
-            1.0), and scores that are not finite (logit_scale overflows exp).
+            label the same text and score), labels the template makes equal, a single label with softmax scores \
+            (its score is always 1.0), and scores that are not finite (logit_scale overflows exp).
 
             EXAMPLES:
               zeroshot classify --labels "fox,bear,owl" animal.jpg
@@ -51,7 +54,7 @@ struct Classify: CheckedCommand {
     var templates: [String] = []
 
     @Option(name: .customLong("top-k"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "Show only the N best labels per image (once; scores stay a softmax over all labels).", valueName: "N"))
+        "Show only the N best labels per image (once; scores are still computed over all labels).", valueName: "N"))
     var topKs: [Int] = []
 
     /// The hypothesis template: `--template` (given at most once), else the pipeline's default.
@@ -91,10 +94,11 @@ struct Classify: CheckedCommand {
 
     func run() throws {
         let labels = try candidateLabels()
-        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template) {
+        let classifier = try modelOptions.loadClassifier()
+        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template,
+                                                                    scoring: classifier.model.scoring) {
             warn(message)
         }
-        let classifier = try modelOptions.loadClassifier()
         let inputs = images.map { ImageInput.file(URL(fileURLWithPath: $0)) }
         let results = try classifier.classify(inputs, candidateLabels: labels, hypothesisTemplate: template)
         var succeeded: [(String, [Prediction])] = []

@@ -30,7 +30,8 @@ struct Tokenize: CheckedCommand {
     }
 
     func run() throws {
-        let directory = try ZeroShotClassifier.modelDirectory(modelChoice.model, progress: ModelChoice.progress)
+        let directory = try ZeroShotClassifier.modelDirectory(modelChoice.model, files: ZeroShotClassifier.tokenizerFiles,
+                                                              progress: ModelChoice.progress)
         let tokenizer = try ZeroShotClassifier.tokenizer(directory: directory)
         let rows = texts.map { text in
             let encoding = tokenizer.encode(text)

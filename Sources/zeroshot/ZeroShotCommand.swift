@@ -58,11 +58,13 @@ struct ZeroShotCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "zeroshot",
-        abstract: "Zero-shot image classification with CLIP: rank any labels for an image, no training.",
+        abstract: "Zero-shot image classification with CLIP, Chinese-CLIP and SigLIP: rank any labels for an image, no training.",
         discussion: """
-            A CLIP model embeds the image and each candidate label (put through a hypothesis template such as \
-            "This is a photo of {}.") into one space; the labels are ranked by softmax over the scaled cosine \
-            similarity. The numbers match transformers' zero-shot-image-classification pipeline.
+            The model embeds the image and each candidate label (put through a hypothesis template such as \
+            "This is a photo of {}.") into one space; the labels are ranked by the scaled cosine similarity: a \
+            softmax over the labels for CLIP and Chinese-CLIP, a sigmoid per label (with logit_bias) for SigLIP. \
+            config.json's model_type (clip, chinese_clip, siglip) picks the family. The numbers match \
+            transformers' zero-shot-image-classification pipeline.
 
             Models are Hugging Face checkpoints: a Hub id (looked up in the Hugging Face cache, downloaded when \
             missing) or a local directory. Default: $ZEROSHOT_MODEL, else openai/clip-vit-base-patch32.
@@ -70,6 +72,8 @@ struct ZeroShotCommand: ParsableCommand {
             EXAMPLES:
               zeroshot classify --labels "cat,dog,rocket" photo.jpg
               zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
+              zeroshot classify --model google/siglip-base-patch16-224 --labels "fox,bear,owl" animal.jpg
+              zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
               zeroshot embed --text "a diagram" --text "a dog"
               zeroshot tokenize "This is a photo of a cat."
 

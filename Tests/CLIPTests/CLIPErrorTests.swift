@@ -256,3 +256,10 @@ final class CLIPConfigTests: XCTestCase {
         XCTAssertTrue(config.imageMultiplyAdds.isFinite)
     }
 }
+
+extension CLIPConfig {
+    /// The config of a JSON object built in a test.
+    init(json: [String: Any]) throws {
+        try self.init(data: try JSONSerialization.data(withJSONObject: json))
+    }
+}

@@ -39,8 +39,8 @@ final class CacheLookupTests: XCTestCase {
         "tokenizer_config.json": "{}", "preprocessor_config.json": "{}",
     ]
 
-    private func offlineLocator(_ cache: URL) -> ModelLocator {
-        ModelLocator(environment: HubEnvironment(cacheDirectory: cache, endpoint: deadEndpoint, offline: true))
+    private func offlineLocator(_ cache: URL, files: FileSelection = clipLikeFiles) -> ModelLocator {
+        ModelLocator(environment: HubEnvironment(cacheDirectory: cache, endpoint: deadEndpoint, offline: true), files: files)
     }
 
     func testFindsSnapshotThroughRefsMain() throws {
@@ -50,7 +50,8 @@ final class CacheLookupTests: XCTestCase {
         XCTAssertEqual(found.standardizedFileURL.path, snapshot.standardizedFileURL.path)
         XCTAssertEqual(try String(contentsOf: found.appendingPathComponent("model.safetensors"), encoding: .utf8), "weights")
         // Online too: a complete snapshot is used without contacting the (unreachable) endpoint.
-        let online = ModelLocator(environment: HubEnvironment(cacheDirectory: cache, endpoint: deadEndpoint, offline: false))
+        let online = ModelLocator(
+            environment: HubEnvironment(cacheDirectory: cache, endpoint: deadEndpoint, offline: false), files: clipLikeFiles)
         XCTAssertEqual(try online.resolveSync("acme/clip").path, found.path)
     }
 
@@ -86,7 +87,10 @@ final class CacheLookupTests: XCTestCase {
     }
 
     func testMissingRequiredFileIsNotCached() throws {
-        for missing in ["config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json"] {
+        let names = ["config.json": "config.json", "model.safetensors": "model.safetensors",
+                     "tokenizer.json": "tokenizer (one of: tokenizer.json; vocab.json + merges.txt)",
+                     "preprocessor_config.json": "preprocessor_config.json"]
+        for (missing, name) in names.sorted(by: { $0.key < $1.key }) {
             let cache = try makeTemporaryDirectory(self)
             var files = singleFile
             files[missing] = nil
@@ -99,7 +103,7 @@ final class CacheLookupTests: XCTestCase {
             XCTAssertEqual(repo, "acme/clip")
             XCTAssertEqual(revision, "main")
             XCTAssertEqual(dir, cache.path)
-            XCTAssertEqual(list, [missing])
+            XCTAssertEqual(list, [name])
         }
     }
 
@@ -138,7 +142,39 @@ final class CacheLookupTests: XCTestCase {
         try makeSnapshot(cache: cache2, repo: "acme/sharded", commit: commitA, files: files, refs: ["main": commitA])
         guard case .notCachedOffline(_, _, _, let list)? = hubError({ _ = try offlineLocator(cache2).resolveSync("acme/sharded") })
         else { return XCTFail() }
-        XCTAssertEqual(list, ["model-00002-of-00002.safetensors", "tokenizer.json"])
+        XCTAssertEqual(list, ["model-00002-of-00002.safetensors", "tokenizer (one of: tokenizer.json; vocab.json + merges.txt)"])
+    }
+
+    func testCompletenessIsTheCallersSelection() throws {
+        let cache = try makeTemporaryDirectory(self)
+        // A SigLIP-like snapshot (spiece.model) and a tokenizer-only one (vocab.txt, nothing else).
+        let siglip = try makeSnapshot(cache: cache, repo: "acme/siglip", commit: commitA, files: [
+            "config.json": "{}", "model.safetensors": "w", "preprocessor_config.json": "{}", "spiece.model": "sp",
+        ], refs: ["main": commitA])
+        let vocabOnly = try makeSnapshot(cache: cache, repo: "acme/vocab", commit: commitB, files: ["vocab.txt": "[UNK]"],
+                                         refs: ["main": commitB])
+        let siglipRef = try RepoReference(parsing: "acme/siglip")
+        let vocabRef = try RepoReference(parsing: "acme/vocab")
+
+        XCTAssertEqual(offlineLocator(cache, files: anyFamilyFiles).cachedSnapshot(siglipRef)?.path, siglip.path)
+        XCTAssertEqual(try offlineLocator(cache, files: anyFamilyFiles).resolveSync("acme/siglip").path, siglip.path)
+        XCTAssertNil(offlineLocator(cache).cachedSnapshot(siglipRef))
+        guard case .notCachedOffline(_, _, _, let missing)? = hubError({ _ = try offlineLocator(cache).resolveSync("acme/siglip") })
+        else { return XCTFail() }
+        XCTAssertEqual(missing, ["tokenizer (one of: tokenizer.json; vocab.json + merges.txt)"])
+
+        XCTAssertEqual(offlineLocator(cache, files: tokenizerOnlyFiles).cachedSnapshot(vocabRef)?.path, vocabOnly.path)
+        XCTAssertEqual(offlineLocator(cache, files: tokenizerOnlyFiles).cachedSnapshot(siglipRef)?.path, siglip.path)
+        guard case .notCachedOffline(_, _, _, let missing2)? = hubError({
+            _ = try offlineLocator(cache, files: anyFamilyFiles).resolveSync("acme/vocab")
+        }) else { return XCTFail() }
+        XCTAssertEqual(missing2, ["config.json", "preprocessor_config.json", "model.safetensors"])
+
+        // An empty selection is satisfied by any snapshot the ref points to; a selection of required files only.
+        XCTAssertEqual(offlineLocator(cache, files: FileSelection()).cachedSnapshot(vocabRef)?.path, vocabOnly.path)
+        let two = FileSelection(required: ["vocab.txt", "merges.txt"])
+        XCTAssertEqual(two.missingFiles(in: vocabOnly), ["merges.txt"])
+        XCTAssertEqual(two.missingFiles(in: siglip), ["vocab.txt", "merges.txt"])
     }
 
     func testHostileIndexIsNotTrusted() throws {

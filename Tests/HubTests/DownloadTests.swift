@@ -18,10 +18,11 @@ final class DownloadTests: XCTestCase {
     private var single: FixtureRepo { repos.first { $0.id == "acme/tiny-clip" }! }
     private var sharded: FixtureRepo { repos.first { $0.id == "acme/sharded-clip" }! }
 
-    private func locator(_ cache: URL, token: String? = nil, offline: Bool = false) -> ModelLocator {
+    private func locator(_ cache: URL, token: String? = nil, offline: Bool = false,
+                         files: FileSelection = clipLikeFiles) -> ModelLocator {
         ModelLocator(environment: HubEnvironment(
             cacheDirectory: cache, endpoint: hub.hub.baseURL, token: token, offline: offline,
-            metadataTimeout: 5, downloadTimeout: 5))
+            metadataTimeout: 5, downloadTimeout: 5), files: files)
     }
 
     private func assertSnapshot(_ url: URL, of repo: FixtureRepo, file: StaticString = #filePath, line: UInt = #line) {
@@ -139,7 +140,7 @@ final class DownloadTests: XCTestCase {
         }
         let cache = try makeTemporaryDirectory(self)
         let locator = ModelLocator(environment: HubEnvironment(
-            cacheDirectory: cache, endpoint: hub.hub.baseURL, metadataTimeout: 5, downloadTimeout: 1.5))
+            cacheDirectory: cache, endpoint: hub.hub.baseURL, metadataTimeout: 5, downloadTimeout: 1.5), files: clipLikeFiles)
         let started = Date()
         assertSnapshot(try locator.resolveSync("acme/tiny-clip"), of: single)
         XCTAssertGreaterThan(Date().timeIntervalSince(started), 2)
@@ -206,7 +207,7 @@ final class DownloadTests: XCTestCase {
             "HF_HUB_ETAG_TIMEOUT": "5", "HF_HUB_DOWNLOAD_TIMEOUT": "5",
         ])
         environment.offline = false
-        assertSnapshot(try ModelLocator(environment: environment).resolveSync("acme/tiny-clip"), of: single)
+        assertSnapshot(try ModelLocator(environment: environment, files: clipLikeFiles).resolveSync("acme/tiny-clip"), of: single)
     }
 
     func testNotFound() throws {
@@ -225,7 +226,7 @@ final class DownloadTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: marker.path))
     }
 
-    func testRepoWithoutWhatCLIPNeeds() throws {
+    func testRepoWithoutTheSelectedFiles() throws {
         var noProcessor = single
         noProcessor.id = "acme/no-processor"
         noProcessor.files["preprocessor_config.json"] = nil
@@ -240,10 +241,14 @@ final class DownloadTests: XCTestCase {
         let cache = try makeTemporaryDirectory(self)
         guard case .unsupportedRepository(_, let reason)? = hubError({ _ = try locator(cache).resolveSync("acme/no-processor") })
         else { return XCTFail() }
-        XCTAssertTrue(reason.contains("preprocessor_config.json"), reason)
-        guard case .unsupportedRepository(_, let reason2)? = hubError({ _ = try locator(cache).resolveSync("acme/bin-only") })
+        XCTAssertEqual(reason, "no preprocessor_config.json at revision 'main'")
+        guard case .unsupportedRepository(let repo, let reason2)? = hubError({ _ = try locator(cache).resolveSync("acme/bin-only") })
         else { return XCTFail() }
-        XCTAssertTrue(reason2.contains(".bin"), reason2)
+        XCTAssertEqual(repo, "acme/bin-only")
+        XCTAssertEqual(reason2, "no model.safetensors or model.safetensors.index.json at revision 'main' (only PyTorch .bin "
+                       + "weights, which are not supported)")
+        // Nothing is fetched from a repo that cannot be used.
+        XCTAssertFalse(hub.hub.requests.contains { $0.method == "HEAD" })
     }
 
     func testBranchAndCommitRevisionsOnline() throws {
@@ -263,7 +268,8 @@ final class DownloadTests: XCTestCase {
     func testUnreachableEndpoint() throws {
         let cache = try makeTemporaryDirectory(self)
         let locator = ModelLocator(environment: HubEnvironment(
-            cacheDirectory: cache, endpoint: deadEndpoint, offline: false, metadataTimeout: 3, downloadTimeout: 3))
+            cacheDirectory: cache, endpoint: deadEndpoint, offline: false, metadataTimeout: 3, downloadTimeout: 3),
+            files: clipLikeFiles)
         let started = Date()
         let error = hubError { _ = try locator.resolveSync("acme/tiny-clip") }
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)

@@ -26,7 +26,7 @@ final class PreprocessConfigTests: XCTestCase {
         XCTAssertEqual(config.imageMean, [0.48145466, 0.4578275, 0.40821073])
         XCTAssertEqual(config.imageStd, [0.26862954, 0.26130258, 0.27577711])
         XCTAssertTrue(config.doResize && config.doCenterCrop && config.doRescale && config.doNormalize)
-        let processor = CLIPImageProcessor(config: config)
+        let processor = ImageProcessor(config: config)
         XCTAssertTrue(processor.fixedOutputSize! == (224, 224))
         XCTAssertNil(processor.everyImageError)
     }
@@ -36,7 +36,7 @@ final class PreprocessConfigTests: XCTestCase {
     func testNullIsNoneAsInTransformers() throws {
         let flags = try decode(#"{"do_resize": null, "do_center_crop": null, "do_rescale": null, "do_normalize": null}"#)
         XCTAssertFalse(flags.doResize || flags.doCenterCrop || flags.doRescale || flags.doNormalize)
-        XCTAssertTrue(try CLIPImageProcessor(config: flags).outputSize(width: 7, height: 5) == (5, 7))
+        XCTAssertTrue(try ImageProcessor(config: flags).outputSize(width: 7, height: 5) == (5, 7))
         let image = RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 9, count: 12))
         let cases: [(String, ImagePreprocessingError)] = [
             (#"{"size": null}"#, .missingValue(key: "size", step: "do_resize")),
@@ -46,12 +46,12 @@ final class PreprocessConfigTests: XCTestCase {
             (#"{"rescale_factor": null, "size": null}"#, .missingValue(key: "rescale_factor", step: "do_rescale")),
         ]
         for (json, expected) in cases {
-            let processor = CLIPImageProcessor(config: try decode(json))
+            let processor = ImageProcessor(config: try decode(json))
             XCTAssertEqual(processor.everyImageError, expected, json)
             XCTAssertThrowsError(try processor.preprocess(image), json) { XCTAssertEqual($0 as? ImagePreprocessingError, expected) }
         }
         // Unused null values change nothing.
-        XCTAssertNil(CLIPImageProcessor(config: try decode(#"{"do_resize": false, "size": null}"#)).everyImageError)
+        XCTAssertNil(ImageProcessor(config: try decode(#"{"do_resize": false, "size": null}"#)).everyImageError)
     }
 
     func testRescaleFactorParsesToTheSameDouble() throws {
@@ -104,15 +104,15 @@ final class PreprocessConfigTests: XCTestCase {
         // A 5 x 3 picture: every case gives the pixel_values of its equivalent, with no error.
         let image = RGBImage(width: 5, height: 3, pixels: (0..<45).map { UInt8($0 * 5) })
         for (json, equivalent) in cases {
-            let got = try CLIPImageProcessor(config: decode(json)).preprocess(image)
-            let expected = try CLIPImageProcessor(config: decode(equivalent)).preprocess(image)
+            let got = try ImageProcessor(config: decode(json)).preprocess(image)
+            let expected = try ImageProcessor(config: decode(equivalent)).preprocess(image)
             XCTAssertEqual(got.values, expected.values, json)
             XCTAssertEqual([got.height, got.width], [expected.height, expected.width], json)
         }
         // With the step on they load too, and each image fails naming the key (a string resample is BILINEAR).
         for (json, key) in [(#"{"resample": 9}"#, "resample"), (#"{"rescale_factor": "0.5"}"#, "rescale_factor"),
                             (#"{"image_mean": "x"}"#, "image_mean")] {
-            XCTAssertThrowsError(try CLIPImageProcessor(config: decode(json)).preprocess(image), json) { error in
+            XCTAssertThrowsError(try ImageProcessor(config: decode(json)).preprocess(image), json) { error in
                 guard case let .unusableValue(k, _, _, _)? = error as? ImagePreprocessingError else {
                     return XCTFail("\(json): \(error)")
                 }
@@ -156,24 +156,24 @@ final class PreprocessConfigTests: XCTestCase {
 
     func testFileErrorsNameTheFile() throws {
         let missing = URL(fileURLWithPath: "/nonexistent/dir/preprocessor_config.json")
-        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: missing)) { error in
+        XCTAssertThrowsError(try ImageProcessor(contentsOf: missing)) { error in
             guard case ImageProcessorConfigError.unreadable = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains(missing.path))
         }
         let notJSON = try temporaryFile("{ not json")
-        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: notJSON)) { error in
+        XCTAssertThrowsError(try ImageProcessor(contentsOf: notJSON)) { error in
             guard case ImageProcessorConfigError.invalidJSON = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains(notJSON.path))
         }
         // transformers refuses a size it cannot turn into a size dictionary ("Could not convert size input to size
         // dict: 224"); the message names the key.
         let wrongType = try temporaryFile(#"{"size": "224"}"#)
-        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: wrongType)) { error in
+        XCTAssertThrowsError(try ImageProcessor(contentsOf: wrongType)) { error in
             guard case ImageProcessorConfigError.invalidJSON = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("size"), "\(error)")
         }
         let badCrop = try temporaryFile(#"{"crop_size": [12]}"#)
-        XCTAssertThrowsError(try CLIPImageProcessor(contentsOf: badCrop)) { error in
+        XCTAssertThrowsError(try ImageProcessor(contentsOf: badCrop)) { error in
             guard case let ImageProcessorConfigError.invalidValueInFile(path, key, _) = error else {
                 return XCTFail("\(error)")
             }
@@ -240,7 +240,7 @@ final class PreprocessConfigTests: XCTestCase {
             (#"{"do_pad": true, "pad_size": {"shortest_edge": 3}}"#, "pad_size", [#"{"shortest_edge": 3}"#, "do_pad"]),
         ]
         for (json, key, fragments) in cases {
-            let processor = CLIPImageProcessor(config: try decode(json))
+            let processor = ImageProcessor(config: try decode(json))
             XCTAssertThrowsError(try processor.preprocess(image), json) { error in
                 guard case let ImagePreprocessingError.unusableValue(k, _, _, _) = error else {
                     return XCTFail("\(json): \(error)")
@@ -256,10 +256,10 @@ final class PreprocessConfigTests: XCTestCase {
         // Unused: the step is off.
         for json in [#"{"do_resize": false, "resample": 8}"#, #"{"do_normalize": false, "image_mean": [1]}"#,
                      #"{"do_rescale": false, "rescale_factor": "x"}"#, #"{"pad_size": {"shortest_edge": 3}}"#] {
-            XCTAssertNoThrow(try CLIPImageProcessor(config: try decode(json)).preprocess(image), json)
+            XCTAssertNoThrow(try ImageProcessor(config: try decode(json)).preprocess(image), json)
         }
         // Pillow checks the filter even when the size does not change.
-        let same = CLIPImageProcessor(config: try decode(#"{"size": {"height": 4, "width": 5}, "do_center_crop": false, "resample": 9}"#))
+        let same = ImageProcessor(config: try decode(#"{"size": {"height": 4, "width": 5}, "do_center_crop": false, "resample": 9}"#))
         XCTAssertThrowsError(try same.preprocess(image))
     }
 
@@ -267,8 +267,8 @@ final class PreprocessConfigTests: XCTestCase {
     /// smaller than them fails that image.
     func testPaddingAddsZerosBelowAndRight() throws {
         let image = RGBImage(width: 5, height: 4, pixels: (0..<60).map { UInt8($0 * 4) })
-        let plain = try CLIPImageProcessor(config: try decode(#"{"do_resize": false, "do_center_crop": false}"#)).preprocess(image)
-        let padded = CLIPImageProcessor(config: try decode(
+        let plain = try ImageProcessor(config: try decode(#"{"do_resize": false, "do_center_crop": false}"#)).preprocess(image)
+        let padded = ImageProcessor(config: try decode(
             #"{"do_resize": false, "do_center_crop": false, "do_pad": true, "pad_size": [6, 8]}"#))
         XCTAssertTrue(padded.fixedOutputSize! == (6, 8))
         let out = try padded.preprocess(image)
@@ -281,27 +281,27 @@ final class PreprocessConfigTests: XCTestCase {
                 }
             }
         }
-        let small = CLIPImageProcessor(config: try decode(
+        let small = ImageProcessor(config: try decode(
             #"{"do_resize": false, "do_center_crop": false, "do_pad": true, "pad_size": {"height": 3, "width": 8}}"#))
         XCTAssertThrowsError(try small.preprocess(image)) {
             XCTAssertEqual($0 as? ImagePreprocessingError, .padSmallerThanImage(padHeight: 3, padWidth: 8, height: 4, width: 5))
         }
         XCTAssertNoThrow(try small.preprocess(RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 1, count: 12))))
         // Without pad_size the pipeline's one-image call pads to that image: nothing changes.
-        let noSize = CLIPImageProcessor(config: try decode(#"{"do_resize": false, "do_center_crop": false, "do_pad": true}"#))
+        let noSize = ImageProcessor(config: try decode(#"{"do_resize": false, "do_center_crop": false, "do_pad": true}"#))
         XCTAssertEqual(try noSize.preprocess(image).values, plain.values)
     }
 
     func testResizedSizeRules() throws {
-        let p = CLIPImageProcessor(config: ImageProcessorConfig(size: .shortestEdge(224)))
+        let p = ImageProcessor(config: ImageProcessorConfig(size: .shortestEdge(224)))
         // The long side is truncated: 224 * 512 / 384 = 298.67 -> 298.
         XCTAssertTrue(try p.resizedSize(width: 512, height: 384) == (224, 298))
         XCTAssertTrue(try p.resizedSize(width: 3, height: 1000) == (74666, 224))
         XCTAssertTrue(try p.resizedSize(width: 1, height: 1) == (224, 224))
         // get_size_with_aspect_ratio: the short side becomes round(40 * 2 / 3) = 27, the long one int(26.67 * 3 / 2).
-        XCTAssertTrue(CLIPImageProcessor.sizeWithAspectRatio(height: 2, width: 3, size: 32, maxSize: 40) == (27, 40))
-        XCTAssertTrue(CLIPImageProcessor.sizeWithAspectRatio(height: 5, width: 10, size: 5, maxSize: 40) == (5, 10))
-        let m = CLIPImageProcessor(config: ImageProcessorConfig(size: .maxHeightWidth(maxHeight: 50, maxWidth: 50),
+        XCTAssertTrue(ImageProcessor.sizeWithAspectRatio(height: 2, width: 3, size: 32, maxSize: 40) == (27, 40))
+        XCTAssertTrue(ImageProcessor.sizeWithAspectRatio(height: 5, width: 10, size: 5, maxSize: 40) == (5, 10))
+        let m = ImageProcessor(config: ImageProcessorConfig(size: .maxHeightWidth(maxHeight: 50, maxWidth: 50),
                                                                doCenterCrop: false))
         XCTAssertTrue(try m.resizedSize(width: 200, height: 100) == (25, 50))
         XCTAssertNil(m.fixedOutputSize)

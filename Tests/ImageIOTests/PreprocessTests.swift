@@ -108,7 +108,7 @@ final class PreprocessTests: XCTestCase {
         var exact = 0
         for c in manifest.cases {
             let label = "\(c.case)/\(c.input)"
-            let processor = try CLIPImageProcessor(contentsOf: Self.root.appendingPathComponent(c.config))
+            let processor = try ImageProcessor(contentsOf: Self.root.appendingPathComponent(c.config))
             let img = try image(c.input, manifest)
             let size = try processor.outputSize(width: img.width, height: img.height)
             XCTAssertEqual([3, size.height, size.width], c.shape, label)
@@ -198,7 +198,7 @@ final class PreprocessTests: XCTestCase {
                 XCTFail("\(c.case): transformers loads it, zeroshot refuses it: \(error)")
                 continue
             }
-            let processor = CLIPImageProcessor(config: config)
+            let processor = ImageProcessor(config: config)
             let results = try XCTUnwrap(c.results, c.case)
             for r in results {
                 let label = "\(c.case)/\(r.input)"
@@ -280,7 +280,7 @@ final class PreprocessTests: XCTestCase {
         let image = RGBImage(width: 1, height: height, pixels: [UInt8](repeating: 0, count: height * 3).enumerated().map {
             [200, 100, 50][$0.offset % 3]
         })
-        let processor = CLIPImageProcessor(config: ImageProcessorConfig())
+        let processor = ImageProcessor(config: ImageProcessorConfig())
         let values = processor.pixelValues(image)
         XCTAssertEqual(values.count, 3 * 224 * 224)
         let config = processor.config

@@ -52,7 +52,7 @@ final class TransparencyTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(manifest.transparency_pixel_values.count, 12)
         var worst: Float = 0
         for c in manifest.transparency_pixel_values {
-            let processor = try CLIPImageProcessor(contentsOf: Self.imagesDirectory.appendingPathComponent(c.config))
+            let processor = try ImageProcessor(contentsOf: Self.imagesDirectory.appendingPathComponent(c.config))
             let image = try decode(c.image)
             let data = try Data(contentsOf: Self.imagesDirectory.appendingPathComponent(c.pixel_values))
             let expected = data.withUnsafeBytes { raw in
@@ -72,7 +72,7 @@ final class TransparencyTests: XCTestCase {
     /// Without whitening the keyed images differ from transformers: the goldens above can fail.
     func testWhiteningIsWhatMakesTheDifference() throws {
         let url = Self.imagesDirectory.appendingPathComponent("transparency/convert/preprocessor_config.json")
-        let processor = try CLIPImageProcessor(contentsOf: url)
+        let processor = try ImageProcessor(contentsOf: url)
         var image = try decode("gif_offset_frame_transparent.gif")
         XCTAssertNotNil(image.transparentColor)
         let with = processor.pixelValues(image)
@@ -86,16 +86,16 @@ final class TransparencyTests: XCTestCase {
         let pixels: [UInt8] = [10, 20, 30, 10, 20, 31, 0, 0, 0, 10, 20, 30, 255, 255, 255, 30, 20, 10]
         var image = RGBImage(width: 3, height: 2, pixels: pixels)
         XCTAssertNil(image.transparentColor)
-        XCTAssertEqual(CLIPImageProcessor.convertedToRGB(image), pixels)
+        XCTAssertEqual(ImageProcessor.convertedToRGB(image), pixels)
         image.transparentColor = RGBColor(red: 10, green: 20, blue: 30)
-        XCTAssertEqual(CLIPImageProcessor.convertedToRGB(image),
+        XCTAssertEqual(ImageProcessor.convertedToRGB(image),
                        [255, 255, 255, 10, 20, 31, 0, 0, 0, 255, 255, 255, 255, 255, 255, 30, 20, 10])
     }
 
     func testDoConvertRGBFalseIgnoresTheKey() throws {
         var config = ImageProcessorConfig()
         config.doConvertRGB = false
-        let processor = CLIPImageProcessor(config: config)
+        let processor = ImageProcessor(config: config)
         var image = try decode("png_palette_simple_trns.png")
         XCTAssertNotNil(image.transparentColor)
         let keyed = processor.pixelValues(image)
