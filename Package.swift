@@ -32,7 +32,8 @@ let package = Package(
         // Shared building blocks of every model family; the families side by side; the registry that knows them.
         .target(name: "Layers", dependencies: ["SafeTensors", "Compute"]),
         .target(name: "CLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
-        .target(name: "Models", dependencies: ["Layers", "CLIP"]),
+        .target(name: "SigLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
+        .target(name: "Models", dependencies: ["Layers", "CLIP", "SigLIP"]),
         .target(name: "Hub"),
         .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "SafeTensors", "Compute"]),
         .executableTarget(
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Layers", "SafeTensors"]),
+        .testTarget(name: "SigLIPTests", dependencies: ["SigLIP", "Layers", "Models", "ImageIO", "SafeTensors"]),
         .testTarget(name: "HubTests", dependencies: ["Hub"]),
         .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP"]),
     ],

@@ -15,6 +15,7 @@ And Tests/Fixtures/models/golden/siglip-<name>.json + siglip-<name>.pixel_values
   (`padding="max_length", max_length=64, truncation=True`: input_ids, plus attention_mask when the tokenizer's
   model_input_names has it); text_embeds (`get_text_features` on exactly those inputs, L2-normalised);
 - logit_scale, logit_bias and logits_per_image = `SiglipModel(**text_inputs, pixel_values)`;
+- image_flops_per_image: torch's FlopCounterMode count of one image through get_image_features;
 - pipeline cases: `pipeline(task="zero-shot-image-classification", model=dir, dtype=torch.float32)` per image and
   (candidate labels, hypothesis template), with the keys of the text inputs the pipeline built and sent to the
   model, their rows, the scores (sigmoid of logits_per_image, sorted as the pipeline sorts) and the logits. When the
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import sentencepiece as spm
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import (
     AutoImageProcessor,
     SiglipConfig,
@@ -284,6 +286,11 @@ def build(name, spec):
             unmasked = l2(ref.get_text_features(input_ids=model_inputs["input_ids"]).pooler_output)
         assert (unmasked - text_embeds).abs().max() > 1e-3
 
+    # Floating-point operations of one image through get_image_features, as torch's flop counter sees them
+    # (convolution, matrix products, attention; 2 per multiply-add).
+    with torch.no_grad(), FlopCounterMode(display=False) as flops:
+        ref.get_image_features(pixel_values=pixel_values[:1])
+
     cases = pipeline_cases(directory, processor, ref, tok, IMAGE_NAMES)
     if positions < PIPELINE_MAX_LENGTH:
         assert all("pipeline_error" in c for c in cases)
@@ -308,6 +315,7 @@ def build(name, spec):
         "image_embeds": image_embeds.tolist(),
         "text_embeds": text_embeds.tolist(),
         "logits_per_image": out.logits_per_image.tolist(),
+        "image_flops_per_image": flops.get_total_flops(),
         "pipeline_cases": cases,
     }
     if "attention_mask" in text_inputs:
