@@ -38,6 +38,8 @@ struct SiglipGolden: Decodable {
     let pixel_values_file: String
     let pixel_values_shape: [Int]
     let texts: [String]
+    /// `tokenizer(text).input_ids` for each text.
+    let token_ids: [[Int32]]
     let text_length: Int
     let text_input_keys: [String]
     let input_ids: [[Int32]]
