@@ -57,5 +57,17 @@ final class SiglipFullSizeTests: XCTestCase {
         func median(_ t: [Double]) -> Double { t.sorted()[t.count / 2] }
         print(String(format: "siglip full-size: load %.3f s; 1 image %.1f ms; 4 texts of 64 tokens %.1f ms (medians of 5)",
                      load, median(imageTimes) * 1e3, median(textTimes) * 1e3))
+
+        // int8: the encoder layers quantized; embeddings stay close to float32's.
+        let int8 = try SiglipModel(directory: URL(fileURLWithPath: path), precision: .int8)
+        func cosine(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        let qImage = try int8.imageEmbeddings(pixelValues: pixels, batchSize: golden.pixel_values_shape[0])
+        let qText = try int8.textEmbeddings(TextBatch(inputIds: golden.input_ids))
+        let cosines = zip(qImage + qText, image + text).map { cosine($0, $1) }
+        var int8Image: [Double] = []
+        for _ in 0..<5 { int8Image.append(try seconds { _ = try int8.imageEmbeddings(pixelValues: one, batchSize: 1) }) }
+        print(String(format: "siglip full-size int8: 1 image %.1f ms; cosine to float32 min %.4f",
+                     median(int8Image) * 1e3, cosines.min()!))
+        XCTAssertGreaterThanOrEqual(cosines.min()!, 0.99)
     }
 }
