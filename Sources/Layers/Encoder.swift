@@ -163,8 +163,11 @@ package struct Encoder: Sendable {
         var rowSegment = [Int](repeating: 0, count: tokens)
         for (si, seg) in segments.enumerated() { for r in seg.start..<(seg.start + seg.length) { rowSegment[r] = si } }
 
+        // When every column is kept in order (an attention-pooling head reads all of them), the last layer runs
+        // like the others, segment by segment; pruning it to single queries would only repeat each segment's keys.
+        let keepAll = keep.count == tokens && keep.elementsEqual(0..<tokens)
         for (li, layer) in layers.enumerated() {
-            let last = li == layers.count - 1
+            let last = li == layers.count - 1 && !keepAll
             // Columns that go on through this layer: all tokens, or (last layer) the kept ones, gathered.
             let n = last ? keep.count : tokens
 
@@ -214,6 +217,7 @@ package struct Encoder: Sendable {
             try layer.mlp.fc2.columns(ws.mlp, cols: n, output: stream, accumulate: true)
             if last { transpose(stream, rows: d, cols: n, output: output) }
         }
+        if keepAll && !layers.isEmpty { transpose(hidden, rows: d, cols: tokens, output: output) }
     }
 
     /// `into[f, i] = x[f, columns[i]]` for a `[rows, cols]` matrix.
