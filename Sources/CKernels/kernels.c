@@ -191,6 +191,13 @@ AVX2 static inline __m256 act8(__m256 x, int activation) {
         __m256 e = erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752440f)));
         return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
     }
+    case ZS_ACT_GELU_TANH: {
+        // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = √(2/π) (x + 0.044715 x³): tanh through the polynomial exp.
+        __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+        __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286535588f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+        __m256 e = exp8(_mm256_mul_ps(u, _mm256_set1_ps(-2.0f)));
+        return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    }
     case ZS_ACT_RELU: return _mm256_max_ps(x, _mm256_setzero_ps());
     default: return x;
     }
@@ -198,10 +205,6 @@ AVX2 static inline __m256 act8(__m256 x, int activation) {
 
 AVX2 static void bias_activation_avx2(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias,
                                       int activation) {
-    if (activation == ZS_ACT_GELU_TANH) {
-        bias_activation_scalar(x, rows, cols, ld, bias, activation);
-        return;
-    }
     for (ptrdiff_t r = 0; r < rows; r++) {
         float *row = x + r * ld;
         ptrdiff_t c = 0;
@@ -625,11 +628,11 @@ void zs_layer_norm_cols(const float *x, ptrdiff_t ldx, ptrdiff_t dim, ptrdiff_t 
 
 void zs_row_bias_activation(float *y, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, const float *bias, int activation) {
 #if ZS_X86
-    if (use_avx512() && activation != ZS_ACT_GELU_TANH) {
+    if (use_avx512()) {
         row_bias_activation_avx512(y, rows, cols, ld, bias, activation);
         return;
     }
-    if (zs_kernels_use_avx2() && activation != ZS_ACT_GELU_TANH) {
+    if (zs_kernels_use_avx2()) {
         row_bias_activation_avx2(y, rows, cols, ld, bias, activation);
         return;
     }
@@ -893,6 +896,13 @@ AVX512 static inline __m512 act16(__m512 x, int activation) {
     case ZS_ACT_GELU: {
         __m512 e = erf16(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f)));
         return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    }
+    case ZS_ACT_GELU_TANH: {
+        // As act8: x / (1 + exp(-2u)), u = √(2/π) (x + 0.044715 x³).
+        __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+        __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286535588f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+        __m512 e = exp16(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)));
+        return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
     }
     case ZS_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
     default: return x;

@@ -79,10 +79,15 @@ package struct EncoderLayer: Sendable {
 package struct Segment: Sendable {
     package let start: Int
     package let length: Int
+    /// How many of the segment's leading columns serve as keys and values (all of them unless an attention mask
+    /// hides the rest): the columns after them are queries only, as padded positions whose keys the mask hides
+    /// (transformers' bidirectional attention mask applies to the keys; a padded position still attends).
+    package let keys: Int
 
-    package init(start: Int, length: Int) {
+    package init(start: Int, length: Int, keys: Int? = nil) {
         self.start = start
         self.length = length
+        self.keys = keys ?? length
     }
 }
 
@@ -132,6 +137,8 @@ package struct Encoder: Sendable {
     /// Only the kept tokens' final states are needed (the class token, the pooled token), so the last layer
     /// computes queries, attention output and MLP for them alone.
     ///
+    /// Within a segment, queries attend to its first `keys` columns (all of them unless a mask hides padding).
+    ///
     /// `sharedPrefix`: when positive, `segments[0]` (columns `0..<sharedPrefix`) holds tokens that precede every
     /// other segment: those segments are positions `sharedPrefix...` of their sequences and attend to the prefix's
     /// keys and values before their own. With causal attention the prefix does not depend on what follows, so
@@ -151,7 +158,8 @@ package struct Encoder: Sendable {
         precondition(p == 0 || (segments.first?.start == 0 && segments.first?.length == p), "prefix must be segment 0")
         // Keys each segment sees before its own columns.
         let keyPrefix = segments.indices.map { p > 0 && $0 > 0 ? p : 0 }
-        let maxKeys = zip(segments, keyPrefix).map { $0.length + $1 }.max() ?? 0
+        precondition(segments.allSatisfy { (0...$0.length).contains($0.keys) }, "keys must be within the segment")
+        let maxKeys = zip(segments, keyPrefix).map { $0.keys + $1 }.max() ?? 0
         let maxQueries = segments.map(\.length).max() ?? 0
         let threads = ComputeThreads.count
         let ws = EncoderWorkspace(tokens: tokens, maxQueries: maxQueries, maxKeys: maxKeys, threads: threads,
@@ -160,8 +168,11 @@ package struct Encoder: Sendable {
         var rowSegment = [Int](repeating: 0, count: tokens)
         for (si, seg) in segments.enumerated() { for r in seg.start..<(seg.start + seg.length) { rowSegment[r] = si } }
 
+        // When every column is kept in order (an attention-pooling head reads all of them), the last layer runs
+        // like the others, segment by segment; pruning it to single queries would only repeat each segment's keys.
+        let keepAll = keep.count == tokens && keep.elementsEqual(0..<tokens)
         for (li, layer) in layers.enumerated() {
-            let last = li == layers.count - 1
+            let last = li == layers.count - 1 && !keepAll
             // Columns that go on through this layer: all tokens, or (last layer) the kept ones, gathered.
             let n = last ? keep.count : tokens
 
@@ -199,7 +210,7 @@ package struct Encoder: Sendable {
                 attentionHeadColumns(
                     q: q + offset * n, ldq: n, qCol: qCol, nq: count, qStart: qStart,
                     k: k + offset * tokens, v: v + offset * tokens, ldkv: tokens,
-                    keyRanges: (0..<keyPrefix[si], seg.start..<(seg.start + seg.length)),
+                    keyRanges: (0..<keyPrefix[si], seg.start..<(seg.start + seg.keys)),
                     headDim: hd, scale: scale, causal: causal,
                     scratch: scratch + thread * scratchPerThread, output: context + offset * n, ldo: n)
             }
@@ -211,6 +222,7 @@ package struct Encoder: Sendable {
             try layer.mlp.fc2.columns(ws.mlp, cols: n, output: stream, accumulate: true)
             if last { transpose(stream, rows: d, cols: n, output: output) }
         }
+        if keepAll && !layers.isEmpty { transpose(hidden, rows: d, cols: tokens, output: output) }
     }
 
     /// `into[f, i] = x[f, columns[i]]` for a `[rows, cols]` matrix.

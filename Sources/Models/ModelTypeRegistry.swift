@@ -3,12 +3,14 @@ import ChineseCLIP
 import CLIP
 import Foundation
 import Layers
+import SigLIP
 
 /// Picks the model family from `config.json`'s `model_type`, as transformers' `AutoModel` does.
 public enum ModelTypeRegistry {
     /// The families, by the `model_type` they load.
     public static let families: [String: any ZeroShotModel.Type] = Dictionary(
-        uniqueKeysWithValues: ([CLIPModel.self, ChineseCLIPModel.self] as [any ZeroShotModel.Type]).map { ($0.modelType, $0) })
+        uniqueKeysWithValues: ([CLIPModel.self, ChineseCLIPModel.self, SiglipModel.self] as [any ZeroShotModel.Type])
+            .map { ($0.modelType, $0) })
 
     /// The supported `model_type` values, sorted.
     public static var supportedModelTypes: [String] { families.keys.sorted() }

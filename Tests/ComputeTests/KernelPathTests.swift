@@ -66,7 +66,7 @@ final class KernelPathTests: XCTestCase {
 
     func testBiasActivationOnEveryPath() {
         let rows = 9
-        for activation in [Activation.none, .quickGELU, .gelu, .relu] {
+        for activation in [Activation.none, .quickGELU, .gelu, .geluTanh, .relu] {
             for cols in [1, 5, 8, 16, 17, 31, 32, 33, 50] {
                 let x = random(rows * cols, seed: UInt64(cols) + 100), bias = random(rows, seed: 7)
                 let results = onEachPath { _ in
@@ -87,7 +87,7 @@ final class KernelPathTests: XCTestCase {
         // Each value fills a whole row, so that every lane and the tails see it.
         let cols = 37
         let x = extremes.flatMap { Array(repeating: $0, count: cols) }
-        for activation in [Activation.quickGELU, .gelu] {
+        for activation in [Activation.quickGELU, .gelu, .geluTanh] {
             let biasPerRow = onEachPath { _ in
                 var y = x
                 y.withUnsafeMutableBufferPointer { rowBiasActivation($0.baseAddress!, rows: extremes.count, cols: cols,

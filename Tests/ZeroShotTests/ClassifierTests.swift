@@ -2,12 +2,17 @@ import Foundation
 import XCTest
 @testable import ZeroShot
 
-/// Any complete tiny CLIP checkpoint from the fixtures.
+/// Any complete tiny CLIP checkpoint from the fixtures (config.json `model_type` "clip").
 func fixtureModelDirectory() throws -> URL {
+    struct ModelType: Decodable { let model_type: String }
     let models = fixturesDirectory.appendingPathComponent("models")
     let dirs = try FileManager.default.contentsOfDirectory(at: models, includingPropertiesForKeys: nil)
         .filter { $0.lastPathComponent.hasPrefix("tiny-") }
         .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("preprocessor_config.json").path) }
+        .filter { dir in
+            let config = try? Data(contentsOf: dir.appendingPathComponent("config.json"))
+            return config.flatMap { try? JSONDecoder().decode(ModelType.self, from: $0) }?.model_type == "clip"
+        }
         .sorted { $0.path < $1.path }
     return try XCTUnwrap(dirs.first, "no complete checkpoint under \(models.path)")
 }

@@ -78,7 +78,9 @@ def run_cases(model_dir, label_sets):
 def main():
     torch.manual_seed(0)
     cases = []
-    for model_dir in sorted(p for p in MODELS.glob("tiny-*") if (p / "preprocessor_config.json").exists()):
+    clip_dirs = (p for p in MODELS.iterdir() if (p / "preprocessor_config.json").exists()
+                 and json.loads((p / "config.json").read_text())["model_type"] == "clip")
+    for model_dir in sorted(clip_dirs):
         cases += run_cases(model_dir, LABEL_SETS)
         print(f"{model_dir.name}: {len(LABEL_SETS)} cases", file=sys.stderr)
 

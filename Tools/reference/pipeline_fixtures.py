@@ -101,7 +101,9 @@ def classify(engines, path, pixel_values, labels, template):
 def main():
     torch.manual_seed(0)
     names = make_images()
-    for model_dir in sorted(p for p in MODELS.glob("tiny-*") if (p / "preprocessor_config.json").exists()):
+    clip_dirs = (p for p in MODELS.iterdir() if (p / "preprocessor_config.json").exists()
+                 and json.loads((p / "config.json").read_text())["model_type"] == "clip")
+    for model_dir in sorted(clip_dirs):
         engines = reference_engines(model_dir)
         processor, _, model, _ = engines
         cases = []
