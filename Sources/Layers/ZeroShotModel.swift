@@ -33,6 +33,8 @@ public protocol ZeroShotModel: AnyObject, Sendable {
     var textMaxLength: Int { get }
     /// How transformers' pipeline pads the texts of this family before the text tower.
     var textPadding: TextPadding { get }
+    /// The same, known from the family alone (for tokenizing without loading the weights).
+    static var pipelineTextPadding: TextPadding { get }
     /// How logits become the pipeline's scores.
     var scoring: Scoring { get }
     /// The stored `logit_scale` parameter (a log): logits use `exp(logitScale)`.
@@ -83,6 +85,7 @@ public enum Scoring: String, Sendable, Equatable {
 }
 
 extension ZeroShotModel {
+    public static var pipelineTextPadding: TextPadding { .none }
     /// logits_per_image `[images, texts]` = `exp(logit_scale) · cosine(image, text) + logit_bias`, from the
     /// L2-normalised embeddings above.
     public func logitsPerImage(imageEmbeddings: [[Float]], textEmbeddings: [[Float]]) -> [[Float]] {

@@ -68,7 +68,8 @@ public final class SiglipModel: ZeroShotModel {
     /// As transformers' zero-shot pipeline: every text padded with the pad token (`</s>`) and truncated to 64
     /// tokens. The text tower pools the last position, so the padding changes the embedding; with a tokenizer
     /// whose `model_input_names` has `attention_mask`, the mask hides the padding as keys.
-    public var textPadding: TextPadding { .maxLength(Self.pipelineTextLength) }
+    public var textPadding: TextPadding { Self.pipelineTextPadding }
+    public static var pipelineTextPadding: TextPadding { .maxLength(pipelineTextLength) }
     /// `sigmoid(logit)` per label, as the pipeline scores SigLIP.
     public var scoring: Scoring { .sigmoid }
     public var pooledImageMultiplyAdds: Double { config.imageMultiplyAdds }

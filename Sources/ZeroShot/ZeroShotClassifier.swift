@@ -49,7 +49,11 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     public let modelDirectory: URL
     /// The checkpoint, of the family its `config.json` `model_type` names (`ModelTypeRegistry`).
     public let model: any ZeroShotModel
-    public let tokenizer: CLIPTokenizer
+    /// The checkpoint's tokenizer, as transformers' AutoTokenizer builds it (`AutoTokenizer.load(directory:)`).
+    public let tokenizer: any Tokenizer
+    /// The longest input_ids row, special tokens included: longer texts are truncated keeping the end token (the
+    /// family's padding length, 64 for SigLIP as the pipeline pads, else `max_position_embeddings`).
+    public let textLength: Int
     public let imageProcessor: ImageProcessor
     public let options: Options
 
@@ -66,9 +70,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         self.modelDirectory = directory
         self.options = options
         self.model = try ModelTypeRegistry.load(directory: directory, precision: options.precision)
-        var tokenizer = try CLIPTokenizer(directory: directory)
-        tokenizer.maxLength = model.textMaxLength
-        self.tokenizer = tokenizer
+        self.tokenizer = try AutoTokenizer.load(directory: directory)
+        textLength = Self.textLength(model.textPadding, maxPositions: model.textMaxLength)
         let preprocessorConfig = directory.appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: preprocessorConfig.path) else {
             throw ModelError.missingFile(path: preprocessorConfig.path)
@@ -157,11 +160,11 @@ public final class ZeroShotClassifier: @unchecked Sendable {
 
     // MARK: - Text
 
-    /// input_ids for `text` as the CLIP tokenizer gives them: `<|startoftext|> … <|endoftext|>`, truncated to the
-    /// text model's `max_position_embeddings` (77 for CLIP) keeping the end token, with a warning when truncated.
+    /// input_ids for `text` as the checkpoint's tokenizer gives them, special tokens included, truncated to
+    /// `textLength` keeping the end token (`truncation=True`), with a warning when truncated.
     public func tokenize(_ text: String) -> Encoding {
-        let encoding = tokenizer.encode(text)
-        if encoding.wasTruncated { options.warn(Self.truncationWarning(text, maxLength: tokenizer.maxLength)) }
+        let encoding = tokenizer.encode(text, maxLength: textLength)
+        if encoding.wasTruncated { options.warn(Self.truncationWarning(text, maxLength: textLength)) }
         return encoding
     }
 
@@ -170,19 +173,47 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         "\(quoted(text)) is longer than \(maxLength) tokens; truncated to \(maxLength), keeping the end token"
     }
 
-    /// The CLIP tokenizer of a model directory, reading only what tokenization needs: `tokenizer.json` (or
-    /// `vocab.json` + `merges.txt`) and `tokenizer_config.json` when present; no weights and no
-    /// `preprocessor_config.json`. `maxLength` is `text_config.max_position_embeddings` when `config.json` is there
-    /// (as the classifier truncates), else the tokenizer's own (77, or a smaller `model_max_length`).
+    /// The truncation length of a family: its padding length, else the text tower's positions.
+    static func textLength(_ padding: TextPadding, maxPositions: Int) -> Int {
+        switch padding {
+        case .none: return maxPositions
+        case .maxLength(let n): return n
+        }
+    }
+
+    /// The text tower's input for token sequences, padded as transformers' pipeline pads them for this family:
+    /// rows as they are (`.none`), or each padded with the pad token to the family's length on the tokenizer's
+    /// `padding_side`, with the attention mask only when the tokenizer's `model_input_names` has `attention_mask`
+    /// (the original SigLIP checkpoints do not: their text tower sees the pad tokens).
+    public func textBatch(_ rows: [[Int32]]) -> TextBatch {
+        guard case .maxLength(let length) = model.textPadding else { return TextBatch(inputIds: rows) }
+        let pad = tokenizer.padTokenId ?? 0
+        let left = tokenizer.paddingSide == .left
+        var ids: [[Int32]] = [], mask: [[Int32]] = []
+        for row in rows {
+            let fill = max(0, length - row.count)
+            let padding = [Int32](repeating: pad, count: fill), zeros = [Int32](repeating: 0, count: fill)
+            let ones = [Int32](repeating: 1, count: row.count)
+            ids.append(left ? padding + row : row + padding)
+            mask.append(left ? zeros + ones : ones + zeros)
+        }
+        return TextBatch(inputIds: ids, attentionMask: tokenizer.modelInputNames.contains("attention_mask") ? mask : nil)
+    }
+
+    /// The tokenizer of a model directory, reading only what tokenization needs (the tokenizer files, and
+    /// `config.json` when present: `model_type` for a tokenizer without `tokenizer_class`, and the length the
+    /// classifier truncates to); no weights and no `preprocessor_config.json`. `maxLength` is that length when
+    /// `config.json` is there, else the tokenizer's `model_max_length` (nil when it has none).
     ///
-    /// - Throws: `TokenizerError` for the tokenizer files, `ModelError.invalidConfig` for a malformed `config.json`.
-    public static func tokenizer(directory: URL) throws -> CLIPTokenizer {
-        var tokenizer = try CLIPTokenizer(directory: directory)
+    /// - Throws: `TokenizerError` for the tokenizer files, `ModelError` for a malformed or unsupported `config.json`.
+    public static func tokenizer(directory: URL) throws -> (tokenizer: any Tokenizer, maxLength: Int?) {
+        let tokenizer = try AutoTokenizer.load(directory: directory)
         let config = directory.appendingPathComponent("config.json")
         if FileManager.default.fileExists(atPath: config.path) {
-            tokenizer.maxLength = try ModelTypeRegistry.family(directory: directory).textMaxLength(configIn: directory)
+            let family = try ModelTypeRegistry.family(directory: directory)
+            return (tokenizer, textLength(family.pipelineTextPadding, maxPositions: try family.textMaxLength(configIn: directory)))
         }
-        return tokenizer
+        return (tokenizer, tokenizer.modelMaxLength)
     }
 
     /// L2-normalised text embeddings `[texts.count, projection_dim]` of the texts as given (no template).
@@ -212,7 +243,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             var queued = Set<[Int32]>()
             for sequence in ids where known[sequence] == nil && queued.insert(sequence).inserted { distinct.append(sequence) }
             if !distinct.isEmpty {
-                for (sequence, embedding) in zip(distinct, try model.textEmbeddings(TextBatch(inputIds: distinct))) {
+                for (sequence, embedding) in zip(distinct, try model.textEmbeddings(textBatch(distinct))) {
                     known[sequence] = embedding
                 }
             }

@@ -119,8 +119,8 @@ struct Bench: CheckedCommand {
         var textTimes: [Double] = []
         for i in 0...iterations {
             let t = DispatchTime.now()
-            let ids = sequences.map { classifier.tokenizer.encode($0).ids }
-            _ = try classifier.model.textEmbeddings(TextBatch(inputIds: ids))
+            let ids = sequences.map { classifier.tokenizer.encode($0, maxLength: classifier.textLength).ids }
+            _ = try classifier.model.textEmbeddings(classifier.textBatch(ids))
             if i > 0 { textTimes.append(milliseconds(since: t) / Double(sequences.count)) }
         }
 

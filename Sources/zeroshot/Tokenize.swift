@@ -4,7 +4,7 @@ import ZeroShot
 
 struct Tokenize: CheckedCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the input_ids the CLIP tokenizer gives each text.",
+        abstract: "Print the input_ids the model's tokenizer gives each text.",
         discussion: """
             The ids include <|startoftext|> and <|endoftext|>; a text longer than the model's 77 tokens is \
             truncated keeping the end token, with a warning on standard error. Only the tokenizer files are \
@@ -32,10 +32,13 @@ struct Tokenize: CheckedCommand {
     func run() throws {
         let directory = try ZeroShotClassifier.modelDirectory(modelChoice.model, files: ZeroShotClassifier.tokenizerFiles,
                                                               progress: ModelChoice.progress)
-        let tokenizer = try ZeroShotClassifier.tokenizer(directory: directory)
+        let (tokenizer, maxLength) = try ZeroShotClassifier.tokenizer(directory: directory)
         let rows = texts.map { text in
-            let encoding = tokenizer.encode(text)
-            if encoding.wasTruncated { warn(ZeroShotClassifier.truncationWarning(text, maxLength: tokenizer.maxLength)) }
+            let encoding = maxLength.map { tokenizer.encode(text, maxLength: $0) }
+                ?? Encoding(ids: tokenizer.encode(text), wasTruncated: false)
+            if encoding.wasTruncated, let maxLength {
+                warn(ZeroShotClassifier.truncationWarning(text, maxLength: maxLength))
+            }
             return JSON.object([("text", JSON.string(text)),
                                 ("ids", "[" + encoding.ids.map(String.init).joined(separator: ",") + "]")])
         }

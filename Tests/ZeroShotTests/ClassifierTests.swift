@@ -118,8 +118,8 @@ final class ClassifierBehaviourTests: XCTestCase {
                                                 options: .init(warn: { box.messages.append($0) }))
         let long = Array(repeating: "word", count: 120).joined(separator: " ")
         let encoding = classifier.tokenize(long)
-        XCTAssertEqual(encoding.ids.count, classifier.tokenizer.maxLength)
-        XCTAssertEqual(encoding.ids.last, classifier.tokenizer.eosTokenId)
+        XCTAssertEqual(encoding.ids.count, classifier.textLength)
+        XCTAssertEqual(encoding.ids.last, classifier.tokenizer.encode("").last)
         XCTAssertEqual(box.messages.count, 1)
         XCTAssertNoThrow(try classifier.classify(.file(fixtureImage("chelsea.jpg")), candidateLabels: [long, "cat"]))
     }
