@@ -38,12 +38,8 @@ public final class CLIPModel: ZeroShotModel {
     ///   approximate; weights are quantized here, at load).
     public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try CLIPConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        let checkpoint = try SafeTensorsCheckpoint.open(modelDirectory: directory)
-        // Read the weights from disk in the background while the towers are built (and quantized or converted) and
-        // the caller goes on; without this a cold start reads the file page by page as the layers first run. The
-        // token embedding table is left out: only the rows of the tokens in use are ever read.
-        checkpoint.prefetch(checkpoint.names.filter { $0 != "text_model.embeddings.token_embedding.weight" })
-        let w = WeightLoader(checkpoint: checkpoint, prefix: "", precision: precision)
+        let w = try WeightLoader(modelDirectory: directory, precision: precision,
+                                 lazy: ["text_model.embeddings.token_embedding.weight"])
         self.precision = precision
         self.config = config
         text_model = try CLIPTextTransformer(w.pp("text_model"), config.textConfig)
@@ -53,7 +49,7 @@ public final class CLIPModel: ZeroShotModel {
         text_projection = try Linear(w.pp("text_projection"), in: config.textConfig.hiddenSize,
                                      out: config.projectionDim, bias: false, quantizable: false)
         logit_scale = try w.scalar("logit_scale")
-        unusedTensors = checkpoint.unusedTensors(read: w.read)
+        unusedTensors = w.unusedTensors()
     }
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.
@@ -127,7 +123,6 @@ public final class CLIPModel: ZeroShotModel {
     public static func textMaxLength(configIn directory: URL) throws -> Int {
         try CLIPConfig(contentsOf: directory.appendingPathComponent("config.json")).textConfig.maxPositionEmbeddings
     }
-    public var textPadding: TextPadding { .none }
     public var scoring: Scoring { .softmax }
     public var logitBias: Float { 0 }
     public var pooledImageMultiplyAdds: Double { config.pooledImageMultiplyAdds }

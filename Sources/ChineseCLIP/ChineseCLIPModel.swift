@@ -50,12 +50,8 @@ public final class ChineseCLIPModel: ZeroShotModel {
     ///   both encoders, faster, approximate; quantized here, at load).
     public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try ChineseCLIPConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        let checkpoint = try SafeTensorsCheckpoint.open(modelDirectory: directory)
-        // Read the weights in the background while the towers are built; the word embedding table is left out:
-        // only the rows of the tokens in use are ever read.
-        let words = "text_model.embeddings.word_embeddings.weight"
-        checkpoint.prefetch(checkpoint.names.filter { $0 != words && !Self.unusedPoolerTensors.contains($0) })
-        let w = WeightLoader(checkpoint: checkpoint, prefix: "", precision: precision)
+        let w = try WeightLoader(modelDirectory: directory, precision: precision,
+                                 lazy: Self.unusedPoolerTensors.union(["text_model.embeddings.word_embeddings.weight"]))
         self.precision = precision
         self.config = config
         text_model = try ChineseCLIPTextModel(w.pp("text_model"), config.textConfig)
@@ -65,7 +61,7 @@ public final class ChineseCLIPModel: ZeroShotModel {
         text_projection = try Linear(w.pp("text_projection"), in: config.textConfig.hiddenSize,
                                      out: config.projectionDim, bias: false, quantizable: false)
         logit_scale = try w.scalar("logit_scale")
-        unusedTensors = checkpoint.unusedTensors(read: w.read, ignoring: Self.unusedPoolerTensors)
+        unusedTensors = w.unusedTensors(ignoring: Self.unusedPoolerTensors)
     }
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.
@@ -80,7 +76,6 @@ public final class ChineseCLIPModel: ZeroShotModel {
         try ChineseCLIPConfig(contentsOf: directory.appendingPathComponent("config.json")).textConfig.maxPositionEmbeddings
     }
     /// The pipeline pads with `padding=True` and passes the attention mask: each row's tokens as tokenized.
-    public var textPadding: TextPadding { .none }
     /// The pipeline takes the softmax of logits_per_image over the candidate labels.
     public var scoring: Scoring { .softmax }
     public var pooledImageMultiplyAdds: Double { config.pooledImageMultiplyAdds }

@@ -39,3 +39,22 @@ extension WeightLoader {
         return buffer.pointer[0]
     }
 }
+
+extension WeightLoader {
+    /// The loader of a model directory's weights (`SafeTensorsCheckpoint.open(modelDirectory:)`), with every tensor
+    /// except `lazy` read from disk in the background while the towers are built (and quantized or converted) and
+    /// the caller goes on; without this a cold start reads the file page by page as the layers first run. `lazy`
+    /// names tensors read only in part, such as a token embedding table of which only the rows in use are touched.
+    /// - Throws: `ModelError.missingFile` without weights; `SafeTensorsError` for a corrupt file.
+    package init(modelDirectory directory: URL, precision: Precision, lazy: Set<String> = []) throws {
+        let checkpoint = try SafeTensorsCheckpoint.open(modelDirectory: directory)
+        checkpoint.prefetch(checkpoint.names.filter { !lazy.contains($0) })
+        self.init(checkpoint: checkpoint, prefix: "", precision: precision)
+    }
+
+    /// Tensors of every file this loader (and the loaders derived from it) never asked for, sorted: see
+    /// `SafeTensorsCheckpoint.unusedTensors(read:ignoring:)`.
+    package func unusedTensors(ignoring: Set<String> = []) -> [String] {
+        checkpoint.unusedTensors(read: read, ignoring: ignoring)
+    }
+}

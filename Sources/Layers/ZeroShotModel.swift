@@ -86,6 +86,8 @@ public enum Scoring: String, Sendable, Equatable {
 
 extension ZeroShotModel {
     public static var pipelineTextPadding: TextPadding { .none }
+    /// The family's padding (`pipelineTextPadding`).
+    public var textPadding: TextPadding { Self.pipelineTextPadding }
     /// logits_per_image `[images, texts]` = `exp(logit_scale) · cosine(image, text) + logit_bias`, from the
     /// L2-normalised embeddings above.
     public func logitsPerImage(imageEmbeddings: [[Float]], textEmbeddings: [[Float]]) -> [[Float]] {

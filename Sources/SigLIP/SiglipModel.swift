@@ -40,18 +40,15 @@ public final class SiglipModel: ZeroShotModel {
     ///   layers quantized at load; faster, approximate). Embeddings, the pooling head and `head` stay float32.
     public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try SiglipConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        let checkpoint = try SafeTensorsCheckpoint.open(modelDirectory: directory)
-        // Read the weights in the background while the towers are built; the token embedding table is left out:
-        // only the rows of the tokens in use are read.
-        checkpoint.prefetch(checkpoint.names.filter { $0 != "text_model.embeddings.token_embedding.weight" })
-        let w = WeightLoader(checkpoint: checkpoint, prefix: "", precision: precision)
+        let w = try WeightLoader(modelDirectory: directory, precision: precision,
+                                 lazy: ["text_model.embeddings.token_embedding.weight"])
         self.precision = precision
         self.config = config
         text_model = try SiglipTextTransformer(w.pp("text_model"), config.textConfig)
         vision_model = try SiglipVisionTransformer(w.pp("vision_model"), config.visionConfig)
         logit_scale = try w.scalar("logit_scale")
         logit_bias = try w.scalar("logit_bias")
-        unusedTensors = checkpoint.unusedTensors(read: w.read)
+        unusedTensors = w.unusedTensors()
     }
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.
@@ -68,7 +65,6 @@ public final class SiglipModel: ZeroShotModel {
     /// As transformers' zero-shot pipeline: every text padded with the pad token (`</s>`) and truncated to 64
     /// tokens. The text tower pools the last position, so the padding changes the embedding; with a tokenizer
     /// whose `model_input_names` has `attention_mask`, the mask hides the padding as keys.
-    public var textPadding: TextPadding { Self.pipelineTextPadding }
     public static var pipelineTextPadding: TextPadding { .maxLength(pipelineTextLength) }
     /// `sigmoid(logit)` per label, as the pipeline scores SigLIP.
     public var scoring: Scoring { .sigmoid }
