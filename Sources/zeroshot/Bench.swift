@@ -18,6 +18,8 @@ struct Bench: CheckedCommand {
                                        label (--labels, --template)
               preprocess_ms_per_image  resize + crop + normalize of one image
                                        (--image, or a synthetic 640x480 picture)
+              decode_ms_per_image      reading and decoding the --image file to RGB
+                                       (EXIF orientation applied); n/a without --image
               peak_rss_mb              peak resident memory of the process in MiB
                                        (VmHWM / 1024), mapped weights included
               image_gflop_per_image    floating-point operations of the image tower
@@ -91,8 +93,16 @@ struct Bench: CheckedCommand {
         let loadMs = milliseconds(since: loadStart)
 
         // pixel_values from a real decoded image when given, else a deterministic synthetic picture.
-        let rgb: RGBImage
-        if let image { rgb = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image), maxPixels: modelOptions.maxPixels) } else { rgb = Self.syntheticImage() }
+        // With --image, its decoding (read + decode + EXIF orientation) is timed too.
+        var rgb = Self.syntheticImage()
+        var decodeTimes: [Double] = []
+        if let image {
+            for _ in 0...iterations {
+                let t = DispatchTime.now()
+                rgb = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image), maxPixels: modelOptions.maxPixels)
+                decodeTimes.append(milliseconds(since: t))
+            }
+        }
         var preprocessTimes: [Double] = []
         var one: [Float] = []
         for _ in 0...iterations {
@@ -130,6 +140,7 @@ struct Bench: CheckedCommand {
             ("image_ms_per_image", imageMs),
             ("text_ms_per_label", median(textTimes)),
             ("preprocess_ms_per_image", median(Array(preprocessTimes.dropFirst()))),
+            ("decode_ms_per_image", median(Array(decodeTimes.dropFirst()))),
             ("peak_rss_mb", Double(peakResidentKilobytes()) / 1024),
             ("image_gflop_per_image", imageGFLOP),
             ("image_gflops", imageMs > 0 ? imageGFLOP / (imageMs / 1000) : .nan),
