@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C shims for system libraries.
@@ -37,9 +38,11 @@ let package = Package(
         .target(name: "Models", dependencies: ["Layers", "CLIP", "ChineseCLIP", "SigLIP"]),
         .target(name: "Hub"),
         .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "SafeTensors", "Compute"]),
+        // The SQLite image index (the only targets with GRDB: this one and the command line).
+        .target(name: "ImageIndex", dependencies: ["ZeroShot", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(
             name: "zeroshot",
-            dependencies: ["ZeroShot", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ZeroShot", "ImageIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
@@ -51,6 +54,9 @@ let package = Package(
         .testTarget(name: "SigLIPTests", dependencies: ["SigLIP", "Layers", "Models", "ImageIO", "SafeTensors", "Tokenizers"]),
         .testTarget(name: "HubTests", dependencies: ["Hub"]),
         .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP"]),
+        .testTarget(name: "ImageIndexTests", dependencies: [
+            "ImageIndex", "ZeroShot", "zeroshot", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )
