@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Inputs
 import ZeroShot
 #if canImport(Glibc)
 import Glibc
@@ -91,10 +92,7 @@ extension ImageIndex {
         events(.walked(total: total))
         var done = 0
         var seen = Set<String>()
-        var pending: [Pending] = []
-        let loader = InputLoader(maxDownloadBytes: options.maxDownloadBytes)
-        var batches: [[Pending]] = []
-
+        var jobs: [Job] = []
         for entry in walk.entries {
             let stored = Self.storedPath(entry)
             seen.insert(stored)
@@ -106,31 +104,47 @@ extension ImageIndex {
                 if done % 256 == 0 || done == total { events(.progress(done: done, total: total)) }
                 continue
             }
-            pending.append(Pending(entry: entry, stored: stored, existing: existing))
-            if pending.count == options.batchSize {
-                batches.append(pending)
-                pending = []
-            }
+            jobs.append(Job(entry: entry, stored: stored, existing: existing))
         }
-        if !pending.isEmpty { batches.append(pending) }
-        if total > 0 && done == total && batches.isEmpty { events(.progress(done: done, total: total)) }
 
-        // Decoding of the next batch overlaps the image tower on the current one.
-        var next = batches.first.map { batch in Self.prepareAsync(batch, loader: loader, classifier: classifier) }
-        for n in batches.indices {
-            guard let current = next?.wait() else { break }
-            next = n + 1 < batches.count ? Self.prepareAsync(batches[n + 1], loader: loader, classifier: classifier) : nil
-            do {
-                try commit(current, classifier: classifier,
-                           model: Model(identity: identity, modelType: modelType, embeddingDimension: 0),
-                           summary: &summary, events: events)
-            } catch {
-                _ = next?.wait()
-                throw error
-            }
-            done += batches[n].count
+        // Reading, hashing and decoding of the next batch overlap the image tower on the current one
+        // (`embedImages`); the rows of each batch are committed together.
+        let loader = InputLoader(maxDownloadBytes: options.maxDownloadBytes)
+        let model = Model(identity: identity, modelType: modelType, embeddingDimension: 0)
+        var rows: [(Job, [Float]?)] = []
+        var failures: [(String, Error)] = []
+        var inBatch = 0
+        func commitBatch() throws {
+            try write(rows, model: model, summary: &summary)
+            summary.failed += failures.count
+            for (name, error) in failures { events(.failed(input: name, error: error)) }
+            done += inBatch
             events(.progress(done: done, total: total))
+            rows.removeAll(keepingCapacity: true)
+            failures.removeAll()
+            inBatch = 0
         }
+        try classifier.embedImages(jobs, batchSize: options.batchSize, load: { [classifier] job in
+            let loaded = try loader.load(job.entry)
+            job.size = loaded.size
+            job.mtime = loaded.mtime
+            job.sha256 = SHA256.hex(loaded.bytes)
+            // The same content as the stored row: its embedding stands; only size and mtime are refreshed.
+            if job.existing?.sha256 == job.sha256 { throw SameContent() }
+            let image = try classifier.decode(.encoded(loaded.bytes))
+            job.width = image.width
+            job.height = image.height
+            return image
+        }) { (job: Job, result: Result<[Float], Error>) throws in
+            switch result {
+            case .success(let embedding): rows.append((job, embedding))
+            case .failure(let error as SameContent): _ = error; rows.append((job, nil))
+            case .failure(let error): failures.append((job.entry.name, error))
+            }
+            inBatch += 1
+            if inBatch == options.batchSize { try commitBatch() }
+        }
+        if inBatch > 0 { try commitBatch() }
 
         if !options.keepMissing {
             summary.removed = try removeMissing(arguments: arguments, seen: seen, shard: options.shard,
@@ -139,23 +153,32 @@ extension ImageIndex {
         return summary
     }
 
-    /// An input to (re-)index and its current row.
-    struct Pending {
-        var entry: InputEntry
-        var stored: String
-        var existing: ExistingRow?
+    /// An input to (re-)index, its current row, and what loading it found (set on the loading thread before its
+    /// result reaches the calling thread).
+    final class Job: @unchecked Sendable {
+        let entry: InputEntry
+        let stored: String
+        let existing: ExistingRow?
+        var size = 0
+        var mtime: Double?
+        var sha256 = ""
+        var width = 0
+        var height = 0
+
+        init(entry: InputEntry, stored: String, existing: ExistingRow?) {
+            self.entry = entry
+            self.stored = stored
+            self.existing = existing
+        }
     }
+
+    /// A changed file whose bytes hash as its row's: nothing to embed.
+    struct SameContent: Error {}
 
     struct ExistingRow {
         var size: Int
         var mtime: Double?
         var sha256: String
-    }
-
-    /// A loaded, hashed and decoded input, or its error.
-    struct Prepared {
-        var item: Pending
-        var result: Result<(loaded: LoadedInput, sha256: String, image: RGBImage?), Error>
     }
 
     func row(_ stored: String) throws -> ExistingRow? {
@@ -167,85 +190,42 @@ extension ImageIndex {
         }
     }
 
-    static func prepare(_ batch: [Pending], loader: InputLoader, classifier: ZeroShotClassifier) -> [Prepared] {
-        batch.map { item in
-            Prepared(item: item, result: Result {
-                let loaded = try loader.load(item.entry)
-                let sha256 = SHA256.hash(loaded.bytes).map { String(format: "%02x", $0) }.joined()
-                // The same content as the stored row: its embedding stands; only size and mtime are refreshed.
-                if item.existing?.sha256 == sha256 { return (loaded, sha256, nil) }
-                return (loaded, sha256, try classifier.decode(.encoded(loaded.bytes)))
-            })
-        }
-    }
-
-    static func prepareAsync(_ batch: [Pending], loader: InputLoader, classifier: ZeroShotClassifier) -> Future<[Prepared]> {
-        let future = Future<[Prepared]>()
-        DispatchQueue.global(qos: .userInitiated).async { future.fulfil(prepare(batch, loader: loader, classifier: classifier)) }
-        return future
-    }
-
-    /// Embeds the decoded images of a batch and writes its rows in one transaction.
-    private func commit(_ prepared: [Prepared], classifier: ZeroShotClassifier, model: Model,
-                        summary: inout UpdateSummary, events: (UpdateEvent) -> Void) throws {
-        var toEmbed: [Int] = []
-        for (i, p) in prepared.enumerated() {
-            if case .success(let value) = p.result, value.image != nil { toEmbed.append(i) }
-        }
-        var embeddings: [Int: Result<[Float], Error>] = [:]
-        if !toEmbed.isEmpty {
-            let inputs: [ImageInput] = toEmbed.map { i in
-                guard case .success(let value) = prepared[i].result, let image = value.image else { fatalError("filtered above") }
-                return .pixels(image)
-            }
-            for (i, result) in zip(toEmbed, classifier.imageEmbeddings(inputs)) { embeddings[i] = result }
-        }
+    /// Writes the rows of one batch in one transaction: an embedding inserts or replaces the row, nil refreshes
+    /// size and mtime only. The index takes the model on its first row.
+    private func write(_ rows: [(Job, [Float]?)], model: Model, summary: inout UpdateSummary) throws {
+        guard !rows.isEmpty else { return }
         let now = Date().timeIntervalSince1970
         var added = 0, updated = 0
-        var failures: [(String, Error)] = []
         try guarded {
             try queue.write { db in
-                var bound = try Self.model(db)
-                for (i, p) in prepared.enumerated() {
-                    let value: (loaded: LoadedInput, sha256: String, image: RGBImage?)
-                    switch p.result {
-                    case .failure(let error): failures.append((p.item.entry.name, error)); continue
-                    case .success(let v): value = v
-                    }
-                    if value.image == nil {
+                var bound = try Self.model(db) != nil
+                for (job, embedding) in rows {
+                    guard let embedding else {
                         try db.execute(sql: "UPDATE images SET size = ?, mtime = ?, indexed_at = ? WHERE path = ?",
-                                       arguments: [value.loaded.size, value.loaded.mtime, now, p.item.stored])
+                                       arguments: [job.size, job.mtime, now, job.stored])
                         updated += 1
                         continue
                     }
-                    let embedding: [Float]
-                    switch embeddings[i]! {
-                    case .failure(let error): failures.append((p.item.entry.name, error)); continue
-                    case .success(let e): embedding = e
-                    }
-                    if bound == nil {
+                    if !bound {
                         var first = model
                         first.embeddingDimension = embedding.count
                         try Self.setModel(db, first)
-                        bound = first
+                        bound = true
                     }
-                    let image = value.image!
                     try db.cachedStatement(sql: """
                         INSERT INTO images (path, size, mtime, sha256, width, height, embedding, indexed_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
                             sha256 = excluded.sha256, width = excluded.width, height = excluded.height,
                             embedding = excluded.embedding, indexed_at = excluded.indexed_at
-                        """).execute(arguments: [p.item.stored, value.loaded.size, value.loaded.mtime, value.sha256,
-                                                 image.width, image.height, Self.blob(embedding), now])
-                    if p.item.existing == nil { added += 1 } else { updated += 1 }
+                        """).execute(arguments: [job.stored, job.size, job.mtime, job.sha256, job.width, job.height,
+                                                 Self.blob(embedding), now])
+                    if job.existing == nil { added += 1 } else { updated += 1 }
                 }
             }
         }
         summary.added += added
         summary.updated += updated
-        summary.failed += failures.count
-        for (name, error) in failures { events(.failed(input: name, error: error)) }
     }
 
     /// Removes the rows under `arguments` not in `seen`, keeping other shards' rows and rows under `problemPaths`
@@ -318,21 +298,5 @@ extension ImageIndex {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return (Int(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
-    }
-}
-
-/// A value computed on another thread, waited for once.
-final class Future<Value>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var value: Value?
-
-    func fulfil(_ value: Value) {
-        self.value = value
-        done.signal()
-    }
-
-    func wait() -> Value {
-        done.wait()
-        return value!
     }
 }

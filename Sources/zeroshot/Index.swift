@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageIndex
+import Inputs
 import ZeroShot
 
 struct Index: CheckedCommand {
