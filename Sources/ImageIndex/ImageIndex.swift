@@ -39,11 +39,12 @@ public final class ImageIndex: @unchecked Sendable {
     }
 
     /// Opens an index, creating the file and its schema when `create` is true and the path does not exist (or is an
-    /// empty file).
+    /// empty file). `maxPageCount` caps the file at that many pages (SQLite's `PRAGMA max_page_count`; pages are
+    /// 4096 bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
     ///
     /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.notSQLite`, `.otherProgram`,
     ///   `.newerSchema`, `.database` for SQLite's own errors (unreadable file, locked), `.diskFull`.
-    public init(path: String, create: Bool = true, readOnly: Bool = false) throws {
+    public init(path: String, create: Bool = true, readOnly: Bool = false, maxPageCount: Int? = nil) throws {
         self.path = path
         var st = stat()
         let exists = stat(path, &st) == 0
@@ -53,6 +54,9 @@ public final class ImageIndex: @unchecked Sendable {
         config.readonly = readOnly
         config.busyMode = .timeout(10)
         config.label = "ImageIndex"
+        if let maxPageCount {
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
+        }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
         } catch {
