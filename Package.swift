@@ -10,10 +10,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C shims for system libraries.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .target(
             name: "CImageCodecs",
             path: "Sources/CImageCodecs",
@@ -36,10 +38,14 @@ let package = Package(
         .target(name: "SigLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
         .target(name: "Models", dependencies: ["Layers", "CLIP", "ChineseCLIP", "SigLIP"]),
         .target(name: "Hub"),
-        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "SafeTensors", "Compute"]),
+        // Inputs of a run: files, directory walks, URLs, --files-from, shards, SHA-256 of the bytes.
+        .target(name: "Inputs", dependencies: ["ImageIO", "Hub", "COpenSSL"]),
+        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute"]),
+        // The SQLite image index (the only targets with GRDB: this one and the command line).
+        .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(
             name: "zeroshot",
-            dependencies: ["ZeroShot", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ZeroShot", "Inputs", "ImageIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
@@ -49,8 +55,14 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Layers", "SafeTensors"]),
         .testTarget(name: "ChineseCLIPTests", dependencies: ["ChineseCLIP", "Models", "Layers", "SafeTensors", "ImageIO", "Tokenizers"]),
         .testTarget(name: "SigLIPTests", dependencies: ["SigLIP", "Layers", "Models", "ImageIO", "SafeTensors", "Tokenizers"]),
-        .testTarget(name: "HubTests", dependencies: ["Hub"]),
-        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP"]),
+        // Code shared by test targets (a loopback HTTP server); never part of a product.
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
+        .testTarget(name: "InputsTests", dependencies: ["Inputs", "ImageIO", "Hub", "TestSupport"]),
+        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP", "Inputs", "TestSupport"]),
+        .testTarget(name: "ImageIndexTests", dependencies: [
+            "ImageIndex", "Inputs", "ZeroShot", "zeroshot", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,6 +11,9 @@ struct HTTPResult {
     var body: Data
     /// A transport error (connection refused, timeout, connection lost mid-body, write failure).
     var error: Error?
+    /// The exchange was cancelled because the body is longer than `memoryLimit` (with `cancelOverLimit`): by its
+    /// `Content-Length` before any body byte, or while the body streamed in.
+    var overLimit = false
 
     func header(_ name: String) -> String? { response?.headerValue(name) }
 }
@@ -43,11 +46,14 @@ enum HTTP {
     ///   - timeout: seconds without progress before the exchange fails with a timeout.
     ///   - bodySink: called with the response head; a returned handle receives the body instead of memory.
     ///   - onData: called with the byte count of each chunk written to the sink.
+    ///   - cancelOverLimit: when `true`, a body longer than `memoryLimit` bytes cancels the exchange (`overLimit`);
+    ///     otherwise bytes past the limit are dropped.
     static func perform(
         _ request: URLRequest,
         followRedirects: Bool,
         timeout: TimeInterval,
         memoryLimit: Int = 64 << 20,
+        cancelOverLimit: Bool = false,
         bodySink: ((HTTPURLResponse) -> FileHandle?)? = nil,
         onData: ((Int) -> Void)? = nil
     ) -> HTTPResult {
@@ -55,6 +61,7 @@ enum HTTP {
             followRedirects: followRedirects,
             originalOrigin: request.url.map(urlOrigin),
             memoryLimit: memoryLimit,
+            cancelOverLimit: cancelOverLimit,
             bodySink: bodySink,
             onData: onData
         )
@@ -83,6 +90,8 @@ private final class ExchangeDelegate: NSObject, URLSessionDataDelegate, @uncheck
     private let followRedirects: Bool
     private let originalOrigin: String?
     private let memoryLimit: Int
+    private let cancelOverLimit: Bool
+    private var overLimit = false
     private let bodySink: ((HTTPURLResponse) -> FileHandle?)?
     private let onData: ((Int) -> Void)?
 
@@ -93,12 +102,13 @@ private final class ExchangeDelegate: NSObject, URLSessionDataDelegate, @uncheck
     private var writeError: Error?
 
     init(
-        followRedirects: Bool, originalOrigin: String?, memoryLimit: Int,
+        followRedirects: Bool, originalOrigin: String?, memoryLimit: Int, cancelOverLimit: Bool,
         bodySink: ((HTTPURLResponse) -> FileHandle?)?, onData: ((Int) -> Void)?
     ) {
         self.followRedirects = followRedirects
         self.originalOrigin = originalOrigin
         self.memoryLimit = memoryLimit
+        self.cancelOverLimit = cancelOverLimit
         self.bodySink = bodySink
         self.onData = onData
     }
@@ -106,7 +116,7 @@ private final class ExchangeDelegate: NSObject, URLSessionDataDelegate, @uncheck
     func result() -> HTTPResult {
         lock.lock()
         defer { lock.unlock() }
-        return HTTPResult(response: response, body: body, error: writeError ?? error)
+        return HTTPResult(response: response, body: body, error: writeError ?? error, overLimit: overLimit)
     }
 
     func urlSession(
@@ -132,7 +142,14 @@ private final class ExchangeDelegate: NSObject, URLSessionDataDelegate, @uncheck
         self.response = response as? HTTPURLResponse
         body = Data()
         if let http = self.response, let bodySink { sink = bodySink(http) } else { sink = nil }
+        let announcedTooLong = cancelOverLimit && sink == nil && response.expectedContentLength > Int64(memoryLimit)
+        if announcedTooLong { overLimit = true }
         lock.unlock()
+        if announcedTooLong {
+            completionHandler(.cancel)
+            dataTask.cancel()
+            return
+        }
         completionHandler(.allow)
     }
 
@@ -151,7 +168,14 @@ private final class ExchangeDelegate: NSObject, URLSessionDataDelegate, @uncheck
             onData?(data.count)
             return
         }
-        if body.count + data.count <= memoryLimit { body.append(data) }
+        if body.count + data.count <= memoryLimit {
+            body.append(data)
+        } else if cancelOverLimit {
+            overLimit = true
+            lock.unlock()
+            dataTask.cancel()
+            return
+        }
         lock.unlock()
     }
 

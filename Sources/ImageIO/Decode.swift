@@ -22,7 +22,7 @@ public enum ImageFormat: String, Sendable, Equatable {
     }
 
     /// Names a known image format that is not decoded here (for the error message), or `nil`.
-    static func unsupportedName(_ bytes: UnsafeRawBufferPointer) -> String? {
+    public static func unsupportedName(_ bytes: UnsafeRawBufferPointer) -> String? {
         func starts(_ magic: [UInt8], at offset: Int = 0) -> Bool {
             guard bytes.count >= offset + magic.count else { return false }
             for (i, b) in magic.enumerated() where bytes[offset + i] != b { return false }
@@ -111,7 +111,10 @@ public enum ImageDecoder {
         return nil
     }
 
-    static func decode(_ data: Data, maxPixels: Int, source: String?) throws -> RGBImage {
+    /// Decodes an encoded image held in memory that came from `source` (a path or URL as the user gave it), which
+    /// errors name (see `decode(_:maxPixels:)`).
+    /// - Throws: `ImageIOError` whose `source` is `source`.
+    public static func decode(_ data: Data, maxPixels: Int = defaultMaxPixels, source: String?) throws -> RGBImage {
         do {
             return try data.withUnsafeBytes { bytes -> RGBImage in
                 try decodeBytes(bytes, maxPixels: maxPixels)

@@ -58,6 +58,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     public let options: Options
 
     private let cacheLock = NSLock()
+    /// The name the model was loaded by (`init(model:)`), for `identity`; nil after `init(directory:)`.
+    private var loadedName: String?
+    private var cachedIdentity: ModelIdentity?
     private var textEmbeddingCache: [String: [Float]] = [:]
     private var embeddingByInputIds: [[Int32]: [Float]] = [:]
 
@@ -112,6 +115,23 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                             progress: (@Sendable (String) -> Void)? = nil) throws {
         let directory = try Self.modelDirectory(model, environment: environment, progress: progress)
         try self.init(directory: directory, options: options)
+        loadedName = model ?? ModelLocator.defaultModel()
+    }
+
+    /// Which checkpoint this is (`ModelIdentity`): the Hub repo id and snapshot commit when loaded by a repo id,
+    /// else the directory's absolute path; with the fingerprint of its files, computed on first use.
+    ///
+    /// - Throws: `ModelIdentityError.unreadable` when `config.json` or a weights file cannot be read.
+    public var identity: ModelIdentity {
+        get throws {
+            cacheLock.lock()
+            defer { cacheLock.unlock() }
+            if let cachedIdentity { return cachedIdentity }
+            let identity = loadedName != nil
+                ? try Self.identity(name: loadedName, directory: modelDirectory) : try ModelIdentity(directory: modelDirectory)
+            cachedIdentity = identity
+            return identity
+        }
     }
 
     /// The directory of `model` (a Hub repo id or a local directory; nil: `$ZEROSHOT_MODEL`, else the default
@@ -294,7 +314,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// Throws the error transformers gives this image before or in the vision model: the image processor's
     /// (`ImagePreprocessingError`), or `.sizeMismatch` when its pixel_values would not be image_size x image_size
     /// (`CLIPVisionEmbeddings`: "Input image size (H*W) doesn't match model (S*S).").
-    private func checkOutputSize(_ image: RGBImage) throws {
+    func checkOutputSize(_ image: RGBImage) throws {
         let (h, w) = try imageProcessor.outputSize(width: image.width, height: image.height)
         let s = model.imageSize
         guard h == s, w == s else {
@@ -306,42 +326,87 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// be decoded gets its error and does not affect the others.
     ///
     /// Images go through the image tower `options.batchSize` at a time; the next batch is decoded and preprocessed
-    /// on another thread while the current one runs.
+    /// on another thread while the current one runs (`embedImages`).
     public func imageEmbeddings(_ inputs: [ImageInput]) -> [Result<[Float], Error>] {
-        var results = [Result<[Float], Error>?](repeating: nil, count: inputs.count)
-        let batchSize = options.batchSize
-        let starts = Array(stride(from: 0, to: inputs.count, by: batchSize))
-        var pending = starts.first.map { start in prepareAsync(inputs, start..<min(start + batchSize, inputs.count)) }
-        for (n, _) in starts.enumerated() {
-            guard let current = pending?.wait() else { break }
-            pending = n + 1 < starts.count
-                ? prepareAsync(inputs, starts[n + 1]..<min(starts[n + 1] + batchSize, inputs.count)) : nil
-            for (i, error) in current.failures { results[i] = .failure(error) }
-            guard !current.slots.isEmpty else { continue }
-            do {
-                let embeddings = try model.imageEmbeddings(pixelValues: current.pixelValues, batchSize: current.slots.count)
-                for (i, embedding) in zip(current.slots, embeddings) { results[i] = .success(embedding) }
-            } catch {
-                for i in current.slots { results[i] = .failure(error) }
-            }
-        }
-        return results.map { $0! }
+        var results: [Result<[Float], Error>] = []
+        results.reserveCapacity(inputs.count)
+        embedImages(inputs, load: { [self] input in try decode(input) }) { _, result in results.append(result) }
+        return results
     }
 
-    /// pixel_values of a batch: the inputs that decoded (`slots`, their indices) and the errors of the others.
+    /// Streams L2-normalised image embeddings `[projection_dim]` of any sequence of items, in order, holding at most
+    /// two batches at a time: a million-item run never holds a million images or embeddings.
+    ///
+    /// Items are taken from `items` `batchSize` at a time (default `options.batchSize`). For each batch, `load` turns
+    /// every item into RGB pixels (reading and decoding, EXIF orientation applied) and the image processor makes its
+    /// pixel_values `[3, S, S]`, on another thread while the previous batch runs through the image tower; then
+    /// `body` is called once per item, in input order, with the item's embedding or its error.
+    ///
+    /// An item whose `load` throws, or whose pixel_values cannot be made (`ImagePreprocessingError`, `.sizeMismatch`
+    /// when they would not be S x S), gets that error; the other items of its batch are embedded without it. With
+    /// `batchSize` 1 an image's embedding never depends on the images around it (the numbers of a matrix product can
+    /// change with the number of rows).
+    ///
+    /// - Parameters:
+    ///   - load: called on a worker thread, once per item, in input order.
+    ///   - body: called on the calling thread, once per item, in input order.
+    /// - Throws: only what `body` throws (typed: a `body` that cannot throw makes the call non-throwing); the run
+    ///   stops there (the batch being prepared is waited for first).
+    public func embedImages<S: Sequence, E: Error>(_ items: S, batchSize: Int? = nil,
+                                                   load: @escaping @Sendable (S.Element) throws -> RGBImage,
+                                                   body: (S.Element, Result<[Float], Error>) throws(E) -> Void) throws(E) {
+        let size = max(1, batchSize ?? options.batchSize)
+        var iterator = items.makeIterator()
+        func nextBatch() -> [S.Element] {
+            var batch: [S.Element] = []
+            batch.reserveCapacity(size)
+            while batch.count < size, let item = iterator.next() { batch.append(item) }
+            return batch
+        }
+        var current = nextBatch()
+        var pending: Pending<PreparedBatch>? = current.isEmpty ? nil : prepareAsync(current, load)
+        // A `body` that throws leaves no thread running on this classifier.
+        defer { _ = pending?.wait() }
+        while let waiting = pending {
+            let prepared = waiting.wait()
+            let next = nextBatch()
+            pending = next.isEmpty ? nil : prepareAsync(next, load)
+            var results = [Result<[Float], Error>?](repeating: nil, count: current.count)
+            for (i, error) in prepared.failures { results[i] = .failure(error) }
+            if !prepared.slots.isEmpty {
+                do {
+                    let embeddings = try model.imageEmbeddings(pixelValues: prepared.pixelValues,
+                                                               batchSize: prepared.slots.count)
+                    for (i, embedding) in zip(prepared.slots, embeddings) { results[i] = .success(embedding) }
+                } catch {
+                    for i in prepared.slots { results[i] = .failure(error) }
+                }
+            }
+            for (item, result) in zip(current, results) { try body(item, result!) }
+            current = next
+        }
+    }
+
+    /// pixel_values of a batch: the items that loaded (`slots`, their indices in the batch) and the errors of the
+    /// others.
     struct PreparedBatch: @unchecked Sendable {
         var pixelValues: [Float] = []
         var slots: [Int] = []
         var failures: [(Int, Error)] = []
     }
 
-    private func prepare(_ inputs: [ImageInput], _ range: Range<Int>) -> PreparedBatch {
+    /// Items handed to the thread that prepares them; only that thread reads them until the batch is waited for.
+    private struct UncheckedItems<Element>: @unchecked Sendable {
+        let items: [Element]
+    }
+
+    private func prepare<Element>(_ items: [Element], _ load: (Element) throws -> RGBImage) -> PreparedBatch {
         let perImage = model.imageSize * model.imageSize * 3
         var batch = PreparedBatch()
-        batch.pixelValues = [Float](repeating: 0, count: perImage * range.count)
-        for i in range {
+        batch.pixelValues = [Float](repeating: 0, count: perImage * items.count)
+        for (i, item) in items.enumerated() {
             do {
-                let image = try decode(inputs[i])
+                let image = try load(item)
                 // Images whose pixel_values would not be S x S fail here, alone; the batch holds only S x S ones.
                 try checkOutputSize(image)
                 let slot = batch.slots.count
@@ -354,13 +419,15 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                 batch.failures.append((i, error))
             }
         }
-        batch.pixelValues.removeLast((range.count - batch.slots.count) * perImage)
+        batch.pixelValues.removeLast((items.count - batch.slots.count) * perImage)
         return batch
     }
 
-    private func prepareAsync(_ inputs: [ImageInput], _ range: Range<Int>) -> Pending<PreparedBatch> {
+    private func prepareAsync<Element>(_ items: [Element],
+                                       _ load: @escaping @Sendable (Element) throws -> RGBImage) -> Pending<PreparedBatch> {
         let pending = Pending<PreparedBatch>()
-        DispatchQueue.global(qos: .userInitiated).async { [self] in pending.fulfil(prepare(inputs, range)) }
+        let handed = UncheckedItems(items: items)
+        DispatchQueue.global(qos: .userInitiated).async { [self] in pending.fulfil(prepare(handed.items, load)) }
         return pending
     }
 
@@ -384,13 +451,52 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - Throws: only the label/template errors (they concern every image).
     public func classify(_ inputs: [ImageInput], candidateLabels: [String],
                          hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate) throws -> [Result<[Prediction], Error>] {
+        var results: [Result<[Prediction], Error>] = []
+        results.reserveCapacity(inputs.count)
+        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplate: hypothesisTemplate,
+                     load: { [self] input in try decode(input) }) { _, result in results.append(result) }
+        return results
+    }
+
+    /// Ranks the candidate labels for each item of a sequence, streaming: `body` gets each item's predictions (or
+    /// its error) in input order as soon as its batch has run, with at most two batches held (see `embedImages`).
+    ///
+    /// - Parameters:
+    ///   - batchSize: images per run of the image tower (default `options.batchSize`).
+    ///   - load: the item's RGB pixels, called on a worker thread.
+    ///   - body: called on the calling thread once per item, in input order.
+    /// - Throws: the label/template errors (before any item is loaded), then only what `body` throws.
+    public func classify<S: Sequence>(_ items: S, candidateLabels: [String],
+                                      hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate,
+                                      batchSize: Int? = nil,
+                                      load: @escaping @Sendable (S.Element) throws -> RGBImage,
+                                      body: (S.Element, Result<[Prediction], Error>) throws -> Void) throws {
         let textEmbeddings = try labelEmbeddings(candidateLabels, hypothesisTemplate: hypothesisTemplate)
-        return imageEmbeddings(inputs).map { result in
-            result.map { imageEmbedding in
-                let logits = model.logitsPerImage(imageEmbeddings: [imageEmbedding], textEmbeddings: textEmbeddings)[0]
-                return Self.rank(labels: candidateLabels, logits: logits, scoring: model.scoring)
-            }
+        try embedImages(items, batchSize: batchSize, load: load) { item, result in
+            try body(item, result.map { embedding in
+                predictions(imageEmbeddings: [embedding], textEmbeddings: textEmbeddings,
+                            candidateLabels: candidateLabels)[0]
+            })
         }
+    }
+
+    /// The predictions `classify` gives for images with these embeddings: logits_per_image = exp(logit_scale) ·
+    /// (image · text) (+ logit_bias for SigLIP), then softmax over the labels (or sigmoid per label), sorted by
+    /// score, ties in label order. Each image's row is computed on its own, so the numbers are the very ones
+    /// `classify` gives, whatever the number of rows (relabelling stored embeddings without the image tower).
+    ///
+    /// - Parameters:
+    ///   - imageEmbeddings: `[images, D]`, L2-normalised (as `embedImages` gives them).
+    ///   - textEmbeddings: `[labels, D]`, L2-normalised, one per candidate label (`labelEmbeddings`).
+    ///   - candidateLabels: the labels, in the order of `textEmbeddings`.
+    /// - Returns: `[images][labels]` predictions. The counts of `textEmbeddings` and `candidateLabels`, and every
+    ///   row's D, must agree (a programming error otherwise).
+    public func predictions(imageEmbeddings: [[Float]], textEmbeddings: [[Float]],
+                            candidateLabels: [String]) -> [[Prediction]] {
+        precondition(textEmbeddings.count == candidateLabels.count,
+                     "\(textEmbeddings.count) text embeddings for \(candidateLabels.count) candidate labels")
+        let logits = model.logitsPerImage(imageEmbeddings: imageEmbeddings, textEmbeddings: textEmbeddings)
+        return logits.map { Self.rank(labels: candidateLabels, logits: $0, scoring: model.scoring) }
     }
 
     /// Candidate labels and templates that the pipeline accepts but whose results look wrong without a word, one

@@ -64,8 +64,13 @@ struct Classify: CheckedCommand {
     @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
     var format: OutputFormat = .table
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Relabel every image of this index from its stored embeddings (no image arguments; the index's model).",
+        valueName: "path"))
+    var db: String?
+
     @Argument(help: ArgumentHelp("Image files.", valueName: "image"))
-    var images: [String]
+    var images: [String] = []
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case table, json, jsonl, csv
@@ -88,11 +93,18 @@ struct Classify: CheckedCommand {
         try checkGivenOnce("--template", templates.count)
         try checkGivenOnce("--top-k", topKs.count)
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
-        guard !images.isEmpty else { throw ValidationError("give at least one image file") }
+        if db != nil {
+            guard images.isEmpty else {
+                throw ValidationError("--db relabels the indexed images; give no image arguments with it")
+            }
+        } else {
+            guard !images.isEmpty else { throw ValidationError("give at least one image file") }
+        }
         try validateTemplate(template, for: candidateLabels())
     }
 
     func run() throws {
+        if let db { return try runIndexed(db: db) }
         let labels = try candidateLabels()
         let classifier = try modelOptions.loadClassifier()
         for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template,

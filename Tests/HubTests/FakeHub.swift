@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Hub
 
 /// The two repos of Tests/Fixtures/hub/repos.json (written by Tools/reference/hub_cache_layout.py).

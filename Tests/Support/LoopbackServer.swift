@@ -8,26 +8,42 @@ import Darwin
 /// A minimal HTTP/1.1 server on 127.0.0.1 with an ephemeral port, for tests. One connection at a time, one request
 /// per connection (`Connection: close`); every socket has a receive timeout and the accept loop polls, so nothing
 /// can hang a test.
-final class LoopbackServer: @unchecked Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
+public final class LoopbackServer: @unchecked Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
         /// Lowercased header names.
-        var headers: [String: String]
+        public var headers: [String: String]
     }
 
-    struct Response: Sendable {
-        var status: Int
-        var headers: [(String, String)] = []
-        var body = Data()
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(String, String)] = []
+        public var body = Data()
         /// Announce the full `Content-Length` but close the connection after this many body bytes.
-        var cutAfter: Int? = nil
+        public var cutAfter: Int? = nil
         /// Send the body in this many pieces with `pause` seconds between them (a slow link).
-        var pieces = 1
-        var pause: TimeInterval = 0
+        public var pieces = 1
+        public var pause: TimeInterval = 0
+        /// Send no `Content-Length`: the body ends when the connection closes.
+        public var omitContentLength = false
+        /// Seconds to wait before sending anything (a server that does not answer).
+        public var delay: TimeInterval = 0
+
+        public init(status: Int, headers: [(String, String)] = [], body: Data = Data(), cutAfter: Int? = nil,
+                    pieces: Int = 1, pause: TimeInterval = 0, omitContentLength: Bool = false, delay: TimeInterval = 0) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.cutAfter = cutAfter
+            self.pieces = pieces
+            self.pause = pause
+            self.omitContentLength = omitContentLength
+            self.delay = delay
+        }
     }
 
-    let port: UInt16
+    public let port: UInt16
     private let listener: Int32
     private let handler: @Sendable (Request) -> Response
     private let lock = NSLock()
@@ -35,15 +51,15 @@ final class LoopbackServer: @unchecked Sendable {
     private var log: [Request] = []
     private let finished = DispatchSemaphore(value: 0)
 
-    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-    var requests: [Request] {
+    public var requests: [Request] {
         lock.lock()
         defer { lock.unlock() }
         return log
     }
 
-    init(handler: @escaping @Sendable (Request) -> Response) throws {
+    public init(handler: @escaping @Sendable (Request) -> Response) throws {
         self.handler = handler
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -74,7 +90,7 @@ final class LoopbackServer: @unchecked Sendable {
         thread.start()
     }
 
-    func stop() {
+    public func stop() {
         lock.lock()
         let wasStopped = stopped
         stopped = true
@@ -135,13 +151,14 @@ final class LoopbackServer: @unchecked Sendable {
         lock.unlock()
 
         let response = handler(request)
+        if response.delay > 0 { Thread.sleep(forTimeInterval: response.delay) }
         var out = "HTTP/1.1 \(response.status) \(reason(response.status))\r\n"
         var hasLength = false
         for (name, value) in response.headers {
             if name.lowercased() == "content-length" { hasLength = true }
             out += "\(name): \(value)\r\n"
         }
-        if !hasLength { out += "Content-Length: \(response.body.count)\r\n" }
+        if !hasLength && !response.omitContentLength { out += "Content-Length: \(response.body.count)\r\n" }
         out += "Connection: close\r\n\r\n"
         var bytes = Array(out.utf8)
         if request.method != "HEAD" {
@@ -174,9 +191,11 @@ final class LoopbackServer: @unchecked Sendable {
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 416: return "Range Not Satisfiable"
+        case 301: return "Moved Permanently"
+        case 500: return "Internal Server Error"
         default: return "Status"
         }
     }
 
-    enum ServerError: Error { case socket(String) }
+    public enum ServerError: Error { case socket(String) }
 }

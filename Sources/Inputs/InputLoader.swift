@@ -1,0 +1,114 @@
+import Foundation
+import Hub
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The bytes of one input and what the file system says about them.
+public struct LoadedInput: Sendable {
+    /// The file's (or the download's) bytes.
+    public var bytes: Data
+    /// Its size in bytes.
+    public var size: Int
+    /// The file's modification time in seconds since 1970-01-01 UTC, with the file system's nanoseconds; nil for a URL.
+    public var mtime: Double?
+
+    public init(bytes: Data, size: Int, mtime: Double?) {
+        self.bytes = bytes
+        self.size = size
+        self.mtime = mtime
+    }
+}
+
+/// Reads inputs: a file once, through one descriptor that is also `fstat`ed before and after (so that a file
+/// replaced or written to while being read is an error, not a mix of two versions); a URL through
+/// `RemoteFile.fetch` with this loader's size cap. Safe to use from several threads.
+public struct InputLoader: Sendable {
+    /// The size cap of a download, in bytes (`--max-download-bytes`).
+    public var maxDownloadBytes: Int
+    /// Seconds a server may stay silent before a download fails.
+    public var downloadTimeout: TimeInterval
+
+    public init(maxDownloadBytes: Int = RemoteFile.defaultMaxBytes, downloadTimeout: TimeInterval = 30) {
+        self.maxDownloadBytes = maxDownloadBytes
+        self.downloadTimeout = downloadTimeout
+    }
+
+    /// The bytes of `entry`.
+    /// - Throws: `InputError` naming `entry.name` for a file (`.unreadable`, `.notRegularFile`,
+    ///   `.changedWhileReading`); `RemoteFileError` naming the URL for a URL.
+    public func load(_ entry: InputEntry) throws -> LoadedInput {
+        switch entry.location {
+        case .remote(let url):
+            let bytes = try RemoteFile.fetch(url, maxBytes: maxDownloadBytes, timeout: downloadTimeout)
+            return LoadedInput(bytes: bytes, size: bytes.count, mtime: nil)
+        case .file(let url):
+            return try Self.readFile(url.path, name: entry.name)
+        }
+    }
+
+    /// Reads the regular file at `path` (named `name` in errors) once, checking with `fstat` on the same descriptor
+    /// that its size and modification time did not change while it was read.
+    public static func readFile(_ path: String, name: String) throws -> LoadedInput {
+        // Non-blocking, so that a FIFO named as an input is reported instead of waiting for a writer.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var before = stat()
+        guard fstat(fd, &before) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        switch before.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw InputError.unreadable(name, reason: String(cString: strerror(EISDIR)))
+        default: throw InputError.notRegularFile(name)
+        }
+        let expected = Int(before.st_size)
+        var bytes = Data(count: expected)
+        var count = 0
+        let failure: Int32? = bytes.withUnsafeMutableBytes { buffer -> Int32? in
+            while count < expected {
+                let n = read(fd, buffer.baseAddress! + count, expected - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if n == 0 { break }
+                count += n
+            }
+            return nil
+        }
+        if let failure { throw InputError.unreadable(name, reason: String(cString: strerror(failure))) }
+        // One byte more than fstat said means the file grew while being read.
+        var extra: UInt8 = 0
+        let more = read(fd, &extra, 1)
+        var after = stat()
+        guard fstat(fd, &after) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        if count != expected || more > 0 || after.st_size != before.st_size
+            || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
+            throw InputError.changedWhileReading(name)
+        }
+        let mtime = Double(before.st_mtim.tv_sec) + Double(before.st_mtim.tv_nsec) / 1e9
+        return LoadedInput(bytes: bytes, size: expected, mtime: mtime)
+    }
+}
+
+/// Why a file input could not be read. Every message names the input as the user gave it.
+public enum InputError: Error, LocalizedError, CustomStringConvertible, Sendable, Equatable {
+    /// The file cannot be opened or read (`reason` in the system's words: "No such file or directory").
+    case unreadable(String, reason: String)
+    /// Not a regular file (a FIFO, socket or device).
+    case notRegularFile(String)
+    /// Its size or modification time changed while it was read (written to or replaced meanwhile).
+    case changedWhileReading(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let name, let reason): return "\(name): cannot read the file (\(reason))"
+        case .notRegularFile(let name): return "\(name): not a regular file"
+        case .changedWhileReading(let name): return "\(name): the file changed while being read; try again"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Hub
+import ImageIO
+import TestSupport
+import XCTest
+@testable import Inputs
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class LoaderTests: XCTestCase {
+    func entry(_ path: String, name: String? = nil) -> InputEntry {
+        InputEntry(name: name ?? path, location: .file(URL(fileURLWithPath: path)), shardKey: path, explicit: true)
+    }
+
+    func testReadsBytesSizeAndNanosecondMtime() throws {
+        let tree = try TestTree(self)
+        let bytes = try Data(contentsOf: fixturesDirectory.appendingPathComponent("images/gif_basic.gif"))
+        let path = try tree.file("a.gif", bytes)
+        var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789), timespec(tv_sec: 1_700_000_001, tv_nsec: 987_654_321)]
+        XCTAssertEqual(utimensat(AT_FDCWD, path, &times, 0), 0)
+        let loaded = try InputLoader().load(entry(path))
+        XCTAssertEqual(loaded.bytes, bytes)
+        XCTAssertEqual(loaded.size, bytes.count)
+        XCTAssertEqual(try XCTUnwrap(loaded.mtime), 1_700_000_001.987654321, accuracy: 1e-6)
+    }
+
+    func testErrorsNameTheInput() throws {
+        let tree = try TestTree(self)
+        try tree.directory("folder")
+        XCTAssertEqual(mkfifo(tree.path("fifo.jpg"), 0o644), 0)
+        let cases: [(String, InputError)] = [
+            (tree.path("missing.jpg"), .unreadable("shown/missing.jpg", reason: "No such file or directory")),
+            (tree.path("folder"), .unreadable("shown/folder", reason: "Is a directory")),
+            (tree.path("fifo.jpg"), .notRegularFile("shown/fifo.jpg")),
+        ]
+        for (path, expected) in cases {
+            let name = "shown/" + (path as NSString).lastPathComponent
+            XCTAssertThrowsError(try InputLoader().load(entry(path, name: name))) { error in
+                XCTAssertEqual(error as? InputError, expected)
+                XCTAssertTrue(error.localizedDescription.hasPrefix(name + ": "), error.localizedDescription)
+            }
+        }
+    }
+
+    /// A file whose content is longer than its size said when it was opened (it grew while being read; /proc files
+    /// say 0 and hold text) is refused, not read as a mix of two versions.
+    func testChangedWhileBeingRead() throws {
+        XCTAssertThrowsError(try InputLoader().load(entry("/proc/self/status"))) { error in
+            XCTAssertEqual(error as? InputError, .changedWhileReading("/proc/self/status"))
+            XCTAssertEqual("\(error)", "/proc/self/status: the file changed while being read; try again")
+        }
+    }
+
+    /// A URL goes through RemoteFile with the loader's cap; an HTML page then fails to decode naming the URL.
+    func testURLs() throws {
+        let jpeg = try Data(contentsOf: fixturesDirectory.appendingPathComponent("images/gif_basic.gif"))
+        let server = try LoopbackServer { request in
+            request.path == "/page" ? .init(status: 200, headers: [("Content-Type", "text/html")],
+                                            body: Data("<!doctype html><html>hi</html>".utf8))
+                : .init(status: 200, body: jpeg)
+        }
+        addTeardownBlock { server.stop() }
+        let url = server.baseURL.appendingPathComponent("cat.gif")
+        let remote = InputEntry(name: url.absoluteString, location: .remote(url), shardKey: url.absoluteString, explicit: true)
+        let loaded = try InputLoader().load(remote)
+        XCTAssertEqual(loaded.bytes, jpeg)
+        XCTAssertEqual(loaded.size, jpeg.count)
+        XCTAssertNil(loaded.mtime)
+        XCTAssertThrowsError(try InputLoader(maxDownloadBytes: 10).load(remote)) { error in
+            XCTAssertEqual(error as? RemoteFileError, .tooLarge(url: url.absoluteString, maxBytes: 10, contentLength: jpeg.count))
+        }
+        let page = server.baseURL.appendingPathComponent("page")
+        let html = try InputLoader().load(InputEntry(name: page.absoluteString, location: .remote(page),
+                                                     shardKey: page.absoluteString, explicit: true))
+        XCTAssertThrowsError(try ImageDecoder.decode(html.bytes, source: page.absoluteString)) { error in
+            XCTAssertEqual("\(error)", "\(page.absoluteString): not an image (no JPEG, PNG, WebP, GIF or BMP signature)")
+        }
+    }
+
+    func testFilesFrom() throws {
+        let tree = try TestTree(self)
+        let list = try tree.file("list.txt", Data("a.jpg\r\n\r\n  \nphotos/b c.png \nhttps://example.com/x.jpg\n\n dir\t\n".utf8))
+        XCTAssertEqual(try FilesFrom.read(list), ["a.jpg", "photos/b c.png ", "https://example.com/x.jpg", " dir\t"])
+        XCTAssertEqual(try FilesFrom.lines(Data(), source: "x"), [])
+        XCTAssertEqual(try FilesFrom.lines(Data("only".utf8), source: "x"), ["only"])
+        XCTAssertThrowsError(try FilesFrom.read(tree.path("nope.txt"))) { error in
+            XCTAssertEqual("\(error)", "--files-from \(tree.path("nope.txt")): cannot read the list (No such file or directory)")
+        }
+        let binary = try tree.file("bin.txt", Data([0xFF, 0xFE, 0x00, 0x41]))
+        XCTAssertThrowsError(try FilesFrom.read(binary)) { error in
+            XCTAssertEqual("\(error)", "--files-from \(binary): the list is not UTF-8 text")
+        }
+    }
+
+    func testContentKind() throws {
+        func kind(_ data: Data) -> ContentKind { data.withUnsafeBytes { ContentKind.sniff($0) } }
+        XCTAssertEqual(kind(Header.png), .image(.png))
+        XCTAssertEqual(kind(Header.jpeg), .image(.jpeg))
+        XCTAssertEqual(kind(Header.tiff), .unsupportedImage("TIFF"))
+        XCTAssertEqual(kind(Header.text), .other)
+        XCTAssertEqual(kind(Data()), .other)
+        XCTAssertTrue(ContentKind.unsupportedImage("HEIF").isInput)
+        XCTAssertFalse(ContentKind.other.isInput)
+    }
+}
