@@ -26,6 +26,12 @@ public final class ImageIndex: @unchecked Sendable {
     /// `PRAGMA user_version`: the schema this build writes and reads.
     public static let schemaVersion = 1
 
+    /// `PRAGMA mmap_size` of the whole-index reads (loading the embedding matrix, relabelling): SQLite then reads
+    /// pages through a memory map instead of copying each one with pread (capped by SQLite at its
+    /// SQLITE_MAX_MMAP_SIZE, 2 GB by default; the rest of a larger file is read as before). Writes never go through
+    /// the map.
+    static let readMapSize: Int64 = 1 << 40
+
     /// The database file as given.
     public let path: String
     let queue: DatabaseQueue
@@ -209,6 +215,7 @@ public final class ImageIndex: @unchecked Sendable {
         let dimension = model.embeddingDimension
         try guarded {
             try queue.read { db in
+                try db.execute(sql: "PRAGMA mmap_size = \(Self.readMapSize)")
                 let cursor = try Row.fetchCursor(db, sql: "SELECT path, embedding FROM images ORDER BY path")
                 var paths: [String] = [], embeddings: [[Float]] = []
                 while let row = try cursor.next() {
@@ -250,7 +257,15 @@ public final class ImageIndex: @unchecked Sendable {
 
     static func floats(_ data: Data) -> [Float] {
         data.withUnsafeBytes { raw in
-            (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            #if _endian(little)
+            // The bytes are the values: one copy (relabelling 100,000 rows spent 60 ms converting value by value).
+            return [Float](unsafeUninitializedCapacity: raw.count / 4) { buffer, count in
+                count = raw.count / 4
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 4)]))
+            }
+            #else
+            return (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            #endif
         }
     }
 
