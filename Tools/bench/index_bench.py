@@ -1,8 +1,8 @@
 """Search, open and relabel speed of a zeroshot index against rclip's approach, on synthetic indexes.
 
 For each size (100,000 and 1,000,000 rows by default) the script builds a synthetic index once (cached under
---cache-dir): `zeroshot index` creates an empty index for the checkpoint (schema, application_id, user_version and
-the model's meta rows come from the product), then the rows are written from Python into its `images` table (path,
+--cache-dir): `zeroshot index` indexes one photo with the checkpoint (schema, application_id, user_version and the
+model's meta rows come from the product), then that row is deleted and the synthetic rows are written from Python into its `images` table (path,
 size, mtime, sha256, width, height, embedding as float32 little-endian BLOB of random L2-normalised vectors, D = the
 checkpoint's projection_dim, indexed_at), and `zeroshot search` is checked to accept it: its top 5 for a text query
 must be numpy's top 5 over the same embeddings for that query's text embedding (`zeroshot embed --text`).
@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 import compare  # noqa: E402  (checkpoint building, process runner, machine info)
 
@@ -109,11 +110,14 @@ def build_index(binary, checkpoint, path, rows, dim):
     """An index of `rows` synthetic images for `checkpoint`, written to `path` (replaced)."""
     work = Path(tempfile.mkdtemp(prefix="zeroshot-index-bench-"))
     try:
-        empty = work / "empty"
-        empty.mkdir()
+        # The index records its model with its first image: index one photo, then replace the rows.
+        photos = work / "photo"
+        photos.mkdir()
+        shutil.copy(ROOT / "Examples" / "images" / "cat.jpg", photos / "cat.jpg")
         scratch = work / "index.db"
-        run([binary, "index", "--db", scratch, "--model", checkpoint, "--format", "json", "--quiet", empty])
+        run([binary, "index", "--db", scratch, "--model", checkpoint, "--format", "json", "--quiet", photos])
         connection = sqlite3.connect(scratch, isolation_level=None)
+        connection.execute("DELETE FROM images")
         columns = [dict(zip(("cid", "name", "type", "notnull", "dflt_value", "pk"), c))
                    for c in connection.execute("PRAGMA table_info(images)")]
         names = [c["name"] for c in columns]
