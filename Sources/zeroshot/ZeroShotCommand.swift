@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inputs
 import ZeroShot
 
 @main
@@ -202,10 +203,16 @@ func validateTemplate(_ template: String, for labels: [String]) throws {
 /// already name their file; others, such as a failed batch, get the input put in front). An image over the pixel
 /// limit is told about `--max-pixels`.
 func reportError(_ input: String, _ error: Error) {
-    let named = (error as? ImageIOError)?.source != nil
+    StandardStreams.err(errorLine(input, error))
+}
+
+/// The line `reportError` prints (with its newline). Errors that already name their input (decoding errors with a
+/// source, input and download errors, which name the path or URL) are not prefixed again.
+func errorLine(_ input: String, _ error: Error) -> String {
+    let named = (error as? ImageIOError)?.source != nil || error is InputError || error is RemoteFileError
     var message = named ? "\(error)" : "\(input): \(error)"
     if (error as? ImageIOError)?.kind == .tooLarge { message += "; --max-pixels raises the limit" }
-    StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(message)\n")
+    return "\(ZeroShotCommand._errorPrefix)\(printable(message))\n"
 }
 
 /// Prints `warning: <message>` to standard error.
