@@ -19,7 +19,7 @@ struct InputOptions: ParsableArguments {
     var filesFrom: [String] = []
 
     @Option(name: .customLong("max-download-bytes"), parsing: .unconditional, help: ArgumentHelp(
-        "Refuse a URL whose body is larger than this many bytes (default \(RemoteFile.defaultMaxBytes)).",
+        "Refuse a URL whose body is larger than this many bytes.",
         valueName: "bytes"))
     var maxDownloadBytes: Int = RemoteFile.defaultMaxBytes
 

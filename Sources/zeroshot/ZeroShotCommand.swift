@@ -72,6 +72,7 @@ struct ZeroShotCommand: ParsableCommand {
 
             EXAMPLES:
               zeroshot classify --labels "cat,dog,rocket" photo.jpg
+              zeroshot classify --labels "beach,snow,city" --format jsonl ~/Pictures > labels.jsonl
               zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
               zeroshot classify --model google/siglip-base-patch16-224 --labels "fox,bear,owl" animal.jpg
               zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
@@ -80,8 +81,9 @@ struct ZeroShotCommand: ParsableCommand {
 
             EXIT CODES:
               0   success
-              1   an image could not be read (the others are still printed), the model
-                  could not be loaded, or standard output could not be written
+              1   an input could not be read (the others are still printed), a folder
+                  could not be walked, the model could not be loaded, or standard
+                  output could not be written
               64  usage error (unknown option, missing or out-of-range value)
             """,
         version: "0.1.0",
