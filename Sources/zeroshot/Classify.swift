@@ -170,6 +170,11 @@ struct Classify: CheckedCommand {
             + "transformers gives NaN too"
     }
 
+    /// One image's JSON object, `{"image", "predictions"}`.
+    static func object(_ result: (String, [Prediction])) -> String {
+        ClassifyOutput.object(result.0, result.1)
+    }
+
     /// The whole output for these results at once (as `ClassifyOutput` streams it).
     static func render(_ results: [(String, [Prediction])], format: OutputFormat) -> String {
         var output = ClassifyOutput(format: format)

@@ -46,15 +46,15 @@ struct InputOptions: ParsableArguments {
     var loader: InputLoader { InputLoader(maxDownloadBytes: maxDownloadBytes) }
 
     /// A progress line for `total` inputs: shown when standard error is a terminal and `--quiet` is not given.
-    func progress(total: Int, skippedNonImages: Int) -> ProgressLine {
-        ProgressLine(total: total, skippedNonImages: skippedNonImages,
+    func progress(total: Int, skippedNonImages: Int) -> RunProgress {
+        RunProgress(total: total, skippedNonImages: skippedNonImages,
                      enabled: !quiet && isatty(STDERR_FILENO) == 1)
     }
 }
 
 /// "\r done/total images, N images/s, ETA m:ss" on standard error, redrawn at most about four times a second and
 /// cleared at the end; messages printed meanwhile clear it first.
-final class ProgressLine {
+final class RunProgress {
     let total: Int
     let skippedNonImages: Int
     let enabled: Bool
