@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C shims for system libraries.
@@ -39,10 +40,12 @@ let package = Package(
         .target(name: "Hub"),
         // Inputs of a run: files, directory walks, URLs, --files-from, shards, SHA-256 of the bytes.
         .target(name: "Inputs", dependencies: ["ImageIO", "Hub", "COpenSSL"]),
-        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "SafeTensors", "Compute"]),
+        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute"]),
+        // The SQLite image index (the only targets with GRDB: this one and the command line).
+        .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(
             name: "zeroshot",
-            dependencies: ["ZeroShot", "Inputs", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ZeroShot", "Inputs", "ImageIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
@@ -57,6 +60,9 @@ let package = Package(
         .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "ImageIO", "Hub", "TestSupport"]),
         .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP", "Inputs", "TestSupport"]),
+        .testTarget(name: "ImageIndexTests", dependencies: [
+            "ImageIndex", "Inputs", "ZeroShot", "zeroshot", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -58,6 +58,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     public let options: Options
 
     private let cacheLock = NSLock()
+    /// The name the model was loaded by (`init(model:)`), for `identity`; nil after `init(directory:)`.
+    private var loadedName: String?
+    private var cachedIdentity: ModelIdentity?
     private var textEmbeddingCache: [String: [Float]] = [:]
     private var embeddingByInputIds: [[Int32]: [Float]] = [:]
 
@@ -112,6 +115,23 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                             progress: (@Sendable (String) -> Void)? = nil) throws {
         let directory = try Self.modelDirectory(model, environment: environment, progress: progress)
         try self.init(directory: directory, options: options)
+        loadedName = model ?? ModelLocator.defaultModel()
+    }
+
+    /// Which checkpoint this is (`ModelIdentity`): the Hub repo id and snapshot commit when loaded by a repo id,
+    /// else the directory's absolute path; with the fingerprint of its files, computed on first use.
+    ///
+    /// - Throws: `ModelIdentityError.unreadable` when `config.json` or a weights file cannot be read.
+    public var identity: ModelIdentity {
+        get throws {
+            cacheLock.lock()
+            defer { cacheLock.unlock() }
+            if let cachedIdentity { return cachedIdentity }
+            let identity = loadedName != nil
+                ? try Self.identity(name: loadedName, directory: modelDirectory) : try ModelIdentity(directory: modelDirectory)
+            cachedIdentity = identity
+            return identity
+        }
     }
 
     /// The directory of `model` (a Hub repo id or a local directory; nil: `$ZEROSHOT_MODEL`, else the default

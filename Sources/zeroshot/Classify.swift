@@ -81,6 +81,11 @@ struct Classify: CheckedCommand {
     @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
     var format: OutputFormat = .table
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Relabel every image of this index from its stored embeddings (no image arguments; the index's model).",
+        valueName: "path"))
+    var db: String?
+
     @Argument(help: ArgumentHelp("Image files, folders (walked recursively) and http(s) URLs.", valueName: "image"))
     var images: [String] = []
 
@@ -106,13 +111,20 @@ struct Classify: CheckedCommand {
         try checkGivenOnce("--top-k", topKs.count)
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
         try inputOptions.check()
-        guard inputOptions.hasInputs(images) else {
-            throw ValidationError("give at least one image file, folder or URL (or --files-from FILE)")
+        if db != nil {
+            guard images.isEmpty && inputOptions.filesFrom.isEmpty else {
+                throw ValidationError("--db relabels the indexed images; give no image arguments with it")
+            }
+        } else {
+            guard inputOptions.hasInputs(images) else {
+                throw ValidationError("give at least one image file, folder or URL (or --files-from FILE)")
+            }
         }
         try validateTemplate(template, for: candidateLabels())
     }
 
     func run() throws {
+        if let db { return try runIndexed(db: db) }
         let labels = try candidateLabels()
         let walk = try inputOptions.walk(images)
         let classifier = try modelOptions.loadClassifier()

@@ -34,11 +34,16 @@ struct InputOptions: ParsableArguments {
     /// Whether any input was named (arguments or `--files-from`).
     func hasInputs(_ arguments: [String]) -> Bool { !arguments.isEmpty || !filesFrom.isEmpty }
 
+    /// `arguments` followed by the lines of `--files-from`.
+    /// - Throws: `FilesFromError` when the list cannot be read.
+    func allArguments(_ arguments: [String]) throws -> [String] {
+        arguments + (try filesFrom.first.map(FilesFrom.read) ?? [])
+    }
+
     /// The inputs of `arguments` followed by those of `--files-from`, walked; walk problems are printed at once.
     /// - Throws: `FilesFromError` when the list cannot be read.
     func walk(_ arguments: [String], shard: Shard? = nil) throws -> InputWalk {
-        let listed = try filesFrom.first.map(FilesFrom.read) ?? []
-        let walk = InputWalker(exclude: exclude, shard: shard).entries(arguments + listed)
+        let walk = InputWalker(exclude: exclude, shard: shard).entries(try allArguments(arguments))
         for problem in walk.problems { StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n") }
         return walk
     }

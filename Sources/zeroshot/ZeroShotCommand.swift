@@ -87,7 +87,7 @@ struct ZeroShotCommand: ParsableCommand {
               64  usage error (unknown option, missing or out-of-range value)
             """,
         version: "0.1.0",
-        subcommands: [Classify.self, Embed.self, Tokenize.self, Bench.self]
+        subcommands: [Classify.self, Embed.self, Tokenize.self, Bench.self, Index.self, Search.self, Merge.self]
     )
 }
 
@@ -149,10 +149,15 @@ struct ModelOptions: ParsableArguments {
         if let threads { try checkRange("--threads", threads, 1...ComputeThreads.maximum) }
     }
 
-    func loadClassifier() throws -> ZeroShotClassifier {
+    /// Loads `--model`, or `model` in its place when given (an index's recorded model); `batchSize` images per
+    /// image-tower call.
+    func loadClassifier(model: String? = nil, batchSize: Int = 16) throws -> ZeroShotClassifier {
         if let threads { ComputeThreads.set(threads) }
         if let message = KernelPath.environmentWarning { warn(message) }
-        return try choice.loadClassifier(.init(maxPixels: maxPixels, precision: precision, warn: { warn($0) }))
+        var choice = choice
+        if let model { choice.model = model }
+        return try choice.loadClassifier(.init(maxPixels: maxPixels, batchSize: batchSize, precision: precision,
+                                               warn: { warn($0) }))
     }
 }
 

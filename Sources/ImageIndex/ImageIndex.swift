@@ -1,0 +1,279 @@
+import Foundation
+import GRDB
+import ZeroShot
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An SQLite file (through GRDB, WAL journal) that holds, for each image, its path, size, modification time,
+/// SHA-256, width and height (after EXIF orientation) and its L2-normalised image embedding, with the model that
+/// made them. Schema 1:
+///
+///     PRAGMA application_id = 0x5A534958 ("ZSIX"); PRAGMA user_version = 1;
+///     meta(key TEXT PRIMARY KEY, value TEXT)   -- model_id, model_revision, model_fingerprint, model_type,
+///                                              -- embedding_dim, created_at
+///     images(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER, mtime REAL, sha256 TEXT,
+///            width INTEGER, height INTEGER, embedding BLOB, indexed_at REAL)
+///
+/// `path` is the absolute, standardized file path (the URL string for a URL); `mtime` seconds since 1970 with
+/// nanoseconds (NULL for a URL); `sha256` lowercase hex of the bytes; `embedding` `embedding_dim` float32
+/// little-endian values; `indexed_at` seconds since 1970.
+///
+/// One process writes an index at a time; readers can read while it writes (WAL).
+public final class ImageIndex: @unchecked Sendable {
+    /// `PRAGMA application_id` of every zeroshot index: "ZSIX" in ASCII.
+    public static let applicationID: Int32 = 0x5A53_4958
+    /// `PRAGMA user_version`: the schema this build writes and reads.
+    public static let schemaVersion = 1
+
+    /// The database file as given.
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// The model recorded in an index.
+    public struct Model: Sendable, Equatable {
+        public var identity: ModelIdentity
+        /// config.json's model_type (`clip`, `chinese_clip`, `siglip`).
+        public var modelType: String
+        public var embeddingDimension: Int
+    }
+
+    /// Opens an index, creating the file and its schema when `create` is true and the path does not exist (or is an
+    /// empty file). `maxPageCount` caps the file at that many pages (SQLite's `PRAGMA max_page_count`; pages are
+    /// 4096 bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
+    ///
+    /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.notSQLite`, `.otherProgram`,
+    ///   `.newerSchema`, `.database` for SQLite's own errors (unreadable file, locked), `.diskFull`.
+    public init(path: String, create: Bool = true, readOnly: Bool = false, maxPageCount: Int? = nil) throws {
+        self.path = path
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if !exists && !create { throw ImageIndexError.notFound(path: path) }
+        if exists && st.st_size > 0 { try Self.checkHeader(path) }
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(10)
+        config.label = "ImageIndex"
+        if let maxPageCount {
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
+        try prepare(create: create && !readOnly)
+    }
+
+    /// SQLite's header string; anything else is not an SQLite database.
+    private static func checkHeader(_ path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ImageIndexError.database(path: path, reason: "cannot be opened for reading: \(String(cString: strerror(errno)))")
+        }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 16)) ?? Data()
+        guard head == Data("SQLite format 3\0".utf8) else { throw ImageIndexError.notSQLite(path: path) }
+    }
+
+    /// Checks the application_id and schema version; creates the schema in an empty database.
+    private func prepare(create: Bool) throws {
+        try guarded {
+            try queue.writeWithoutTransaction { db in
+                let applicationID = try Int32(truncatingIfNeeded: Int.fetchOne(db, sql: "PRAGMA application_id") ?? 0)
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                if applicationID == Self.applicationID {
+                    if version > Self.schemaVersion {
+                        throw ImageIndexError.newerSchema(path: path, version: version, supported: Self.schemaVersion)
+                    }
+                    guard version == Self.schemaVersion, tables.contains("images"), tables.contains("meta") else {
+                        throw ImageIndexError.database(path: path, reason: "zeroshot index of schema \(version) without its tables")
+                    }
+                } else if applicationID != 0 || !tables.isEmpty {
+                    throw ImageIndexError.otherProgram(path: path, applicationID: applicationID, tables: tables)
+                } else {
+                    guard create else { throw ImageIndexError.notFound(path: path) }
+                    try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    try db.inTransaction {
+                        try db.execute(sql: """
+                            CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT);
+                            CREATE TABLE images (
+                                id INTEGER PRIMARY KEY,
+                                path TEXT NOT NULL UNIQUE,
+                                size INTEGER NOT NULL,
+                                mtime REAL,
+                                sha256 TEXT NOT NULL,
+                                width INTEGER NOT NULL,
+                                height INTEGER NOT NULL,
+                                embedding BLOB NOT NULL,
+                                indexed_at REAL NOT NULL
+                            );
+                            PRAGMA application_id = \(Self.applicationID);
+                            PRAGMA user_version = \(Self.schemaVersion);
+                            """)
+                        try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('created_at', ?)",
+                                       arguments: [String(Date().timeIntervalSince1970)])
+                        return .commit
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Model
+
+    /// The model the index was made with; nil before anything was indexed.
+    public func model() throws -> Model? {
+        try guarded {
+            try queue.read { db in try Self.model(db) }
+        }
+    }
+
+    static func model(_ db: Database, schema: String = "main") throws -> Model? {
+        var values: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM \(schema).meta") {
+            if let value: String = row["value"] { values[row["key"]] = value }
+        }
+        guard let id = values["model_id"], let fingerprint = values["model_fingerprint"],
+              let dimension = values["embedding_dim"].flatMap(Int.init) else { return nil }
+        return Model(identity: ModelIdentity(id: id, revision: values["model_revision"], fingerprint: fingerprint),
+                     modelType: values["model_type"] ?? "", embeddingDimension: dimension)
+    }
+
+    static func setModel(_ db: Database, _ model: Model) throws {
+        let values: [(String, String?)] = [
+            ("model_id", model.identity.id), ("model_revision", model.identity.revision),
+            ("model_fingerprint", model.identity.fingerprint), ("model_type", model.modelType),
+            ("embedding_dim", String(model.embeddingDimension)),
+        ]
+        for (key, value) in values {
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+
+    /// Records `model` in an index without one, or checks that it is the index's model (same fingerprint).
+    ///
+    /// - Throws: `ImageIndexError.modelMismatch` naming both models.
+    public func bind(_ model: Model) throws {
+        try guarded {
+            try queue.write { db in
+                if let existing = try Self.model(db) {
+                    guard existing.identity.fingerprint == model.identity.fingerprint else {
+                        throw ImageIndexError.modelMismatch(path: path, index: existing.identity, given: model.identity)
+                    }
+                } else {
+                    try Self.setModel(db, model)
+                }
+            }
+        }
+    }
+
+    // MARK: - Contents
+
+    /// The number of indexed images.
+    public func count() throws -> Int {
+        try guarded { try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM images") ?? 0 } }
+    }
+
+    /// One stored row.
+    public struct Record: Sendable, Equatable {
+        public var path: String
+        public var size: Int
+        public var mtime: Double?
+        public var sha256: String
+        public var width: Int
+        public var height: Int
+        /// L2-normalised, `embedding_dim` values.
+        public var embedding: [Float]
+    }
+
+    /// The rows in path order (for tests and exports; `forEachEmbedding` streams without holding them).
+    public func records() throws -> [Record] {
+        try guarded {
+            try queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT path, size, mtime, sha256, width, height, embedding FROM images ORDER BY path")
+                    .map { row in
+                        Record(path: row["path"], size: row["size"], mtime: row["mtime"], sha256: row["sha256"],
+                               width: row["width"], height: row["height"],
+                               embedding: Self.floats(row.dataNoCopy(atIndex: 6) ?? Data()))
+                    }
+            }
+        }
+    }
+
+    /// Streams the stored embeddings in path order, `chunk` rows at a time (memory bounded by a chunk).
+    ///
+    /// - Throws: `ImageIndexError.corruptEmbedding`, `.noModel`, the errors of `body`.
+    public func forEachEmbedding(chunk: Int = 4096, _ body: (_ paths: [String], _ embeddings: [[Float]]) throws -> Void) throws {
+        guard let model = try model() else { throw ImageIndexError.noModel(path: path) }
+        let dimension = model.embeddingDimension
+        try guarded {
+            try queue.read { db in
+                let cursor = try Row.fetchCursor(db, sql: "SELECT path, embedding FROM images ORDER BY path")
+                var paths: [String] = [], embeddings: [[Float]] = []
+                while let row = try cursor.next() {
+                    let path: String = row[0]
+                    let blob = row.dataNoCopy(atIndex: 1) ?? Data()
+                    guard blob.count == dimension * 4 else {
+                        throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: blob.count, dimension: dimension)
+                    }
+                    paths.append(path)
+                    embeddings.append(Self.floats(blob))
+                    if paths.count == chunk {
+                        try body(paths, embeddings)
+                        paths.removeAll(keepingCapacity: true)
+                        embeddings.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !paths.isEmpty { try body(paths, embeddings) }
+            }
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a sound database, else SQLite's list of problems.
+    public func integrityCheck() throws -> String {
+        try guarded {
+            try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+        }
+    }
+
+    // MARK: - Encoding
+
+    /// float32 little-endian bytes.
+    static func blob(_ values: [Float]) -> Data {
+        var data = Data(count: values.count * 4)
+        data.withUnsafeMutableBytes { raw in
+            for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+        }
+        return data
+    }
+
+    static func floats(_ data: Data) -> [Float] {
+        data.withUnsafeBytes { raw in
+            (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+    }
+
+    // MARK: - Errors
+
+    /// Runs `body`, turning GRDB's errors into `ImageIndexError`s that name the file.
+    func guarded<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
+    }
+
+    static func mapped(_ error: Error, path: String) -> Error {
+        guard let error = error as? DatabaseError else { return error }
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            return ImageIndexError.diskFull(path: path, reason: error.message ?? "database or disk is full")
+        case .SQLITE_NOTADB:
+            return ImageIndexError.notSQLite(path: path)
+        default:
+            return ImageIndexError.database(path: path, reason: error.message ?? "\(error)")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+import ZeroShot
+
+extension ImageIndex {
+    /// What a merge did: rows `added`, rows `replaced` (a path already in the index: the source's row wins).
+    public struct MergeSummary: Sendable, Equatable, Codable {
+        public var added = 0
+        public var replaced = 0
+        public init() {}
+    }
+
+    /// Copies every row of the index at `source` into this one, in one transaction, bytes unchanged (embeddings,
+    /// times, hashes). An index without a model takes the source's; a source without rows adds nothing.
+    ///
+    /// - Throws: `ImageIndexError.mergeModelMismatch` naming both files and both models when the fingerprints
+    ///   differ; the errors of opening `source` (`notFound`, `notSQLite`, `otherProgram`, `newerSchema`);
+    ///   `.diskFull`, `.database`.
+    public func merge(from source: String) throws -> MergeSummary {
+        let other = try ImageIndex(path: source, create: false, readOnly: true)
+        guard let sourceModel = try other.model() else { return MergeSummary() }
+        if let model = try model(), model.identity.fingerprint != sourceModel.identity.fingerprint {
+            throw ImageIndexError.mergeModelMismatch(path: path, model: model.identity, source: source,
+                                                     sourceModel: sourceModel.identity)
+        }
+        var summary = MergeSummary()
+        try guarded {
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source])
+                defer { try? db.execute(sql: "DETACH DATABASE source") }
+                try db.inTransaction {
+                    if try Self.model(db) == nil { try Self.setModel(db, sourceModel) }
+                    let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM source.images") ?? 0
+                    summary.replaced = try Int.fetchOne(db, sql: """
+                        SELECT count(*) FROM source.images AS s WHERE EXISTS (SELECT 1 FROM main.images AS m WHERE m.path = s.path)
+                        """) ?? 0
+                    summary.added = total - summary.replaced
+                    try db.execute(sql: """
+                        INSERT INTO main.images (path, size, mtime, sha256, width, height, embedding, indexed_at)
+                        SELECT path, size, mtime, sha256, width, height, embedding, indexed_at FROM source.images WHERE true ORDER BY path
+                        ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+                            sha256 = excluded.sha256, width = excluded.width, height = excluded.height,
+                            embedding = excluded.embedding, indexed_at = excluded.indexed_at
+                        """)
+                    return .commit
+                }
+            }
+        }
+        return summary
+    }
+}

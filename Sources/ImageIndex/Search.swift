@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import ZeroShot
+
+/// Every stored embedding held contiguously: `values` is the row-major `[count, dimension]` matrix, row i the
+/// embedding of `paths[i]` (path order).
+public struct EmbeddingMatrix: Sendable {
+    public let paths: [String]
+    public let dimension: Int
+    public let values: [Float]
+
+    public var count: Int { paths.count }
+
+    public init(paths: [String], dimension: Int, values: [Float]) {
+        precondition(values.count == paths.count * dimension, "values must be paths.count x dimension")
+        self.paths = paths
+        self.dimension = dimension
+        self.values = values
+    }
+
+    /// Cosine similarities `values · query` (`[count]`), one sgemm with n = 1 (oneDNN), for L2-normalised rows and
+    /// query.
+    public func scores(_ query: [Float]) throws -> [Float] {
+        precondition(query.count == dimension, "query must have dimension values")
+        var scores = [Float](repeating: 0, count: count)
+        guard count > 0 else { return scores }
+        try values.withUnsafeBufferPointer { a in
+            try query.withUnsafeBufferPointer { b in
+                try scores.withUnsafeMutableBufferPointer { c in
+                    try sgemm(transA: false, transB: false, m: count, n: 1, k: dimension,
+                              a: a.baseAddress!, lda: dimension, b: b.baseAddress!, ldb: 1, c: c.baseAddress!, ldc: 1)
+                }
+            }
+        }
+        return scores
+    }
+
+    /// The `k` best rows for `query`, best first (ties: path order), found with a bounded heap over the scores
+    /// (O(count · log k)), not a full sort. NaN scores rank last.
+    public func search(_ query: [Float], topK k: Int) throws -> [SearchHit] {
+        let scores = try scores(query)
+        return Self.topK(scores, k).map { SearchHit(path: paths[$0], score: scores[$0]) }
+    }
+
+    /// Indices of the `k` largest scores, best first; equal scores by index.
+    static func topK(_ scores: [Float], _ k: Int) -> [Int] {
+        let k = min(k, scores.count)
+        guard k > 0 else { return [] }
+        // "a ranks before b": higher score, then lower index; NaN below every number.
+        func before(_ a: Int, _ b: Int) -> Bool {
+            let x = scores[a], y = scores[b]
+            if x.isNaN != y.isNaN { return y.isNaN }
+            if x != y && !x.isNaN { return x > y }
+            return a < b
+        }
+        // Min-heap of the k best so far: the root is the worst of them.
+        var heap: [Int] = []
+        heap.reserveCapacity(k)
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < heap.count && before(heap[worst], heap[l]) { worst = l }
+                if r < heap.count && before(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                heap.swapAt(i, worst)
+                i = worst
+            }
+        }
+        for i in scores.indices {
+            if heap.count < k {
+                heap.append(i)
+                var c = heap.count - 1
+                while c > 0 {
+                    let p = (c - 1) / 2
+                    guard before(heap[p], heap[c]) else { break }
+                    heap.swapAt(p, c)
+                    c = p
+                }
+            } else if before(i, heap[0]) {
+                heap[0] = i
+                siftDown(0)
+            }
+        }
+        return heap.sorted(by: before)
+    }
+}
+
+/// One search result: the stored path and the cosine similarity of its embedding with the query.
+public struct SearchHit: Sendable, Equatable, Codable {
+    public let path: String
+    public let score: Float
+
+    public init(path: String, score: Float) {
+        self.path = path
+        self.score = score
+    }
+}
+
+extension ImageIndex {
+    /// Loads every embedding into one contiguous `[count, dimension]` matrix, in path order.
+    ///
+    /// - Throws: `ImageIndexError.noModel`, `.corruptEmbedding`, `.database`.
+    public func embeddingMatrix() throws -> EmbeddingMatrix {
+        guard let model = try model() else { throw ImageIndexError.noModel(path: path) }
+        let d = model.embeddingDimension
+        return try guarded {
+            try queue.read { db in
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM images") ?? 0
+                var paths: [String] = []
+                paths.reserveCapacity(count)
+                var values = [Float](repeating: 0, count: count * d)
+                try values.withUnsafeMutableBytes { raw in
+                    let cursor = try Row.fetchCursor(db, sql: "SELECT path, embedding FROM images ORDER BY path")
+                    var i = 0
+                    while let row = try cursor.next() {
+                        let path: String = row[0]
+                        let blob = row.dataNoCopy(atIndex: 1) ?? Data()
+                        guard blob.count == d * 4, i < count else {
+                            throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: blob.count, dimension: d)
+                        }
+                        // float32 little-endian: the bytes are the values on a little-endian machine.
+                        blob.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: raw[(i * d * 4)..<((i + 1) * d * 4)]))
+                        paths.append(path)
+                        i += 1
+                    }
+                }
+                #if _endian(big)
+                values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+                #endif
+                return EmbeddingMatrix(paths: paths, dimension: d, values: values)
+            }
+        }
+    }
+
+    /// The `topK` stored images closest to `query` (an L2-normalised vector of the index's dimension), best first,
+    /// score = cosine similarity.
+    ///
+    /// - Throws: `ImageIndexError.queryDimension`, and the errors of `embeddingMatrix()`.
+    public func search(query: [Float], topK: Int) throws -> [SearchHit] {
+        let matrix = try embeddingMatrix()
+        guard query.count == matrix.dimension else {
+            throw ImageIndexError.queryDimension(path: path, query: query.count, dimension: matrix.dimension)
+        }
+        return try matrix.search(query, topK: topK)
+    }
+
+    /// Adds `positive` vectors and subtracts `negative` ones, then L2-normalises (rclip's way of combining a text,
+    /// similar images and `--not` terms). Nil when the result is zero.
+    public static func combinedQuery(positive: [[Float]], negative: [[Float]]) -> [Float]? {
+        guard let d = (positive + negative).first?.count else { return nil }
+        var sum = [Float](repeating: 0, count: d)
+        for v in positive { for j in 0..<d { sum[j] += v[j] } }
+        for v in negative { for j in 0..<d { sum[j] -= v[j] } }
+        let norm = sum.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0, norm.isFinite else { return nil }
+        return sum.map { $0 / norm }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import ImageIndex
+import ZeroShot
+
+extension Classify {
+    /// `classify --db PATH`: every indexed image, in path order, scored from its stored embedding with the index's
+    /// model (no image tower), written as `classify` writes results (image = the stored path), streamed chunk by
+    /// chunk.
+    func runIndexed(db: String) throws {
+        let labels = try candidateLabels()
+        let index = try ImageIndex(path: db, create: false)
+        let classifier = try loadIndexModel(index, modelOptions)
+        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template,
+                                                                    scoring: classifier.model.scoring) {
+            warn(message)
+        }
+        let textEmbeddings = try classifier.labelEmbeddings(labels, hypothesisTemplate: template)
+        var first = true, total = 0, nonFinite = 0
+        if format == .json { try writeOut("[") }
+        try index.forEachEmbedding { paths, embeddings in
+            let predictions = classifier.predictions(imageEmbeddings: embeddings, textEmbeddings: textEmbeddings,
+                                                     candidateLabels: labels)
+            var results: [(String, [Prediction])] = []
+            for (path, p) in zip(paths, predictions) {
+                if p.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
+                results.append((path, Array(p.prefix(topK ?? p.count))))
+            }
+            total += results.count
+            try writeOut(Self.renderChunk(results, format: format, first: first))
+            first = false
+        }
+        switch format {
+        case .json: try writeOut("]\n")
+        case .csv where first: try writeOut(Self.render([], format: .csv))
+        default: break
+        }
+        if nonFinite > 0 {
+            warn(Self.nonFiniteScoresWarning(images: nonFinite, of: total, logitScale: classifier.model.logitScale,
+                                             imageProcessor: classifier.imageProcessor.config))
+        }
+    }
+
+    /// A chunk of the output `render` gives for all results at once: concatenated, the chunks are that text.
+    static func renderChunk(_ results: [(String, [Prediction])], format: OutputFormat, first: Bool) -> String {
+        switch format {
+        case .table:
+            return (first ? "" : "\n") + render(results, format: .table)
+        case .json:
+            return (first ? "" : ", ") + results.map(object).joined(separator: ", ")
+        case .jsonl:
+            return render(results, format: .jsonl)
+        case .csv:
+            let text = render(results, format: .csv)
+            return first ? text : String(text.drop { $0 != "\n" }.dropFirst())
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import ImageIndex
+import ZeroShot
+
+struct Merge: CheckedCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge indexes made with the same model (the shards of a --shard K/N run) into one.",
+        discussion: """
+            Copies every row of each SHARD.db into --db (created when missing), bytes unchanged, each shard in one \
+            transaction; a path in several indexes keeps the row of the last one given. Indexes of different models \
+            (model fingerprints) do not merge: the error names both.
+
+            EXAMPLES:
+              zeroshot merge --db photos.db shard-0.db shard-1.db shard-2.db
+
+            OUTPUT:
+              one line per shard: its path, rows added and replaced; then the total of --db
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The index to merge into (created when missing).", valueName: "path"))
+    var db: String
+
+    @Argument(help: ArgumentHelp("The indexes to merge.", valueName: "shard.db"))
+    var sources: [String] = []
+
+    func check() throws {
+        guard !sources.isEmpty else { throw ValidationError("give the indexes to merge: zeroshot merge --db OUT SHARD.db...") }
+        let target = ImageIndex.absolutePath(db)
+        if let same = sources.first(where: { ImageIndex.absolutePath($0) == target }) {
+            throw ValidationError("\(same) is the --db index itself; give the other indexes")
+        }
+    }
+
+    func run() throws {
+        // Every source is checked (openable, same model) before anything is written.
+        var model: ImageIndex.Model?
+        var modelSource = ""
+        for source in sources {
+            let index = try ImageIndex(path: source, create: false, readOnly: true)
+            guard let m = try index.model() else { continue }
+            if let model, model.identity.fingerprint != m.identity.fingerprint {
+                throw ImageIndexError.mergeModelMismatch(path: modelSource, model: model.identity, source: source,
+                                                         sourceModel: m.identity)
+            }
+            if model == nil { (model, modelSource) = (m, source) }
+        }
+        let index = try ImageIndex(path: db)
+        var lines = ""
+        for source in sources {
+            let summary = try index.merge(from: source)
+            lines += "\(source): added \(summary.added), replaced \(summary.replaced)\n"
+        }
+        lines += "\(db): \(try index.count()) images\n"
+        try writeOut(lines)
+    }
+}

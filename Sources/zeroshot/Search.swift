@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import ImageIndex
+import ZeroShot
+
+struct Search: CheckedCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search an index by text, by similar images, or both.",
+        discussion: """
+            The query is the sum of the L2-normalised embeddings of TEXT (embedded as given, or put through \
+            --template) and of each --image, minus those of each --not text, L2-normalised again; every stored \
+            image is scored by the cosine similarity of its embedding with it (one matrix product over all \
+            stored embeddings), and the best are listed first. The index's own model is used; --model must name \
+            the same model (same fingerprint).
+
+            EXAMPLES:
+              zeroshot search --db photos.db "a dog on a beach"
+              zeroshot search --db photos.db --image holiday/IMG_0042.jpg --top-k 20
+              zeroshot search --db photos.db "mountains" --not "snow" --format json
+
+            FORMATS:
+              table  score and path, best first (default)
+              json   [{"path": path, "score": cosine}] best first
+              jsonl  one {"path", "score"} object per line
+              csv    path,score
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The index file.", valueName: "path"))
+    var db: String
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .customLong("top-k"), help: ArgumentHelp("How many images to list.", valueName: "N"))
+    var topK: Int = 10
+
+    @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
+    var format: OutputFormat = .table
+
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "An image whose similar images are wanted (repeatable; added to the query).", valueName: "path"))
+    var image: [String] = []
+
+    @Option(name: .customLong("not"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "A text to steer away from (repeatable; subtracted from the query).", valueName: "text"))
+    var not: [String] = []
+
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Put TEXT and --not texts through this template ({} is the text), e.g. \"a photo of {}.\".", valueName: "template"))
+    var template: String?
+
+    @Argument(help: ArgumentHelp("The text to search for.", valueName: "text"))
+    var text: [String] = []
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case table, json, jsonl, csv }
+
+    func check() throws {
+        try modelOptions.check()
+        try checkRange("--top-k", topK, 1...Int.max)
+        guard text.count <= 1 else {
+            throw ValidationError("give one TEXT (quote a text with spaces: \"a dog on a beach\"); got \(text.count)")
+        }
+        guard !text.isEmpty || !image.isEmpty else { throw ValidationError("give a TEXT to search for, or --image PATH") }
+        if let template { try validateTemplate(template, for: text + not) }
+    }
+
+    func run() throws {
+        let index = try ImageIndex(path: db, create: false)
+        let classifier = try loadIndexModel(index, modelOptions, batchSize: 1)
+        let fill: (String) throws -> String = { t in try template.map { try applyHypothesisTemplate($0, to: t) } ?? t }
+        var positive = try classifier.textEmbeddings(try text.map(fill))
+        let negative = not.isEmpty ? try classifier.textEmbeddings(try not.map(fill)) : []
+        var failed = false
+        for path in image {
+            // One image per image-tower call, as the index embeds by default.
+            switch classifier.imageEmbeddings([.file(URL(fileURLWithPath: path))])[0] {
+            case .success(let embedding): positive.append(embedding)
+            case .failure(let error): reportError(path, error); failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+        guard let query = ImageIndex.combinedQuery(positive: positive, negative: negative) else {
+            throw ValidationError("the --not texts cancel the query exactly; nothing to search for")
+        }
+        let hits = try index.search(query: query, topK: topK)
+        try writeOut(Self.render(hits, format: format))
+    }
+
+    static func render(_ hits: [SearchHit], format: OutputFormat) -> String {
+        func object(_ hit: SearchHit) -> String {
+            JSON.object([("path", JSON.string(hit.path)), ("score", JSON.number(hit.score))])
+        }
+        switch format {
+        case .table:
+            return hits.map { String(format: "%.4f  ", Double($0.score)) + $0.path + "\n" }.joined()
+        case .json:
+            return JSON.array(hits.map(object)) + "\n"
+        case .jsonl:
+            return hits.map { object($0) + "\n" }.joined()
+        case .csv:
+            return (["path,score"] + hits.map { CSV.field($0.path) + "," + JSON.number($0.score) }).joined(separator: "\n") + "\n"
+        }
+    }
+}
