@@ -227,6 +227,15 @@ final class ImageIndexUpdateTests: XCTestCase {
         XCTAssertEqual(record.path, good)
         XCTAssertNil(record.mtime)
         XCTAssertEqual(record.sha256, SHA256.hex(jpeg))
+        // Again: the URL is fetched and, serving the same bytes, unchanged; the HTML page fails again.
+        let again = try ImageIndex(path: db.path).update([good, html], classifier: tinyClassifier())
+        XCTAssertEqual([again.added, again.updated, again.unchanged, again.failed, again.removed], [0, 0, 1, 1, 0])
+        // Not named any more: its row goes.
+        let dropped = try ImageIndex(path: db.path).update([good], classifier: tinyClassifier())
+        XCTAssertEqual(dropped.unchanged, 1)
+        let other = server.baseURL.appendingPathComponent("other.jpg").absoluteString
+        let replaced = try ImageIndex(path: db.path).update([other], classifier: tinyClassifier())
+        XCTAssertEqual([replaced.added, replaced.removed], [1, 0], "a run that does not name a URL leaves its row")
     }
 }
 
