@@ -9,7 +9,7 @@ import Glibc
 /// SHA-256, width and height (after EXIF orientation) and its L2-normalised image embedding, with the model that
 /// made them. Schema 1:
 ///
-///     PRAGMA application_id = 0x5A534958 ("ZSIX"); PRAGMA user_version = 1;
+///     PRAGMA application_id = 0x5A534958 ("ZSIX"); PRAGMA user_version = 1; PRAGMA page_size = 16384;
 ///     meta(key TEXT PRIMARY KEY, value TEXT)   -- model_id, model_revision, model_fingerprint, model_type,
 ///                                              -- embedding_dim, created_at
 ///     images(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER, mtime REAL, sha256 TEXT,
@@ -25,6 +25,8 @@ public final class ImageIndex: @unchecked Sendable {
     public static let applicationID: Int32 = 0x5A53_4958
     /// `PRAGMA user_version`: the schema this build writes and reads.
     public static let schemaVersion = 1
+    /// `PRAGMA page_size` of a new index.
+    public static let pageSize = 16384
 
     /// The database file as given.
     public let path: String
@@ -40,7 +42,7 @@ public final class ImageIndex: @unchecked Sendable {
 
     /// Opens an index, creating the file and its schema when `create` is true and the path does not exist (or is an
     /// empty file). `maxPageCount` caps the file at that many pages (SQLite's `PRAGMA max_page_count`; pages are
-    /// 4096 bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
+    /// `pageSize` bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
     ///
     /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.notSQLite`, `.otherProgram`,
     ///   `.newerSchema`, `.database` for SQLite's own errors (unreadable file, locked), `.diskFull`.
@@ -93,6 +95,9 @@ public final class ImageIndex: @unchecked Sendable {
                     throw ImageIndexError.otherProgram(path: path, applicationID: applicationID, tables: tables)
                 } else {
                     guard create else { throw ImageIndexError.notFound(path: path) }
+                    // 16 KiB pages hold 7 rows of 512 float32 (2 KiB each) where 4 KiB pages hold one: the file is
+                    // about half the size and reads twice as fast. Set before the first table and before WAL.
+                    try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
                     try db.execute(sql: "PRAGMA journal_mode = WAL")
                     try db.inTransaction {
                         try db.execute(sql: """

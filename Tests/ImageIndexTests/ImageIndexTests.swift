@@ -303,7 +303,7 @@ final class ImageIndexFaultTests: XCTestCase {
         let pages = try DatabaseQueue(path: try { _ = try ImageIndex(path: db); return db }()).read { db in
             try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
         }
-        let capped = try ImageIndex(path: db, maxPageCount: pages + 3)
+        let capped = try ImageIndex(path: db, maxPageCount: pages + 1)
         XCTAssertThrowsError(try capped.update([library.path], classifier: tinyClassifier())) { error in
             guard case ImageIndexError.diskFull(let path, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, db)
@@ -326,7 +326,7 @@ final class ImageIndexFaultTests: XCTestCase {
         let dir = try temporaryDirectory(self)
         let mount = dir.appendingPathComponent("small")
         try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
-        let status = try Process.run(URL(fileURLWithPath: "/bin/mount"), arguments: ["-t", "tmpfs", "-o", "size=96k", "tmpfs", mount.path])
+        let status = try Process.run(URL(fileURLWithPath: "/bin/mount"), arguments: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.path])
         status.waitUntilExit()
         guard status.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here") }
         defer {
