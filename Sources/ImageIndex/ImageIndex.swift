@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import ZeroShot
 #if canImport(Glibc)
 import Glibc
@@ -214,16 +215,25 @@ public final class ImageIndex: @unchecked Sendable {
         let dimension = model.embeddingDimension
         try guarded {
             try queue.read { db in
-                let cursor = try Row.fetchCursor(db, sql: "SELECT path, embedding FROM images ORDER BY path")
+                let statement = try db.makeStatement(sql: "SELECT path, embedding FROM images ORDER BY path")
+                let handle = statement.sqliteStatement
                 var paths: [String] = [], embeddings: [[Float]] = []
-                while let row = try cursor.next() {
-                    let path: String = row[0]
-                    let blob = row.dataNoCopy(atIndex: 1) ?? Data()
-                    guard blob.count == dimension * 4 else {
-                        throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: blob.count, dimension: dimension)
+                paths.reserveCapacity(chunk)
+                embeddings.reserveCapacity(chunk)
+                while true {
+                    let code = sqlite3_step(handle)
+                    if code == SQLITE_DONE { break }
+                    guard code == SQLITE_ROW else {
+                        throw DatabaseError(resultCode: ResultCode(rawValue: code),
+                                            message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    }
+                    let path = sqlite3_column_text(handle, 0).map { String(cString: $0) } ?? ""
+                    let bytes = Int(sqlite3_column_bytes(handle, 1))
+                    guard bytes == dimension * 4, let blob = sqlite3_column_blob(handle, 1) else {
+                        throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: dimension)
                     }
                     paths.append(path)
-                    embeddings.append(Self.floats(blob))
+                    embeddings.append(Self.floats(UnsafeRawBufferPointer(start: blob, count: bytes)))
                     if paths.count == chunk {
                         try body(paths, embeddings)
                         paths.removeAll(keepingCapacity: true)
@@ -254,8 +264,20 @@ public final class ImageIndex: @unchecked Sendable {
     }
 
     static func floats(_ data: Data) -> [Float] {
-        data.withUnsafeBytes { raw in
-            (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        data.withUnsafeBytes { floats($0) }
+    }
+
+    /// The float32 little-endian values of `raw`.
+    static func floats(_ raw: UnsafeRawBufferPointer) -> [Float] {
+        [Float](unsafeUninitializedCapacity: raw.count / 4) { buffer, count in
+            count = raw.count / 4
+            #if _endian(little)
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 4)]))
+            #else
+            for i in 0..<count {
+                buffer[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
+            #endif
         }
     }
 
