@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import ZeroShot
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Glibc
 /// SHA-256, width and height (after EXIF orientation) and its L2-normalised image embedding, with the model that
 /// made them. Schema 1:
 ///
-///     PRAGMA application_id = 0x5A534958 ("ZSIX"); PRAGMA user_version = 1;
+///     PRAGMA application_id = 0x5A534958 ("ZSIX"); PRAGMA user_version = 1; PRAGMA page_size = 16384;
 ///     meta(key TEXT PRIMARY KEY, value TEXT)   -- model_id, model_revision, model_fingerprint, model_type,
 ///                                              -- embedding_dim, created_at
 ///     images(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER, mtime REAL, sha256 TEXT,
@@ -25,6 +26,8 @@ public final class ImageIndex: @unchecked Sendable {
     public static let applicationID: Int32 = 0x5A53_4958
     /// `PRAGMA user_version`: the schema this build writes and reads.
     public static let schemaVersion = 1
+    /// `PRAGMA page_size` of a new index.
+    public static let pageSize = 16384
 
     /// `PRAGMA mmap_size` of the whole-index reads (loading the embedding matrix, relabelling): SQLite then reads
     /// pages through a memory map instead of copying each one with pread (capped by SQLite at its
@@ -46,7 +49,7 @@ public final class ImageIndex: @unchecked Sendable {
 
     /// Opens an index, creating the file and its schema when `create` is true and the path does not exist (or is an
     /// empty file). `maxPageCount` caps the file at that many pages (SQLite's `PRAGMA max_page_count`; pages are
-    /// 4096 bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
+    /// `pageSize` bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
     ///
     /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.notSQLite`, `.otherProgram`,
     ///   `.newerSchema`, `.database` for SQLite's own errors (unreadable file, locked), `.diskFull`.
@@ -99,6 +102,9 @@ public final class ImageIndex: @unchecked Sendable {
                     throw ImageIndexError.otherProgram(path: path, applicationID: applicationID, tables: tables)
                 } else {
                     guard create else { throw ImageIndexError.notFound(path: path) }
+                    // 16 KiB pages hold 7 rows of 512 float32 (2 KiB each) where 4 KiB pages hold one: the file is
+                    // about half the size and reads twice as fast. Set before the first table and before WAL.
+                    try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
                     try db.execute(sql: "PRAGMA journal_mode = WAL")
                     try db.inTransaction {
                         try db.execute(sql: """
@@ -216,16 +222,25 @@ public final class ImageIndex: @unchecked Sendable {
         try guarded {
             try queue.read { db in
                 try db.execute(sql: "PRAGMA mmap_size = \(Self.readMapSize)")
-                let cursor = try Row.fetchCursor(db, sql: "SELECT path, embedding FROM images ORDER BY path")
+                let statement = try db.makeStatement(sql: "SELECT path, embedding FROM images ORDER BY path")
+                let handle = statement.sqliteStatement
                 var paths: [String] = [], embeddings: [[Float]] = []
-                while let row = try cursor.next() {
-                    let path: String = row[0]
-                    let blob = row.dataNoCopy(atIndex: 1) ?? Data()
-                    guard blob.count == dimension * 4 else {
-                        throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: blob.count, dimension: dimension)
+                paths.reserveCapacity(chunk)
+                embeddings.reserveCapacity(chunk)
+                while true {
+                    let code = sqlite3_step(handle)
+                    if code == SQLITE_DONE { break }
+                    guard code == SQLITE_ROW else {
+                        throw DatabaseError(resultCode: ResultCode(rawValue: code),
+                                            message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    }
+                    let path = sqlite3_column_text(handle, 0).map { String(cString: $0) } ?? ""
+                    let bytes = Int(sqlite3_column_bytes(handle, 1))
+                    guard bytes == dimension * 4, let blob = sqlite3_column_blob(handle, 1) else {
+                        throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: dimension)
                     }
                     paths.append(path)
-                    embeddings.append(Self.floats(blob))
+                    embeddings.append(Self.floats(UnsafeRawBufferPointer(start: blob, count: bytes)))
                     if paths.count == chunk {
                         try body(paths, embeddings)
                         paths.removeAll(keepingCapacity: true)
@@ -256,15 +271,19 @@ public final class ImageIndex: @unchecked Sendable {
     }
 
     static func floats(_ data: Data) -> [Float] {
-        data.withUnsafeBytes { raw in
+        data.withUnsafeBytes { floats($0) }
+    }
+
+    /// The float32 little-endian values of `raw`.
+    static func floats(_ raw: UnsafeRawBufferPointer) -> [Float] {
+        [Float](unsafeUninitializedCapacity: raw.count / 4) { buffer, count in
+            count = raw.count / 4
             #if _endian(little)
-            // The bytes are the values: one copy (relabelling 100,000 rows spent 60 ms converting value by value).
-            return [Float](unsafeUninitializedCapacity: raw.count / 4) { buffer, count in
-                count = raw.count / 4
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 4)]))
-            }
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 4)]))
             #else
-            return (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            for i in 0..<count {
+                buffer[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
             #endif
         }
     }

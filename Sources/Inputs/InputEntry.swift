@@ -76,7 +76,7 @@ public enum InputProblem: Error, LocalizedError, CustomStringConvertible, Sendab
     public var description: String {
         switch self {
         case .missingArgument(let path, let reason):
-            return "\(path): \(reason)"
+            return "\(path): cannot read the file (\(reason))"
         case .unreadableDirectory(let path, let reason):
             return "\(path): cannot read the folder (\(reason)); its images are left out"
         case .unreadableEntry(let path, let reason):

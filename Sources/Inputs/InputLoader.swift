@@ -1,5 +1,6 @@
 import Foundation
 import Hub
+import ImageIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -47,6 +48,14 @@ public struct InputLoader: Sendable {
         case .file(let url):
             return try Self.readFile(url.path, name: entry.name)
         }
+    }
+
+    /// The decoded RGB image of `entry` (EXIF orientation applied, as transformers' `load_image`): `load` then
+    /// `ImageDecoder.decode`, whose errors name `entry.name`.
+    /// - Throws: the errors of `load`, then `ImageIOError` (`.notAnImage` for a file named explicitly that holds no
+    ///   image, `.tooLarge` over `maxPixels`, ...).
+    public func image(_ entry: InputEntry, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> RGBImage {
+        try ImageDecoder.decode(load(entry).bytes, maxPixels: maxPixels, source: entry.name)
     }
 
     /// Reads the regular file at `path` (named `name` in errors) once, checking with `fstat` on the same descriptor

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inputs
 import ZeroShot
 
 struct Classify: CheckedCommand {
@@ -15,6 +16,18 @@ struct Classify: CheckedCommand {
             that cannot be read is reported on standard error, the others are still classified, and the exit \
             code is 1. Errors and messages name an image by the path as given, as "image" in the output does.
 
+            INPUTS:
+              Files, folders and http(s) URLs, in the order given, plus those of --files-from. A folder is \
+            walked recursively in a stable order (names sorted by their bytes, as Python's sorted), skipping \
+            hidden files and folders (".name", AppleDouble "._name") and anything matching --exclude; files are \
+            recognised by their content, and the other files found in a folder are skipped (a file named \
+            explicitly that is no image is an error). A symbolic link loop or a folder that cannot be read is \
+            reported and the rest still runs. A URL is downloaded as transformers' load_image does (30 s \
+            timeout, at most 5 redirects, at most --max-download-bytes). Results are written as each batch is \
+            done, in input order; while standard error is a terminal a progress line shows images done, images \
+            per second and the time left (--quiet hides it). The exit code is 1 when any input failed, after all \
+            the others are done.
+
             LABELS:
               --labels splits on commas, full-width commas (，) and ideographic commas (、) and trims spaces \
             around each label; a separator that leaves an empty label is an error. --label takes one label \
@@ -29,16 +42,20 @@ struct Classify: CheckedCommand {
               zeroshot classify --label "a photo taken at night" --label "a photo taken by day" --top-k 1 *.jpg
               zeroshot classify --labels "cat,dog" --template "a blurry photo of a {}." --format json cat.png
               zeroshot classify --model ~/models/clip-vit-base-patch32 --labels "red,green,blue" --format csv img/*.png
+              zeroshot classify --labels "beach,mountains,city" --format jsonl --exclude "*.tmp" ~/Pictures
+              zeroshot classify --labels "cat,dog" https://huggingface.co/datasets/Narsil/image_dummy/raw/main/parrots.png
+              find /data -name "*.jpg" | zeroshot classify --labels "cat,dog" --format csv --files-from -
 
             FORMATS:
               table  each image's labels, best first, with percent scores (default)
-              json   [{"image": path, "predictions": [{"label", "score", "logit"}]}] sorted by score
+              json   [{"image": path, "predictions": [{"label", "score", "logit"}]}] sorted by score (streamed)
               jsonl  one {"image", "predictions"} object per line
               csv    image,rank,label,score,logit
             """
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inputOptions: InputOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Comma-separated candidate labels (also split on ， and 、; repeatable).", valueName: "a,b,c"))
@@ -69,7 +86,7 @@ struct Classify: CheckedCommand {
         valueName: "path"))
     var db: String?
 
-    @Argument(help: ArgumentHelp("Image files.", valueName: "image"))
+    @Argument(help: ArgumentHelp("Image files, folders (walked recursively) and http(s) URLs.", valueName: "image"))
     var images: [String] = []
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -93,12 +110,15 @@ struct Classify: CheckedCommand {
         try checkGivenOnce("--template", templates.count)
         try checkGivenOnce("--top-k", topKs.count)
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
+        try inputOptions.check()
         if db != nil {
-            guard images.isEmpty else {
+            guard images.isEmpty && inputOptions.filesFrom.isEmpty else {
                 throw ValidationError("--db relabels the indexed images; give no image arguments with it")
             }
         } else {
-            guard !images.isEmpty else { throw ValidationError("give at least one image file") }
+            guard inputOptions.hasInputs(images) else {
+                throw ValidationError("give at least one image file, folder or URL (or --files-from FILE)")
+            }
         }
         try validateTemplate(template, for: candidateLabels())
     }
@@ -106,31 +126,37 @@ struct Classify: CheckedCommand {
     func run() throws {
         if let db { return try runIndexed(db: db) }
         let labels = try candidateLabels()
+        let walk = try inputOptions.walk(images)
         let classifier = try modelOptions.loadClassifier()
         for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template,
                                                                     scoring: classifier.model.scoring) {
             warn(message)
         }
-        let inputs = images.map { ImageInput.file(URL(fileURLWithPath: $0)) }
-        let results = try classifier.classify(inputs, candidateLabels: labels, hypothesisTemplate: template)
-        var succeeded: [(String, [Prediction])] = []
-        var failed = false
-        var nonFinite = 0
-        for (path, result) in zip(images, results) {
+        let loader = inputOptions.loader, maxPixels = modelOptions.maxPixels
+        let progress = inputOptions.progress(total: walk.entries.count, skippedNonImages: walk.skippedNonImages)
+        var output = ClassifyOutput(format: format)
+        var failed = !walk.problems.isEmpty
+        var succeeded = 0, nonFinite = 0
+        try writeOut(output.header())
+        try classifier.classify(walk.entries, candidateLabels: labels, hypothesisTemplate: template,
+                                load: { entry in try loader.image(entry, maxPixels: maxPixels) }) { entry, result in
             switch result {
             case .success(let predictions):
+                succeeded += 1
                 if predictions.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
-                succeeded.append((path, Array(predictions.prefix(topK ?? predictions.count))))
+                try writeOut(output.item(entry.name, Array(predictions.prefix(topK ?? predictions.count))))
             case .failure(let error):
-                reportError(path, error)
+                progress.message(errorLine(entry.name, error))
                 failed = true
             }
+            progress.advance()
         }
+        try writeOut(output.footer())
+        progress.finish()
         if nonFinite > 0 {
-            warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded.count, logitScale: classifier.model.logitScale,
+            warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded, logitScale: classifier.model.logitScale,
                                              imageProcessor: classifier.imageProcessor.config))
         }
-        try writeOut(Self.render(succeeded, format: format))
         if failed { throw ExitCode(1) }
     }
 
@@ -156,38 +182,73 @@ struct Classify: CheckedCommand {
             + "transformers gives NaN too"
     }
 
+    /// One image's JSON object, `{"image", "predictions"}`.
+    static func object(_ result: (String, [Prediction])) -> String {
+        ClassifyOutput.object(result.0, result.1)
+    }
+
+    /// The whole output for these results at once (as `ClassifyOutput` streams it).
     static func render(_ results: [(String, [Prediction])], format: OutputFormat) -> String {
+        var output = ClassifyOutput(format: format)
+        return output.header() + results.map { output.item($0.0, $0.1) }.joined() + output.footer()
+    }
+}
+
+/// The output of `classify`, one image at a time, so that results are written as they come (`header`, then `item`
+/// per image in order, then `footer`); the concatenation is the same text for any number of images.
+///
+/// - table: each image's path, then its labels best first with percent scores; a blank line between images.
+/// - json: `[{"image": path, "predictions": [{"label", "score", "logit"}]}]`, streamed as one array.
+/// - jsonl: one `{"image", "predictions"}` object per line.
+/// - csv: `image,rank,label,score,logit`.
+struct ClassifyOutput {
+    let format: Classify.OutputFormat
+    private(set) var count = 0
+
+    init(format: Classify.OutputFormat) {
+        self.format = format
+    }
+
+    func header() -> String {
         switch format {
-        case .table:
-            let width = results.flatMap { $0.1.map(\.label.count) }.max() ?? 0
-            return results.map { path, predictions in
-                path + "\n" + predictions.map { p in
-                    // NaN has no sign worth showing (printf writes "-nan" for the NaN of inf - inf).
-                    let percent = p.score.isNaN ? "     NaN" : String(format: "%7.2f%%", Double(p.score) * 100)
-                    return "  \(percent)  \(p.label)\(String(repeating: " ", count: max(0, width - p.label.count)))"
-                        .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-                }.joined(separator: "\n") + "\n"
-            }.joined(separator: "\n")
-        case .json:
-            return JSON.array(results.map(object)) + "\n"
-        case .jsonl:
-            return results.map { object($0) + "\n" }.joined()
-        case .csv:
-            var lines = ["image,rank,label,score,logit"]
-            for (path, predictions) in results {
-                for (rank, p) in predictions.enumerated() {
-                    lines.append([CSV.field(path), "\(rank + 1)", CSV.field(p.label), JSON.number(p.score), JSON.number(p.logit)]
-                        .joined(separator: ","))
-                }
-            }
-            return lines.joined(separator: "\n") + "\n"
+        case .json: return "["
+        case .csv: return "image,rank,label,score,logit\n"
+        case .table, .jsonl: return ""
         }
     }
 
-    static func object(_ result: (String, [Prediction])) -> String {
-        let predictions = result.1.map { p in
+    /// The text of one image's predictions (already cut to --top-k).
+    mutating func item(_ path: String, _ predictions: [Prediction]) -> String {
+        defer { count += 1 }
+        switch format {
+        case .table:
+            let width = predictions.map(\.label.count).max() ?? 0
+            return (count > 0 ? "\n" : "") + path + "\n" + predictions.map { p in
+                // NaN has no sign worth showing (printf writes "-nan" for the NaN of inf - inf).
+                let percent = p.score.isNaN ? "     NaN" : String(format: "%7.2f%%", Double(p.score) * 100)
+                return "  \(percent)  \(p.label)\(String(repeating: " ", count: max(0, width - p.label.count)))"
+                    .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+            }.joined(separator: "\n") + "\n"
+        case .json:
+            return (count > 0 ? ", " : "") + Self.object(path, predictions)
+        case .jsonl:
+            return Self.object(path, predictions) + "\n"
+        case .csv:
+            return predictions.enumerated().map { rank, p in
+                [CSV.field(path), "\(rank + 1)", CSV.field(p.label), JSON.number(p.score), JSON.number(p.logit)]
+                    .joined(separator: ",") + "\n"
+            }.joined()
+        }
+    }
+
+    func footer() -> String {
+        format == .json ? "]\n" : ""
+    }
+
+    static func object(_ path: String, _ predictions: [Prediction]) -> String {
+        let predictions = predictions.map { p in
             JSON.object([("label", JSON.string(p.label)), ("score", JSON.number(p.score)), ("logit", JSON.number(p.logit))])
         }
-        return JSON.object([("image", JSON.string(result.0)), ("predictions", JSON.array(predictions))])
+        return JSON.object([("image", JSON.string(path)), ("predictions", JSON.array(predictions))])
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inputs
 import ZeroShot
 
 struct Embed: CheckedCommand {
@@ -8,12 +9,17 @@ struct Embed: CheckedCommand {
         discussion: """
             Image embeddings come from the vision tower and visual projection, text embeddings from the text \
             tower and text projection; both are L2-normalised, so a dot product is the cosine similarity. Text is \
-            embedded as given (no hypothesis template). The output lists every --image first, then every --text, \
-            each in the order given.
+            embedded as given (no hypothesis template). The output lists every image first (--image, then \
+            --files-from), then every --text, each in the order given, written as they are computed.
+
+            --image takes files, folders (walked recursively, as classify walks them: sorted, hidden names \
+            and --exclude left out, files recognised by content) and http(s) URLs. An input that fails is \
+            reported on standard error, the others are still embedded, and the exit code is 1.
 
             EXAMPLES:
               zeroshot embed --image photo.jpg
               zeroshot embed --text "a photo of a cat" --text "a photo of a dog" --format jsonl
+              zeroshot embed --image ~/Pictures/2024 --format jsonl > embeddings.jsonl
 
             OUTPUT:
               json   [{"input": path-or-text, "embedding": [Float]}] (default)
@@ -22,8 +28,9 @@ struct Embed: CheckedCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inputOptions: InputOptions
 
-    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("An image file to embed (repeatable).", valueName: "path"))
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("An image file, folder or http(s) URL to embed (repeatable).", valueName: "path"))
     var image: [String] = []
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("A text to embed, as given (repeatable).", valueName: "string"))
@@ -36,27 +43,41 @@ struct Embed: CheckedCommand {
 
     func check() throws {
         try modelOptions.check()
-        guard !image.isEmpty || !text.isEmpty else { throw ValidationError("give --image PATH or --text STRING (repeatable)") }
+        try inputOptions.check()
+        guard inputOptions.hasInputs(image) || !text.isEmpty else {
+            throw ValidationError("give --image PATH or --text STRING (repeatable)")
+        }
     }
 
     func run() throws {
+        let walk = try inputOptions.walk(image)
         let classifier = try modelOptions.loadClassifier()
-        var rows: [String] = []
-        var failed = false
-        let imageResults = classifier.imageEmbeddings(image.map { .file(URL(fileURLWithPath: $0)) })
-        for (path, result) in zip(image, imageResults) {
-            switch result {
-            case .success(let embedding): rows.append(Self.row(path, embedding))
-            case .failure(let error): reportError(path, error); failed = true
+        let loader = inputOptions.loader, maxPixels = modelOptions.maxPixels
+        let progress = inputOptions.progress(total: walk.entries.count, skippedNonImages: walk.skippedNonImages)
+        var failed = !walk.problems.isEmpty
+        var rows = 0
+        func write(_ row: String) throws {
+            switch format {
+            case .json: try writeOut((rows == 0 ? "[" : ", ") + row)
+            case .jsonl: try writeOut(row + "\n")
             }
+            rows += 1
         }
+        try classifier.embedImages(walk.entries, load: { entry in try loader.image(entry, maxPixels: maxPixels) }) {
+            entry, result in
+            switch result {
+            case .success(let embedding): try write(Self.row(entry.name, embedding))
+            case .failure(let error):
+                progress.message(errorLine(entry.name, error))
+                failed = true
+            }
+            progress.advance()
+        }
+        progress.finish()
         if !text.isEmpty {
-            for (t, embedding) in zip(text, try classifier.textEmbeddings(text)) { rows.append(Self.row(t, embedding)) }
+            for (t, embedding) in zip(text, try classifier.textEmbeddings(text)) { try write(Self.row(t, embedding)) }
         }
-        switch format {
-        case .json: try writeOut(JSON.array(rows) + "\n")
-        case .jsonl: try writeOut(rows.map { $0 + "\n" }.joined())
-        }
+        if format == .json { try writeOut(rows == 0 ? "[]\n" : "]\n") }
         if failed { throw ExitCode(1) }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inputs
 import ZeroShot
 
 @main
@@ -71,6 +72,7 @@ struct ZeroShotCommand: ParsableCommand {
 
             EXAMPLES:
               zeroshot classify --labels "cat,dog,rocket" photo.jpg
+              zeroshot classify --labels "beach,snow,city" --format jsonl ~/Pictures > labels.jsonl
               zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
               zeroshot classify --model google/siglip-base-patch16-224 --labels "fox,bear,owl" animal.jpg
               zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
@@ -79,8 +81,9 @@ struct ZeroShotCommand: ParsableCommand {
 
             EXIT CODES:
               0   success
-              1   an image could not be read (the others are still printed), the model
-                  could not be loaded, or standard output could not be written
+              1   an input could not be read (the others are still printed), a folder
+                  could not be walked, the model could not be loaded, or standard
+                  output could not be written
               64  usage error (unknown option, missing or out-of-range value)
             """,
         version: "0.1.0",
@@ -207,10 +210,16 @@ func validateTemplate(_ template: String, for labels: [String]) throws {
 /// already name their file; others, such as a failed batch, get the input put in front). An image over the pixel
 /// limit is told about `--max-pixels`.
 func reportError(_ input: String, _ error: Error) {
-    let named = (error as? ImageIOError)?.source != nil
+    StandardStreams.err(errorLine(input, error))
+}
+
+/// The line `reportError` prints (with its newline). Errors that already name their input (decoding errors with a
+/// source, input and download errors, which name the path or URL) are not prefixed again.
+func errorLine(_ input: String, _ error: Error) -> String {
+    let named = (error as? ImageIOError)?.source != nil || error is InputError || error is RemoteFileError
     var message = named ? "\(error)" : "\(input): \(error)"
     if (error as? ImageIOError)?.kind == .tooLarge { message += "; --max-pixels raises the limit" }
-    StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(message)\n")
+    return "\(ZeroShotCommand._errorPrefix)\(printable(message))\n"
 }
 
 /// Prints `warning: <message>` to standard error.

@@ -65,7 +65,7 @@ final class InputWalkerTests: XCTestCase {
         XCTAssertEqual(walk.entries[1].location, .remote(URL(string: "https://example.com/x.jpg?a=1")!))
         XCTAssertEqual(walk.entries[1].shardKey, "https://example.com/x.jpg?a=1")
         XCTAssertEqual(walk.problems, [.missingArgument("missing.jpg", reason: "No such file or directory"), .invalidURL("http://")])
-        XCTAssertEqual(walk.problems[0].description, "missing.jpg: No such file or directory")
+        XCTAssertEqual(walk.problems[0].description, "missing.jpg: cannot read the file (No such file or directory)")
 
         // A hidden folder named as an argument is walked; without the exclusion both files come in order.
         let plain = tree.inRoot { InputWalker().entries(["dir", ".hidden", "dir/b.png"]) }
