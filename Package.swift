@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "ZeroShot", targets: ["ZeroShot"]),
+        .library(name: "ImageIndex", targets: ["ImageIndex"]),
         .executable(name: "zeroshot", targets: ["zeroshot"]),
     ],
     dependencies: [

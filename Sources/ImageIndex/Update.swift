@@ -138,7 +138,14 @@ extension ImageIndex {
         }) { (job: Job, result: Result<[Float], Error>) throws in
             switch result {
             case .success(let embedding): rows.append((job, embedding))
-            case .failure(let error as SameContent): _ = error; rows.append((job, nil))
+            case .failure(is SameContent):
+                // A URL (no mtime) that serves the same bytes again is unchanged; a file touched or rewritten with
+                // the same bytes gets its size and mtime refreshed.
+                if job.existing?.size == job.size && job.existing?.mtime == job.mtime {
+                    summary.unchanged += 1
+                } else {
+                    rows.append((job, nil))
+                }
             case .failure(let error): failures.append((job.entry.name, error))
             }
             inBatch += 1

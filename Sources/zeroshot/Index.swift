@@ -47,22 +47,13 @@ struct Index: CheckedCommand {
     @Option(name: .long, help: ArgumentHelp("Index only share K of N (0 <= K < N) of the inputs.", valueName: "K/N"))
     var shard: String?
 
-    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "Skip files and folders matching GLOB (fnmatch; with a \"/\" matched against the path relative to the argument; repeatable).",
-        valueName: "GLOB"))
-    var exclude: [String] = []
+    @OptionGroup var inputOptions: InputOptions
 
     @Flag(name: .long, help: "Keep the rows of files that are gone.")
     var keepMissing = false
 
     @Option(name: .long, help: ArgumentHelp("Images per image-tower call and per committed batch (default 1).", valueName: "N"))
     var batch: Int = 1
-
-    @Option(name: .long, help: ArgumentHelp("Largest download of a URL, in bytes.", valueName: "N"))
-    var maxDownloadBytes: Int = 50_000_000
-
-    @Flag(name: .long, help: "No progress line.")
-    var quiet = false
 
     @Option(name: .long, help: "Summary format: table or json.")
     var format: Format = .table
@@ -75,11 +66,13 @@ struct Index: CheckedCommand {
     func check() throws {
         try modelOptions.check()
         try checkRange("--batch", batch, 1...4096)
-        try checkRange("--max-download-bytes", maxDownloadBytes, 1...Int.max)
+        try inputOptions.check()
         if let shard {
             do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard \(shard): give K/N with 0 <= K < N") }
         }
-        guard !inputs.isEmpty else { throw ValidationError("give the folders, files or URLs to index") }
+        guard inputOptions.hasInputs(inputs) else {
+            throw ValidationError("give the folders, files or URLs to index (or --files-from FILE)")
+        }
     }
 
     func run() throws {
@@ -90,25 +83,28 @@ struct Index: CheckedCommand {
         } else {
             classifier = try modelOptions.loadClassifier(batchSize: batch)
         }
-        let options = ImageIndex.UpdateOptions(exclude: exclude, shard: try shard.map(Shard.init(parsing:)),
-                                               keepMissing: keepMissing, batchSize: batch, maxDownloadBytes: maxDownloadBytes)
-        let progress = ProgressLine(quiet: quiet)
+        let options = ImageIndex.UpdateOptions(exclude: inputOptions.exclude, shard: try shard.map(Shard.init(parsing:)),
+                                               keepMissing: keepMissing, batchSize: batch,
+                                               maxDownloadBytes: inputOptions.maxDownloadBytes)
+        var progress: RunProgress?
         let summary: ImageIndex.UpdateSummary
         do {
-            summary = try index.update(inputs, classifier: classifier, options: options) { event in
+            summary = try index.update(try inputOptions.allArguments(inputs), classifier: classifier, options: options) { event in
                 switch event {
-                case .walked(let total): progress.update(done: 0, total: total)
-                case .progress(let done, let total): progress.update(done: done, total: total)
+                case .walked(let total):
+                    progress = inputOptions.progress(total: total, skippedNonImages: 0)
+                case .progress(let done, _):
+                    while let p = progress, p.done < done { p.advance() }
                 case .failed(let input, let error):
-                    progress.clear()
+                    if let progress { progress.message("") }
                     reportInputError(input, error)
                 }
             }
         } catch {
-            progress.clear()
+            progress?.finish()
             throw error
         }
-        progress.clear()
+        progress?.finish()
         try writeOut(Self.render(summary, format: format))
         if summary.failed > 0 { throw ExitCode(1) }
     }

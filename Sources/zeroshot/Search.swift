@@ -69,7 +69,7 @@ struct Search: CheckedCommand {
         let classifier = try loadIndexModel(index, modelOptions, batchSize: 1)
         let fill: (String) throws -> String = { t in try template.map { try applyHypothesisTemplate($0, to: t) } ?? t }
         var positive = try classifier.textEmbeddings(try text.map(fill))
-        let negative = not.isEmpty ? try classifier.textEmbeddings(try not.map(fill)) : []
+        let negative = try classifier.textEmbeddings(try not.map(fill))
         var failed = false
         for path in image {
             // One image per image-tower call, as the index embeds by default.

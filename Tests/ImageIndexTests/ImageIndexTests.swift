@@ -177,6 +177,24 @@ final class ImageIndexUpdateTests: XCTestCase {
         XCTAssertEqual(try ImageIndex(path: db.path).records().first { $0.path == rocket.path }, old)
     }
 
+    /// A file written to while it is read (/proc/self/status: fstat says 0 bytes, read gives more) is an error
+    /// naming it; the other images are indexed and no row is made of a mix of two versions.
+    func testFileChangedWhileReadIsReportedAndOthersIndexed() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("index.db")
+        var failures: [(String, String)] = []
+        let index = try ImageIndex(path: db.path)
+        let summary = try index.update(["/proc/self/status", photo("rocket.jpg").path], classifier: tinyClassifier()) { event in
+            if case .failed(let input, let error) = event { failures.append((input, "\(error)")) }
+        }
+        XCTAssertEqual(failures.map(\.0), ["/proc/self/status"])
+        XCTAssertTrue(failures.first?.1.contains("changed while being read") ?? false, "\(failures)")
+        XCTAssertEqual(summary.added, 1)
+        XCTAssertEqual(summary.failed, 1)
+        XCTAssertEqual(try index.records().map(\.path), [photo("rocket.jpg").standardizedFileURL.path])
+        XCTAssertEqual(try index.integrityCheck(), "ok")
+    }
+
     func testIndexOfAnotherModelIsRefusedNamingBoth() throws {
         let dir = try temporaryDirectory(self)
         let db = dir.appendingPathComponent("index.db")
@@ -209,6 +227,15 @@ final class ImageIndexUpdateTests: XCTestCase {
         XCTAssertEqual(record.path, good)
         XCTAssertNil(record.mtime)
         XCTAssertEqual(record.sha256, SHA256.hex(jpeg))
+        // Again: the URL is fetched and, serving the same bytes, unchanged; the HTML page fails again.
+        let again = try ImageIndex(path: db.path).update([good, html], classifier: tinyClassifier())
+        XCTAssertEqual([again.added, again.updated, again.unchanged, again.failed, again.removed], [0, 0, 1, 1, 0])
+        // Not named any more: its row goes.
+        let dropped = try ImageIndex(path: db.path).update([good], classifier: tinyClassifier())
+        XCTAssertEqual(dropped.unchanged, 1)
+        let other = server.baseURL.appendingPathComponent("other.jpg").absoluteString
+        let replaced = try ImageIndex(path: db.path).update([other], classifier: tinyClassifier())
+        XCTAssertEqual([replaced.added, replaced.removed], [1, 0], "a run that does not name a URL leaves its row")
     }
 }
 
