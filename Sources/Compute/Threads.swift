@@ -57,12 +57,29 @@ public enum ComputeThreads {
     /// while other processes keep cores busy (see `adaptsToLoad`). Also sets OpenMP's thread count of the
     /// calling thread to it, which oneDNN's products follow.
     public static func forNextStep() -> Int {
-        let threads = adaptive && current > 1 ? LoadMonitor.shared.threads(upTo: current) : current
+        var threads = adaptive && current > 1 ? LoadMonitor.shared.threads(upTo: current) : current
+        if adaptive && threads > 1 {
+            let helpers = Helpers.shared.busy
+            if helpers > 0 { threads = max(1, min(threads, cores - helpers)) }
+        }
         lastStep = threads
         if let get = OpenMP.shared.maxThreads, let set = OpenMP.shared.setNumThreads, get() != Int32(threads) {
             set(Int32(threads))
         }
         return threads
+    }
+
+    private static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Runs `body` on the calling thread as a helper of the compute layer (one that decodes and prepares the
+    /// next batch while the current one runs through a model): while it runs, and `adaptsToLoad` is on, matrix
+    /// products and parallel loops leave it a core, as they leave one to a busy process. Two threads of the
+    /// image tower and a third that decodes share 2 cores badly: every step of the tower waits for the thread
+    /// that is off its core.
+    public static func asHelper<T>(_ body: () throws -> T) rethrows -> T {
+        Helpers.shared.change(1)
+        defer { Helpers.shared.change(-1) }
+        return try body()
     }
 
     /// Runs `body(i, worker)` for `i in 0..<iterations`, spread over `forNextStep()` threads (exactly `count`
@@ -90,6 +107,25 @@ public enum ComputeThreads {
                 DispatchQueue.concurrentPerform(iterations: threads) { t in shared.value.run(worker: t, of: threads) }
             }
         }
+    }
+}
+
+/// The count of helper threads at work (`ComputeThreads.asHelper`).
+final class Helpers: @unchecked Sendable {
+    static let shared = Helpers()
+    private let lock = NSLock()
+    private var count = 0
+
+    var busy: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
+
+    func change(_ delta: Int) {
+        lock.lock()
+        count += delta
+        lock.unlock()
     }
 }
 

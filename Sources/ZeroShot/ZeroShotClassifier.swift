@@ -427,7 +427,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                                        _ load: @escaping @Sendable (Element) throws -> RGBImage) -> Pending<PreparedBatch> {
         let pending = Pending<PreparedBatch>()
         let handed = UncheckedItems(items: items)
-        DispatchQueue.global(qos: .userInitiated).async { [self] in pending.fulfil(prepare(handed.items, load)) }
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            pending.fulfil(ComputeThreads.asHelper { prepare(handed.items, load) })
+        }
         return pending
     }
 

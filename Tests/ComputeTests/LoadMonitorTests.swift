@@ -38,6 +38,26 @@ final class LoadMonitorTests: XCTestCase {
         }
     }
 
+    func testHelperThreadGetsACore() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard cores >= 2 else { throw XCTSkip("needs 2 cores") }
+        let previous = (ComputeThreads.count, ComputeThreads.adaptsToLoad)
+        defer { ComputeThreads.set(previous.0); ComputeThreads.adaptsToLoad = previous.1 }
+        ComputeThreads.set(cores)
+        ComputeThreads.adaptsToLoad = true
+        // While a helper decodes, the compute steps leave it a core (and other processes may take more).
+        let during = ComputeThreads.asHelper { ComputeThreads.forNextStep() }
+        XCTAssertGreaterThanOrEqual(during, 1)
+        XCTAssertLessThanOrEqual(during, cores - 1)
+        XCTAssertEqual(Helpers.shared.busy, 0, "the helper is counted only while it runs")
+        // Two at once leave two cores (at least one thread stays).
+        let two = ComputeThreads.asHelper { ComputeThreads.asHelper { ComputeThreads.forNextStep() } }
+        XCTAssertEqual(two, max(1, min(two, cores - 2)))
+        // Without adaptation the count stands.
+        ComputeThreads.adaptsToLoad = false
+        XCTAssertEqual(ComputeThreads.asHelper { ComputeThreads.forNextStep() }, cores)
+    }
+
     func testAdaptationCanBeTurnedOff() {
         let previous = ComputeThreads.adaptsToLoad
         defer { ComputeThreads.adaptsToLoad = previous }
