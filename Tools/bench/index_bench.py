@@ -106,16 +106,34 @@ def column_value(column, i, embedding, now):
     return None
 
 
+def product_index(binary, checkpoint, work):
+    """A new index made by `zeroshot index` of one photo (the index records its model with its first image)."""
+    photos = work / "photo"
+    photos.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "Examples" / "images" / "cat.jpg", photos / "cat.jpg")
+    scratch = work / "index.db"
+    run([binary, "index", "--db", scratch, "--model", checkpoint, "--format", "json", "--quiet", photos])
+    return scratch
+
+
+def layout(path):
+    """What the product decides about a file: page size, application_id, user_version, the meta rows but
+    created_at."""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            pragmas = [connection.execute(f"PRAGMA {p}").fetchone()[0]
+                       for p in ("page_size", "application_id", "user_version")]
+            meta = sorted(r for r in connection.execute("SELECT key, value FROM meta") if r[0] != "created_at")
+            return pragmas, meta
+    except sqlite3.Error:
+        return None
+
+
 def build_index(binary, checkpoint, path, rows, dim):
     """An index of `rows` synthetic images for `checkpoint`, written to `path` (replaced)."""
     work = Path(tempfile.mkdtemp(prefix="zeroshot-index-bench-"))
     try:
-        # The index records its model with its first image: index one photo, then replace the rows.
-        photos = work / "photo"
-        photos.mkdir()
-        shutil.copy(ROOT / "Examples" / "images" / "cat.jpg", photos / "cat.jpg")
-        scratch = work / "index.db"
-        run([binary, "index", "--db", scratch, "--model", checkpoint, "--format", "json", "--quiet", photos])
+        scratch = product_index(binary, checkpoint, work)
         connection = sqlite3.connect(scratch, isolation_level=None)
         connection.execute("DELETE FROM images")
         columns = [dict(zip(("cid", "name", "type", "notnull", "dflt_value", "pk"), c))
@@ -281,10 +299,13 @@ def main():
 
     folder = Path(args.cache_dir) / "index" / checkpoint.name
     folder.mkdir(parents=True, exist_ok=True)
+    # A cached index is rebuilt when this binary would lay it out otherwise (page size, schema, model).
+    with tempfile.TemporaryDirectory(prefix="zeroshot-index-bench-") as work:
+        expected = layout(product_index(binary, checkpoint, Path(work)))
     indexes = {}
     for rows in sizes:
         path = folder / f"synthetic-{rows}.db"
-        if args.rebuild or index_rows(path) != rows:
+        if args.rebuild or index_rows(path) != rows or layout(path) != expected:
             compare.log(f"building {path} ({rows:,} rows, D = {dim})")
             start = time.monotonic()
             build_index(binary, checkpoint, path, rows, dim)

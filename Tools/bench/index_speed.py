@@ -12,7 +12,8 @@ default), measures in rounds, alternating:
                `zeroshot bench --image PHOTO` decode_ms_per_image + preprocess_ms_per_image
                (read + decode + EXIF orientation, then resize + crop + normalize)
 
-and prints a markdown table of medians over rounds with the target: indexing per image <= 1.1x the budget
+and prints a markdown table of medians over rounds with the target (each round's time over that round's budget,
+then the median of those ratios): indexing per image <= 1.1x the budget
 (hashing, database writes and the plumbing add at most 10%; less than the budget where decoding overlaps
 inference).
 
@@ -192,8 +193,16 @@ def main():
                         f"decode {samples['decode_ms'][-1]:.1f} + preprocess {samples['preprocess_ms'][-1]:.1f}; "
                         f"other processes {100 * (samples['foreign_load'][-1] or 0):.0f}% of the CPU")
 
+        # Each round's ratio against that round's budget (the load of other processes changes from round to
+        # round), then medians.
+        budgets = [t + d + p for t, d, p in zip(samples["bench_b16_ms"], samples["decode_ms"], samples["preprocess_ms"])]
+        for key in ("index_b1_ms", "index_b16_ms"):
+            samples[key.replace("_ms", "_ratio")] = [v / b for v, b in zip(samples[key], budgets)]
+            samples[key.replace("_ms", "_marginal_ratio")] = [(v - l / n) / b for v, l, b in
+                                                               zip(samples[key], samples["load_ms"], budgets)]
+        samples["budget_ms"] = budgets
         med = {k: compare.median(v) for k, v in samples.items()}
-        budget = med["bench_b16_ms"] + med["decode_ms"] + med["preprocess_ms"]
+        budget = med["budget_ms"]
         load_per_image = med["load_ms"] / n
         info = compare.machine_info(b16.get("threads"))
         rows = [
@@ -201,26 +210,25 @@ def main():
             ("`zeroshot bench --batch 1` image_ms_per_image (context)", med["bench_b1_ms"], None),
             ("mean decode_ms_per_image of the photos", med["decode_ms"], None),
             ("mean preprocess_ms_per_image of the photos", med["preprocess_ms"], None),
-            ("**budget** (tower b16 + decode + preprocess)", budget, 1.0),
-            ("`zeroshot index` (--batch 1), whole process / photos", med["index_b1_ms"], med["index_b1_ms"] / budget),
-            ("  marginal (less load_ms / photos)", med["index_b1_ms"] - load_per_image,
-             (med["index_b1_ms"] - load_per_image) / budget),
-            ("`zeroshot index --batch 16`, whole process / photos", med["index_b16_ms"], med["index_b16_ms"] / budget),
-            ("  marginal (less load_ms / photos)", med["index_b16_ms"] - load_per_image,
-             (med["index_b16_ms"] - load_per_image) / budget),
+            ("**budget** (tower b16 + decode + preprocess, per round)", budget, 1.0),
+            ("`zeroshot index` (--batch 1), whole process / photos", med["index_b1_ms"], med["index_b1_ratio"]),
+            ("  marginal (less load_ms / photos)", med["index_b1_ms"] - load_per_image, med["index_b1_marginal_ratio"]),
+            ("`zeroshot index --batch 16`, whole process / photos", med["index_b16_ms"], med["index_b16_ratio"]),
+            ("  marginal (less load_ms / photos)", med["index_b16_ms"] - load_per_image, med["index_b16_marginal_ratio"]),
         ]
         print(f"\nIndexing speed: {n} photos, {min(sizes):.1f}-{max(sizes):.1f} MP (mean {sum(sizes) / n:.1f} MP), "
               f"{sum(1 for _, _, f in photos if f == 'PNG')} PNG, the rest JPEG; {checkpoint.name}; "
               f"{info['cpu']}, {info['cores']} cores, {b16.get('threads')} threads; {info['date']}; "
               f"medians of {args.rounds} rounds\n")
-        print("| measurement | ms per image | / budget |")
+        print("| measurement | ms per image | / budget (median of the rounds' ratios) |")
         print("|---|---:|---:|")
         for name, value, ratio in rows:
             print(f"| {name} | {value:.1f} | {'' if ratio is None else f'{ratio:.2f}x'} |")
         verdicts = []
-        for label, key in (("index --batch 1", "index_b1_ms"), ("index --batch 16", "index_b16_ms")):
-            ratio = med[key] / budget
-            verdicts.append(f"{label}: {ratio:.2f}x the budget (target <= {TARGET}x): "
+        for label, key in (("index --batch 1", "index_b1"), ("index --batch 16", "index_b16")):
+            ratio = med[f"{key}_ratio"]
+            rounds = ", ".join(f"{r:.2f}" for r in samples[f"{key}_ratio"])
+            verdicts.append(f"{label}: {ratio:.2f}x the budget (rounds: {rounds}; target <= {TARGET}x): "
                             f"{'PASS' if ratio <= TARGET else 'FAIL'}")
         print("\n" + "\n".join(f"- {v}" for v in verdicts))
         print(f"- model load_ms {med['load_ms']:.0f} ms ({load_per_image:.1f} ms per photo over {n} photos); "
