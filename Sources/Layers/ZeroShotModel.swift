@@ -115,7 +115,32 @@ extension ZeroShotModel {
                 let chunk = 256, chunks = (images + chunk - 1) / chunk
                 let run = { (c: Int) in
                     let t = table.value.baseAddress!, out = output.value.baseAddress!
-                    for m in (c * chunk)..<min(images, (c + 1) * chunk) {
+                    let end = min(images, (c + 1) * chunk)
+                    var m = c * chunk
+                    while m < end {
+                        // Two images of full length at a time: twice the independent sums in flight per text row.
+                        if m + 1 < end, imageEmbeddings[m].count >= d, imageEmbeddings[m + 1].count >= d {
+                            imageEmbeddings[m].withUnsafeBufferPointer { x0 in
+                                imageEmbeddings[m + 1].withUnsafeBufferPointer { x1 in
+                                    for tile in stride(from: 0, to: texts, by: 8) {
+                                        var sum0 = SIMD8<Double>(repeating: 0), sum1 = SIMD8<Double>(repeating: 0)
+                                        var row = UnsafeRawPointer(t + tile)
+                                        for i in 0..<d {
+                                            let v = row.loadUnaligned(as: SIMD8<Double>.self)
+                                            sum0 += SIMD8<Double>(repeating: Double(x0[i])) * v
+                                            sum1 += SIMD8<Double>(repeating: Double(x1[i])) * v
+                                            row += width * MemoryLayout<Double>.stride
+                                        }
+                                        for j in 0..<min(8, texts - tile) {
+                                            out[m * texts + tile + j] = scale * Float(sum0[j]) + bias
+                                            out[(m + 1) * texts + tile + j] = scale * Float(sum1[j]) + bias
+                                        }
+                                    }
+                                }
+                            }
+                            m += 2
+                            continue
+                        }
                         imageEmbeddings[m].withUnsafeBufferPointer { x in
                             let n = min(x.count, d)  // dot sums min(image.count, text.count) products
                             for tile in stride(from: 0, to: texts, by: 8) {
@@ -128,6 +153,7 @@ extension ZeroShotModel {
                                 for j in 0..<min(8, texts - tile) { out[m * texts + tile + j] = scale * Float(sum[j]) + bias }
                             }
                         }
+                        m += 1
                     }
                 }
                 if images * texts * d >= 1 << 22 {
