@@ -29,6 +29,12 @@ public final class ImageIndex: @unchecked Sendable {
     /// `PRAGMA page_size` of a new index.
     public static let pageSize = 16384
 
+    /// `PRAGMA mmap_size` of the whole-index reads (loading the embedding matrix, relabelling): SQLite then reads
+    /// pages through a memory map instead of copying each one with pread (capped by SQLite at its
+    /// SQLITE_MAX_MMAP_SIZE, 2 GB by default; the rest of a larger file is read as before). Writes never go through
+    /// the map.
+    static let readMapSize: Int64 = 1 << 40
+
     /// The database file as given.
     public let path: String
     let queue: DatabaseQueue
@@ -215,6 +221,7 @@ public final class ImageIndex: @unchecked Sendable {
         let dimension = model.embeddingDimension
         try guarded {
             try queue.read { db in
+                try db.execute(sql: "PRAGMA mmap_size = \(Self.readMapSize)")
                 let statement = try db.makeStatement(sql: "SELECT path, embedding FROM images ORDER BY path")
                 let handle = statement.sqliteStatement
                 var paths: [String] = [], embeddings: [[Float]] = []

@@ -116,6 +116,7 @@ extension ImageIndex {
         let d = model.embeddingDimension
         return try guarded {
             try queue.read { db in
+                try db.execute(sql: "PRAGMA mmap_size = \(ImageIndex.readMapSize)")
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM images") ?? 0
                 var paths: [String] = []
                 paths.reserveCapacity(count)

@@ -90,9 +90,54 @@ extension ZeroShotModel {
     public var textPadding: TextPadding { Self.pipelineTextPadding }
     /// logits_per_image `[images, texts]` = `exp(logit_scale) · cosine(image, text) + logit_bias`, from the
     /// L2-normalised embeddings above.
+    ///
+    /// Each cosine is `dot` (products summed in Double, in index order), computed for eight texts at once: the
+    /// texts are transposed so that one pass over an image's values updates eight sums held in vector registers.
+    /// Every sum sees the same additions in the same order as `dot`, and the product of two floats is exact in
+    /// Double, so the logits are `dot`'s bit for bit. Large inputs (relabelling stored embeddings) are spread
+    /// over the compute threads by images.
     public func logitsPerImage(imageEmbeddings: [[Float]], textEmbeddings: [[Float]]) -> [[Float]] {
         let scale = Foundation.exp(logitScale), bias = logitBias
-        return imageEmbeddings.map { image in textEmbeddings.map { text in scale * dot(image, text) + bias } }
+        let texts = textEmbeddings.count, images = imageEmbeddings.count
+        guard let d = textEmbeddings.first?.count, textEmbeddings.allSatisfy({ $0.count == d }) else {
+            return imageEmbeddings.map { image in textEmbeddings.map { text in scale * dot(image, text) + bias } }
+        }
+        // transposed[i * width + j] = text j's value i; columns past the texts stay 0.
+        let width = (texts + 7) / 8 * 8
+        var transposed = [Double](repeating: 0, count: d * width)
+        for (j, text) in textEmbeddings.enumerated() {
+            for i in 0..<d { transposed[i * width + j] = Double(text[i]) }
+        }
+        var logits = [Float](repeating: 0, count: images * texts)
+        transposed.withUnsafeBufferPointer { t in
+            logits.withUnsafeMutableBufferPointer { out in
+                let table = UncheckedSendable(t), output = UncheckedSendable(out)
+                let chunk = 256, chunks = (images + chunk - 1) / chunk
+                let run = { (c: Int) in
+                    let t = table.value.baseAddress!, out = output.value.baseAddress!
+                    for m in (c * chunk)..<min(images, (c + 1) * chunk) {
+                        imageEmbeddings[m].withUnsafeBufferPointer { x in
+                            let n = min(x.count, d)  // dot sums min(image.count, text.count) products
+                            for tile in stride(from: 0, to: texts, by: 8) {
+                                var sum = SIMD8<Double>(repeating: 0)
+                                var row = UnsafeRawPointer(t + tile)
+                                for i in 0..<n {
+                                    sum += SIMD8<Double>(repeating: Double(x[i])) * row.loadUnaligned(as: SIMD8<Double>.self)
+                                    row += width * MemoryLayout<Double>.stride
+                                }
+                                for j in 0..<min(8, texts - tile) { out[m * texts + tile + j] = scale * Float(sum[j]) + bias }
+                            }
+                        }
+                    }
+                }
+                if images * texts * d >= 1 << 22 {
+                    ComputeThreads.parallelFor(chunks) { c, _ in run(c) }
+                } else {
+                    for c in 0..<chunks { run(c) }
+                }
+            }
+        }
+        return (0..<images).map { m in Array(logits[(m * texts)..<((m + 1) * texts)]) }
     }
 }
 

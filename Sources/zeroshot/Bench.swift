@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageIndex
 import ZeroShot
 
 struct Bench: CheckedCommand {
@@ -18,6 +19,8 @@ struct Bench: CheckedCommand {
                                        label (--labels, --template)
               preprocess_ms_per_image  resize + crop + normalize of one image
                                        (--image, or a synthetic 640x480 picture)
+              decode_ms_per_image      reading and decoding the --image file to RGB
+                                       (EXIF orientation applied); n/a without --image
               peak_rss_mb              peak resident memory of the process in MiB
                                        (VmHWM / 1024), mapped weights included
               image_gflop_per_image    floating-point operations of the image tower
@@ -38,8 +41,27 @@ struct Bench: CheckedCommand {
             image_gflop_per_image / fma_peak_gflops seconds. int8 products run on
             integer dot-product instructions and can pass the float32 peak.
 
+            With --db INDEX it measures the index instead (the index's model, or --model
+            when it has the same fingerprint):
+
+              index_open_ms            opening the index and loading every embedding
+                                       into one contiguous [rows, dim] matrix
+                                       (median of ITERATIONS opens)
+              search_ms                one search given a query embedding (one
+                                       matrix-vector product and a partial top-10;
+                                       no text tower): median over --queries random
+                                       unit vectors
+              relabel_ms               every stored embedding read from the index in
+                                       path order and scored against the labels'
+                                       text embeddings as classify --db scores them
+                                       (--labels, else 20 everyday ones; median of
+                                       ITERATIONS); the text tower is not in it:
+              relabel_text_ms          the labels' text embeddings (text tower), once
+              rows, dim                the index's images and embedding size
+
             EXAMPLES:
               zeroshot bench
+              zeroshot bench --db photos.db --queries 100 --format json
               zeroshot bench --model ./clip-vit-large-patch14 --batch 16 --iterations 5
               zeroshot bench --format json --threads 1 --precision int8
             """
@@ -62,6 +84,12 @@ struct Bench: CheckedCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hypothesis template for the text timing.", valueName: "template"))
     var template: String = ZeroShotClassifier.defaultHypothesisTemplate
 
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Measure this index: open, search and relabel (see above).", valueName: "index.db"))
+    var db: String?
+
+    @Option(name: .long, parsing: .unconditional, help: "With --db: query embeddings timed (the median is reported).")
+    var queries: Int = 100
+
     @Option(name: .long, help: "Output format: json or table.")
     var format: Format = .table
 
@@ -73,26 +101,41 @@ struct Bench: CheckedCommand {
     static let labels = ["a cat", "a dog", "a rocket", "a cup of coffee", "an astronaut", "a red sports car",
                          "a mountain landscape at sunset", "a bowl of fruit", "a city street at night", "a person reading a book"]
 
+    /// The labels of the relabel timing (--db) when --labels is not given.
+    static let indexLabels = labels + ["a beach with palm trees", "a birthday cake", "a snowy forest", "a bicycle",
+                                       "a plate of pasta", "a child playing football", "an old church",
+                                       "a sailing boat", "a bird on a branch", "a laptop on a desk"]
+
     func check() throws {
         try modelOptions.check()
         try checkRange("--batch", batch, 1...Self.maxBatch)
         try checkRange("--iterations", iterations, 1...Int.max)
+        try checkRange("--queries", queries, 1...Int.max)
         try validateTemplate(template, for: labelList())
     }
 
     /// The labels of the text timing.
     func labelList() throws -> [String] {
-        try labels.map(parseLabelList) ?? Self.labels
+        try labels.map(parseLabelList) ?? (db == nil ? Self.labels : Self.indexLabels)
     }
 
     func run() throws {
+        if let db { return try runIndex(db) }
         let loadStart = DispatchTime.now()
         let classifier = try modelOptions.loadClassifier()
         let loadMs = milliseconds(since: loadStart)
 
         // pixel_values from a real decoded image when given, else a deterministic synthetic picture.
-        let rgb: RGBImage
-        if let image { rgb = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image), maxPixels: modelOptions.maxPixels) } else { rgb = Self.syntheticImage() }
+        // With --image, its decoding (read + decode + EXIF orientation) is timed too.
+        var rgb = Self.syntheticImage()
+        var decodeTimes: [Double] = []
+        if let image {
+            for _ in 0...iterations {
+                let t = DispatchTime.now()
+                rgb = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image), maxPixels: modelOptions.maxPixels)
+                decodeTimes.append(milliseconds(since: t))
+            }
+        }
         var preprocessTimes: [Double] = []
         var one: [Float] = []
         for _ in 0...iterations {
@@ -130,6 +173,7 @@ struct Bench: CheckedCommand {
             ("image_ms_per_image", imageMs),
             ("text_ms_per_label", median(textTimes)),
             ("preprocess_ms_per_image", median(Array(preprocessTimes.dropFirst()))),
+            ("decode_ms_per_image", median(Array(decodeTimes.dropFirst()))),
             ("peak_rss_mb", Double(peakResidentKilobytes()) / 1024),
             ("image_gflop_per_image", imageGFLOP),
             ("image_gflops", imageMs > 0 ? imageGFLOP / (imageMs / 1000) : .nan),
@@ -159,6 +203,69 @@ struct Bench: CheckedCommand {
         }
     }
 
+    /// `--db`: the index's open, search and relabel times.
+    func runIndex(_ db: String) throws {
+        let labels = try labelList()
+        var openTimes: [Double] = []
+        var matrix: EmbeddingMatrix?
+        for _ in 0..<iterations {
+            matrix = nil  // the previous matrix is freed first, as in a fresh process
+            let t = DispatchTime.now()
+            matrix = try ImageIndex(path: db, create: false).embeddingMatrix()
+            openTimes.append(milliseconds(since: t))
+        }
+        let index = try ImageIndex(path: db, create: false)
+        guard let matrix, matrix.count > 0 else { throw EmptyIndexError(path: db) }
+
+        var generator = SplitMix64(seed: 0)
+        var searchTimes: [Double] = []
+        for i in 0...queries {
+            let query = generator.unitVector(matrix.dimension)
+            let t = DispatchTime.now()
+            _ = try matrix.search(query, topK: 10)
+            if i > 0 { searchTimes.append(milliseconds(since: t)) }
+        }
+
+        let classifier = try loadIndexModel(index, modelOptions)
+        var t = DispatchTime.now()
+        let textEmbeddings = try classifier.labelEmbeddings(labels, hypothesisTemplate: template)
+        let textMs = milliseconds(since: t)
+        var relabelTimes: [Double] = []
+        for _ in 0..<iterations {
+            t = DispatchTime.now()
+            try index.forEachEmbedding { _, embeddings in
+                _ = classifier.predictions(imageEmbeddings: embeddings, textEmbeddings: textEmbeddings, candidateLabels: labels)
+            }
+            relabelTimes.append(milliseconds(since: t))
+        }
+
+        let results: [(String, Double)] = [
+            ("index_open_ms", median(openTimes)),
+            ("search_ms", median(searchTimes)),
+            ("relabel_ms", median(relabelTimes)),
+            ("relabel_text_ms", textMs),
+            ("peak_rss_mb", Double(peakResidentKilobytes()) / 1024),
+        ]
+        switch format {
+        case .json:
+            var members = results.map { name, value in (name, !value.isFinite ? "null" : String(format: "%.3f", value)) }
+            members += [("rows", "\(matrix.count)"), ("dim", "\(matrix.dimension)"), ("labels", "\(labels.count)"),
+                        ("queries", "\(queries)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
+                        ("cpu", JSON.string(cpuModelName())), ("db", JSON.string(db)),
+                        ("model", JSON.string(classifier.modelDirectory.path))]
+            try writeOut(JSON.object(members) + "\n")
+        case .table:
+            let threads = ComputeThreads.count
+            try writeOut("index: \(db)\n\(matrix.count) rows, dim \(matrix.dimension), \(labels.count) labels, \(queries) queries, "
+                         + "\(iterations) iteration\(iterations == 1 ? "" : "s"), \(threads) thread\(threads == 1 ? "" : "s")\n"
+                         + "cpu: \(cpuModelName())\n")
+            for (name, value) in results {
+                let text = !value.isFinite ? "n/a" : String(format: "%.2f", value)
+                try writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
+            }
+        }
+    }
+
     /// A smooth, deterministic 640x480 colour picture (gradients and rings), so resize work is realistic.
     static func syntheticImage() -> RGBImage {
         let w = 640, h = 480
@@ -173,6 +280,38 @@ struct Bench: CheckedCommand {
             }
         }
         return RGBImage(width: w, height: h, pixels: pixels)
+    }
+}
+
+/// `bench --db` of an index without images: there is nothing to time.
+struct EmptyIndexError: LocalizedError, CustomStringConvertible {
+    let path: String
+    var description: String { "\(path): the index holds no images, so there is nothing to time; index a folder into it first" }
+    var errorDescription: String? { description }
+}
+
+/// A small deterministic generator (SplitMix64) for benchmark query vectors.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A random direction: normal variates (Box-Muller), L2-normalised.
+    mutating func unitVector(_ dimension: Int) -> [Float] {
+        var v = (0..<dimension).map { _ -> Float in
+            let u1 = (Double(next() >> 11) + 1) / 9_007_199_254_740_993, u2 = Double(next() >> 11) / 9_007_199_254_740_992
+            return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+        }
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        for i in v.indices { v[i] /= norm }
+        return v
     }
 }
 
