@@ -222,6 +222,17 @@ final class CommandLineIndexTests: XCTestCase {
         XCTAssertTrue(csv[1].hasPrefix(library.appendingPathComponent("2023/beach/cat.jpg").path + ","), similar.stdout)
         XCTAssertEqual(Float(csv[1].split(separator: ",").last!)!, 1, accuracy: 1e-5)
 
+        // A URL as --image, read as the index reads URLs; an image that cannot be read is named.
+        let server = try LoopbackServerForIndex.start(jpeg: try Data(contentsOf: photo("chelsea.jpg")))
+        defer { server.stop() }
+        let byURL = try zeroshot(["search", "--db", db, "--format", "csv", "--top-k", "1",
+                                  "--image", server.baseURL.appendingPathComponent("cat.jpg").absoluteString])
+        XCTAssertEqual(byURL.stdout, csv.prefix(2).joined(separator: "\n") + "\n", byURL.stderr)
+        let missingImage = try zeroshot(["search", "--db", db, "--image", dir.appendingPathComponent("nope.jpg").path])
+        XCTAssertEqual(missingImage.status, 1)
+        XCTAssertTrue(missingImage.stderr.contains(dir.appendingPathComponent("nope.jpg").path), missingImage.stderr)
+        XCTAssertEqual(missingImage.stdout, "")
+
         let table = try zeroshot(["search", "--db", db, "--top-k", "2", "rocket"])
         XCTAssertEqual(table.stdout.split(separator: "\n").count, 2)
 
