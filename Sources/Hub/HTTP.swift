@@ -46,8 +46,8 @@ enum HTTP {
     ///   - timeout: seconds without progress before the exchange fails with a timeout.
     ///   - bodySink: called with the response head; a returned handle receives the body instead of memory.
     ///   - onData: called with the byte count of each chunk written to the sink.
-    ///   - cancelOverLimit: when `true`, a body longer than `memoryLimit` bytes cancels the exchange (`overLimit`);
-    ///     otherwise bytes past the limit are dropped.
+    ///   - cancelOverLimit: when `true`, a 2xx body longer than `memoryLimit` bytes cancels the exchange
+    ///     (`overLimit`); otherwise (and for other statuses) bytes past the limit are dropped.
     static func perform(
         _ request: URLRequest,
         followRedirects: Bool,
@@ -142,7 +142,10 @@ private final class ExchangeDelegate: NSObject, URLSessionDataDelegate, @uncheck
         self.response = response as? HTTPURLResponse
         body = Data()
         if let http = self.response, let bodySink { sink = bodySink(http) } else { sink = nil }
-        let announcedTooLong = cancelOverLimit && sink == nil && response.expectedContentLength > Int64(memoryLimit)
+        // Only a success body counts against the cap: an error page or a redirect's body is not what was asked for.
+        let success = (200..<300).contains(self.response?.statusCode ?? 0)
+        let announcedTooLong = cancelOverLimit && success && sink == nil
+            && response.expectedContentLength > Int64(memoryLimit)
         if announcedTooLong { overLimit = true }
         lock.unlock()
         if announcedTooLong {
@@ -170,7 +173,7 @@ private final class ExchangeDelegate: NSObject, URLSessionDataDelegate, @uncheck
         }
         if body.count + data.count <= memoryLimit {
             body.append(data)
-        } else if cancelOverLimit {
+        } else if cancelOverLimit && (200..<300).contains(response?.statusCode ?? 0) {
             overLimit = true
             lock.unlock()
             dataTask.cancel()

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import GRDBSQLite
 import ZeroShot
@@ -120,12 +123,17 @@ extension ImageIndex {
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM images") ?? 0
                 var paths: [String] = []
                 paths.reserveCapacity(count)
-                var values = [Float](repeating: 0, count: count * d)
-                // SQLite's own step/column calls: no Row per image (a third of the time at 100,000 rows).
-                let statement = try db.makeStatement(sql: "SELECT path, embedding FROM images ORDER BY path")
-                let handle = statement.sqliteStatement
-                try values.withUnsafeMutableBytes { raw in
-                    var i = 0
+                // Filled row by row without being zeroed first; on Linux the pages are asked to be huge pages
+                // (transparent huge pages in madvise mode), 512 times fewer page faults for the matrix.
+                var i = 0
+                var values = try [Float](unsafeUninitializedCapacity: count * d) { buffer, initialized in
+                    initialized = 0
+                    guard let base = buffer.baseAddress else { return }
+                    Self.adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
+                    let raw = UnsafeMutableRawPointer(base)
+                    // SQLite's own step/column calls: no Row per image (a third of the time at 100,000 rows).
+                    let statement = try db.makeStatement(sql: "SELECT path, embedding FROM images ORDER BY path")
+                    let handle = statement.sqliteStatement
                     while true {
                         let code = sqlite3_step(handle)
                         if code == SQLITE_DONE { break }
@@ -138,10 +146,14 @@ extension ImageIndex {
                             throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: d)
                         }
                         // float32 little-endian: the bytes are the values on a little-endian machine.
-                        (raw.baseAddress! + i * d * 4).copyMemory(from: blob, byteCount: bytes)
+                        (raw + i * d * 4).copyMemory(from: blob, byteCount: bytes)
                         paths.append(path)
                         i += 1
                     }
+                    initialized = i * d
+                }
+                guard i == count else {
+                    throw ImageIndexError.database(path: path, reason: "\(i) rows read where count(*) gave \(count)")
                 }
                 #if _endian(big)
                 values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
@@ -149,6 +161,18 @@ extension ImageIndex {
                 return EmbeddingMatrix(paths: paths, dimension: d, values: values)
             }
         }
+    }
+
+    /// Asks the kernel to back `buffer` (not yet touched) with transparent huge pages where it allows them; a
+    /// hint, without effect elsewhere.
+    static func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if os(Linux)
+        let huge = 2 << 20
+        guard let base = buffer.baseAddress, buffer.count >= 2 * huge else { return }
+        let start = (Int(bitPattern: base) + huge - 1) / huge * huge
+        let end = (Int(bitPattern: base) + buffer.count) / huge * huge
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+        #endif
     }
 
     /// The `topK` stored images closest to `query` (an L2-normalised vector of the index's dimension), best first,

@@ -94,11 +94,19 @@ public struct InputLoader: Sendable {
         var after = stat()
         guard fstat(fd, &after) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
         if count != expected || more > 0 || after.st_size != before.st_size
-            || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
+            || Self.modificationTime(after) != Self.modificationTime(before) {
             throw InputError.changedWhileReading(name)
         }
-        let mtime = Double(before.st_mtim.tv_sec) + Double(before.st_mtim.tv_nsec) / 1e9
-        return LoadedInput(bytes: bytes, size: expected, mtime: mtime)
+        let time = Self.modificationTime(before)
+        return LoadedInput(bytes: bytes, size: expected, mtime: Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)
+    }
+
+    private static func modificationTime(_ st: stat) -> (tv_sec: Int, tv_nsec: Int) {
+        #if canImport(Darwin)
+        return (Int(st.st_mtimespec.tv_sec), Int(st.st_mtimespec.tv_nsec))
+        #else
+        return (Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec))
+        #endif
     }
 }
 

@@ -53,6 +53,8 @@ struct Embed: CheckedCommand {
         let walk = try inputOptions.walk(image)
         let classifier = try modelOptions.loadClassifier()
         let loader = inputOptions.loader, maxPixels = modelOptions.maxPixels
+        // Texts first (few, and an error there must not cut the image rows' JSON short), written after the images.
+        let textEmbeddings = text.isEmpty ? [] : try classifier.textEmbeddings(text)
         let progress = inputOptions.progress(total: walk.entries.count, skippedNonImages: walk.skippedNonImages)
         var failed = !walk.problems.isEmpty
         var rows = 0
@@ -74,9 +76,7 @@ struct Embed: CheckedCommand {
             progress.advance()
         }
         progress.finish()
-        if !text.isEmpty {
-            for (t, embedding) in zip(text, try classifier.textEmbeddings(text)) { try write(Self.row(t, embedding)) }
-        }
+        for (t, embedding) in zip(text, textEmbeddings) { try write(Self.row(t, embedding)) }
         if format == .json { try writeOut(rows == 0 ? "[]\n" : "]\n") }
         if failed { throw ExitCode(1) }
     }

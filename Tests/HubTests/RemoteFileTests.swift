@@ -114,6 +114,13 @@ final class RemoteFileTests: XCTestCase {
                        + "4999 bytes (--max-download-bytes raises it)")
         // Exactly at the cap is fine.
         XCTAssertEqual(try RemoteFile.fetch(url, maxBytes: 5000).count, 5000)
+        // An error page longer than the cap is still reported by its status.
+        let errors = try server { _ in .init(status: 404, body: Data(count: 9000)) }
+        let missing = errors.baseURL.appendingPathComponent("missing.jpg")
+        XCTAssertEqual(fetchError(missing, maxBytes: 100), .httpStatus(url: missing.absoluteString, status: 404))
+        let streamed = try server { _ in .init(status: 503, body: Data(count: 9000), omitContentLength: true) }
+        let busy = streamed.baseURL.appendingPathComponent("busy.jpg")
+        XCTAssertEqual(fetchError(busy, maxBytes: 100)?.description, "\(busy.absoluteString): HTTP 503 Service Unavailable")
     }
 
     /// Without Content-Length the bytes are counted as they stream in, and the transfer stops at the cap: a 64 MB

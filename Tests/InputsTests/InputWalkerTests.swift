@@ -236,7 +236,15 @@ final class InputWalkerTests: XCTestCase {
         }
         XCTAssertEqual(Set(union), Set(all.entries))
         XCTAssertEqual(union.count, all.entries.count)
-        // Golden bucket from Python: "photos/0000.jpg"-style keys are relative paths such as "00/img0.png".
         XCTAssertEqual(all.entries[0].shardKey, "00/img0.png")
+
+        // URLs by the URL string, file arguments by their file name (buckets from Tools/reference/shard_fixtures.py:
+        // the URL's is 2 of 3, IMG_0001.JPG's 5 of 7).
+        let url = "https://example.com/cat.jpg"
+        XCTAssertEqual(InputWalker(shard: try Shard(k: 2, n: 3)).entries([url]).entries.map(\.name), [url])
+        XCTAssertEqual(InputWalker(shard: try Shard(k: 1, n: 3)).entries([url]).entries, [])
+        let file = try tree.file("elsewhere/IMG_0001.JPG")
+        XCTAssertEqual(InputWalker(shard: try Shard(k: 5, n: 7)).entries([file]).entries.map(\.shardKey), ["IMG_0001.JPG"])
+        XCTAssertEqual(InputWalker(shard: try Shard(k: 4, n: 7)).entries([file]).entries, [])
     }
 }
