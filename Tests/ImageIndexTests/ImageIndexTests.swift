@@ -124,6 +124,11 @@ final class ImageIndexUpdateTests: XCTestCase {
         XCTAssertEqual(summary.removed, gone.count - inShard)
         XCTAssertEqual(try ImageIndex(path: db.path).count(), 4)
 
+        // Overlapping arguments: each file once.
+        let overlap = try index(library, db, arguments: [y2023.path, y2023.appendingPathComponent("beach").path,
+                                                           y2023.appendingPathComponent("rocket.jpg").path])
+        XCTAssertEqual([overlap.added, overlap.updated, overlap.unchanged], [0, 0, 2])
+
         // A file argument that is gone: its row goes (and only it).
         let rocket = y2023.appendingPathComponent("rocket.jpg")
         try FileManager.default.removeItem(at: rocket)
