@@ -44,6 +44,14 @@ final class CommandLineIndexTests: XCTestCase {
         let again = try zeroshot(["index", "--db", db, library.path])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(again.stdout, "added 0, updated 0, unchanged 8, removed 0, failed 0, skipped 1\n")
+        // --files-from adds inputs after the arguments.
+        let list = dir.appendingPathComponent("list.txt")
+        try Data("\(photo("rocket.jpg").path)\r\n\n\(library.appendingPathComponent("2023").path)\n".utf8).write(to: list)
+        let listed = try zeroshot(["index", "--db", db, "--format", "json", "--files-from", list.path, photo("coffee.webp").path])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        let counts = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Int])
+        XCTAssertEqual([counts["added"], counts["unchanged"]], [2, 2])
+        XCTAssertEqual(try ImageIndex(path: db).count(), 10)
     }
 
     /// A folder without read permission is reported by name, its rows are kept (it is not gone), and the other
