@@ -50,8 +50,8 @@ public enum ImageIndexError: Error, LocalizedError, CustomStringConvertible, Equ
         case .noModel(let path):
             return "\(path): the index is empty (no model recorded yet); index images into it first"
         case .diskFull(let path, let reason):
-            return "\(path): \(reason): the disk or the database is full; the batch in flight was rolled back, the "
-                + "images committed before it are kept and a re-run resumes"
+            return "\(path): \(reason) (no room on the disk, or the database's page limit reached); the batch in flight "
+                + "was rolled back, the images committed before it are kept, and a re-run resumes"
         case .database(let path, let reason):
             return "\(path): \(reason)"
         case .corruptEmbedding(let path, let image, let bytes, let dimension):

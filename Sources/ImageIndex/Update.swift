@@ -95,7 +95,11 @@ extension ImageIndex {
         var jobs: [Job] = []
         for entry in walk.entries {
             let stored = Self.storedPath(entry)
-            seen.insert(stored)
+            // The same file reached twice (overlapping arguments) is indexed once.
+            guard seen.insert(stored).inserted else {
+                done += 1
+                continue
+            }
             let existing = try row(stored)
             if case .file(let url) = entry.location, let existing, let st = Self.fileStatus(url.path),
                existing.size == st.size, existing.mtime == st.mtime {

@@ -14,8 +14,9 @@ struct Index: CheckedCommand {
             their content, and non-images found while walking are counted as skipped.
 
             Re-running is incremental: unchanged files (same path, size and modification time) are not read, \
-            changed ones are re-embedded, and rows of files that are gone from under the given folders are removed \
-            (--keep-missing keeps them). Work is committed batch by batch: an interrupted run loses at most the batch \
+            changed ones are re-embedded, and rows of files that are gone from under the given folders (or that \
+            --exclude now leaves out) are removed, those of other shards and of unreadable folders excepted \
+            (--keep-missing keeps them all). Work is committed batch by batch: an interrupted run loses at most the batch \
             in flight, and the next run resumes. An image that cannot be read is reported on standard error, the \
             others are indexed, and the exit code is 1.
 
@@ -52,7 +53,7 @@ struct Index: CheckedCommand {
     @Flag(name: .long, help: "Keep the rows of files that are gone.")
     var keepMissing = false
 
-    @Option(name: .long, help: ArgumentHelp("Images per image-tower call and per committed batch (default 1).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("Images per image-tower call and per committed batch.", valueName: "N"))
     var batch: Int = 1
 
     @Option(name: .long, help: "Summary format: table or json.")

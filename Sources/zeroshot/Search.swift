@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageIndex
+import Inputs
 import ZeroShot
 
 struct Search: CheckedCommand {
@@ -38,7 +39,7 @@ struct Search: CheckedCommand {
     var format: OutputFormat = .table
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "An image whose similar images are wanted (repeatable; added to the query).", valueName: "path"))
+        "An image file or URL whose similar images are wanted (repeatable; added to the query).", valueName: "path"))
     var image: [String] = []
 
     @Option(name: .customLong("not"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
@@ -71,11 +72,18 @@ struct Search: CheckedCommand {
         var positive = try classifier.textEmbeddings(try text.map(fill))
         let negative = try classifier.textEmbeddings(try not.map(fill))
         var failed = false
+        let loader = InputLoader()
         for path in image {
-            // One image per image-tower call, as the index embeds by default.
-            switch classifier.imageEmbeddings([.file(URL(fileURLWithPath: path))])[0] {
+            // A file or a URL, read as the index reads it; one image per image-tower call, as the index embeds by
+            // default.
+            let remote = (path.hasPrefix("http://") || path.hasPrefix("https://")) ? URL(string: path) : nil
+            let entry = InputEntry(name: path, location: remote.map { .remote($0) } ?? .file(URL(fileURLWithPath: path)),
+                                   shardKey: path, explicit: true)
+            let result = Result { try loader.load(entry) }
+                .flatMap { loaded in classifier.imageEmbeddings([.encoded(loaded.bytes)])[0] }
+            switch result {
             case .success(let embedding): positive.append(embedding)
-            case .failure(let error): reportError(path, error); failed = true
+            case .failure(let error): reportInputError(path, error); failed = true
             }
         }
         if failed { throw ExitCode(1) }

@@ -44,6 +44,54 @@ final class CommandLineIndexTests: XCTestCase {
         let again = try zeroshot(["index", "--db", db, library.path])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(again.stdout, "added 0, updated 0, unchanged 8, removed 0, failed 0, skipped 1\n")
+        // --files-from adds inputs after the arguments.
+        let list = dir.appendingPathComponent("list.txt")
+        try Data("\(photo("rocket.jpg").path)\r\n\n\(library.appendingPathComponent("2023").path)\n".utf8).write(to: list)
+        let listed = try zeroshot(["index", "--db", db, "--format", "json", "--files-from", list.path, photo("coffee.webp").path])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        let counts = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Int])
+        XCTAssertEqual([counts["added"], counts["unchanged"]], [2, 2])
+        XCTAssertEqual(try ImageIndex(path: db).count(), 10)
+    }
+
+    /// A folder without read permission is reported by name, its rows are kept (it is not gone), and the other
+    /// images are indexed. Run as an unprivileged user (root reads any folder).
+    func testFolderWithoutPermissionIsReportedAndItsRowsKept() throws {
+        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root and setpriv to run the index as an unprivileged user")
+        }
+        let dir = try temporaryDirectory(self)
+        let library = dir.appendingPathComponent("photos")
+        try makeLibrary(at: library)
+        let db = dir.appendingPathComponent("photos.db").path
+        let fm = FileManager.default
+        try fm.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.path)
+        func asNobody(_ arguments: [String]) throws -> Run {
+            let (process, out, err) = try startZeroshot(["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                         zeroshotExecutable.path] + arguments, executable: "/usr/bin/setpriv")
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+        }
+        let first = try asNobody(["index", "--db", db, "--model", model, library.path])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try ImageIndex(path: db).count(), 8)
+
+        let city = library.appendingPathComponent("2024/city")
+        try fm.setAttributes([.posixPermissions: 0o000], ofItemAtPath: city.path)
+        defer { try? fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: city.path) }
+        try fm.copyItem(at: photo("rocket.jpg"), to: library.appendingPathComponent("2024/new.jpg"))
+        let again = try asNobody(["index", "--db", db, "--format", "json", library.path])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains(city.path) && again.stderr.contains("Permission denied"), again.stderr)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Int])
+        XCTAssertEqual(summary["added"], 1)
+        XCTAssertEqual(summary["removed"], 0, "the unreadable folder's rows are not removed")
+        XCTAssertEqual(summary["failed"], 1)
+        XCTAssertEqual(try ImageIndex(path: db).count(), 9)
+        XCTAssertEqual(try ImageIndex(path: db).integrityCheck(), "ok")
     }
 
     func testKillNineMidRunThenResume() throws {
@@ -181,6 +229,17 @@ final class CommandLineIndexTests: XCTestCase {
         XCTAssertEqual(csv.count, 3)
         XCTAssertTrue(csv[1].hasPrefix(library.appendingPathComponent("2023/beach/cat.jpg").path + ","), similar.stdout)
         XCTAssertEqual(Float(csv[1].split(separator: ",").last!)!, 1, accuracy: 1e-5)
+
+        // A URL as --image, read as the index reads URLs; an image that cannot be read is named.
+        let server = try LoopbackServerForIndex.start(jpeg: try Data(contentsOf: photo("chelsea.jpg")))
+        defer { server.stop() }
+        let byURL = try zeroshot(["search", "--db", db, "--format", "csv", "--top-k", "1",
+                                  "--image", server.baseURL.appendingPathComponent("cat.jpg").absoluteString])
+        XCTAssertEqual(byURL.stdout, csv.prefix(2).joined(separator: "\n") + "\n", byURL.stderr)
+        let missingImage = try zeroshot(["search", "--db", db, "--image", dir.appendingPathComponent("nope.jpg").path])
+        XCTAssertEqual(missingImage.status, 1)
+        XCTAssertTrue(missingImage.stderr.contains(dir.appendingPathComponent("nope.jpg").path), missingImage.stderr)
+        XCTAssertEqual(missingImage.stdout, "")
 
         let table = try zeroshot(["search", "--db", db, "--top-k", "2", "rocket"])
         XCTAssertEqual(table.stdout.split(separator: "\n").count, 2)

@@ -124,6 +124,17 @@ final class ImageIndexUpdateTests: XCTestCase {
         XCTAssertEqual(summary.removed, gone.count - inShard)
         XCTAssertEqual(try ImageIndex(path: db.path).count(), 4)
 
+        // A file that --exclude leaves out is not seen by the run: "rocket*" drops 2023/rocket.jpg's row; a run
+        // without it adds the row back.
+        let excluded = try index(library, db, options: .init(exclude: ["rocket*"]), arguments: [y2023.path])
+        XCTAssertEqual([excluded.unchanged, excluded.removed], [1, 1])
+        _ = try index(library, db, arguments: [y2023.path])
+
+        // Overlapping arguments: each file once.
+        let overlap = try index(library, db, arguments: [y2023.path, y2023.appendingPathComponent("beach").path,
+                                                           y2023.appendingPathComponent("rocket.jpg").path])
+        XCTAssertEqual([overlap.added, overlap.updated, overlap.unchanged], [0, 0, 2])
+
         // A file argument that is gone: its row goes (and only it).
         let rocket = y2023.appendingPathComponent("rocket.jpg")
         try FileManager.default.removeItem(at: rocket)

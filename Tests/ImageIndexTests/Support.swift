@@ -69,9 +69,10 @@ var zeroshotExecutable: URL {
     return dir.appendingPathComponent("zeroshot")
 }
 
-func startZeroshot(_ arguments: [String], in directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
+/// Starts `zeroshot` (or `executable`, given the arguments as they are) with standard output and error piped.
+func startZeroshot(_ arguments: [String], in directory: URL? = nil, executable: String? = nil) throws -> (Process, Pipe, Pipe) {
     let process = Process()
-    process.executableURL = zeroshotExecutable
+    process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? zeroshotExecutable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
     var env = ProcessInfo.processInfo.environment
