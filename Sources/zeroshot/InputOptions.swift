@@ -37,7 +37,7 @@ struct InputOptions: ParsableArguments {
     /// `arguments` followed by the lines of `--files-from`.
     /// - Throws: `FilesFromError` when the list cannot be read.
     func allArguments(_ arguments: [String]) throws -> [String] {
-        arguments + (try filesFrom.first.map(FilesFrom.read) ?? [])
+        arguments + (try filesFrom.first.map { try FilesFrom.read($0) } ?? [])
     }
 
     /// The inputs of `arguments` followed by those of `--files-from`, walked; walk problems are printed at once.

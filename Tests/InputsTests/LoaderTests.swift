@@ -93,6 +93,31 @@ final class LoaderTests: XCTestCase {
         }
     }
 
+    /// A pipe (a shell's `--files-from <(find ...)`) is read to its end; a directory, an endless device and a
+    /// list with NUL bytes are errors naming the list.
+    func testFilesFromPipeDirectoryDeviceAndNUL() throws {
+        let tree = try TestTree(self)
+        let fifo = tree.path("list.fifo")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let writer = Thread {
+            let fd = open(fifo, O_WRONLY)
+            let text = Array("a.jpg\nb.jpg\n".utf8)
+            _ = text.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            close(fd)
+        }
+        writer.start()
+        XCTAssertEqual(try FilesFrom.read(fifo), ["a.jpg", "b.jpg"])
+        XCTAssertThrowsError(try FilesFrom.read(tree.root.path)) { error in
+            XCTAssertEqual("\(error)", "--files-from \(tree.root.path): cannot read the list (Is a directory)")
+        }
+        XCTAssertThrowsError(try FilesFrom.read("/dev/zero", maxBytes: 1 << 20)) { error in
+            XCTAssertEqual("\(error)", "--files-from /dev/zero: the list is larger than 1048576 bytes")
+        }
+        XCTAssertThrowsError(try FilesFrom.lines(Data("a.jpg\0b.jpg\0".utf8), source: "l.txt")) { error in
+            XCTAssertEqual("\(error)", "--files-from l.txt: the list holds a NUL byte (give one path per line, not -print0 output)")
+        }
+    }
+
     func testContentKind() throws {
         func kind(_ data: Data) -> ContentKind { data.withUnsafeBytes { ContentKind.sniff($0) } }
         XCTAssertEqual(kind(Header.png), .image(.png))
