@@ -51,13 +51,14 @@ public final class ImageIndex: @unchecked Sendable {
     /// empty file). `maxPageCount` caps the file at that many pages (SQLite's `PRAGMA max_page_count`; pages are
     /// `pageSize` bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
     ///
-    /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.notSQLite`, `.otherProgram`,
+    /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.isDirectory`, `.notSQLite`, `.otherProgram`,
     ///   `.newerSchema`, `.database` for SQLite's own errors (unreadable file, locked), `.diskFull`.
     public init(path: String, create: Bool = true, readOnly: Bool = false, maxPageCount: Int? = nil) throws {
         self.path = path
         var st = stat()
         let exists = stat(path, &st) == 0
         if !exists && !create { throw ImageIndexError.notFound(path: path) }
+        if exists && (st.st_mode & S_IFMT) == S_IFDIR { throw ImageIndexError.isDirectory(path: path) }
         if exists && st.st_size > 0 { try Self.checkHeader(path) }
         var config = Configuration()
         config.readonly = readOnly
@@ -86,11 +87,33 @@ public final class ImageIndex: @unchecked Sendable {
 
     /// Checks the application_id and schema version; creates the schema in an empty database.
     private func prepare(create: Bool) throws {
-        try guarded {
+        // Two processes creating one new index at once can meet SQLite's deadlock guard (one switching the file to
+        // WAL while the other holds its write lock): SQLITE_BUSY at once, without the busy timeout. Try again for
+        // up to the busy timeout (10 s); the second attempt finds the index the other process made.
+        var attempt = 0
+        while true {
+            do {
+                return try prepareOnce(create: create)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                attempt += 1
+                guard attempt <= 200 else { throw Self.mapped(error, path: path) }
+                usleep(50_000)
+            }
+        }
+    }
+
+    private func prepareOnce(create: Bool) throws {
+        do {
             try queue.writeWithoutTransaction { db in
-                let applicationID = try Int32(truncatingIfNeeded: Int.fetchOne(db, sql: "PRAGMA application_id") ?? 0)
-                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                // One read transaction: the three reads see the same state even while another process creates
+                // the index.
+                var applicationID: Int32 = 0, version = 0, tables: [String] = []
+                try db.inTransaction(.deferred) {
+                    applicationID = try Int32(truncatingIfNeeded: Int.fetchOne(db, sql: "PRAGMA application_id") ?? 0)
+                    version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                    tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                    return .commit
+                }
                 if applicationID == Self.applicationID {
                     if version > Self.schemaVersion {
                         throw ImageIndexError.newerSchema(path: path, version: version, supported: Self.schemaVersion)
@@ -107,6 +130,21 @@ public final class ImageIndex: @unchecked Sendable {
                     try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
                     try db.execute(sql: "PRAGMA journal_mode = WAL")
                     try db.inTransaction {
+                        // Another process may have created the index since the checks above (two `index` runs
+                        // started together on a new file): decide again under the write lock (IMMEDIATE).
+                        let tablesNow = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+                        if tablesNow > 0 {
+                            let idNow = try Int32(truncatingIfNeeded: Int.fetchOne(db, sql: "PRAGMA application_id") ?? 0)
+                            let versionNow = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                            guard idNow == Self.applicationID else {
+                                let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                                throw ImageIndexError.otherProgram(path: path, applicationID: idNow, tables: names)
+                            }
+                            if versionNow > Self.schemaVersion {
+                                throw ImageIndexError.newerSchema(path: path, version: versionNow, supported: Self.schemaVersion)
+                            }
+                            return .commit
+                        }
                         try db.execute(sql: """
                             CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT);
                             CREATE TABLE images (
@@ -129,6 +167,10 @@ public final class ImageIndex: @unchecked Sendable {
                     }
                 }
             }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw error
+        } catch {
+            throw Self.mapped(error, path: path)
         }
     }
 

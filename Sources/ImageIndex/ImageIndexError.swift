@@ -5,6 +5,8 @@ import ZeroShot
 public enum ImageIndexError: Error, LocalizedError, CustomStringConvertible, Equatable {
     /// No file at the path (search, relabel and merge inputs must exist).
     case notFound(path: String)
+    /// The path is a directory, not a database file.
+    case isDirectory(path: String)
     /// The file is not an SQLite database (its first 16 bytes are not "SQLite format 3\0").
     case notSQLite(path: String)
     /// An SQLite database that another program made: its `application_id` is not zeroshot's, or it is 0 and the
@@ -16,6 +18,8 @@ public enum ImageIndexError: Error, LocalizedError, CustomStringConvertible, Equ
     case modelMismatch(path: String, index: ModelIdentity, given: ModelIdentity)
     /// Two indexes of different models cannot be merged.
     case mergeModelMismatch(path: String, model: ModelIdentity, source: String, sourceModel: ModelIdentity)
+    /// A merge whose source is the index itself (the same file, possibly through a link).
+    case mergeIntoItself(path: String, source: String)
     /// The index has no model yet (nothing was ever indexed into it).
     case noModel(path: String)
     /// `SQLITE_FULL`: the disk (or the database's page limit) is full. The transaction in flight was rolled back;
@@ -32,6 +36,8 @@ public enum ImageIndexError: Error, LocalizedError, CustomStringConvertible, Equ
         switch self {
         case .notFound(let path):
             return "\(path): no such index (create it with zeroshot index --db \(path) FOLDER)"
+        case .isDirectory(let path):
+            return "\(path): a directory, not an index file; give a file path such as \(path.hasSuffix("/") ? path : path + "/")photos.db"
         case .notSQLite(let path):
             return "\(path): not an SQLite database, so not a zeroshot index; give another --db path"
         case .otherProgram(let path, let applicationID, let tables):
@@ -47,6 +53,8 @@ public enum ImageIndexError: Error, LocalizedError, CustomStringConvertible, Equ
         case .mergeModelMismatch(let path, let model, let source, let sourceModel):
             return "cannot merge \(source) into \(path): \(source) was made with the model \(sourceModel), \(path) with "
                 + "\(model); only indexes of the same model merge"
+        case .mergeIntoItself(let path, let source):
+            return "cannot merge \(source) into \(path): it is the same file; give the other indexes"
         case .noModel(let path):
             return "\(path): the index is empty (no model recorded yet); index images into it first"
         case .diskFull(let path, let reason):

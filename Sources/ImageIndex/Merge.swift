@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
 import ZeroShot
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ImageIndex {
     /// What a merge did: rows `added`, rows `replaced` (a path already in the index: the source's row wins).
@@ -13,10 +16,13 @@ extension ImageIndex {
     /// Copies every row of the index at `source` into this one, in one transaction, bytes unchanged (embeddings,
     /// times, hashes). An index without a model takes the source's; a source without rows adds nothing.
     ///
-    /// - Throws: `ImageIndexError.mergeModelMismatch` naming both files and both models when the fingerprints
+    /// - Throws: `ImageIndexError.mergeIntoItself` when `source` is this index's file (by device and inode, so
+    ///   through links too); `ImageIndexError.mergeModelMismatch` naming both files and both models when the fingerprints
     ///   differ; the errors of opening `source` (`notFound`, `notSQLite`, `otherProgram`, `newerSchema`);
     ///   `.diskFull`, `.database`.
     public func merge(from source: String) throws -> MergeSummary {
+        // The same file under another name (a symbolic or hard link): attaching it would wait on its own lock.
+        if Self.sameFile(source, path) { throw ImageIndexError.mergeIntoItself(path: path, source: source) }
         let other = try ImageIndex(path: source, create: false, readOnly: true)
         guard let sourceModel = try other.model() else { return MergeSummary() }
         if let model = try model(), model.identity.fingerprint != sourceModel.identity.fingerprint {
@@ -47,5 +53,16 @@ extension ImageIndex {
             }
         }
         return summary
+    }
+}
+
+extension ImageIndex {
+    /// Whether two paths name the same file: equal absolute paths, or the same device and inode (symbolic and hard
+    /// links).
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        if absolutePath(a) == absolutePath(b) { return true }
+        var x = stat(), y = stat()
+        guard stat(a, &x) == 0, stat(b, &y) == 0 else { return false }
+        return x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 }

@@ -27,8 +27,8 @@ struct Merge: CheckedCommand {
 
     func check() throws {
         guard !sources.isEmpty else { throw ValidationError("give the indexes to merge: zeroshot merge --db OUT SHARD.db...") }
-        let target = ImageIndex.absolutePath(db)
-        if let same = sources.first(where: { ImageIndex.absolutePath($0) == target }) {
+        // By path, or by device and inode (a symbolic or hard link to --db).
+        if let same = sources.first(where: { ImageIndex.sameFile($0, db) }) {
             throw ValidationError("\(same) is the --db index itself; give the other indexes")
         }
     }

@@ -62,6 +62,9 @@ struct Search: CheckedCommand {
             throw ValidationError("give one TEXT (quote a text with spaces: \"a dog on a beach\"); got \(text.count)")
         }
         guard !text.isEmpty || !image.isEmpty else { throw ValidationError("give a TEXT to search for, or --image PATH") }
+        if let empty = (text + not).first(where: { $0.allSatisfy(\.isWhitespace) }) {
+            throw ValidationError("the search text '\(empty)' is empty; give words to search for")
+        }
         if let template { try validateTemplate(template, for: text + not) }
     }
 

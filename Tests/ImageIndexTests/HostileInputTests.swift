@@ -1,0 +1,93 @@
+import Foundation
+import Glibc
+@testable import ImageIndex
+import XCTest
+
+/// Inputs a careless or hostile user gives the index commands: each ends in an error naming the input and the
+/// reason, never in a hang, a wrong message or a damaged index.
+final class HostileInputTests: XCTestCase {
+    var model: String { fixtureModel().path }
+
+    /// A merge source that is the --db file through a symbolic or a hard link is refused at once by name (it used to
+    /// wait 10 s on the file's own lock and fail with "database is locked"); the library refuses it too.
+    func testMergeOfTheIndexItselfThroughALinkIsRefused() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("a.db").path
+        XCTAssertEqual(try zeroshot(["index", "--db", db, "--model", model, photo("rocket.jpg").path]).status, 0)
+        let alias = dir.appendingPathComponent("alias.db").path, hardlink = dir.appendingPathComponent("hard.db").path
+        XCTAssertEqual(symlink(db, alias), 0)
+        XCTAssertEqual(link(db, hardlink), 0)
+        for source in [alias, hardlink] {
+            let start = Date()
+            let r = try zeroshot(["merge", "--db", db, source])
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("error: \(source) is the --db index itself"), r.stderr)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+            XCTAssertThrowsError(try ImageIndex(path: db).merge(from: source)) { error in
+                XCTAssertEqual(error as? ImageIndexError, .mergeIntoItself(path: db, source: source))
+                XCTAssertEqual("\(error)", "cannot merge \(source) into \(db): it is the same file; give the other indexes")
+            }
+        }
+        let index = try ImageIndex(path: db)
+        XCTAssertEqual(try index.count(), 1)
+        XCTAssertEqual(try index.integrityCheck(), "ok")
+    }
+
+    /// --db naming a directory says so (it used to say "not an SQLite database").
+    func testDatabasePathThatIsADirectory() throws {
+        let dir = try temporaryDirectory(self)
+        let folder = dir.appendingPathComponent("photos.db").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for arguments in [["index", "--db", folder, "--model", model, photo("rocket.jpg").path], ["search", "--db", folder, "cat"]] {
+            let r = try zeroshot(arguments)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains("\(folder): a directory, not an index file"), "\(arguments[0]): \(r.stderr)")
+        }
+        XCTAssertThrowsError(try ImageIndex(path: folder)) { XCTAssertEqual($0 as? ImageIndexError, .isDirectory(path: folder)) }
+    }
+
+    /// An empty or blank search text (or --not text) is a usage error, not a query of nothing.
+    func testEmptySearchTextIsAUsageError() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("a.db").path
+        XCTAssertEqual(try zeroshot(["index", "--db", db, "--model", model, photo("rocket.jpg").path]).status, 0)
+        for arguments in [["search", "--db", db, ""], ["search", "--db", db, "cat", "--not", "  "]] {
+            let r = try zeroshot(arguments)
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("is empty; give words to search for"), r.stderr)
+        }
+    }
+
+    /// Two processes creating the same new index at once both succeed (the second used to fail with "table meta
+    /// already exists" when both saw an empty file before either created the schema).
+    func testConcurrentCreationOfOneIndex() throws {
+        let dir = try temporaryDirectory(self)
+        for round in 0..<50 {
+            let path = dir.appendingPathComponent("race-\(round).db").path
+            let failures = Failures()
+            DispatchQueue.concurrentPerform(iterations: 2) { _ in
+                do { _ = try ImageIndex(path: path) } catch { failures.add("\(error)") }
+            }
+            XCTAssertEqual(failures.all, [], "round \(round)")
+            XCTAssertEqual(try ImageIndex(path: path).integrityCheck(), "ok")
+        }
+        // The same through the command line: two index runs started together on a new file.
+        let db = dir.appendingPathComponent("cli.db").path
+        let runs = try (0..<2).map { _ in try startZeroshot(["index", "--db", db, "--model", model, "--format", "json", photo("rocket.jpg").path, photo("chelsea.jpg").path]) }
+        for (process, _, err) in runs {
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, stderr)
+        }
+        let index = try ImageIndex(path: db)
+        XCTAssertEqual(try index.count(), 2)
+        XCTAssertEqual(try index.integrityCheck(), "ok")
+    }
+}
+
+private final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
