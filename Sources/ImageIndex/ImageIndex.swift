@@ -257,8 +257,11 @@ public final class ImageIndex: @unchecked Sendable {
 
     /// Streams the stored embeddings in path order, `chunk` rows at a time (memory bounded by a chunk).
     ///
+    /// - Parameter corrupt: when given, a row whose embedding is not `embedding_dim` float32 values is passed to it
+    ///   (`ImageIndexError.corruptEmbedding` naming the image) and left out, and the other rows stream; when nil,
+    ///   such a row is thrown.
     /// - Throws: `ImageIndexError.corruptEmbedding`, `.noModel`, the errors of `body`.
-    public func forEachEmbedding(chunk: Int = 4096, _ body: (_ paths: [String], _ embeddings: [[Float]]) throws -> Void) throws {
+    public func forEachEmbedding(chunk: Int = 4096, corrupt: ((ImageIndexError) -> Void)? = nil, _ body: (_ paths: [String], _ embeddings: [[Float]]) throws -> Void) throws {
         guard let model = try model() else { throw ImageIndexError.noModel(path: path) }
         let dimension = model.embeddingDimension
         try guarded {
@@ -279,7 +282,10 @@ public final class ImageIndex: @unchecked Sendable {
                     let path = sqlite3_column_text(handle, 0).map { String(cString: $0) } ?? ""
                     let bytes = Int(sqlite3_column_bytes(handle, 1))
                     guard bytes == dimension * 4, let blob = sqlite3_column_blob(handle, 1) else {
-                        throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: dimension)
+                        let error = ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: dimension)
+                        guard let corrupt else { throw error }
+                        corrupt(error)
+                        continue
                     }
                     paths.append(path)
                     embeddings.append(Self.floats(UnsafeRawBufferPointer(start: blob, count: bytes)))

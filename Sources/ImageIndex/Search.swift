@@ -113,8 +113,11 @@ public struct SearchHit: Sendable, Equatable, Codable {
 extension ImageIndex {
     /// Loads every embedding into one contiguous `[count, dimension]` matrix, in path order.
     ///
+    /// - Parameter corrupt: when given, a row whose embedding is not `embedding_dim` float32 values is passed to it
+    ///   (`ImageIndexError.corruptEmbedding` naming the image) and left out, and the other rows load; when nil, such
+    ///   a row is thrown.
     /// - Throws: `ImageIndexError.noModel`, `.corruptEmbedding`, `.database`.
-    public func embeddingMatrix() throws -> EmbeddingMatrix {
+    public func embeddingMatrix(corrupt: ((ImageIndexError) -> Void)? = nil) throws -> EmbeddingMatrix {
         guard let model = try model() else { throw ImageIndexError.noModel(path: path) }
         let d = model.embeddingDimension
         return try guarded {
@@ -125,7 +128,7 @@ extension ImageIndex {
                 paths.reserveCapacity(count)
                 // Filled row by row without being zeroed first; on Linux the pages are asked to be huge pages
                 // (transparent huge pages in madvise mode), 512 times fewer page faults for the matrix.
-                var i = 0
+                var i = 0, skipped = 0
                 var values = try [Float](unsafeUninitializedCapacity: count * d) { buffer, initialized in
                     initialized = 0
                     guard let base = buffer.baseAddress else { return }
@@ -142,8 +145,13 @@ extension ImageIndex {
                         }
                         let path = sqlite3_column_text(handle, 0).map { String(cString: $0) } ?? ""
                         let bytes = Int(sqlite3_column_bytes(handle, 1))
-                        guard bytes == d * 4, i < count, let blob = sqlite3_column_blob(handle, 1) else {
-                            throw ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: d)
+                        guard i < count else { break }
+                        guard bytes == d * 4, let blob = sqlite3_column_blob(handle, 1) else {
+                            let error = ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: d)
+                            guard let corrupt else { throw error }
+                            corrupt(error)
+                            skipped += 1
+                            continue
                         }
                         // float32 little-endian: the bytes are the values on a little-endian machine.
                         (raw + i * d * 4).copyMemory(from: blob, byteCount: bytes)
@@ -152,8 +160,8 @@ extension ImageIndex {
                     }
                     initialized = i * d
                 }
-                guard i == count else {
-                    throw ImageIndexError.database(path: path, reason: "\(i) rows read where count(*) gave \(count)")
+                guard i + skipped == count else {
+                    throw ImageIndexError.database(path: path, reason: "\(i + skipped) rows read where count(*) gave \(count)")
                 }
                 #if _endian(big)
                 values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
@@ -178,9 +186,11 @@ extension ImageIndex {
     /// The `topK` stored images closest to `query` (an L2-normalised vector of the index's dimension), best first,
     /// score = cosine similarity.
     ///
+    /// `corrupt`: as `embeddingMatrix(corrupt:)` (rows with a corrupt embedding reported and left out).
+    ///
     /// - Throws: `ImageIndexError.queryDimension`, and the errors of `embeddingMatrix()`.
-    public func search(query: [Float], topK: Int) throws -> [SearchHit] {
-        let matrix = try embeddingMatrix()
+    public func search(query: [Float], topK: Int, corrupt: ((ImageIndexError) -> Void)? = nil) throws -> [SearchHit] {
+        let matrix = try embeddingMatrix(corrupt: corrupt)
         guard query.count == matrix.dimension else {
             throw ImageIndexError.queryDimension(path: path, query: query.count, dimension: matrix.dimension)
         }

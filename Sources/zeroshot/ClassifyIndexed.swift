@@ -18,7 +18,12 @@ extension Classify {
         let textEmbeddings = try classifier.labelEmbeddings(labels, hypothesisTemplate: template)
         var first = true, total = 0, nonFinite = 0
         if format == .json { try writeOut("[") }
-        try index.forEachEmbedding { paths, embeddings in
+        // A row with a corrupt embedding is an error naming its image; the others are still scored (exit 1).
+        var corruptRows = 0
+        try index.forEachEmbedding(corrupt: { error in
+            corruptRows += 1
+            reportInputError(db, error)
+        }) { paths, embeddings in
             let predictions = classifier.predictions(imageEmbeddings: embeddings, textEmbeddings: textEmbeddings,
                                                      candidateLabels: labels)
             var results: [(String, [Prediction])] = []
@@ -39,6 +44,7 @@ extension Classify {
             warn(Self.nonFiniteScoresWarning(images: nonFinite, of: total, logitScale: classifier.model.logitScale,
                                              imageProcessor: classifier.imageProcessor.config))
         }
+        if corruptRows > 0 { throw ExitCode(1) }
     }
 
     /// A chunk of the output `render` gives for all results at once: concatenated, the chunks are that text.

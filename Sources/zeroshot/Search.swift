@@ -93,8 +93,14 @@ struct Search: CheckedCommand {
         guard let query = ImageIndex.combinedQuery(positive: positive, negative: negative) else {
             throw ValidationError("the --not texts cancel the query exactly; nothing to search for")
         }
-        let hits = try index.search(query: query, topK: topK)
+        // A row with a corrupt embedding is an error naming its image; the others are still searched (exit 1).
+        var corruptRows = 0
+        let hits = try index.search(query: query, topK: topK, corrupt: { error in
+            corruptRows += 1
+            reportInputError(db, error)
+        })
         try writeOut(Self.render(hits, format: format))
+        if corruptRows > 0 { throw ExitCode(1) }
     }
 
     static func render(_ hits: [SearchHit], format: OutputFormat) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GRDB
 @testable import ImageIndex
 import XCTest
 
@@ -56,6 +57,36 @@ final class HostileInputTests: XCTestCase {
             XCTAssertEqual(r.status, 64, r.stderr)
             XCTAssertTrue(r.stderr.contains("is empty; give words to search for"), r.stderr)
         }
+    }
+
+    /// A row whose embedding BLOB has the wrong length (written by another tool) is an error naming that image;
+    /// search and classify --db still give the other images (it used to fail the whole command), exit 1.
+    func testCorruptEmbeddingRowDoesNotLoseTheOthers() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("a.db").path
+        let rocket = photo("rocket.jpg").path, chelsea = photo("chelsea.jpg").path, coffee = photo("coffee.webp").path
+        XCTAssertEqual(try zeroshot(["index", "--db", db, "--model", model, rocket, chelsea, coffee]).status, 0)
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { try $0.execute(sql: "UPDATE images SET embedding = x'00010203' WHERE path = ?", arguments: [rocket]) }
+        try queue.close()
+        let message = "error: \(db): the stored embedding of \(rocket) has 4 bytes, not 16 float32 values"
+        let search = try zeroshot(["search", "--db", db, "--format", "jsonl", "a cat"])
+        XCTAssertEqual(search.status, 1, search.stderr)
+        XCTAssertTrue(search.stderr.contains(message), search.stderr)
+        XCTAssertEqual(Set(search.stdout.split(separator: "\n").map { String($0.split(separator: "\"")[3]) }), [chelsea, coffee])
+        let relabel = try zeroshot(["classify", "--db", db, "--labels", "cat,dog", "--format", "jsonl"])
+        XCTAssertEqual(relabel.status, 1, relabel.stderr)
+        XCTAssertTrue(relabel.stderr.contains(message), relabel.stderr)
+        XCTAssertEqual(relabel.stdout.split(separator: "\n").count, 2, relabel.stdout)
+        XCTAssertFalse(relabel.stdout.contains(rocket))
+        // The library without a handler still throws.
+        XCTAssertThrowsError(try ImageIndex(path: db).embeddingMatrix()) { error in
+            XCTAssertEqual(error as? ImageIndexError, .corruptEmbedding(path: db, image: rocket, bytes: 4, dimension: 16))
+        }
+        var reported: [String] = []
+        let matrix = try ImageIndex(path: db).embeddingMatrix(corrupt: { reported.append("\($0)") })
+        XCTAssertEqual(matrix.paths, [chelsea, coffee].sorted())
+        XCTAssertEqual(reported.count, 1)
     }
 
     /// Two processes creating the same new index at once both succeed (the second used to fail with "table meta
