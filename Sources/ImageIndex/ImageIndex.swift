@@ -51,7 +51,7 @@ public final class ImageIndex: @unchecked Sendable {
     /// empty file). `maxPageCount` caps the file at that many pages (SQLite's `PRAGMA max_page_count`; pages are
     /// `pageSize` bytes): a write past it fails as a full disk does (`ImageIndexError.diskFull`).
     ///
-    /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.isDirectory`, `.notSQLite`, `.otherProgram`,
+    /// - Throws: `ImageIndexError.notFound` (no file and `create` false), `.isDirectory`, `.notRegularFile`, `.notSQLite`, `.otherProgram`,
     ///   `.newerSchema`, `.database` for SQLite's own errors (unreadable file, locked), `.diskFull`.
     public init(path: String, create: Bool = true, readOnly: Bool = false, maxPageCount: Int? = nil) throws {
         self.path = path
@@ -59,6 +59,7 @@ public final class ImageIndex: @unchecked Sendable {
         let exists = stat(path, &st) == 0
         if !exists && !create { throw ImageIndexError.notFound(path: path) }
         if exists && (st.st_mode & S_IFMT) == S_IFDIR { throw ImageIndexError.isDirectory(path: path) }
+        if exists && (st.st_mode & S_IFMT) != S_IFREG { throw ImageIndexError.notRegularFile(path: path) }
         if exists && st.st_size > 0 { try Self.checkHeader(path) }
         var config = Configuration()
         config.readonly = readOnly

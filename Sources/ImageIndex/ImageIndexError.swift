@@ -7,6 +7,8 @@ public enum ImageIndexError: Error, LocalizedError, CustomStringConvertible, Equ
     case notFound(path: String)
     /// The path is a directory, not a database file.
     case isDirectory(path: String)
+    /// The path is a FIFO, socket or device, not a database file.
+    case notRegularFile(path: String)
     /// The file is not an SQLite database (its first 16 bytes are not "SQLite format 3\0").
     case notSQLite(path: String)
     /// An SQLite database that another program made: its `application_id` is not zeroshot's, or it is 0 and the
@@ -38,6 +40,8 @@ public enum ImageIndexError: Error, LocalizedError, CustomStringConvertible, Equ
             return "\(path): no such index (create it with zeroshot index --db \(path) FOLDER)"
         case .isDirectory(let path):
             return "\(path): a directory, not an index file; give a file path such as \(path.hasSuffix("/") ? path : path + "/")photos.db"
+        case .notRegularFile(let path):
+            return "\(path): not a regular file (a FIFO, socket or device), so not an index; give a file path"
         case .notSQLite(let path):
             return "\(path): not an SQLite database, so not a zeroshot index; give another --db path"
         case .otherProgram(let path, let applicationID, let tables):

@@ -34,7 +34,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try index.integrityCheck(), "ok")
     }
 
-    /// --db naming a directory says so (it used to say "not an SQLite database").
+    /// --db naming a directory says so (it used to say "not an SQLite database"); a FIFO or a device too.
     func testDatabasePathThatIsADirectory() throws {
         let dir = try temporaryDirectory(self)
         let folder = dir.appendingPathComponent("photos.db").path
@@ -45,6 +45,18 @@ final class HostileInputTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("\(folder): a directory, not an index file"), "\(arguments[0]): \(r.stderr)")
         }
         XCTAssertThrowsError(try ImageIndex(path: folder)) { XCTAssertEqual($0 as? ImageIndexError, .isDirectory(path: folder)) }
+        // A FIFO, /dev/null, /dev/zero: named as what they are (they used to give "disk I/O error" or "no such
+        // index"), and nothing waits on the FIFO.
+        let fifo = dir.appendingPathComponent("photos.fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for path in [fifo, "/dev/null", "/dev/zero"] {
+            for arguments in [["index", "--db", path, "--model", model, photo("rocket.jpg").path], ["search", "--db", path, "cat"]] {
+                let r = try zeroshot(arguments)
+                XCTAssertEqual(r.status, 1, r.stderr)
+                XCTAssertTrue(r.stderr.contains("\(path): not a regular file (a FIFO, socket or device), so not an index"),
+                              "\(arguments[0]): \(r.stderr)")
+            }
+        }
     }
 
     /// An empty or blank search text (or --not text) is a usage error, not a query of nothing.
