@@ -60,6 +60,14 @@ public final class ImageIndex: @unchecked Sendable {
         if !exists && !create { throw ImageIndexError.notFound(path: path) }
         if exists && (st.st_mode & S_IFMT) == S_IFDIR { throw ImageIndexError.isDirectory(path: path) }
         if exists && (st.st_mode & S_IFMT) != S_IFREG { throw ImageIndexError.notRegularFile(path: path) }
+        if !exists {
+            // SQLite says only "unable to open database file" for a path whose folder is missing.
+            let folder = (path as NSString).deletingLastPathComponent
+            var dir = stat()
+            if !folder.isEmpty && (stat(folder, &dir) != 0 || (dir.st_mode & S_IFMT) != S_IFDIR) {
+                throw ImageIndexError.database(path: path, reason: "cannot create the index: the folder \(folder) does not exist")
+            }
+        }
         if exists && st.st_size > 0 { try Self.checkHeader(path) }
         var config = Configuration()
         config.readonly = readOnly

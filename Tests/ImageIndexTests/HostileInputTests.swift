@@ -45,6 +45,11 @@ final class HostileInputTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("\(folder): a directory, not an index file"), "\(arguments[0]): \(r.stderr)")
         }
         XCTAssertThrowsError(try ImageIndex(path: folder)) { XCTAssertEqual($0 as? ImageIndexError, .isDirectory(path: folder)) }
+        // A path in a folder that does not exist (SQLite said "unable to open database file").
+        let lost = dir.appendingPathComponent("nowhere/photos.db").path
+        let r = try zeroshot(["index", "--db", lost, "--model", model, photo("rocket.jpg").path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(lost): cannot create the index: the folder \(dir.appendingPathComponent("nowhere").path) does not exist"), r.stderr)
         // A FIFO, /dev/null, /dev/zero: named as what they are (they used to give "disk I/O error" or "no such
         // index"), and nothing waits on the FIFO.
         let fifo = dir.appendingPathComponent("photos.fifo").path
