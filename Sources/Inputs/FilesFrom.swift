@@ -16,6 +16,11 @@ public enum FilesFrom {
     /// - Throws: `FilesFromError` naming the file when it cannot be read, is a directory, is larger than
     ///   `maxBytes`, holds a NUL byte or is not UTF-8.
     public static func read(_ path: String, maxBytes: Int = defaultMaxBytes) throws -> [String] {
+        try lines(bytes(path, maxBytes: maxBytes), source: path == "-" ? "standard input" : path)
+    }
+
+    /// The bytes of the list at `path` ("-": standard input).
+    private static func bytes(_ path: String, maxBytes: Int) throws -> Data {
         let data: Data
         if path == "-" {
             data = try readStream(FileHandle.standardInput.fileDescriptor, source: "standard input", maxBytes: maxBytes)
@@ -32,7 +37,30 @@ public enum FilesFrom {
             }
             data = try readStream(fd, source: path, maxBytes: maxBytes)
         }
-        return try lines(data, source: path == "-" ? "standard input" : path)
+        return data
+    }
+
+    /// As `read`, but a line that is not UTF-8 (a file name in another encoding, as `find` prints it) does not
+    /// lose the others: it is left out and returned as a problem naming the list and the line
+    /// (`InputProblem.invalidName`, "--files-from LIST line N"). A list holding a NUL byte is still an error.
+    /// - Throws: `FilesFromError` naming the file when it cannot be read, is a directory, is larger than
+    ///   `maxBytes` or holds a NUL byte.
+    public static func readList(_ path: String, maxBytes: Int = defaultMaxBytes) throws -> (lines: [String], problems: [InputProblem]) {
+        let source = path == "-" ? "standard input" : path
+        let data = try bytes(path, maxBytes: maxBytes)
+        if data.contains(0) {
+            throw FilesFromError(path: source, reason: "the list holds a NUL byte (give one path per line, not -print0 output)")
+        }
+        var lines: [String] = [], problems: [InputProblem] = []
+        for (number, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            let bytes = line.last == 0x0D ? line.dropLast() : line[...]
+            guard let entry = String(validating: Array(bytes), as: UTF8.self) else {
+                problems.append(.invalidName(directory: "--files-from \(source) line \(number + 1)", bytes: Array(bytes)))
+                continue
+            }
+            if !entry.allSatisfy(\.isWhitespace) { lines.append(entry) }
+        }
+        return (lines, problems)
     }
 
     /// The largest list `read` accepts: 1 GiB (about ten million paths of 100 bytes).

@@ -88,9 +88,12 @@ struct Index: CheckedCommand {
                                                keepMissing: keepMissing, batchSize: batch,
                                                maxDownloadBytes: inputOptions.maxDownloadBytes)
         var progress: RunProgress?
-        let summary: ImageIndex.UpdateSummary
+        var summary: ImageIndex.UpdateSummary
+        // Lines of --files-from that are not UTF-8 are reported and left out; the others are indexed.
+        let (arguments, listProblems) = try inputOptions.allArgumentsAndProblems(inputs)
+        for problem in listProblems { reportInputError(problem.path, problem) }
         do {
-            summary = try index.update(try inputOptions.allArguments(inputs), classifier: classifier, options: options) { event in
+            summary = try index.update(arguments, classifier: classifier, options: options) { event in
                 switch event {
                 case .walked(let total):
                     progress = inputOptions.progress(total: total, skippedNonImages: 0)
@@ -106,6 +109,7 @@ struct Index: CheckedCommand {
             throw error
         }
         progress?.finish()
+        summary.failed += listProblems.count
         try writeOut(Self.render(summary, format: format))
         if summary.failed > 0 { throw ExitCode(1) }
     }

@@ -37,13 +37,23 @@ struct InputOptions: ParsableArguments {
     /// `arguments` followed by the lines of `--files-from`.
     /// - Throws: `FilesFromError` when the list cannot be read.
     func allArguments(_ arguments: [String]) throws -> [String] {
-        arguments + (try filesFrom.first.map { try FilesFrom.read($0) } ?? [])
+        try allArgumentsAndProblems(arguments).arguments
+    }
+
+    /// `arguments` followed by the lines of `--files-from`, and the list's lines that are not UTF-8 (left out).
+    /// - Throws: `FilesFromError` when the list cannot be read.
+    func allArgumentsAndProblems(_ arguments: [String]) throws -> (arguments: [String], problems: [InputProblem]) {
+        guard let list = filesFrom.first else { return (arguments, []) }
+        let (lines, problems) = try FilesFrom.readList(list)
+        return (arguments + lines, problems)
     }
 
     /// The inputs of `arguments` followed by those of `--files-from`, walked; walk problems are printed at once.
     /// - Throws: `FilesFromError` when the list cannot be read.
     func walk(_ arguments: [String], shard: Shard? = nil) throws -> InputWalk {
-        let walk = InputWalker(exclude: exclude, shard: shard).entries(try allArguments(arguments))
+        let (all, listProblems) = try allArgumentsAndProblems(arguments)
+        var walk = InputWalker(exclude: exclude, shard: shard).entries(all)
+        walk.problems = listProblems + walk.problems
         for problem in walk.problems { StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n") }
         return walk
     }

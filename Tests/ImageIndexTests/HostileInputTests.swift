@@ -106,6 +106,25 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(reported.count, 1)
     }
 
+    /// A --files-from line that is not UTF-8 is an error naming the list and the line; the other lines are
+    /// classified and indexed (the whole list used to be refused).
+    func testFilesFromLineThatIsNotUTF8DoesNotLoseTheOthers() throws {
+        let dir = try temporaryDirectory(self)
+        let rocket = photo("rocket.jpg").path, chelsea = photo("chelsea.jpg").path
+        let list = dir.appendingPathComponent("list.txt")
+        try (Data("\(rocket)\n".utf8) + Data([0x6C, 0x61, 0x74, 0xE9, 0x2E, 0x6A, 0x70, 0x67, 0x0A]) + Data("\(chelsea)\n".utf8)).write(to: list)
+        let message = "error: --files-from \(list.path) line 2: a name that is not valid UTF-8 (lat\u{FFFD}.jpg); left out"
+        let classify = try zeroshot(["classify", "--model", model, "--labels", "cat,dog", "--format", "jsonl", "--files-from", list.path])
+        XCTAssertEqual(classify.status, 1, classify.stderr)
+        XCTAssertTrue(classify.stderr.contains(message), classify.stderr)
+        XCTAssertEqual(classify.stdout.split(separator: "\n").count, 2, classify.stdout)
+        let db = dir.appendingPathComponent("a.db").path
+        let index = try zeroshot(["index", "--db", db, "--model", model, "--format", "json", "--files-from", list.path])
+        XCTAssertEqual(index.status, 1, index.stderr)
+        XCTAssertTrue(index.stderr.contains(message), index.stderr)
+        XCTAssertEqual(index.stdout, "{\"added\": 2, \"updated\": 0, \"unchanged\": 0, \"removed\": 0, \"failed\": 1, \"skipped\": 0}\n")
+    }
+
     /// Two processes creating the same new index at once both succeed (the second used to fail with "table meta
     /// already exists" when both saw an empty file before either created the schema).
     func testConcurrentCreationOfOneIndex() throws {

@@ -118,6 +118,20 @@ final class LoaderTests: XCTestCase {
         }
     }
 
+    /// A line that is not UTF-8 is a problem naming the list and the line; the other lines are kept.
+    func testFilesFromListKeepsTheLinesAroundANonUTF8One() throws {
+        let tree = try TestTree(self)
+        let list = try tree.file("list.txt", Data("a.jpg\r\n".utf8) + Data([0x6C, 0x61, 0x74, 0xE9, 0x2E, 0x6A, 0x70, 0x67, 0x0A]) + Data("\nb.jpg\n".utf8))
+        let (lines, problems) = try FilesFrom.readList(list)
+        XCTAssertEqual(lines, ["a.jpg", "b.jpg"])
+        XCTAssertEqual(problems, [.invalidName(directory: "--files-from \(list) line 2", bytes: [0x6C, 0x61, 0x74, 0xE9, 0x2E, 0x6A, 0x70, 0x67])])
+        XCTAssertEqual("\(problems[0])", "--files-from \(list) line 2: a name that is not valid UTF-8 (lat\u{FFFD}.jpg); left out")
+        let nul = try tree.file("nul.txt", Data("a.jpg\0b.jpg\0".utf8))
+        XCTAssertThrowsError(try FilesFrom.readList(nul)) { error in
+            XCTAssertEqual("\(error)", "--files-from \(nul): the list holds a NUL byte (give one path per line, not -print0 output)")
+        }
+    }
+
     func testContentKind() throws {
         func kind(_ data: Data) -> ContentKind { data.withUnsafeBytes { ContentKind.sniff($0) } }
         XCTAssertEqual(kind(Header.png), .image(.png))
