@@ -6,10 +6,13 @@ import Glibc
 #endif
 
 extension ImageIndex {
-    /// What a merge did: rows `added`, rows `replaced` (a path already in the index: the source's row wins).
-    public struct MergeSummary: Sendable, Equatable, Codable {
+    /// What a merge did: rows `added`, rows `replaced` (a path already in the index: the source's row wins), and
+    /// the source's rows left out because their embedding is not `embedding_dim` float32 values (`corrupt`, each an
+    /// `ImageIndexError.corruptEmbedding` naming the source and the image).
+    public struct MergeSummary: Sendable, Equatable {
         public var added = 0
         public var replaced = 0
+        public var corrupt: [ImageIndexError] = []
         public init() {}
     }
 
@@ -36,14 +39,24 @@ extension ImageIndex {
                 defer { try? db.execute(sql: "DETACH DATABASE source") }
                 try db.inTransaction {
                     if try Self.model(db) == nil { try Self.setModel(db, sourceModel) }
-                    let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM source.images") ?? 0
+                    // Rows whose embedding has the wrong size are not copied; each is reported.
+                    let bytes = sourceModel.embeddingDimension * 4
+                    let valid = "length(CAST(embedding AS BLOB)) = \(bytes)"
+                    for row in try Row.fetchAll(db, sql: """
+                        SELECT path, length(CAST(embedding AS BLOB)) AS bytes FROM source.images WHERE NOT (\(valid)) ORDER BY path
+                        """) {
+                        summary.corrupt.append(.corruptEmbedding(path: source, image: row["path"], bytes: row["bytes"] ?? 0,
+                                                                 dimension: sourceModel.embeddingDimension))
+                    }
+                    let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM source.images WHERE \(valid)") ?? 0
                     summary.replaced = try Int.fetchOne(db, sql: """
-                        SELECT count(*) FROM source.images AS s WHERE EXISTS (SELECT 1 FROM main.images AS m WHERE m.path = s.path)
+                        SELECT count(*) FROM source.images AS s WHERE \(valid)
+                            AND EXISTS (SELECT 1 FROM main.images AS m WHERE m.path = s.path)
                         """) ?? 0
                     summary.added = total - summary.replaced
                     try db.execute(sql: """
                         INSERT INTO main.images (path, size, mtime, sha256, width, height, embedding, indexed_at)
-                        SELECT path, size, mtime, sha256, width, height, embedding, indexed_at FROM source.images WHERE true ORDER BY path
+                        SELECT path, size, mtime, sha256, width, height, embedding, indexed_at FROM source.images WHERE \(valid) ORDER BY path
                         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
                             sha256 = excluded.sha256, width = excluded.width, height = excluded.height,
                             embedding = excluded.embedding, indexed_at = excluded.indexed_at

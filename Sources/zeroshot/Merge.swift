@@ -48,11 +48,17 @@ struct Merge: CheckedCommand {
         }
         let index = try ImageIndex(path: db)
         var lines = ""
+        var corrupt = 0
         for source in sources {
             let summary = try index.merge(from: source)
-            lines += "\(source): added \(summary.added), replaced \(summary.replaced)\n"
+            // Rows with a corrupt embedding are not copied: an error each, the other rows are merged (exit 1).
+            for error in summary.corrupt { reportInputError(source, error) }
+            corrupt += summary.corrupt.count
+            lines += "\(source): added \(summary.added), replaced \(summary.replaced)"
+                + (summary.corrupt.isEmpty ? "" : ", left out \(summary.corrupt.count) with a corrupt embedding") + "\n"
         }
         lines += "\(db): \(try index.count()) images\n"
         try writeOut(lines)
+        if corrupt > 0 { throw ExitCode(1) }
     }
 }

@@ -100,6 +100,14 @@ final class HostileInputTests: XCTestCase {
         XCTAssertThrowsError(try ImageIndex(path: db).embeddingMatrix()) { error in
             XCTAssertEqual(error as? ImageIndexError, .corruptEmbedding(path: db, image: rocket, bytes: 4, dimension: 16))
         }
+        // merge copies the other rows and names the corrupt one (it used to copy it silently).
+        let out = dir.appendingPathComponent("out.db").path
+        let merge = try zeroshot(["merge", "--db", out, db])
+        XCTAssertEqual(merge.status, 1, merge.stderr)
+        XCTAssertTrue(merge.stderr.contains(message), merge.stderr)
+        XCTAssertEqual(merge.stdout, "\(db): added 2, replaced 0, left out 1 with a corrupt embedding\n\(out): 2 images\n")
+        XCTAssertEqual(try ImageIndex(path: out).records().map(\.path), [chelsea, coffee].sorted())
+        XCTAssertEqual(try ImageIndex(path: out).integrityCheck(), "ok")
         var reported: [String] = []
         let matrix = try ImageIndex(path: db).embeddingMatrix(corrupt: { reported.append("\($0)") })
         XCTAssertEqual(matrix.paths, [chelsea, coffee].sorted())
