@@ -35,6 +35,11 @@ public enum RemoteFile {
             guard let scheme = current.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
                 throw RemoteFileError.unsupportedScheme(url: url.absoluteString, target: current == url ? nil : current.absoluteString)
             }
+            // The scheme is case-insensitive (RFC 3986), but URLSession only knows "http" and "https".
+            if current.scheme != scheme, var parts = URLComponents(url: current, resolvingAgainstBaseURL: true) {
+                parts.scheme = scheme
+                current = parts.url ?? current
+            }
             var request = URLRequest(url: current)
             request.httpMethod = "GET"
             request.setValue("zeroshot", forHTTPHeaderField: "User-Agent")

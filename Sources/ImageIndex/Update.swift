@@ -280,7 +280,11 @@ extension ImageIndex {
 
     // MARK: - Paths
 
-    static func isURL(_ argument: String) -> Bool { argument.hasPrefix("http://") || argument.hasPrefix("https://") }
+    /// An http(s) URL argument, the scheme in any case (as `RemoteFile.isRemote`).
+    static func isURL(_ argument: String) -> Bool {
+        let lower = argument.prefix(8).lowercased()
+        return lower.hasPrefix("http://") || lower.hasPrefix("https://")
+    }
 
     /// The `path` column of an input: the URL string, or the file's absolute path made as Python's
     /// `os.path.abspath` makes it (relative to the working directory, `.`, `..` and repeated slashes resolved

@@ -36,6 +36,15 @@ final class RemoteFileTests: XCTestCase {
         XCTAssertEqual(s.requests.first?.path, "/cat.jpg")
     }
 
+    /// The scheme in capitals ("HTTP://host/x.jpg", valid per RFC 3986) is fetched; URLSession used to answer
+    /// "unsupported URL".
+    func testSchemeInAnyCase() throws {
+        let s = try server { _ in .init(status: 200, headers: [], body: Data("ok".utf8)) }
+        let upper = try XCTUnwrap(URL(string: s.baseURL.absoluteString.replacingOccurrences(of: "http://", with: "HTTP://") + "/a.jpg"))
+        XCTAssertEqual(try RemoteFile.fetch(upper), Data("ok".utf8))
+        XCTAssertEqual(s.requests.first?.path, "/a.jpg")
+    }
+
     func testStatusIsNamedWithItsReason() throws {
         let s = try server { request in
             request.path == "/gone" ? .init(status: 500) : .init(status: 404, body: Data("<html>no</html>".utf8))
