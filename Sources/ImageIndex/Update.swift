@@ -209,13 +209,21 @@ extension ImageIndex {
         var added = 0, updated = 0
         try guarded {
             try queue.write { db in
-                var bound = try Self.model(db) != nil
+                let recorded = try Self.model(db)
+                var bound = recorded != nil
                 for (job, embedding) in rows {
                     guard let embedding else {
                         try db.execute(sql: "UPDATE images SET size = ?, mtime = ?, indexed_at = ? WHERE path = ?",
                                        arguments: [job.size, job.mtime, now, job.stored])
                         updated += 1
                         continue
+                    }
+                    // An index whose meta says another embedding_dim (edited by another tool) would get rows that
+                    // no search can read.
+                    if let recorded, recorded.embeddingDimension != embedding.count {
+                        throw ImageIndexError.database(path: path, reason: "the index records embedding_dim "
+                            + "\(recorded.embeddingDimension) but its model gives \(embedding.count) values; the index is "
+                            + "damaged (rebuild it into a new --db)")
                     }
                     if !bound {
                         var first = model

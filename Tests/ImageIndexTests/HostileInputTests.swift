@@ -133,6 +133,23 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(index.stdout, "{\"added\": 2, \"updated\": 0, \"unchanged\": 0, \"removed\": 0, \"failed\": 1, \"skipped\": 0}\n")
     }
 
+    /// An index whose meta embedding_dim was changed by another tool gets no rows of another size (it used to take
+    /// them, and then no search could read them): the run stops naming both sizes, the index stays sound.
+    func testIndexWhoseEmbeddingDimWasEditedTakesNoRowsOfAnotherSize() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("a.db").path
+        XCTAssertEqual(try zeroshot(["index", "--db", db, "--model", model, photo("rocket.jpg").path]).status, 0)
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { try $0.execute(sql: "UPDATE meta SET value = '7' WHERE key = 'embedding_dim'") }
+        try queue.close()
+        let r = try zeroshot(["index", "--db", db, photo("chelsea.jpg").path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(db): the index records embedding_dim 7 but its model gives 16 values"), r.stderr)
+        let index = try ImageIndex(path: db)
+        XCTAssertEqual(try index.records().map(\.path), [photo("rocket.jpg").path])
+        XCTAssertEqual(try index.integrityCheck(), "ok")
+    }
+
     /// Two processes creating the same new index at once both succeed (the second used to fail with "table meta
     /// already exists" when both saw an empty file before either created the schema).
     func testConcurrentCreationOfOneIndex() throws {
