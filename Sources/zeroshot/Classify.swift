@@ -116,7 +116,7 @@ struct Classify: CheckedCommand {
                 throw ValidationError("--db relabels the indexed images; give no image arguments with it")
             }
         } else {
-            guard inputOptions.hasInputs(images) else {
+            guard try inputOptions.hasInputs(images) else {
                 throw ValidationError("give at least one image file, folder or URL (or --files-from FILE)")
             }
         }

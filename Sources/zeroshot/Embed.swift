@@ -44,7 +44,7 @@ struct Embed: CheckedCommand {
     func check() throws {
         try modelOptions.check()
         try inputOptions.check()
-        guard inputOptions.hasInputs(image) || !text.isEmpty else {
+        guard try inputOptions.hasInputs(image) || !text.isEmpty else {
             throw ValidationError("give --image PATH or --text STRING (repeatable)")
         }
     }

@@ -71,7 +71,7 @@ struct Index: CheckedCommand {
         if let shard {
             do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard \(shard): give K/N with 0 <= K < N") }
         }
-        guard inputOptions.hasInputs(inputs) else {
+        guard try inputOptions.hasInputs(inputs) else {
             throw ValidationError("give the folders, files or URLs to index (or --files-from FILE)")
         }
     }

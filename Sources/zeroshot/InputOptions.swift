@@ -32,7 +32,14 @@ struct InputOptions: ParsableArguments {
     }
 
     /// Whether any input was named (arguments or `--files-from`).
-    func hasInputs(_ arguments: [String]) -> Bool { !arguments.isEmpty || !filesFrom.isEmpty }
+    /// - Throws: `ValidationError` for an empty argument (an unset shell variable, "$DIR"): it names no file, and an
+    ///   index run would take it for the working directory when removing missing rows.
+    func hasInputs(_ arguments: [String]) throws -> Bool {
+        if arguments.contains("") {
+            throw ValidationError("an input argument is an empty string (an unset variable?); give a file, folder or URL")
+        }
+        return !arguments.isEmpty || !filesFrom.isEmpty
+    }
 
     /// `arguments` followed by the lines of `--files-from`.
     /// - Throws: `FilesFromError` when the list cannot be read.

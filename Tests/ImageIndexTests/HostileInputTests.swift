@@ -150,6 +150,20 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try index.integrityCheck(), "ok")
     }
 
+    /// An empty input argument (an unset "$DIR") is a usage error naming the problem; it used to be reported as
+    /// ": cannot read the file".
+    func testEmptyInputArgumentIsAUsageError() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("a.db").path
+        for arguments in [["index", "--db", db, "--model", model, ""], ["classify", "--model", model, "--labels", "a,b", photo("rocket.jpg").path, ""],
+                          ["embed", "--model", model, "--image", ""]] {
+            let r = try zeroshot(arguments)
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("an input argument is an empty string"), "\(arguments[0]): \(r.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: db))
+    }
+
     /// Two processes creating the same new index at once both succeed (the second used to fail with "table meta
     /// already exists" when both saw an empty file before either created the schema).
     func testConcurrentCreationOfOneIndex() throws {
