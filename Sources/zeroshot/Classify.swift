@@ -115,6 +115,13 @@ struct Classify: CheckedCommand {
             guard images.isEmpty && inputOptions.filesFrom.isEmpty else {
                 throw ValidationError("--db relabels the indexed images; give no image arguments with it")
             }
+            // Options about reading images have nothing to act on with --db: say so rather than ignore them.
+            if !inputOptions.exclude.isEmpty {
+                throw ValidationError("--exclude applies to walked folders; with --db, exclude at zeroshot index time")
+            }
+            if inputOptions.maxDownloadBytes != RemoteFile.defaultMaxBytes {
+                throw ValidationError("--max-download-bytes applies to URLs read; --db reads no image")
+            }
         } else {
             guard inputOptions.hasInputs(images) else {
                 throw ValidationError("give at least one image file, folder or URL (or --files-from FILE)")
