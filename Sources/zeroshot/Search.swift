@@ -88,7 +88,10 @@ struct Search: CheckedCommand {
         }
         if failed { throw ExitCode(1) }
         guard let query = ImageIndex.combinedQuery(positive: positive, negative: negative) else {
-            throw ValidationError("the --not texts cancel the query exactly; nothing to search for")
+            // Known only once the texts are embedded, so after check(): a usage error with search's own usage.
+            ZeroShotCommand.reportUsageError(ValidationError("the --not texts cancel the query exactly; nothing to search for"),
+                                             of: Search.self)
+            throw ExitCode.validationFailure
         }
         let hits = try index.search(query: query, topK: topK)
         try writeOut(Self.render(hits, format: format))
