@@ -20,7 +20,7 @@ struct Index: CheckedCommand {
             (--keep-missing keeps them all). Work is committed batch by batch: an interrupted run loses at most the batch \
             in flight, and the next run resumes. An image that cannot be read is reported on standard error, the \
             others are indexed, and the exit code is 1. Without --model, a re-run uses the model the index was made \
-            with; another model is an error.
+            with ($ZEROSHOT_MODEL and the default model apply only to a new index); another model is an error.
 
             By default each image goes through the image tower on its own (--batch 1), so its embedding does not \
             depend on the images around it: shards, re-runs and merges give bit-identical rows. --batch N is faster \

@@ -11,8 +11,8 @@ struct Search: CheckedCommand {
             The query is the sum of the L2-normalised embeddings of TEXT (embedded as given, or put through \
             --template) and of each --image, minus those of each --not text, L2-normalised again; every stored \
             image is scored by the cosine similarity of its embedding with it (one matrix product over all \
-            stored embeddings), and the best are listed first. The index's own model is used; --model must name \
-            the same model (same fingerprint).
+            stored embeddings), and the best are listed first. The index's own model is used (not \
+            $ZEROSHOT_MODEL or the default model); --model, when given, must name the same model (same fingerprint).
 
             EXAMPLES:
               zeroshot search --db photos.db "a dog on a beach"
