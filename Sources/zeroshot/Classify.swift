@@ -45,6 +45,7 @@ struct Classify: CheckedCommand {
               zeroshot classify --labels "beach,mountains,city" --format jsonl --exclude "*.tmp" ~/Pictures
               zeroshot classify --labels "cat,dog" https://huggingface.co/datasets/Narsil/image_dummy/raw/main/parrots.png
               find /data -name "*.jpg" | zeroshot classify --labels "cat,dog" --format csv --files-from -
+              zeroshot classify --db photos.db --labels "receipt,screenshot,photo" --top-k 1 --format csv
 
             FORMATS:
               table  each image's labels, best first, with percent scores (default)

@@ -83,6 +83,9 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
               zeroshot embed --text "a diagram" --text "a dog"
               zeroshot tokenize "This is a photo of a cat."
+              zeroshot index --db photos.db ~/Pictures
+              zeroshot search --db photos.db "a dog on a beach"
+              zeroshot classify --db photos.db --labels "receipt,screenshot,photo" --top-k 1 --format csv
 
             EXIT CODES:
               0   success
