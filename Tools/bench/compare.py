@@ -144,6 +144,18 @@ class ImageTower:
         return _Tower(model).eval()
 
 
+def checkpoint_for(checkpoint, shape, cache_dir):
+    """The model directory a bench script measures: `checkpoint` as given (resolved), else the random-weight
+    checkpoint of `shape` under `cache_dir`, built on first use."""
+    if checkpoint:
+        return Path(checkpoint).expanduser().resolve()
+    directory = Path(cache_dir) / f"clip-{shape}"
+    if not (directory / "config.json").exists():
+        log(f"building {directory}")
+        build_checkpoint(shape, directory)
+    return directory.resolve()
+
+
 def export_onnx(checkpoint, cache, notes):
     """Exports the image tower to ONNX (dynamic batch axis) and a dynamically quantised int8 copy; cached in
     `cache`. Returns (fp32 path, int8 path or None)."""

@@ -284,14 +284,7 @@ def main():
     binary = compare.resolve_binary(args.zeroshot)
     if not Path(binary).exists():
         parser.error(f"{binary}: no such binary (swift build -c release)")
-    if args.checkpoint:
-        checkpoint = Path(args.checkpoint).expanduser().resolve()
-    else:
-        checkpoint = Path(args.cache_dir) / f"clip-{args.shape}"
-        if not (checkpoint / "config.json").exists():
-            compare.log(f"building {checkpoint}")
-            compare.build_checkpoint(args.shape, checkpoint)
-        checkpoint = checkpoint.resolve()
+    checkpoint = compare.checkpoint_for(args.checkpoint, args.shape, args.cache_dir)
     config = json.loads((checkpoint / "config.json").read_text())
     dim = config.get("projection_dim") or config["vision_config"].get("projection_dim", 512)
     logit_scale = float(np.exp(config.get("logit_scale_init_value", 2.6592)))
