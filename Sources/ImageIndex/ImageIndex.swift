@@ -258,7 +258,7 @@ public final class ImageIndex: @unchecked Sendable {
                     .map { row in
                         Record(path: row["path"], size: row["size"], mtime: row["mtime"], sha256: row["sha256"],
                                width: row["width"], height: row["height"],
-                               embedding: Self.floats(row.dataNoCopy(atIndex: 6) ?? Data()))
+                               embedding: try row.withUnsafeData(atIndex: 6) { Self.floats($0 ?? Data()) })
                     }
             }
         }

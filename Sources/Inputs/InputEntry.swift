@@ -76,7 +76,10 @@ public enum InputProblem: Error, LocalizedError, CustomStringConvertible, Sendab
     public var description: String {
         switch self {
         case .missingArgument(let path, let reason):
+            // "ftp://host/a.jpg", "s3://bucket/a.jpg": a URL of another scheme is looked for as a file; say why.
+            let scheme = path.range(of: "^[A-Za-z][A-Za-z0-9+.-]*://", options: .regularExpression) != nil
             return "\(path): cannot read the file (\(reason))"
+                + (scheme ? "; only http:// and https:// URLs are downloaded" : "")
         case .unreadableDirectory(let path, let reason):
             return "\(path): cannot read the folder (\(reason)); its images are left out"
         case .unreadableEntry(let path, let reason):

@@ -111,6 +111,11 @@ struct Bench: CheckedCommand {
         try checkRange("--batch", batch, 1...Self.maxBatch)
         try checkRange("--iterations", iterations, 1...Int.max)
         try checkRange("--queries", queries, 1...Int.max)
+        if db != nil {
+            // The index timings use neither an image file nor the image tower: say so rather than ignore them.
+            if image != nil { throw ValidationError("--image times the image tower; it does not apply to bench --db") }
+            if batch != 1 { throw ValidationError("--batch sizes the image tower's calls; it does not apply to bench --db") }
+        }
         try validateTemplate(template, for: labelList())
     }
 

@@ -45,6 +45,7 @@ struct Classify: CheckedCommand {
               zeroshot classify --labels "beach,mountains,city" --format jsonl --exclude "*.tmp" ~/Pictures
               zeroshot classify --labels "cat,dog" https://huggingface.co/datasets/Narsil/image_dummy/raw/main/parrots.png
               find /data -name "*.jpg" | zeroshot classify --labels "cat,dog" --format csv --files-from -
+              zeroshot classify --db photos.db --labels "receipt,screenshot,photo" --top-k 1 --format csv
 
             FORMATS:
               table  each image's labels, best first, with percent scores (default)
@@ -114,6 +115,13 @@ struct Classify: CheckedCommand {
         if db != nil {
             guard images.isEmpty && inputOptions.filesFrom.isEmpty else {
                 throw ValidationError("--db relabels the indexed images; give no image arguments with it")
+            }
+            // Options about reading images have nothing to act on with --db: say so rather than ignore them.
+            if !inputOptions.exclude.isEmpty {
+                throw ValidationError("--exclude applies to walked folders; with --db, exclude at zeroshot index time")
+            }
+            if inputOptions.maxDownloadBytes != RemoteFile.defaultMaxBytes {
+                throw ValidationError("--max-download-bytes applies to URLs read; --db reads no image")
             }
         } else {
             guard try inputOptions.hasInputs(images) else {

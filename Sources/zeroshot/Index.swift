@@ -14,11 +14,13 @@ struct Index: CheckedCommand {
             their content, and non-images found while walking are counted as skipped.
 
             Re-running is incremental: unchanged files (same path, size and modification time) are not read, \
-            changed ones are re-embedded, and rows of files that are gone from under the given folders (or that \
+            changed ones are re-embedded (a file only touched, same bytes, just has its size and time updated; \
+            both count as updated), URLs are downloaded again (same bytes: unchanged), and rows of files that are gone from under the given folders (or that \
             --exclude now leaves out) are removed, those of other shards and of unreadable folders excepted \
             (--keep-missing keeps them all). Work is committed batch by batch: an interrupted run loses at most the batch \
             in flight, and the next run resumes. An image that cannot be read is reported on standard error, the \
-            others are indexed, and the exit code is 1.
+            others are indexed, and the exit code is 1. Without --model, a re-run uses the model the index was made \
+            with ($ZEROSHOT_MODEL and the default model apply only to a new index); another model is an error.
 
             By default each image goes through the image tower on its own (--batch 1), so its embedding does not \
             depend on the images around it: shards, re-runs and merges give bit-identical rows. --batch N is faster \

@@ -11,8 +11,8 @@ struct Search: CheckedCommand {
             The query is the sum of the L2-normalised embeddings of TEXT (embedded as given, or put through \
             --template) and of each --image, minus those of each --not text, L2-normalised again; every stored \
             image is scored by the cosine similarity of its embedding with it (one matrix product over all \
-            stored embeddings), and the best are listed first. The index's own model is used; --model must name \
-            the same model (same fingerprint).
+            stored embeddings), and the best are listed first. The index's own model is used (not \
+            $ZEROSHOT_MODEL or the default model); --model, when given, must name the same model (same fingerprint).
 
             EXAMPLES:
               zeroshot search --db photos.db "a dog on a beach"
@@ -91,7 +91,10 @@ struct Search: CheckedCommand {
         }
         if failed { throw ExitCode(1) }
         guard let query = ImageIndex.combinedQuery(positive: positive, negative: negative) else {
-            throw ValidationError("the --not texts cancel the query exactly; nothing to search for")
+            // Known only once the texts are embedded, so after check(): a usage error with search's own usage.
+            ZeroShotCommand.reportUsageError(ValidationError("the --not texts cancel the query exactly; nothing to search for"),
+                                             of: Search.self)
+            throw ExitCode.validationFailure
         }
         // A row with a corrupt embedding is an error naming its image; the others are still searched (exit 1).
         var corruptRows = 0

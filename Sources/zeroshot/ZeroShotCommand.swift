@@ -24,10 +24,7 @@ struct ZeroShotCommand: ParsableCommand {
             do {
                 try checked.check()
             } catch {
-                let type = Swift.type(of: command)
-                let name = type.configuration.commandName ?? type._commandName
-                StandardStreams.err("\(_errorPrefix)\(error)\nUsage: \(usageString(for: type))\n"
-                                    + "  See 'zeroshot \(name) --help' for more information.\n")
+                reportUsageError(error, of: Swift.type(of: command))
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
         }
@@ -36,6 +33,14 @@ struct ZeroShotCommand: ParsableCommand {
         } catch {
             finish(error)
         }
+    }
+
+    /// Prints a usage error with the usage of the subcommand `type` (not the root's, as ArgumentParser does for a
+    /// `ValidationError` thrown by `run`).
+    static func reportUsageError(_ error: Error, of type: ParsableCommand.Type) {
+        let name = type.configuration.commandName ?? type._commandName
+        StandardStreams.err("\(_errorPrefix)\(error)\nUsage: \(usageString(for: type))\n"
+                            + "  See 'zeroshot \(name) --help' for more information.\n")
     }
 
     /// Ends the process for an error of parsing or running: help and version text (a clean exit) on standard
@@ -78,6 +83,9 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
               zeroshot embed --text "a diagram" --text "a dog"
               zeroshot tokenize "This is a photo of a cat."
+              zeroshot index --db photos.db ~/Pictures
+              zeroshot search --db photos.db "a dog on a beach"
+              zeroshot classify --db photos.db --labels "receipt,screenshot,photo" --top-k 1 --format csv
 
             EXIT CODES:
               0   success

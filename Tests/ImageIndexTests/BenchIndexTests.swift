@@ -62,5 +62,14 @@ final class BenchIndexTests: XCTestCase {
         let zero = try zeroshot(["bench", "--db", db, "--queries", "0"], in: dir)
         XCTAssertNotEqual(zero.status, 0)
         XCTAssertTrue(zero.stderr.contains("--queries 0 is out of range"), zero.stderr)
+
+        // Image-tower options do not apply to an index's timings: usage errors, not silently ignored.
+        let image = try zeroshot(["bench", "--db", db, "--image", photo("rocket.jpg").path], in: dir)
+        XCTAssertEqual(image.status, 64, image.stderr)
+        XCTAssertTrue(image.stderr.contains("error: --image times the image tower; it does not apply to bench --db"),
+                      image.stderr)
+        let batch = try zeroshot(["bench", "--db", db, "--batch", "4"], in: dir)
+        XCTAssertEqual(batch.status, 64, batch.stderr)
+        XCTAssertTrue(batch.stderr.contains("error: --batch sizes the image tower's calls"), batch.stderr)
     }
 }

@@ -230,6 +230,13 @@ final class CommandLineIndexTests: XCTestCase {
         XCTAssertTrue(csv[1].hasPrefix(library.appendingPathComponent("2023/beach/cat.jpg").path + ","), similar.stdout)
         XCTAssertEqual(Float(csv[1].split(separator: ",").last!)!, 1, accuracy: 1e-5)
 
+        // --not texts that cancel the query: a usage error with search's usage (not the root command's).
+        let cancelled = try zeroshot(["search", "--db", db, "--not", "cat", "cat"])
+        XCTAssertEqual(cancelled.status, 64, cancelled.stderr)
+        XCTAssertTrue(cancelled.stderr.hasPrefix("error: the --not texts cancel the query exactly"), cancelled.stderr)
+        XCTAssertTrue(cancelled.stderr.contains("Usage: zeroshot search --db"), cancelled.stderr)
+        XCTAssertEqual(cancelled.stdout, "")
+
         // A URL as --image, read as the index reads URLs; an image that cannot be read is named.
         let server = try LoopbackServerForIndex.start(jpeg: try Data(contentsOf: photo("chelsea.jpg")))
         defer { server.stop() }
@@ -294,5 +301,13 @@ final class CommandLineIndexTests: XCTestCase {
         XCTAssertTrue(none.stderr.contains("\(empty): the index is empty"), none.stderr)
         let usage = try zeroshot(["classify", "--db", db, "--labels", "a,b", photo("rocket.jpg").path])
         XCTAssertEqual(usage.status, 64)
+        // Options about reading images have nothing to act on with --db: usage errors, not silently ignored.
+        let exclude = try zeroshot(["classify", "--db", db, "--labels", "a,b", "--exclude", "*.png"])
+        XCTAssertEqual(exclude.status, 64, exclude.stderr)
+        XCTAssertTrue(exclude.stderr.contains("error: --exclude applies to walked folders"), exclude.stderr)
+        XCTAssertEqual(exclude.stdout, "")
+        let download = try zeroshot(["classify", "--db", db, "--labels", "a,b", "--max-download-bytes", "10"])
+        XCTAssertEqual(download.status, 64, download.stderr)
+        XCTAssertTrue(download.stderr.contains("error: --max-download-bytes applies to URLs"), download.stderr)
     }
 }

@@ -66,6 +66,11 @@ final class InputWalkerTests: XCTestCase {
         XCTAssertEqual(walk.entries[1].shardKey, "https://example.com/x.jpg?a=1")
         XCTAssertEqual(walk.problems, [.missingArgument("missing.jpg", reason: "No such file or directory"), .invalidURL("http://")])
         XCTAssertEqual(walk.problems[0].description, "missing.jpg: cannot read the file (No such file or directory)")
+        // A URL of a scheme that is not downloaded is looked for as a file, and the message says why.
+        let ftp = tree.inRoot { InputWalker().entries(["ftp://example.com/x.jpg"]) }
+        XCTAssertEqual(ftp.problems.map(\.description), [
+            "ftp://example.com/x.jpg: cannot read the file (No such file or directory); only http:// and https:// URLs are downloaded",
+        ])
 
         // A hidden folder named as an argument is walked; without the exclusion both files come in order.
         let plain = tree.inRoot { InputWalker().entries(["dir", ".hidden", "dir/b.png"]) }

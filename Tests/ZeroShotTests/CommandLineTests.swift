@@ -169,10 +169,14 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testHelpTeachesWithExamples() throws {
-        for command in [["--help"], ["classify", "--help"], ["embed", "--help"], ["tokenize", "--help"], ["bench", "--help"]] {
+        for command in [["--help"], ["classify", "--help"], ["embed", "--help"], ["tokenize", "--help"], ["bench", "--help"],
+                        ["index", "--help"], ["search", "--help"], ["merge", "--help"]] {
             let r = try run(command)
             XCTAssertEqual(r.status, 0)
             XCTAssertTrue(r.stdout.contains("EXAMPLES"), "\(command): \(r.stdout)")
         }
+        // The photo-library commands have examples in the overview and in classify's help (--db).
+        XCTAssertTrue(try run(["--help"]).stdout.contains("zeroshot search --db photos.db"))
+        XCTAssertTrue(try run(["classify", "--help"]).stdout.contains("zeroshot classify --db photos.db"))
     }
 }
