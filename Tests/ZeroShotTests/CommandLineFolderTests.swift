@@ -34,24 +34,7 @@ final class CommandLineFolderTests: XCTestCase {
     }
 
     func run(_ arguments: [String], in directory: URL, stdin: Data? = nil) throws -> CommandLineTests.Run {
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        if stdin != nil { process.standardInput = input }
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(stdin)
-            try input.fileHandleForWriting.close()
-        }
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                     stderr: String(decoding: stderrData, as: UTF8.self))
+        try CommandLineTests.runProcess(CommandLineTests.executable, arguments, directory: directory, stdin: stdin)
     }
 
     func jsonl(_ text: String) throws -> [Row] {
@@ -206,18 +189,6 @@ final class CommandLineFolderTests: XCTestCase {
     }
 
     func run(_ arguments: [String], in directory: URL, executable: URL) throws -> CommandLineTests.Run {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                     stderr: String(decoding: stderrData, as: UTF8.self))
+        try CommandLineTests.runProcess(executable, arguments, directory: directory)
     }
 }

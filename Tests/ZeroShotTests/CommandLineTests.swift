@@ -20,19 +20,27 @@ final class CommandLineTests: XCTestCase {
         try Self.runProcess(Self.executable, arguments, environment: environment)
     }
 
-    /// Runs `executable` with the arguments and this process's environment plus `environment`; standard output
-    /// and error are captured.
-    static func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    /// Runs `executable` with the arguments and this process's environment plus `environment`, in `directory`
+    /// (default: this process's), with `stdin` on its standard input when given; standard output and error are
+    /// captured.
+    static func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                           directory: URL? = nil, stdin: Data? = nil) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
         process.environment = env
-        let out = Pipe(), err = Pipe()
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
+        if stdin != nil { process.standardInput = input }
         try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(stdin)
+            try input.fileHandleForWriting.close()
+        }
         let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
         let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
