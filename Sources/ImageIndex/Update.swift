@@ -93,14 +93,14 @@ extension ImageIndex {
         var done = 0
         var seen = Set<String>()
         var jobs: [Job] = []
-        for entry in walk.entries {
-            let stored = Self.storedPath(entry)
+        let storedPaths = walk.entries.map(Self.storedPath)
+        let existingRows = try rows(storedPaths)
+        for (entry, (stored, existing)) in zip(walk.entries, zip(storedPaths, existingRows)) {
             // The same file reached twice (overlapping arguments) is indexed once.
             guard seen.insert(stored).inserted else {
                 done += 1
                 continue
             }
-            let existing = try row(stored)
             if case .file(let url) = entry.location, let existing, let st = Self.fileStatus(url.path),
                existing.size == st.size, existing.mtime == st.mtime {
                 summary.unchanged += 1
@@ -192,13 +192,24 @@ extension ImageIndex {
         var sha256: String
     }
 
-    func row(_ stored: String) throws -> ExistingRow? {
-        try guarded {
-            try queue.read { db in
-                try Row.fetchOne(db.cachedStatement(sql: "SELECT size, mtime, sha256 FROM images WHERE path = ?"), arguments: [stored])
-                    .map { ExistingRow(size: $0["size"], mtime: $0["mtime"], sha256: $0["sha256"]) }
+    /// The rows of `paths` (nil where there is none), looked up 4,096 to a read transaction: one transaction per
+    /// path made a re-run over 100,000 unchanged files spend about a sixth of its time opening and closing them.
+    func rows(_ paths: [String]) throws -> [ExistingRow?] {
+        var result: [ExistingRow?] = []
+        result.reserveCapacity(paths.count)
+        for start in stride(from: 0, to: paths.count, by: 4096) {
+            let chunk = paths[start..<min(paths.count, start + 4096)]
+            result += try guarded {
+                try queue.read { db in
+                    let statement = try db.cachedStatement(sql: "SELECT size, mtime, sha256 FROM images WHERE path = ?")
+                    return try chunk.map { path in
+                        try Row.fetchOne(statement, arguments: [path])
+                            .map { ExistingRow(size: $0["size"], mtime: $0["mtime"], sha256: $0["sha256"]) }
+                    }
+                }
             }
         }
+        return result
     }
 
     /// Writes the rows of one batch in one transaction: an embedding inserts or replaces the row, nil refreshes
