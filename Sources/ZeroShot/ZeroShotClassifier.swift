@@ -290,6 +290,48 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         return try textEmbeddings(sequences)
     }
 
+    /// Prompt-ensemble class embeddings `[classNames.count, projection_dim]`: each class name is put through every
+    /// template, the L2-normalised text embeddings of its prompts are averaged and the mean is L2-normalised again
+    /// (the recipe of CLIP's "Prompt Engineering for ImageNet" notebook and open_clip's
+    /// `build_zero_shot_classifier`). Scores then follow as usual (`predictions`): exp(logit_scale) · cosine
+    /// (+ logit_bias), softmax or sigmoid.
+    ///
+    /// All prompts go through the text tower in batches of `promptBatchSize`, each distinct token sequence once
+    /// (`textEmbeddings`). With one template the result is exactly `labelEmbeddings` (the pipeline's numbers).
+    ///
+    /// - Throws: `ZeroShotError.noCandidateLabels`, `.noTemplates`, `.invalidTemplate`.
+    public func classEmbeddings(classNames: [String], templates: [String]) throws -> [[Float]] {
+        guard !classNames.isEmpty else { throw ZeroShotError.noCandidateLabels }
+        guard !templates.isEmpty else { throw ZeroShotError.noTemplates }
+        if templates.count == 1 { return try labelEmbeddings(classNames, hypothesisTemplate: templates[0]) }
+        var result: [[Float]] = []
+        result.reserveCapacity(classNames.count)
+        // Whole classes per chunk, so a chunk's prompts are about promptBatchSize.
+        let classesPerChunk = max(1, Self.promptBatchSize / templates.count)
+        var start = 0
+        while start < classNames.count {
+            let chunk = classNames[start..<min(start + classesPerChunk, classNames.count)]
+            let prompts = try chunk.flatMap { name in try templates.map { try applyHypothesisTemplate($0, to: name) } }
+            let embeddings = try textEmbeddings(prompts)
+            for c in 0..<chunk.count {
+                let rows = embeddings[(c * templates.count)..<((c + 1) * templates.count)]
+                var mean = [Float](repeating: 0, count: rows.first!.count)
+                for row in rows { for d in mean.indices { mean[d] += row[d] } }
+                let count = Float(templates.count)
+                for d in mean.indices { mean[d] /= count }
+                var norm: Float = 0
+                for value in mean { norm += value * value }
+                norm = norm.squareRoot()
+                result.append(mean.map { $0 / norm })
+            }
+            start += chunk.count
+        }
+        return result
+    }
+
+    /// Prompts per text-tower pass of `classEmbeddings` (whole classes per pass, so one class may exceed it).
+    public static let promptBatchSize = 1024
+
     // MARK: - Images
 
     /// Decodes an input to RGB (EXIF orientation applied, as `transformers.image_utils.load_image`).
@@ -453,9 +495,19 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - Throws: only the label/template errors (they concern every image).
     public func classify(_ inputs: [ImageInput], candidateLabels: [String],
                          hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate) throws -> [Result<[Prediction], Error>] {
+        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplates: [hypothesisTemplate])
+    }
+
+    /// Ranks the candidate labels for each image with a prompt ensemble: each label's embedding is
+    /// `classEmbeddings(classNames:templates:)` over `hypothesisTemplates` (one template gives the pipeline's
+    /// numbers). One result per input, in input order.
+    ///
+    /// - Throws: only the label/template errors of `classEmbeddings` (they concern every image).
+    public func classify(_ inputs: [ImageInput], candidateLabels: [String],
+                         hypothesisTemplates: [String]) throws -> [Result<[Prediction], Error>] {
         var results: [Result<[Prediction], Error>] = []
         results.reserveCapacity(inputs.count)
-        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplate: hypothesisTemplate,
+        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplates: hypothesisTemplates,
                      load: { [self] input in try decode(input) }) { _, result in results.append(result) }
         return results
     }
@@ -473,7 +525,18 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                                       batchSize: Int? = nil,
                                       load: @escaping @Sendable (S.Element) throws -> RGBImage,
                                       body: (S.Element, Result<[Prediction], Error>) throws -> Void) throws {
-        let textEmbeddings = try labelEmbeddings(candidateLabels, hypothesisTemplate: hypothesisTemplate)
+        try classify(items, candidateLabels: candidateLabels, hypothesisTemplates: [hypothesisTemplate],
+                     batchSize: batchSize, load: load, body: body)
+    }
+
+    /// The streaming `classify` with a prompt ensemble over `hypothesisTemplates` (see `classEmbeddings`).
+    ///
+    /// - Throws: the label/template errors (before any item is loaded), then only what `body` throws.
+    public func classify<S: Sequence>(_ items: S, candidateLabels: [String], hypothesisTemplates: [String],
+                                      batchSize: Int? = nil,
+                                      load: @escaping @Sendable (S.Element) throws -> RGBImage,
+                                      body: (S.Element, Result<[Prediction], Error>) throws -> Void) throws {
+        let textEmbeddings = try classEmbeddings(classNames: candidateLabels, templates: hypothesisTemplates)
         try embedImages(items, batchSize: batchSize, load: load) { item, result in
             try body(item, result.map { embedding in
                 predictions(imageEmbeddings: [embedding], textEmbeddings: textEmbeddings,

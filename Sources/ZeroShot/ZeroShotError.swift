@@ -6,6 +6,8 @@ import Hub
 public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equatable {
     case noCandidateLabels
     case invalidTemplate(String, reason: String)
+    /// A prompt ensemble was asked for with no hypothesis template.
+    case noTemplates
     /// The model name is not a directory (relative to `workingDirectory`), and as a Hugging Face repo id it failed
     /// with `hubError`; `origin` says where the name came from.
     case modelNotFound(String, origin: ModelNameOrigin, workingDirectory: String, hubError: HubError)
@@ -24,6 +26,8 @@ public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equat
         switch self {
         case .noCandidateLabels:
             return "no candidate labels: give at least one label"
+        case .noTemplates:
+            return "no hypothesis templates: give at least one template"
         case .invalidTemplate(let template, let reason):
             return "invalid hypothesis template \"\(template)\": \(reason)"
         case .modelNotFound(let name, .given, let workingDirectory, let hubError):
