@@ -37,10 +37,20 @@ struct Classify: CheckedCommand {
             label the same text and score), labels the template makes equal, a single label with softmax scores \
             (its score is always 1.0), and scores that are not finite (logit_scale overflows exp).
 
+            PROMPT ENSEMBLES:
+              --templates NAME|FILE puts each label through every template of a set and scores the label by the \
+            mean of the L2-normalised embeddings of its prompts, L2-normalised again (CLIP's and open_clip's \
+            recipe), instead of one --template. Built-in sets: openai-imagenet (the 80 templates of CLIP's \
+            ImageNet evaluation), openai-cifar (CLIP's 18 CIFAR templates), simple (open_clip's 7). \
+            --classnames NAME|FILE gives the candidate labels: imagenet (OpenAI's cleaned ImageNet-1k names), \
+            cifar10, cifar100. A FILE has one entry per line (UTF-8; blank lines ignored); errors name the file \
+            and line.
+
             EXAMPLES:
               zeroshot classify --labels "fox,bear,owl" animal.jpg
               zeroshot classify --label "a photo taken at night" --label "a photo taken by day" --top-k 1 *.jpg
               zeroshot classify --labels "cat,dog" --template "a blurry photo of a {}." --format json cat.png
+              zeroshot classify --classnames imagenet --templates openai-imagenet --top-k 5 photos/
               zeroshot classify --model ~/models/clip-vit-base-patch32 --labels "red,green,blue" --format csv img/*.png
               zeroshot classify --labels "beach,mountains,city" --format jsonl --exclude "*.tmp" ~/Pictures
               zeroshot classify --labels "cat,dog" https://huggingface.co/datasets/Narsil/image_dummy/raw/main/parrots.png
@@ -71,6 +81,17 @@ struct Classify: CheckedCommand {
         valueName: "template"))
     var templates: [String] = []
 
+    @Option(name: .customLong("templates"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Prompt ensemble: a built-in template set (\(PromptSets.templateSetNames.joined(separator: ", "))) or a file "
+        + "with one template per line; each label's embedding is the renormalised mean over its prompts (once; not "
+        + "with --template).", valueName: "name|file"))
+    var templateSets: [String] = []
+
+    @Option(name: .customLong("classnames"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Candidate labels from a built-in class-name set (\(PromptSets.classNameSetNames.joined(separator: ", "))) "
+        + "or a file with one label per line (once; not with --labels or --label).", valueName: "name|file"))
+    var classNameSets: [String] = []
+
     @Option(name: .customLong("top-k"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Show only the N best labels per image (once; scores are still computed over all labels).", valueName: "N"))
     var topKs: [Int] = []
@@ -97,6 +118,12 @@ struct Classify: CheckedCommand {
     /// The labels of every `--labels` in order, then those of `--label`, each as given (`--label` values are not
     /// trimmed).
     func candidateLabels() throws -> [String] {
+        if let set = classNameSets.last {
+            guard labels.isEmpty && label.isEmpty else {
+                throw ValidationError("give candidate labels either with --classnames or with --labels/--label, not both")
+            }
+            do { return try PromptSets.classNames(set) } catch { throw ValidationError("--classnames: \(error)") }
+        }
         var result: [String] = []
         for list in labels { result += try parseLabelList(list) }
         result += label
@@ -106,9 +133,20 @@ struct Classify: CheckedCommand {
         return result
     }
 
+    /// The hypothesis templates: those of `--templates` (a prompt ensemble), else the one of `--template`.
+    func hypothesisTemplates() throws -> [String] {
+        guard let set = templateSets.last else { return [template] }
+        do { return try PromptSets.templates(set) } catch { throw ValidationError("--templates: \(error)") }
+    }
+
     func check() throws {
         try modelOptions.check()
         try checkGivenOnce("--template", templates.count)
+        try checkGivenOnce("--templates", templateSets.count)
+        try checkGivenOnce("--classnames", classNameSets.count)
+        if !templates.isEmpty && !templateSets.isEmpty {
+            throw ValidationError("give either --template (one template) or --templates (a set), not both")
+        }
         try checkGivenOnce("--top-k", topKs.count)
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
         try inputOptions.check()
@@ -128,16 +166,21 @@ struct Classify: CheckedCommand {
                 throw ValidationError("give at least one image file, folder or URL (or --files-from FILE)")
             }
         }
-        try validateTemplate(template, for: candidateLabels())
+        let labels = try candidateLabels()
+        if templateSets.isEmpty {
+            try validateTemplate(template, for: labels)
+        } else {
+            try validateTemplates(try hypothesisTemplates(), from: templateSets.last!, for: labels)
+        }
     }
 
     func run() throws {
         if let db { return try runIndexed(db: db) }
         let labels = try candidateLabels()
+        let hypothesisTemplates = try hypothesisTemplates()
         let walk = try inputOptions.walk(images)
         let classifier = try modelOptions.loadClassifier()
-        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template,
-                                                                    scoring: classifier.model.scoring) {
+        for message in try templateWarnings(labels, hypothesisTemplates, scoring: classifier.model.scoring) {
             warn(message)
         }
         let loader = inputOptions.loader, maxPixels = modelOptions.maxPixels
@@ -146,7 +189,7 @@ struct Classify: CheckedCommand {
         var failed = !walk.problems.isEmpty
         var succeeded = 0, nonFinite = 0
         try writeOut(output.header())
-        try classifier.classify(walk.entries, candidateLabels: labels, hypothesisTemplate: template,
+        try classifier.classify(walk.entries, candidateLabels: labels, hypothesisTemplates: hypothesisTemplates,
                                 load: { entry in try loader.image(entry, maxPixels: maxPixels) }) { entry, result in
             switch result {
             case .success(let predictions):

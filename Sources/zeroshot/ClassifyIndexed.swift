@@ -11,11 +11,11 @@ extension Classify {
         let labels = try candidateLabels()
         let index = try ImageIndex(path: db, create: false)
         let classifier = try loadIndexModel(index, modelOptions)
-        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template,
-                                                                    scoring: classifier.model.scoring) {
+        let hypothesisTemplates = try hypothesisTemplates()
+        for message in try templateWarnings(labels, hypothesisTemplates, scoring: classifier.model.scoring) {
             warn(message)
         }
-        let textEmbeddings = try classifier.labelEmbeddings(labels, hypothesisTemplate: template)
+        let textEmbeddings = try classifier.classEmbeddings(classNames: labels, templates: hypothesisTemplates)
         var first = true, total = 0, nonFinite = 0
         if format == .json { try writeOut("[") }
         // A row with a corrupt embedding is an error naming its image; the others are still scored (exit 1).

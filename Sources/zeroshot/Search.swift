@@ -9,7 +9,7 @@ struct Search: CheckedCommand {
         abstract: "Search an index by text, by similar images, or both.",
         discussion: """
             The query is the sum of the L2-normalised embeddings of TEXT (embedded as given, or put through \
-            --template) and of each --image, minus those of each --not text, L2-normalised again; every stored \
+            --template, or the renormalised mean over the prompts of a --templates set) and of each --image, minus those of each --not text, L2-normalised again; every stored \
             image is scored by the cosine similarity of its embedding with it (one matrix product over all \
             stored embeddings), and the best are listed first. The index's own model is used (not \
             $ZEROSHOT_MODEL or the default model); --model, when given, must name the same model (same fingerprint).
@@ -50,6 +50,20 @@ struct Search: CheckedCommand {
         "Put TEXT and --not texts through this template ({} is the text), e.g. \"a photo of {}.\".", valueName: "template"))
     var template: String?
 
+    @Option(name: .customLong("templates"), parsing: .unconditional, help: ArgumentHelp(
+        "Prompt ensemble for TEXT and --not texts: a built-in template set (\(PromptSets.templateSetNames.joined(separator: ", "))) "
+        + "or a file with one template per line; each text's embedding is the renormalised mean over its prompts (not "
+        + "with --template).", valueName: "name|file"))
+    var templateSet: String?
+
+    /// The templates of `--templates`, else `--template`'s, else none (texts as given).
+    func hypothesisTemplates() throws -> [String]? {
+        if let templateSet {
+            do { return try PromptSets.templates(templateSet) } catch { throw ValidationError("--templates: \(error)") }
+        }
+        return template.map { [$0] }
+    }
+
     @Argument(help: ArgumentHelp("The text to search for.", valueName: "text"))
     var text: [String] = []
 
@@ -65,15 +79,24 @@ struct Search: CheckedCommand {
         if let empty = (text + not).first(where: { $0.allSatisfy(\.isWhitespace) }) {
             throw ValidationError("the search text '\(empty)' is empty; give words to search for")
         }
+        if template != nil && templateSet != nil {
+            throw ValidationError("give either --template (one template) or --templates (a set), not both")
+        }
         if let template { try validateTemplate(template, for: text + not) }
+        if let templateSet { try validateTemplates(try hypothesisTemplates() ?? [], from: templateSet, for: text + not) }
     }
 
     func run() throws {
         let index = try ImageIndex(path: db, create: false)
         let classifier = try loadIndexModel(index, modelOptions, batchSize: 1)
-        let fill: (String) throws -> String = { t in try template.map { try applyHypothesisTemplate($0, to: t) } ?? t }
-        var positive = try classifier.textEmbeddings(try text.map(fill))
-        let negative = try classifier.textEmbeddings(try not.map(fill))
+        let templates = try hypothesisTemplates()
+        let embed: ([String]) throws -> [[Float]] = { texts in
+            guard !texts.isEmpty else { return [] }
+            guard let templates else { return try classifier.textEmbeddings(texts) }
+            return try classifier.classEmbeddings(classNames: texts, templates: templates)
+        }
+        var positive = try embed(text)
+        let negative = try embed(not)
         var failed = false
         let loader = InputLoader()
         for path in image {

@@ -214,6 +214,31 @@ func validateTemplate(_ template: String, for labels: [String]) throws {
     }
 }
 
+/// Checks that every template of a `--templates` set (`source`: its name or file) fills with every label.
+func validateTemplates(_ templates: [String], from source: String, for labels: [String]) throws {
+    for (i, template) in templates.enumerated() {
+        for label in labels {
+            do { _ = try applyHypothesisTemplate(template, to: label) } catch {
+                throw ValidationError("--templates \(source): template #\(i + 1): \(error)")
+            }
+        }
+    }
+}
+
+/// The candidate-label warnings of `ZeroShotClassifier.candidateLabelWarnings` for each template of a set, each
+/// distinct message once.
+func templateWarnings(_ labels: [String], _ templates: [String], scoring: Scoring) throws -> [String] {
+    var seen = Set<String>()
+    var result: [String] = []
+    for template in templates {
+        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template, scoring: scoring)
+        where seen.insert(message).inserted {
+            result.append(message)
+        }
+    }
+    return result
+}
+
 /// Prints an error for one input to standard error, naming the input once, by the path as given (decoding errors
 /// already name their file; others, such as a failed batch, get the input put in front). An image over the pixel
 /// limit is told about `--max-pixels`.
