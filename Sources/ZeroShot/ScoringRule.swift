@@ -22,7 +22,7 @@ import Layers
 ///
 /// The default τ, `defaultMinSimilarity` = 0.28, is the image-text cosine LAION-5B (Schuhmann et al., 2022) kept
 /// English pairs above with OpenAI's CLIP ViT-B/32 when it filtered captions that fit their images (LAION-400M
-/// used 0.3). Hypothesis-template texts are shorter than captions and other checkpoints spread cosines
+/// used 0.3). Filled hypothesis templates are not the web captions LAION filtered, and other checkpoints spread cosines
 /// differently, so calibrate τ on a few images of your own for anything but a first look.
 public struct ScoringRule: Sendable, Equatable {
     /// The pipeline's scores, all predictions kept.

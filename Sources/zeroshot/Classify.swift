@@ -49,8 +49,21 @@ struct Classify: CheckedCommand {
               zeroshot classify --labels "dog,cat,grass,sky" --multi-label --threshold 0.5 garden.jpg
 
             THRESHOLDS AND MULTI-LABEL:
-              --threshold S keeps the predictions with score >= S (S from 0 to 1), after scoring over all labels             and before --top-k. An image may keep none: the table says so on its line ("(no label scored >= S)"),             json and jsonl give it an empty "predictions" list, and csv has no row for it. A NaN score is never             kept.
-              --multi-label decides each label on its own instead of a softmax over the labels (our rule; the             pipeline has none). SigLIP models keep their sigmoid scores, which are already independent (its             logit_bias decides; --min-similarity is refused). CLIP and Chinese-CLIP models score each label             sigmoid((cos - τ) · exp(logit_scale)), cos the cosine similarity of image and text and τ             --min-similarity (default \(ScoringRule.defaultMinSimilarity), the CLIP ViT-B/32 cosine above which             LAION-5B kept an image-caption pair as fitting). τ is the cosine at which a label scores 0.5;             exp(logit_scale) is about 100 for trained CLIP checkpoints, so the score is sharp around it (0.02 above             scores 0.88, 0.05 above 0.99). Calibrate τ on a few of your images for other checkpoints or templates.             The output shape is unchanged and "logit" stays logits_per_image; --threshold 0.5 then keeps the labels             whose cosine is at least τ.
+              --threshold S keeps the predictions with score >= S (S from 0 to 1), after scoring over all labels \
+            and before --top-k. An image may keep none: the table says so on its line ("(no label scored >= S)"), \
+            json and jsonl give it an empty "predictions" list, and csv has no row for it. A NaN score is never \
+            kept.
+              --multi-label decides each label on its own instead of a softmax over the labels (our rule; the \
+            pipeline has none). SigLIP models keep their sigmoid scores, which are already independent (the \
+            checkpoint's logit_bias decides; --min-similarity is a usage error). CLIP and Chinese-CLIP models \
+            score each label sigmoid((cos - τ) · exp(logit_scale)), cos the cosine similarity of image and text, \
+            τ from --min-similarity (default \(ScoringRule.defaultMinSimilarity): the CLIP ViT-B/32 image-text \
+            cosine above which LAION-5B kept a caption as fitting its image). τ is the cosine at which a label \
+            scores 0.5; exp(logit_scale) is 100 for OpenAI's checkpoints, so the score is sharp around it (0.02 \
+            above scores 0.88, 0.05 above 0.993). Check τ on a few of your images for other checkpoints and \
+            templates ("logit" is exp(logit_scale) · cos). The output shape is unchanged and "logit" stays \
+            logits_per_image; --multi-label --threshold 0.5 keeps the labels whose cosine reaches τ. \
+            --min-similarity without --multi-label is a usage error.
 
             FORMATS:
               table  each image's labels, best first, with percent scores (default)
