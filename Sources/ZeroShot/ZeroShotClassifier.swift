@@ -12,6 +12,8 @@ import Tokenizers
 ///     "This is a photo of {}." + label -> input_ids -> text embeddings [labels, D]
 ///     logits_per_image = exp(logit_scale) · cosine  [batch, labels] -> softmax over the labels -> predictions
 ///
+/// `ScoringRule` gives the alternatives to the pipeline's scores: a threshold, and labels scored independently.
+///
 /// Text embeddings are cached inside the classifier per filled template, so repeated calls with the same
 /// candidate labels and hypothesis template only run the image tower. A classifier is safe to share between threads.
 public final class ZeroShotClassifier: @unchecked Sendable {
@@ -520,9 +522,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// `predictions(imageEmbeddings:textEmbeddings:candidateLabels:rule:)` with the pipeline's scores, all kept.
     public func predictions(imageEmbeddings: [[Float]], textEmbeddings: [[Float]],
                             candidateLabels: [String]) -> [[Prediction]] {
-        let logits = model.logitsPerImage(imageEmbeddings: imageEmbeddings, textEmbeddings: textEmbeddings)
         precondition(textEmbeddings.count == candidateLabels.count,
                      "\(textEmbeddings.count) text embeddings for \(candidateLabels.count) candidate labels")
+        let logits = model.logitsPerImage(imageEmbeddings: imageEmbeddings, textEmbeddings: textEmbeddings)
         return logits.map { Self.rank(labels: candidateLabels, logits: $0, scoring: model.scoring) }
     }
 
@@ -626,6 +628,10 @@ extension ZeroShotClassifier {
     /// Predictions from one image's logits_per_image under `rule` (see `ScoringRule`): scores, sorted as `rank`
     /// sorts them, then only those with `score >= rule.threshold` kept (possibly none).
     ///
+    /// - Parameters:
+    ///   - logits: logits_per_image of one image, `[labels]`, in the order of `labels`.
+    ///   - scoring: the model's (`ZeroShotModel.scoring`).
+    ///   - logitScale: the stored logit_scale (a log; the logits use `exp(logitScale)`), for τ in multi-label mode.
     /// - Throws: `ScoringRuleError.minSimilarityWithSigmoidModel` for a minimum similarity with `.sigmoid` scoring.
     public static func rank(labels: [String], logits: [Float], scoring: Scoring, logitScale: Float,
                             rule: ScoringRule) throws -> [Prediction] {
