@@ -12,6 +12,8 @@ import Tokenizers
 ///     "This is a photo of {}." + label -> input_ids -> text embeddings [labels, D]
 ///     logits_per_image = exp(logit_scale) · cosine  [batch, labels] -> softmax over the labels -> predictions
 ///
+/// `ScoringRule` gives the alternatives to the pipeline's scores: a threshold, and labels scored independently.
+///
 /// Text embeddings are cached inside the classifier per filled template, so repeated calls with the same
 /// candidate labels and hypothesis template only run the image tower. A classifier is safe to share between threads.
 public final class ZeroShotClassifier: @unchecked Sendable {
@@ -482,32 +484,37 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - Parameters:
     ///   - candidateLabels: free-text labels, in the order ties are kept.
     ///   - hypothesisTemplate: filled with each label as Python's `str.format`; default `This is a photo of {}.`
-    /// - Returns: one prediction per label, sorted by score (highest first), ties in input order.
-    /// - Throws: the label/template errors of `labelEmbeddings`, or the image's decoding error.
+    ///   - rule: scores and which predictions are kept (`ScoringRule`; default the pipeline's, all kept).
+    /// - Returns: one prediction per label (those `rule` keeps), sorted by score (highest first), ties in input order.
+    /// - Throws: the label/template errors of `labelEmbeddings`, `ScoringRuleError` for a rule the model cannot
+    ///   use, or the image's decoding error.
     public func classify(_ input: ImageInput, candidateLabels: [String],
-                         hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate) throws -> [Prediction] {
-        try classify([input], candidateLabels: candidateLabels, hypothesisTemplate: hypothesisTemplate)[0].get()
+                         hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate,
+                         rule: ScoringRule = .pipeline) throws -> [Prediction] {
+        try classify([input], candidateLabels: candidateLabels, hypothesisTemplate: hypothesisTemplate, rule: rule)[0].get()
     }
 
     /// Ranks the candidate labels for each image, batching the image tower. One result per input, in input order;
     /// an image that fails carries its own error and the others are still classified.
     ///
-    /// - Throws: only the label/template errors (they concern every image).
+    /// - Throws: only the label/template errors and `ScoringRuleError` (they concern every image).
     public func classify(_ inputs: [ImageInput], candidateLabels: [String],
-                         hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate) throws -> [Result<[Prediction], Error>] {
-        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplates: [hypothesisTemplate])
+                         hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate,
+                         rule: ScoringRule = .pipeline) throws -> [Result<[Prediction], Error>] {
+        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplates: [hypothesisTemplate], rule: rule)
     }
 
     /// Ranks the candidate labels for each image with a prompt ensemble: each label's embedding is
     /// `classEmbeddings(classNames:templates:)` over `hypothesisTemplates` (one template gives the pipeline's
     /// numbers). One result per input, in input order.
     ///
-    /// - Throws: only the label/template errors of `classEmbeddings` (they concern every image).
-    public func classify(_ inputs: [ImageInput], candidateLabels: [String],
-                         hypothesisTemplates: [String]) throws -> [Result<[Prediction], Error>] {
+    /// - Throws: only the label/template errors of `classEmbeddings` and `ScoringRuleError` (they concern every
+    ///   image).
+    public func classify(_ inputs: [ImageInput], candidateLabels: [String], hypothesisTemplates: [String],
+                         rule: ScoringRule = .pipeline) throws -> [Result<[Prediction], Error>] {
         var results: [Result<[Prediction], Error>] = []
         results.reserveCapacity(inputs.count)
-        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplates: hypothesisTemplates,
+        try classify(inputs, candidateLabels: candidateLabels, hypothesisTemplates: hypothesisTemplates, rule: rule,
                      load: { [self] input in try decode(input) }) { _, result in results.append(result) }
         return results
     }
@@ -518,29 +525,37 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - Parameters:
     ///   - batchSize: images per run of the image tower (default `options.batchSize`).
     ///   - load: the item's RGB pixels, called on a worker thread.
+    ///   - rule: scores and which predictions are kept (`ScoringRule`; default the pipeline's, all kept).
     ///   - body: called on the calling thread once per item, in input order.
-    /// - Throws: the label/template errors (before any item is loaded), then only what `body` throws.
+    /// - Throws: the label/template errors and `ScoringRuleError` (before any item is loaded), then only what
+    ///   `body` throws.
     public func classify<S: Sequence>(_ items: S, candidateLabels: [String],
                                       hypothesisTemplate: String = ZeroShotClassifier.defaultHypothesisTemplate,
+                                      rule: ScoringRule = .pipeline,
                                       batchSize: Int? = nil,
                                       load: @escaping @Sendable (S.Element) throws -> RGBImage,
                                       body: (S.Element, Result<[Prediction], Error>) throws -> Void) throws {
-        try classify(items, candidateLabels: candidateLabels, hypothesisTemplates: [hypothesisTemplate],
+        try classify(items, candidateLabels: candidateLabels, hypothesisTemplates: [hypothesisTemplate], rule: rule,
                      batchSize: batchSize, load: load, body: body)
     }
 
     /// The streaming `classify` with a prompt ensemble over `hypothesisTemplates` (see `classEmbeddings`).
     ///
-    /// - Throws: the label/template errors (before any item is loaded), then only what `body` throws.
+    /// - Throws: the label/template errors and `ScoringRuleError` (before any item is loaded), then only what
+    ///   `body` throws.
     public func classify<S: Sequence>(_ items: S, candidateLabels: [String], hypothesisTemplates: [String],
+                                      rule: ScoringRule = .pipeline,
                                       batchSize: Int? = nil,
                                       load: @escaping @Sendable (S.Element) throws -> RGBImage,
                                       body: (S.Element, Result<[Prediction], Error>) throws -> Void) throws {
+        _ = try rule.logitOffset(scoring: model.scoring, logitScale: model.logitScale)
         let textEmbeddings = try classEmbeddings(classNames: candidateLabels, templates: hypothesisTemplates)
         try embedImages(items, batchSize: batchSize, load: load) { item, result in
-            try body(item, result.map { embedding in
-                predictions(imageEmbeddings: [embedding], textEmbeddings: textEmbeddings,
-                            candidateLabels: candidateLabels)[0]
+            try body(item, result.flatMap { embedding in
+                Result {
+                    try predictions(imageEmbeddings: [embedding], textEmbeddings: textEmbeddings,
+                                    candidateLabels: candidateLabels, rule: rule)[0]
+                }
             })
         }
     }
@@ -554,8 +569,23 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     ///   - imageEmbeddings: `[images, D]`, L2-normalised (as `embedImages` gives them).
     ///   - textEmbeddings: `[labels, D]`, L2-normalised, one per candidate label (`labelEmbeddings`).
     ///   - candidateLabels: the labels, in the order of `textEmbeddings`.
-    /// - Returns: `[images][labels]` predictions. The counts of `textEmbeddings` and `candidateLabels`, and every
-    ///   row's D, must agree (a programming error otherwise).
+    ///   - rule: scores and which predictions are kept (`ScoringRule`; default the pipeline's, all kept).
+    /// - Returns: `[images][labels]` predictions (with a threshold, only those kept: a row may be empty). The counts
+    ///   of `textEmbeddings` and `candidateLabels`, and every row's D, must agree (a programming error otherwise).
+    /// - Throws: `ScoringRuleError.minSimilarityWithSigmoidModel` for a rule with a minimum similarity on a sigmoid
+    ///   (SigLIP) model; nothing with `.pipeline`.
+    public func predictions(imageEmbeddings: [[Float]], textEmbeddings: [[Float]],
+                            candidateLabels: [String], rule: ScoringRule) throws -> [[Prediction]] {
+        precondition(textEmbeddings.count == candidateLabels.count,
+                     "\(textEmbeddings.count) text embeddings for \(candidateLabels.count) candidate labels")
+        let logits = model.logitsPerImage(imageEmbeddings: imageEmbeddings, textEmbeddings: textEmbeddings)
+        return try logits.map {
+            try Self.rank(labels: candidateLabels, logits: $0, scoring: model.scoring, logitScale: model.logitScale,
+                          rule: rule)
+        }
+    }
+
+    /// `predictions(imageEmbeddings:textEmbeddings:candidateLabels:rule:)` with the pipeline's scores, all kept.
     public func predictions(imageEmbeddings: [[Float]], textEmbeddings: [[Float]],
                             candidateLabels: [String]) -> [[Prediction]] {
         precondition(textEmbeddings.count == candidateLabels.count,
@@ -636,7 +666,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     ///
     /// - `.softmax`: over the labels (float32, max-subtracted, as torch's `softmax`): the scores sum to 1.
     /// - `.sigmoid`: `1 / (1 + exp(-logit))` per label (torch's `sigmoid`): each label is scored on its own.
-    static func rank(labels: [String], logits: [Float], scoring: Scoring = .softmax) -> [Prediction] {
+    /// - `.sigmoid` with `offset`: `1 / (1 + exp(-(logit - offset)))` (`ScoringRule.logitOffset`); the logit kept in
+    ///   the prediction is the one given.
+    static func rank(labels: [String], logits: [Float], scoring: Scoring = .softmax, offset: Float = 0) -> [Prediction] {
         let scores: [Float]
         switch scoring {
         case .softmax:
@@ -645,7 +677,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             let sum = exps.reduce(0, +)
             scores = exps.map { $0 / sum }
         case .sigmoid:
-            scores = logits.map { 1 / (1 + expf(-$0)) }
+            scores = offset == 0 ? logits.map { 1 / (1 + expf(-$0)) } : logits.map { 1 / (1 + expf(-($0 - offset))) }
         }
         let predictions = zip(labels, zip(scores, logits)).map { label, pair in
             Prediction(label: label, score: pair.0, logit: pair.1)
@@ -655,6 +687,23 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                 a.1.score.isNaN || b.1.score.isNaN || a.1.score == b.1.score ? a.0 < b.0 : a.1.score > b.1.score
             }
             .map(\.1)
+    }
+}
+
+extension ZeroShotClassifier {
+    /// Predictions from one image's logits_per_image under `rule` (see `ScoringRule`): scores, sorted as `rank`
+    /// sorts them, then only those with `score >= rule.threshold` kept (possibly none).
+    ///
+    /// - Parameters:
+    ///   - logits: logits_per_image of one image, `[labels]`, in the order of `labels`.
+    ///   - scoring: the model's (`ZeroShotModel.scoring`).
+    ///   - logitScale: the stored logit_scale (a log; the logits use `exp(logitScale)`), for τ in multi-label mode.
+    /// - Throws: `ScoringRuleError.minSimilarityWithSigmoidModel` for a minimum similarity with `.sigmoid` scoring.
+    public static func rank(labels: [String], logits: [Float], scoring: Scoring, logitScale: Float,
+                            rule: ScoringRule) throws -> [Prediction] {
+        let offset = try rule.logitOffset(scoring: scoring, logitScale: logitScale)
+        let ranked = rank(labels: labels, logits: logits, scoring: rule.effectiveScoring(scoring), offset: offset)
+        return rule.threshold == nil ? ranked : ranked.filter { rule.keeps($0.score) }
     }
 }
 

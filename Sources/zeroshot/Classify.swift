@@ -56,12 +56,30 @@ struct Classify: CheckedCommand {
               zeroshot classify --labels "cat,dog" https://huggingface.co/datasets/Narsil/image_dummy/raw/main/parrots.png
               find /data -name "*.jpg" | zeroshot classify --labels "cat,dog" --format csv --files-from -
               zeroshot classify --db photos.db --labels "receipt,screenshot,photo" --top-k 1 --format csv
+              zeroshot classify --labels "dog,cat,grass,sky" --multi-label --threshold 0.5 garden.jpg
+
+            THRESHOLDS AND MULTI-LABEL:
+              --threshold S keeps the predictions with score >= S (S from 0 to 1), after scoring over all labels \
+            and before --top-k. An image may keep none: the table says so on its line ("(no label scored >= S)"), \
+            json and jsonl give it an empty "predictions" list, and csv has no row for it. A NaN score is never \
+            kept.
+              --multi-label decides each label on its own instead of a softmax over the labels (our rule; the \
+            pipeline has none). SigLIP models keep their sigmoid scores, which are already independent (the \
+            checkpoint's logit_bias decides; --min-similarity is a usage error). CLIP and Chinese-CLIP models \
+            score each label sigmoid((cos - τ) · exp(logit_scale)), cos the cosine similarity of image and text, \
+            τ from --min-similarity (default \(ScoringRule.defaultMinSimilarity): the CLIP ViT-B/32 image-text \
+            cosine above which LAION-5B kept a caption as fitting its image). τ is the cosine at which a label \
+            scores 0.5; exp(logit_scale) is 100 for OpenAI's checkpoints, so the score is sharp around it (0.02 \
+            above scores 0.88, 0.05 above 0.993). Check τ on a few of your images for other checkpoints and \
+            templates ("logit" is exp(logit_scale) · cos). The output shape is unchanged and "logit" stays \
+            logits_per_image; --multi-label --threshold 0.5 keeps the labels whose cosine reaches τ. \
+            --min-similarity without --multi-label is a usage error.
 
             FORMATS:
               table  each image's labels, best first, with percent scores (default)
               json   [{"image": path, "predictions": [{"label", "score", "logit"}]}] sorted by score (streamed)
               jsonl  one {"image", "predictions"} object per line
-              csv    image,rank,label,score,logit
+              csv    image,rank,label,score,logit (an image that keeps no label under --threshold has no row)
             """
     )
 
@@ -95,6 +113,19 @@ struct Classify: CheckedCommand {
     @Option(name: .customLong("top-k"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Show only the N best labels per image (once; scores are still computed over all labels).", valueName: "N"))
     var topKs: [Int] = []
+
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Keep only predictions with score >= S, 0 to 1 (once; an image may keep none).", valueName: "S"))
+    var threshold: [Float] = []
+
+    @Flag(name: .customLong("multi-label"), help: ArgumentHelp(
+        "Score each label on its own: SigLIP's sigmoid; for CLIP-like models sigmoid((cos - τ) · exp(logit_scale))."))
+    var multiLabel = false
+
+    @Option(name: .customLong("min-similarity"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "With --multi-label on CLIP-like models: τ, the cosine at which a label scores 0.5 (once; default \(ScoringRule.defaultMinSimilarity)).",
+        valueName: "cos"))
+    var minSimilarities: [Float] = []
 
     /// The hypothesis template: `--template` (given at most once), else the pipeline's default.
     var template: String { templates.last ?? ZeroShotClassifier.defaultHypothesisTemplate }
@@ -139,6 +170,44 @@ struct Classify: CheckedCommand {
         do { return try PromptSets.templates(set) } catch { throw ValidationError("--templates: \(error)") }
     }
 
+    /// The `ScoringRule` of --threshold, --multi-label and --min-similarity.
+    /// - Throws: `ValidationError` naming the option.
+    func scoringRule() throws -> ScoringRule {
+        try checkGivenOnce("--threshold", threshold.count)
+        try checkGivenOnce("--min-similarity", minSimilarities.count)
+        if let t = threshold.last, !(0...1).contains(t) {
+            throw ValidationError("--threshold \(t) is out of range: give a score from 0 to 1")
+        }
+        if let m = minSimilarities.last {
+            guard multiLabel else {
+                throw ValidationError("--min-similarity applies to --multi-label scoring only (a softmax over the labels "
+                                      + "has no such point); add --multi-label")
+            }
+            guard (-1...1).contains(m) else {
+                throw ValidationError("--min-similarity \(m) is out of range: give a cosine similarity from -1 to 1")
+            }
+        }
+        do {
+            return try ScoringRule(threshold: threshold.last, multiLabel: multiLabel, minSimilarity: minSimilarities.last)
+        } catch {
+            throw ValidationError(error.localizedDescription)
+        }
+    }
+
+    /// `scoringRule()` checked against the loaded model: --min-similarity with a sigmoid (SigLIP) model is a usage
+    /// error, reported as such (exit code 64) before any image is read.
+    func scoringRule(for classifier: ZeroShotClassifier) throws -> ScoringRule {
+        let rule = try scoringRule()
+        do {
+            _ = try rule.logitOffset(scoring: classifier.model.scoring, logitScale: classifier.model.logitScale)
+        } catch {
+            ZeroShotCommand.reportUsageError(ValidationError("--min-similarity: \(error.localizedDescription)"),
+                                             of: Classify.self)
+            throw ExitCode.validationFailure
+        }
+        return rule
+    }
+
     func check() throws {
         try modelOptions.check()
         try checkGivenOnce("--template", templates.count)
@@ -149,6 +218,7 @@ struct Classify: CheckedCommand {
         }
         try checkGivenOnce("--top-k", topKs.count)
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
+        _ = try scoringRule()
         try inputOptions.check()
         if db != nil {
             guard images.isEmpty && inputOptions.filesFrom.isEmpty else {
@@ -180,22 +250,24 @@ struct Classify: CheckedCommand {
         let hypothesisTemplates = try hypothesisTemplates()
         let walk = try inputOptions.walk(images)
         let classifier = try modelOptions.loadClassifier()
-        for message in try templateWarnings(labels, hypothesisTemplates, scoring: classifier.model.scoring) {
+        let rule = try scoringRule(for: classifier)
+        for message in try templateWarnings(labels, hypothesisTemplates, scoring: rule.effectiveScoring(classifier.model.scoring)) {
             warn(message)
         }
         let loader = inputOptions.loader, maxPixels = modelOptions.maxPixels
         let progress = inputOptions.progress(total: walk.entries.count, skippedNonImages: walk.skippedNonImages)
-        var output = ClassifyOutput(format: format)
+        var output = ClassifyOutput(format: format, threshold: rule.threshold)
         var failed = !walk.problems.isEmpty
         var succeeded = 0, nonFinite = 0
         try writeOut(output.header())
+        // Scores over all labels (for the non-finite check), then --threshold, then --top-k.
         try classifier.classify(walk.entries, candidateLabels: labels, hypothesisTemplates: hypothesisTemplates,
-                                load: { entry in try loader.image(entry, maxPixels: maxPixels) }) { entry, result in
+                                rule: rule.droppingThreshold, load: { entry in try loader.image(entry, maxPixels: maxPixels) }) { entry, result in
             switch result {
             case .success(let predictions):
                 succeeded += 1
                 if predictions.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
-                try writeOut(output.item(entry.name, Array(predictions.prefix(topK ?? predictions.count))))
+                try writeOut(output.item(entry.name, Self.shown(predictions, rule: rule, topK: topK)))
             case .failure(let error):
                 progress.message(errorLine(entry.name, error))
                 failed = true
@@ -233,14 +305,20 @@ struct Classify: CheckedCommand {
             + "transformers gives NaN too"
     }
 
+    /// The predictions written for an image: those `rule` keeps (--threshold), then the first `topK`.
+    static func shown(_ predictions: [Prediction], rule: ScoringRule, topK: Int?) -> [Prediction] {
+        let kept = predictions.filter { rule.keeps($0.score) }
+        return Array(kept.prefix(topK ?? kept.count))
+    }
+
     /// One image's JSON object, `{"image", "predictions"}`.
     static func object(_ result: (String, [Prediction])) -> String {
         ClassifyOutput.object(result.0, result.1)
     }
 
     /// The whole output for these results at once (as `ClassifyOutput` streams it).
-    static func render(_ results: [(String, [Prediction])], format: OutputFormat) -> String {
-        var output = ClassifyOutput(format: format)
+    static func render(_ results: [(String, [Prediction])], format: OutputFormat, threshold: Float? = nil) -> String {
+        var output = ClassifyOutput(format: format, threshold: threshold)
         return output.header() + results.map { output.item($0.0, $0.1) }.joined() + output.footer()
     }
 }
@@ -248,16 +326,20 @@ struct Classify: CheckedCommand {
 /// The output of `classify`, one image at a time, so that results are written as they come (`header`, then `item`
 /// per image in order, then `footer`); the concatenation is the same text for any number of images.
 ///
-/// - table: each image's path, then its labels best first with percent scores; a blank line between images.
+/// - table: each image's path, then its labels best first with percent scores; a blank line between images. An
+///   image left without predictions by --threshold has the line `  (no label scored >= S)`.
 /// - json: `[{"image": path, "predictions": [{"label", "score", "logit"}]}]`, streamed as one array.
 /// - jsonl: one `{"image", "predictions"}` object per line.
-/// - csv: `image,rank,label,score,logit`.
+/// - csv: `image,rank,label,score,logit` (no row for an image without predictions).
 struct ClassifyOutput {
     let format: Classify.OutputFormat
+    /// --threshold, named in the table line of an image without predictions.
+    let threshold: Float?
     private(set) var count = 0
 
-    init(format: Classify.OutputFormat) {
+    init(format: Classify.OutputFormat, threshold: Float? = nil) {
         self.format = format
+        self.threshold = threshold
     }
 
     func header() -> String {
@@ -274,6 +356,10 @@ struct ClassifyOutput {
         switch format {
         case .table:
             let width = predictions.map(\.label.count).max() ?? 0
+            if predictions.isEmpty {
+                let why = threshold.map { "no label scored >= \($0)" } ?? "no labels"
+                return (count > 0 ? "\n" : "") + path + "\n  (\(why))\n"
+            }
             return (count > 0 ? "\n" : "") + path + "\n" + predictions.map { p in
                 // NaN has no sign worth showing (printf writes "-nan" for the NaN of inf - inf).
                 let percent = p.score.isNaN ? "     NaN" : String(format: "%7.2f%%", Double(p.score) * 100)

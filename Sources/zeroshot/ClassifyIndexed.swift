@@ -11,8 +11,9 @@ extension Classify {
         let labels = try candidateLabels()
         let index = try ImageIndex(path: db, create: false)
         let classifier = try loadIndexModel(index, modelOptions)
+        let rule = try scoringRule(for: classifier)
         let hypothesisTemplates = try hypothesisTemplates()
-        for message in try templateWarnings(labels, hypothesisTemplates, scoring: classifier.model.scoring) {
+        for message in try templateWarnings(labels, hypothesisTemplates, scoring: rule.effectiveScoring(classifier.model.scoring)) {
             warn(message)
         }
         let textEmbeddings = try classifier.classEmbeddings(classNames: labels, templates: hypothesisTemplates)
@@ -24,15 +25,15 @@ extension Classify {
             corruptRows += 1
             reportInputError(db, error)
         }) { paths, embeddings in
-            let predictions = classifier.predictions(imageEmbeddings: embeddings, textEmbeddings: textEmbeddings,
-                                                     candidateLabels: labels)
+            let predictions = try classifier.predictions(imageEmbeddings: embeddings, textEmbeddings: textEmbeddings,
+                                                         candidateLabels: labels, rule: rule.droppingThreshold)
             var results: [(String, [Prediction])] = []
             for (path, p) in zip(paths, predictions) {
                 if p.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
-                results.append((path, Array(p.prefix(topK ?? p.count))))
+                results.append((path, Self.shown(p, rule: rule, topK: topK)))
             }
             total += results.count
-            try writeOut(Self.renderChunk(results, format: format, first: first))
+            try writeOut(Self.renderChunk(results, format: format, first: first, threshold: rule.threshold))
             first = false
         }
         switch format {
@@ -48,10 +49,11 @@ extension Classify {
     }
 
     /// A chunk of the output `render` gives for all results at once: concatenated, the chunks are that text.
-    static func renderChunk(_ results: [(String, [Prediction])], format: OutputFormat, first: Bool) -> String {
+    static func renderChunk(_ results: [(String, [Prediction])], format: OutputFormat, first: Bool,
+                            threshold: Float? = nil) -> String {
         switch format {
         case .table:
-            return (first ? "" : "\n") + render(results, format: .table)
+            return (first ? "" : "\n") + render(results, format: .table, threshold: threshold)
         case .json:
             return (first ? "" : ", ") + results.map(object).joined(separator: ", ")
         case .jsonl:
