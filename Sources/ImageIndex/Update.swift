@@ -101,7 +101,7 @@ extension ImageIndex {
                 done += 1
                 continue
             }
-            if case .file(let url) = entry.location, let existing, let st = Self.fileStatus(url.path),
+            if case .file(let url) = entry.location, let existing, let st = InputLoader.fileStatus(url.path),
                existing.size == st.size, existing.mtime == st.mtime {
                 summary.unchanged += 1
                 done += 1
@@ -266,7 +266,7 @@ extension ImageIndex {
         try guarded {
             try queue.read { db in
                 for argument in arguments {
-                    if Self.isURL(argument) {
+                    if RemoteFile.isRemote(argument) {
                         if !seen.contains(argument), try Bool.fetchOne(db, sql: "SELECT 1 FROM images WHERE path = ?", arguments: [argument]) == true {
                             if shard?.contains(key: argument) ?? true { gone.append(argument) }
                         }
@@ -299,12 +299,6 @@ extension ImageIndex {
 
     // MARK: - Paths
 
-    /// An http(s) URL argument, the scheme in any case (as `RemoteFile.isRemote`).
-    static func isURL(_ argument: String) -> Bool {
-        let lower = argument.prefix(8).lowercased()
-        return lower.hasPrefix("http://") || lower.hasPrefix("https://")
-    }
-
     /// The `path` column of an input: the URL string, or the file's absolute path made as Python's
     /// `os.path.abspath` makes it (relative to the working directory, `.`, `..` and repeated slashes resolved
     /// lexically; symbolic links are not resolved).
@@ -325,12 +319,5 @@ extension ImageIndex {
             parts.append(part)
         }
         return "/" + parts.joined(separator: "/")
-    }
-
-    /// Size and modification time (seconds since 1970 with nanoseconds) of a file, following symbolic links.
-    static func fileStatus(_ path: String) -> (size: Int, mtime: Double)? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        return (Int(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
     }
 }

@@ -97,8 +97,19 @@ public struct InputLoader: Sendable {
             || Self.modificationTime(after) != Self.modificationTime(before) {
             throw InputError.changedWhileReading(name)
         }
-        let time = Self.modificationTime(before)
-        return LoadedInput(bytes: bytes, size: expected, mtime: Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)
+        return LoadedInput(bytes: bytes, size: expected, mtime: Self.seconds(Self.modificationTime(before)))
+    }
+
+    /// Size and modification time (seconds since 1970 with nanoseconds, as `LoadedInput.mtime`) of the file at
+    /// `path`, following symbolic links; nil when it cannot be stat'ed. Reads no content.
+    public static func fileStatus(_ path: String) -> (size: Int, mtime: Double)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return (Int(st.st_size), seconds(modificationTime(st)))
+    }
+
+    private static func seconds(_ time: (tv_sec: Int, tv_nsec: Int)) -> Double {
+        Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     private static func modificationTime(_ st: stat) -> (tv_sec: Int, tv_nsec: Int) {

@@ -677,7 +677,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             let sum = exps.reduce(0, +)
             scores = exps.map { $0 / sum }
         case .sigmoid:
-            scores = offset == 0 ? logits.map { 1 / (1 + expf(-$0)) } : logits.map { 1 / (1 + expf(-($0 - offset))) }
+            scores = logits.map { 1 / (1 + expf(-($0 - offset))) }  // x - 0 is x, bit for bit
         }
         let predictions = zip(labels, zip(scores, logits)).map { label, pair in
             Prediction(label: label, score: pair.0, logit: pair.1)

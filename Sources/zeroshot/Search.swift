@@ -102,7 +102,7 @@ struct Search: CheckedCommand {
         for path in image {
             // A file or a URL, read as the index reads it; one image per image-tower call, as the index embeds by
             // default.
-            let remote = (path.hasPrefix("http://") || path.hasPrefix("https://")) ? URL(string: path) : nil
+            let remote = RemoteFile.isRemote(path) ? URL(string: path) : nil
             let entry = InputEntry(name: path, location: remote.map { .remote($0) } ?? .file(URL(fileURLWithPath: path)),
                                    shardKey: path, explicit: true)
             let result = Result { try loader.load(entry) }
