@@ -576,10 +576,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     ///   (SigLIP) model; nothing with `.pipeline`.
     public func predictions(imageEmbeddings: [[Float]], textEmbeddings: [[Float]],
                             candidateLabels: [String], rule: ScoringRule) throws -> [[Prediction]] {
-        precondition(textEmbeddings.count == candidateLabels.count,
-                     "\(textEmbeddings.count) text embeddings for \(candidateLabels.count) candidate labels")
-        let logits = model.logitsPerImage(imageEmbeddings: imageEmbeddings, textEmbeddings: textEmbeddings)
-        return try logits.map {
+        return try logitsPerImage(imageEmbeddings, textEmbeddings, candidateLabels).map {
             try Self.rank(labels: candidateLabels, logits: $0, scoring: model.scoring, logitScale: model.logitScale,
                           rule: rule)
         }
@@ -588,10 +585,17 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// `predictions(imageEmbeddings:textEmbeddings:candidateLabels:rule:)` with the pipeline's scores, all kept.
     public func predictions(imageEmbeddings: [[Float]], textEmbeddings: [[Float]],
                             candidateLabels: [String]) -> [[Prediction]] {
+        logitsPerImage(imageEmbeddings, textEmbeddings, candidateLabels).map {
+            Self.rank(labels: candidateLabels, logits: $0, scoring: model.scoring)
+        }
+    }
+
+    /// logits_per_image of both `predictions`, one text embedding per candidate label.
+    private func logitsPerImage(_ imageEmbeddings: [[Float]], _ textEmbeddings: [[Float]],
+                                _ candidateLabels: [String]) -> [[Float]] {
         precondition(textEmbeddings.count == candidateLabels.count,
                      "\(textEmbeddings.count) text embeddings for \(candidateLabels.count) candidate labels")
-        let logits = model.logitsPerImage(imageEmbeddings: imageEmbeddings, textEmbeddings: textEmbeddings)
-        return logits.map { Self.rank(labels: candidateLabels, logits: $0, scoring: model.scoring) }
+        return model.logitsPerImage(imageEmbeddings: imageEmbeddings, textEmbeddings: textEmbeddings)
     }
 
     /// Candidate labels and templates that the pipeline accepts but whose results look wrong without a word, one
