@@ -311,7 +311,8 @@ struct SplitMix64 {
     /// A random direction: normal variates (Box-Muller), L2-normalised.
     mutating func unitVector(_ dimension: Int) -> [Float] {
         var v = (0..<dimension).map { _ -> Float in
-            let u1 = (Double(next() >> 11) + 1) / 9_007_199_254_740_993, u2 = Double(next() >> 11) / 9_007_199_254_740_992
+            // u1 in (0, 1] (log(0) is not finite), u2 in [0, 1): 53-bit integers over 2^53.
+            let u1 = (Double(next() >> 11) + 1) / 0x1p53, u2 = Double(next() >> 11) / 0x1p53
             return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
         }
         let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
