@@ -44,9 +44,11 @@ let package = Package(
         .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute"]),
         // The SQLite image index (the only targets with GRDB: this one and the command line).
         .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Evaluation on labelled datasets: dataset manifests, the run, metrics (top-1/top-5, confusion, recall).
+        .target(name: "Evaluation", dependencies: ["ZeroShot", "Inputs"]),
         .executableTarget(
             name: "zeroshot",
-            dependencies: ["ZeroShot", "Inputs", "ImageIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ZeroShot", "Inputs", "ImageIndex", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "ImageIO", "Hub", "TestSupport"]),
         .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP", "Inputs", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ZeroShot", "zeroshot", "TestSupport"]),
         .testTarget(name: "ImageIndexTests", dependencies: [
             "ImageIndex", "Inputs", "ZeroShot", "zeroshot", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
