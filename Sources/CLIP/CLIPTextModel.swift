@@ -44,63 +44,118 @@ struct CLIPTextTransformer: Sendable {
     /// Pooled output `[batch, hidden]` after final_layer_norm. Rows may differ in length; each is one
     /// causal sequence (the result equals transformers' on a right-padded batch). The caller validates ids.
     ///
-    /// Rows that start with the same tokens (labels in one hypothesis template) share that prefix's hidden
-    /// states: causal attention makes them independent of what follows, so the prefix runs once and the rest of
-    /// each row attends to its keys and values. Only the pooled tokens go through the last layer.
+    /// Rows that start with the same tokens (labels in one template, the prompts of an ensemble) share that
+    /// prefix's hidden states: causal attention makes them independent of what follows, so each group's prefix
+    /// runs once and the rest of each row attends to its keys and values (`prefixGroups` forms the groups from the
+    /// token ids alone). Only the pooled tokens go through the last layer.
     func pooled(inputIds: [[Int32]], output: UnsafeMutablePointer<Float>) throws {
         let d = config.hiddenSize
-        let p = Self.sharedPrefixLength(inputIds)
-        // Rows: the shared prefix once (when there is one), then the rest of every row.
+        // Columns: per group, its prefix (when it has one), then the rest of each of its rows.
         var segments: [Segment] = []
-        if p > 0 { segments.append(Segment(start: 0, length: p)) }
-        var start = p
-        for row in inputIds {
-            segments.append(Segment(start: start, length: row.count - p))
-            start += row.count - p
+        var rowSegment = [Int](repeating: 0, count: inputIds.count)
+        var rowPrefix = [Int](repeating: 0, count: inputIds.count)
+        var start = 0
+        for group in Self.prefixGroups(inputIds) {
+            let p = group.prefix
+            var prefix = 0..<0
+            if p > 0 {
+                prefix = start..<(start + p)
+                segments.append(Segment(start: start, length: p))
+                start += p
+            }
+            for row in group.rows {
+                rowSegment[row] = segments.count
+                rowPrefix[row] = p
+                segments.append(Segment(start: start, length: inputIds[row].count - p, prefix: prefix))
+                start += inputIds[row].count - p
+            }
         }
         let tokens = start
         // Hidden states in column layout: [d, tokens], one column per token.
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: max(tokens * d, 1))
         defer { hidden.deallocate() }
-        if p > 0 { embed(Array(inputIds[0].prefix(p)), firstPosition: 0, into: hidden, column: 0, tokens: tokens) }
-        let own = p > 0 ? Array(segments.dropFirst()) : segments
-        for (row, seg) in zip(inputIds, own) {
-            embed(Array(row[p...]), firstPosition: p, into: hidden, column: seg.start, tokens: tokens)
-        }
-        // The pooled token of each row: inside the prefix, or in the row's own part.
-        let keep = zip(inputIds, own).map { row, seg in
+        var keep = [Int](repeating: 0, count: inputIds.count)
+        for (r, row) in inputIds.enumerated() {
+            let seg = segments[rowSegment[r]], p = rowPrefix[r]
+            if p > 0 && seg.prefix.lowerBound + p == seg.start {
+                // The first row of its group writes the prefix (the prefix segment sits just before it).
+                embed(row[0..<p], firstPosition: 0, into: hidden, column: seg.prefix.lowerBound, tokens: tokens)
+            }
+            embed(row[p...], firstPosition: p, into: hidden, column: seg.start, tokens: tokens)
+            // The pooled token of each row: inside its prefix, or in the row's own part.
             let index = Self.poolingIndex(row, eosTokenId: config.eosTokenId)
-            return index < p ? index : seg.start + index - p
+            keep[r] = index < p ? seg.prefix.lowerBound + index : seg.start + index - p
         }
         let finals = UnsafeMutablePointer<Float>.allocate(capacity: max(keep.count * d, 1))
         defer { finals.deallocate() }
-        try encoder(hidden, segments: segments, causal: true, sharedPrefix: p, keep: keep, output: finals)
+        try encoder(hidden, segments: segments, causal: true, keep: keep, output: finals)
         final_layer_norm(finals, rows: keep.count, output: output)
     }
 
     /// token_embedding + position_embedding for `ids` at positions `firstPosition...`, written to the columns
     /// `column...` of `hidden` (`[hidden, tokens]`, column layout).
-    private func embed(_ ids: [Int32], firstPosition: Int, into hidden: UnsafeMutablePointer<Float>, column: Int,
+    private func embed(_ ids: ArraySlice<Int32>, firstPosition: Int, into hidden: UnsafeMutablePointer<Float>, column: Int,
                        tokens: Int) {
         let d = config.hiddenSize
         let tok = embeddings.token_embedding.pointer, pos = embeddings.position_embedding.pointer
-        for (t, id) in ids.enumerated() {
+        for (t, id) in zip(0..., ids) {
             let te = tok + Int(id) * d
             let pe = pos + (firstPosition + t) * d
             for i in 0..<d { hidden[i * tokens + column + t] = te[i] + pe[i] }
         }
     }
 
-    /// How many leading tokens every row shares, leaving each row at least one token of its own; 0 when
-    /// sharing would not pay (a single row, or fewer than 2 shared tokens).
-    static func sharedPrefixLength(_ rows: [[Int32]]) -> Int {
-        guard rows.count > 1, var length = rows.map(\.count).min() else { return 0 }
-        length -= 1
-        for row in rows.dropFirst() {
-            var i = 0
-            while i < length, row[i] == rows[0][i] { i += 1 }
-            length = i
+    /// Rows grouped to share leading tokens: each group's rows (indices into `rows`) and how many leading
+    /// tokens they all share (`prefix`, 0 for a row on its own), each row keeping at least one token of its own.
+    ///
+    /// The rule uses the token ids alone: rows are sorted lexicographically, so rows that share a prefix are
+    /// neighbours, and the sorted list is cut into runs (dynamic programming over the cut points, runs of at most
+    /// `maxGroup` rows) so that the tokens the encoder runs, each group's prefix once plus every row's own tokens,
+    /// are fewest. Groups come in sorted order.
+    static func prefixGroups(_ rows: [[Int32]], maxGroup: Int = 512) -> [(prefix: Int, rows: [Int])] {
+        let n = rows.count
+        guard n > 1 else { return rows.indices.map { (0, [$0]) } }
+        let order = rows.indices.sorted { a, b in
+            let x = rows[a], y = rows[b]
+            for (u, v) in zip(x, y) where u != v { return u < v }
+            return x.count != y.count ? x.count < y.count : a < b
         }
-        return length >= 2 ? length : 0
+        // lcp[i]: tokens sorted rows i-1 and i share.
+        var lcp = [Int](repeating: 0, count: n)
+        for i in 1..<n {
+            let x = rows[order[i - 1]], y = rows[order[i]]
+            var l = 0
+            while l < min(x.count, y.count), x[l] == y[l] { l += 1 }
+            lcp[i] = l
+        }
+        // best[j]: fewest tokens for sorted rows 0..<j; cut[j]: where the last group of that cover starts.
+        var best = [Int](repeating: .max, count: n + 1), cut = [Int](repeating: 0, count: n + 1)
+        var share = [Int](repeating: 0, count: n + 1)
+        best[0] = 0
+        for j in 1...n {
+            var shared = Int.max, shortest = Int.max, total = 0
+            var i = j - 1
+            while i >= max(0, j - maxGroup) {
+                let count = rows[order[i]].count
+                total += count
+                shortest = min(shortest, count)
+                if i < j - 1 { shared = min(shared, lcp[i + 1]) }
+                // A group of one row runs all its tokens; a larger one its prefix once (each row keeps a token).
+                let p = i == j - 1 ? 0 : min(shared, shortest - 1)
+                let cost = best[i] + total - (j - i - 1) * p
+                if cost < best[j] { best[j] = cost; cut[j] = i; share[j] = p }
+                // Once nothing is shared any more, a longer group only costs what separate rows would.
+                if p == 0 && i < j - 1 { break }
+                i -= 1
+            }
+        }
+        var groups: [(prefix: Int, rows: [Int])] = []
+        var j = n
+        while j > 0 {
+            let i = cut[j]
+            groups.append((share[j], Array(order[i..<j])))
+            j = i
+        }
+        return groups.reversed()
     }
 }

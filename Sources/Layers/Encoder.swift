@@ -83,11 +83,17 @@ package struct Segment: Sendable {
     /// hides the rest): the columns after them are queries only, as padded positions whose keys the mask hides
     /// (transformers' bidirectional attention mask applies to the keys; a padded position still attends).
     package let keys: Int
+    /// The columns of another segment whose tokens precede this one's in its sequence (empty when none): this
+    /// segment holds positions `prefix.count...` and attends to the prefix's keys and values before its own.
+    /// With causal attention a prefix does not depend on what follows it, so sequences that start alike share
+    /// one prefix segment exactly. A prefix segment has no prefix of its own.
+    package let prefix: Range<Int>
 
-    package init(start: Int, length: Int, keys: Int? = nil) {
+    package init(start: Int, length: Int, keys: Int? = nil, prefix: Range<Int> = 0..<0) {
         self.start = start
         self.length = length
         self.keys = keys ?? length
+        self.prefix = prefix.isEmpty ? 0..<0 : prefix
     }
 }
 
@@ -139,12 +145,10 @@ package struct Encoder: Sendable {
     ///
     /// Within a segment, queries attend to its first `keys` columns (all of them unless a mask hides padding).
     ///
-    /// `sharedPrefix`: when positive, `segments[0]` (columns `0..<sharedPrefix`) holds tokens that precede every
-    /// other segment: those segments are positions `sharedPrefix...` of their sequences and attend to the prefix's
-    /// keys and values before their own. With causal attention the prefix does not depend on what follows, so
-    /// sequences that start alike (labels filled into one template) share it exactly.
+    /// A segment with a `prefix` continues the sequence of that prefix segment (see `Segment.prefix`): several
+    /// groups of sequences, each sharing its own prefix, run in one pass.
     package func callAsFunction(
-        _ hidden: UnsafeMutablePointer<Float>, segments: [Segment], causal: Bool, sharedPrefix: Int = 0,
+        _ hidden: UnsafeMutablePointer<Float>, segments: [Segment], causal: Bool,
         keep: [Int], output: UnsafeMutablePointer<Float>
     ) throws {
         let tokens = segments.reduce(0) { $0 + $1.length }
@@ -154,10 +158,11 @@ package struct Encoder: Sendable {
             for (i, column) in keep.enumerated() { for f in 0..<d { output[i * d + f] = hidden[f * tokens + column] } }
             return
         }
-        let p = sharedPrefix
-        precondition(p == 0 || (segments.first?.start == 0 && segments.first?.length == p), "prefix must be segment 0")
-        // Keys each segment sees before its own columns.
-        let keyPrefix = segments.indices.map { p > 0 && $0 > 0 ? p : 0 }
+        // Keys each segment sees before its own columns: those of its prefix segment, which has none itself.
+        let keyPrefix = segments.map(\.prefix.count)
+        let roots = Set(segments.lazy.filter(\.prefix.isEmpty).map { $0.start..<($0.start + $0.length) })
+        precondition(segments.allSatisfy { $0.prefix.isEmpty || roots.contains($0.prefix) },
+                     "a prefix must be a whole segment without a prefix")
         precondition(segments.allSatisfy { (0...$0.length).contains($0.keys) }, "keys must be within the segment")
         let maxKeys = zip(segments, keyPrefix).map { $0.keys + $1 }.max() ?? 0
         let maxQueries = segments.map(\.length).max() ?? 0
@@ -210,7 +215,7 @@ package struct Encoder: Sendable {
                 attentionHeadColumns(
                     q: q + offset * n, ldq: n, qCol: qCol, nq: count, qStart: qStart,
                     k: k + offset * tokens, v: v + offset * tokens, ldkv: tokens,
-                    keyRanges: (0..<keyPrefix[si], seg.start..<(seg.start + seg.keys)),
+                    keyRanges: (seg.prefix, seg.start..<(seg.start + seg.keys)),
                     headDim: hd, scale: scale, causal: causal,
                     scratch: scratch + thread * scratchPerThread, output: context + offset * n, ldo: n)
             }

@@ -298,40 +298,46 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// `build_zero_shot_classifier`). Scores then follow as usual (`predictions`): exp(logit_scale) · cosine
     /// (+ logit_bias), softmax or sigmoid.
     ///
-    /// All prompts go through the text tower in batches of `promptBatchSize`, each distinct token sequence once
-    /// (`textEmbeddings`). With one template the result is exactly `labelEmbeddings` (the pipeline's numbers).
+    /// All prompts go through the text tower in passes of `promptBatchSize`, each distinct token sequence once
+    /// (`textEmbeddings`). The prompts are taken in the order of their text (UTF-8 bytes), not class by class, so
+    /// that those which start alike (one template's prompts) share a pass and the causal text tower runs their
+    /// common prefix once (CLIP); each class's embeddings are summed as they arrive. With one template the result
+    /// is exactly `labelEmbeddings` (the pipeline's numbers).
     ///
     /// - Throws: `ZeroShotError.noCandidateLabels`, `.noTemplates`, `.invalidTemplate`.
     public func classEmbeddings(classNames: [String], templates: [String]) throws -> [[Float]] {
         guard !classNames.isEmpty else { throw ZeroShotError.noCandidateLabels }
         guard !templates.isEmpty else { throw ZeroShotError.noTemplates }
         if templates.count == 1 { return try labelEmbeddings(classNames, hypothesisTemplate: templates[0]) }
-        var result: [[Float]] = []
-        result.reserveCapacity(classNames.count)
-        // Whole classes per chunk, so a chunk's prompts are about promptBatchSize.
-        let classesPerChunk = max(1, Self.promptBatchSize / templates.count)
+        var prompts: [String] = []
+        prompts.reserveCapacity(classNames.count * templates.count)
+        for name in classNames { for template in templates { prompts.append(try applyHypothesisTemplate(template, to: name)) } }
+        let order = prompts.indices.sorted { prompts[$0].utf8.lexicographicallyPrecedes(prompts[$1].utf8) }
+        var sums: [[Float]] = []
         var start = 0
-        while start < classNames.count {
-            let chunk = classNames[start..<min(start + classesPerChunk, classNames.count)]
-            let prompts = try chunk.flatMap { name in try templates.map { try applyHypothesisTemplate($0, to: name) } }
-            let embeddings = try textEmbeddings(prompts)
-            for c in 0..<chunk.count {
-                let rows = embeddings[(c * templates.count)..<((c + 1) * templates.count)]
-                var mean = [Float](repeating: 0, count: rows.first!.count)
-                for row in rows { for d in mean.indices { mean[d] += row[d] } }
-                let count = Float(templates.count)
-                for d in mean.indices { mean[d] /= count }
-                var norm: Float = 0
-                for value in mean { norm += value * value }
-                norm = norm.squareRoot()
-                result.append(mean.map { $0 / norm })
+        while start < order.count {
+            let pass = order[start..<min(start + Self.promptBatchSize, order.count)]
+            let embeddings = try textEmbeddings(pass.map { prompts[$0] })
+            if sums.isEmpty { sums = Array(repeating: [Float](repeating: 0, count: embeddings[0].count), count: classNames.count) }
+            for (prompt, embedding) in zip(pass, embeddings) {
+                let c = prompt / templates.count
+                sums[c].withUnsafeMutableBufferPointer { sum in
+                    for d in sum.indices { sum[d] += embedding[d] }
+                }
             }
-            start += chunk.count
+            start += pass.count
         }
-        return result
+        let count = Float(templates.count)
+        return sums.map { sum in
+            let mean = sum.map { $0 / count }
+            var norm: Float = 0
+            for value in mean { norm += value * value }
+            norm = norm.squareRoot()
+            return mean.map { $0 / norm }
+        }
     }
 
-    /// Prompts per text-tower pass of `classEmbeddings` (whole classes per pass, so one class may exceed it).
+    /// Prompts per text-tower pass of `classEmbeddings`.
     public static let promptBatchSize = 1024
 
     // MARK: - Images

@@ -41,6 +41,19 @@ struct Bench: CheckedCommand {
             image_gflop_per_image / fma_peak_gflops seconds. int8 products run on
             integer dot-product instructions and can pass the float32 peak.
 
+            With --templates NAME|FILE (and --classnames NAME|FILE, default cifar100) it
+            times building a prompt-ensemble classifier instead (classify --templates):
+
+              ensemble_ms              class embeddings of every class name put
+                                       through every template (tokenization, text
+                                       tower, projection, mean, renormalisation),
+                                       from a freshly loaded classifier each time
+                                       (no embedding cached in memory); median of
+                                       ITERATIONS after a warm-up on two classes
+              prompts, classes         the prompts and classes of one build
+
+            --embeddings-out FILE writes the class embeddings as a JSON array of arrays.
+
             With --db INDEX it measures the index instead (the index's model, or --model
             when it has the same fingerprint):
 
@@ -64,6 +77,7 @@ struct Bench: CheckedCommand {
               zeroshot bench --db photos.db --queries 100 --format json
               zeroshot bench --model ./clip-vit-large-patch14 --batch 16 --iterations 5
               zeroshot bench --format json --threads 1 --precision int8
+              zeroshot bench --templates openai-imagenet --classnames cifar100 --iterations 3
             """
     )
 
@@ -89,6 +103,20 @@ struct Bench: CheckedCommand {
 
     @Option(name: .long, parsing: .unconditional, help: "With --db: query embeddings timed (the median is reported).")
     var queries: Int = 100
+
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Time a prompt-ensemble classifier over this template set (\(PromptSets.templateSetNames.joined(separator: ", "))) or file (see above).",
+        valueName: "name|file"))
+    var templates: String?
+
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "With --templates: the class names, a built-in set (\(PromptSets.classNameSetNames.joined(separator: ", "))) or a file (default cifar100).",
+        valueName: "name|file"))
+    var classnames: String?
+
+    @Option(name: .customLong("embeddings-out"), parsing: .unconditional, help: ArgumentHelp(
+        "With --templates: write the class embeddings to this file (JSON array of arrays).", valueName: "file"))
+    var embeddingsOut: String?
 
     @Option(name: .long, help: "Output format: json or table.")
     var format: Format = .table
@@ -116,7 +144,69 @@ struct Bench: CheckedCommand {
             if image != nil { throw ValidationError("--image times the image tower; it does not apply to bench --db") }
             if batch != 1 { throw ValidationError("--batch sizes the image tower's calls; it does not apply to bench --db") }
         }
+        if templates != nil || classnames != nil || embeddingsOut != nil {
+            guard templates != nil else { throw ValidationError("--classnames and --embeddings-out need --templates") }
+            if db != nil { throw ValidationError("--templates times a prompt ensemble; it does not apply to bench --db") }
+            if image != nil { throw ValidationError("--image times the image tower; it does not apply to bench --templates") }
+            if batch != 1 { throw ValidationError("--batch sizes the image tower's calls; it does not apply to bench --templates") }
+            if labels != nil { throw ValidationError("give the classes of bench --templates with --classnames, not --labels") }
+            let (names, set) = try ensemble()
+            try validateTemplates(set, from: templates ?? "", for: names)
+            return
+        }
         try validateTemplate(template, for: labelList())
+    }
+
+    /// The class names and templates of `--classnames` and `--templates`.
+    func ensemble() throws -> (classNames: [String], templates: [String]) {
+        let names: [String], set: [String]
+        do { names = try PromptSets.classNames(classnames ?? "cifar100") } catch { throw ValidationError("--classnames: \(error)") }
+        do { set = try PromptSets.templates(templates ?? "") } catch { throw ValidationError("--templates: \(error)") }
+        return (names, set)
+    }
+
+    /// `--templates`: the time to build the class embeddings of a prompt ensemble.
+    func runEnsemble() throws {
+        let (names, set) = try ensemble()
+        let loadStart = DispatchTime.now()
+        var classifier = try modelOptions.loadClassifier()
+        let loadMs = milliseconds(since: loadStart)
+        _ = try classifier.classEmbeddings(classNames: Array(names.prefix(2)), templates: set)
+        var times: [Double] = []
+        var embeddings: [[Float]] = []
+        for _ in 0..<iterations {
+            classifier = try modelOptions.loadClassifier()  // nothing cached from the previous build
+            let t = DispatchTime.now()
+            embeddings = try classifier.classEmbeddings(classNames: names, templates: set)
+            times.append(milliseconds(since: t))
+        }
+        if let embeddingsOut {
+            let text = "[" + embeddings.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ",\n") + "]\n"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: embeddingsOut))
+        }
+        let results: [(String, Double)] = [("load_ms", loadMs), ("ensemble_ms", median(times)),
+                                           ("peak_rss_mb", Double(peakResidentKilobytes()) / 1024)]
+        let prompts = names.count * set.count
+        switch format {
+        case .json:
+            var members = results.map { name, value in (name, !value.isFinite ? "null" : String(format: "%.3f", value)) }
+            members += [("ensemble_samples_ms", "[" + times.map { String(format: "%.3f", $0) }.joined(separator: ",") + "]"),
+                        ("prompts", "\(prompts)"), ("classes", "\(names.count)"), ("templates", "\(set.count)"),
+                        ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
+                        ("cpu", JSON.string(cpuModelName())), ("kernels", JSON.string(KernelPath.current.description)),
+                        ("precision", JSON.string(classifier.model.precision.rawValue)),
+                        ("model", JSON.string(classifier.modelDirectory.path))]
+            try writeOut(JSON.object(members) + "\n")
+        case .table:
+            let threads = ComputeThreads.count
+            try writeOut("model: \(classifier.modelDirectory.path)\n\(names.count) classes x \(set.count) templates = \(prompts) prompts, "
+                         + "\(iterations) iteration\(iterations == 1 ? "" : "s"), \(threads) thread\(threads == 1 ? "" : "s")\n"
+                         + "cpu: \(cpuModelName())\n")
+            for (name, value) in results {
+                let text = !value.isFinite ? "n/a" : String(format: "%.2f", value)
+                try writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
+            }
+        }
     }
 
     /// The labels of the text timing.
@@ -126,6 +216,7 @@ struct Bench: CheckedCommand {
 
     func run() throws {
         if let db { return try runIndex(db) }
+        if templates != nil { return try runEnsemble() }
         let loadStart = DispatchTime.now()
         let classifier = try modelOptions.loadClassifier()
         let loadMs = milliseconds(since: loadStart)
