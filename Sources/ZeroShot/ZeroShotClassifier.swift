@@ -298,7 +298,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// `build_zero_shot_classifier`). Scores then follow as usual (`predictions`): exp(logit_scale) · cosine
     /// (+ logit_bias), softmax or sigmoid.
     ///
-    /// All prompts go through the text tower in passes of `promptBatchSize`, each distinct token sequence once
+    /// All prompts go through the text tower in passes of `promptsPerPass`, each distinct token sequence once
     /// (`textEmbeddings`). The prompts are taken in the order of their text (UTF-8 bytes), not class by class, so
     /// that those which start alike (one template's prompts) share a pass and the causal text tower runs their
     /// common prefix once (CLIP); each class's embeddings are summed as they arrive. With one template the result
@@ -316,7 +316,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         var sums: [[Float]] = []
         var start = 0
         while start < order.count {
-            let pass = order[start..<min(start + Self.promptBatchSize, order.count)]
+            let pass = order[start..<min(start + promptsPerPass, order.count)]
             let embeddings = try textEmbeddings(pass.map { prompts[$0] })
             if sums.isEmpty { sums = Array(repeating: [Float](repeating: 0, count: embeddings[0].count), count: classNames.count) }
             for (prompt, embedding) in zip(pass, embeddings) {
@@ -337,8 +337,19 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         }
     }
 
-    /// Prompts per text-tower pass of `classEmbeddings`.
+    /// Prompts per text-tower pass of `classEmbeddings` (rows as tokenized: a few to a dozen tokens each).
     public static let promptBatchSize = 1024
+
+    /// Tokens per text-tower pass of `classEmbeddings` when the family pads every row (SigLIP's 64): wide enough
+    /// for the products to run at full rate, a quarter of the activations of `promptBatchSize` padded rows.
+    public static let paddedTokensPerPass = 16_384
+
+    /// Prompts per text-tower pass of `classEmbeddings`: `promptBatchSize`, or as many padded rows as make
+    /// `paddedTokensPerPass` tokens.
+    var promptsPerPass: Int {
+        guard case .maxLength(let length) = model.textPadding, length > 0 else { return Self.promptBatchSize }
+        return max(1, min(Self.promptBatchSize, Self.paddedTokensPerPass / length))
+    }
 
     // MARK: - Images
 
