@@ -24,7 +24,7 @@ enum ConfusionChart {
         let cell: Double = c <= 2000 ? Double(min(64, max(1, 2000 / c))) : 2000 / Double(c)
         let side = cell * Double(c)
         let labelFont = Font(size: min(13, max(9, (cell * 0.65).rounded())))
-        let countFont = Font(size: min(15, max(7, (cell * 0.45).rounded())))
+        let countFont = Font(size: min(18, max(7, (cell * 0.45).rounded())))
         let titleFont = Font(size: 18, bold: true)
         let noteFont = Font(size: 12)
         let axisFont = Font(size: 13, bold: true)
@@ -42,7 +42,8 @@ enum ConfusionChart {
             var noteHeight = 0.0
             var notes: [String] = []
             var countWidths: [Int: Double] = [:]
-            var contentWidth = 0.0
+            var titleWidth = 0.0
+            var notesWidth = 0.0
             var tickWidth = 0.0
             var tickHeight = 0.0
             var zeroImagesWidth = 0.0
@@ -68,8 +69,8 @@ enum ConfusionChart {
             l.axisHeight = canvas.measure("Ag", axisFont).height
             l.titleHeight = canvas.measure(title, titleFont).height
             l.noteHeight = canvas.measure("Ag", noteFont).height
-            l.contentWidth = canvas.measure(title, titleFont).width
-            for note in notes { l.contentWidth = max(l.contentWidth, canvas.measure(note, noteFont).width) }
+            l.titleWidth = canvas.measure(title, titleFont).width
+            for note in notes { l.notesWidth = max(l.notesWidth, canvas.measure(note, noteFont).width) }
             if cell >= 16 {
                 for digits in 1...String(result.n).count {
                     l.countWidths[digits] = canvas.measure(String(repeating: "8", count: digits), countFont).width
@@ -90,13 +91,15 @@ enum ConfusionChart {
         let swatchTop = matrixTop + barHeight + 14
         let captionX = barLeft + barWidth + 6 + layout.tickWidth + 8
         let legendRight = max(captionX + layout.tickHeight, barLeft + barWidth + 6 + layout.zeroImagesWidth)
-        let width = max(legendRight, margin + layout.contentWidth) + margin
+        // A long title is ellipsised at the chart's width (at least 640 px).
+        let titleMax = max(legendRight - margin, 640)
+        let width = max(legendRight, margin + max(layout.notesWidth, min(layout.titleWidth, titleMax))) + margin
         let height = max(matrixTop + side, swatchTop + 14 + layout.tickHeight) + margin
 
         return Drawing(width: Int(width.rounded(.up)), height: Int(height.rounded(.up)), title: title,
                        description: description) { canvas in
             // Title and notes.
-            canvas.text(title, x: margin, y: margin, titleFont, .text)
+            canvas.text(title, x: margin, y: margin, titleFont, .text, maxWidth: titleMax)
             var y = margin + layout.titleHeight + 6
             for note in layout.notes {
                 canvas.text(note, x: margin, y: y, noteFont, .secondaryText)

@@ -73,8 +73,8 @@ enum HTMLPage {
             for thumbnail in pair.thumbnails {
                 let r = thumbnail.record
                 let predictedScore = r.topScores.first.map { String(format: "%.3f", $0) } ?? "?"
-                let caption = "\(e(r.image))<br><span class=\"score\">\(e(classes[pair.predictedClass])) "
-                    + "\(predictedScore) · \(e(classes[pair.trueClass])) \(String(format: "%.3f", r.trueScore))</span>"
+                let caption = "\(e(r.image))<br><span class=\"score\">score: predicted \(predictedScore), "
+                    + "true \(String(format: "%.3f", r.trueScore))</span>"
                 if let file = thumbnail.file {
                     h += "<figure><img src=\"\(e(file))\" alt=\"\(e(r.image))\" title=\"\(e(r.location))\">"
                         + "<figcaption>\(caption)</figcaption></figure>\n"
@@ -91,7 +91,7 @@ enum HTMLPage {
         h += """
         <h2 id="classes">Per-class metrics</h2>
         <table class="classes">
-        <thead><tr><th>#</th><th>Class</th><th>n</th><th>Precision</th><th>Recall</th><th></th></tr></thead>
+        <thead><tr><th class="num">#</th><th>Class</th><th class="num">n</th><th class="num">Precision</th><th class="num">Recall</th><th></th></tr></thead>
         <tbody>
 
         """
@@ -145,6 +145,7 @@ enum HTMLPage {
     table.classes td { border-bottom: 1px solid #eaeef2; padding: .2rem .6rem; overflow-wrap: anywhere; }
     table.classes td:nth-child(1), table.classes td:nth-child(3), table.classes td:nth-child(4),
     table.classes td:nth-child(5) { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+    table.classes th.num { text-align: right; }
     table.classes tr.empty td { color: #8c959f; }
     td.barcell { width: 25%; }
     .bar { display: block; height: .7rem; background: #3b77b0; border-radius: 2px; }

@@ -49,7 +49,8 @@ enum RecallChart {
             var noteHeight = 0.0
             var tickHeight = 0.0
             var notes: [String] = []
-            var contentWidth = 0.0
+            var titleWidth = 0.0
+            var notesWidth = 0.0
         }
         let layout: Layout = Drawing.measuring { canvas in
             var l = Layout()
@@ -76,8 +77,8 @@ enum RecallChart {
             l.titleHeight = canvas.measure(title, titleFont).height
             l.noteHeight = canvas.measure("Ag", noteFont).height
             l.tickHeight = canvas.measure("0", tickFont).height
-            l.contentWidth = canvas.measure(title, titleFont).width
-            for note in l.notes { l.contentWidth = max(l.contentWidth, canvas.measure(note, noteFont).width) }
+            l.titleWidth = canvas.measure(title, titleFont).width
+            for note in l.notes { l.notesWidth = max(l.notesWidth, canvas.measure(note, noteFont).width) }
             return l
         }
 
@@ -86,12 +87,14 @@ enum RecallChart {
         let chartHeight = row * Double(c)
         let barLeft = margin + layout.labelWidth + 8
         let valueLeft = barLeft + barAreaWidth + 8
-        let width = max(valueLeft + layout.valueWidth, margin + layout.contentWidth) + margin
+        // A long title is ellipsised at the chart's width (at least 640 px).
+        let titleMax = max(valueLeft + layout.valueWidth - margin, 640)
+        let width = max(valueLeft + layout.valueWidth, margin + max(layout.notesWidth, min(layout.titleWidth, titleMax))) + margin
         let height = chartTop + chartHeight + 6 + layout.tickHeight + 4 + layout.tickHeight + margin
 
         return Drawing(width: Int(width.rounded(.up)), height: Int(height.rounded(.up)), title: title,
                        description: description) { canvas in
-            canvas.text(title, x: margin, y: margin, titleFont, .text)
+            canvas.text(title, x: margin, y: margin, titleFont, .text, maxWidth: titleMax)
             var y = margin + layout.titleHeight + 6
             for note in layout.notes {
                 canvas.text(note, x: margin, y: y, noteFont, .secondaryText)
