@@ -12,13 +12,22 @@ enum ConfusionChart {
     static let maxLabelWidth = 220.0
     static let margin = 24.0
 
-    static func drawing(_ result: EvaluationResult, title: String) -> Drawing {
+    /// Where the matrix is in a drawing: its top-left corner and the cell size, in pixels.
+    struct Placement {
+        let matrixLeft: Double
+        let matrixTop: Double
+        let cell: Double
+    }
+
+    static func drawing(_ result: EvaluationResult, title: String) -> Drawing { plot(result, title: title).drawing }
+
+    static func plot(_ result: EvaluationResult, title: String) -> (drawing: Drawing, placement: Placement?) {
         let classes = result.classes
         let c = classes.count
         let description = "Confusion matrix of \(result.n) images over \(c) classes; rows: true class, columns: "
             + "predicted class, in this order: "
             + classes.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: "; ")
-        guard c > 0 else { return emptyDrawing(title: title, description: description) }
+        guard c > 0 else { return (emptyDrawing(title: title, description: description), nil) }
 
         // Sizes from the class count.
         let cell: Double = c <= 2000 ? Double(min(64, max(1, 2000 / c))) : 2000 / Double(c)
@@ -96,8 +105,9 @@ enum ConfusionChart {
         let width = max(legendRight, margin + max(layout.notesWidth, min(layout.titleWidth, titleMax))) + margin
         let height = max(matrixTop + side, swatchTop + 14 + layout.tickHeight) + margin
 
-        return Drawing(width: Int(width.rounded(.up)), height: Int(height.rounded(.up)), title: title,
-                       description: description) { canvas in
+        let placement = Placement(matrixLeft: matrixLeft, matrixTop: matrixTop, cell: cell)
+        let drawing = Drawing(width: Int(width.rounded(.up)), height: Int(height.rounded(.up)), title: title,
+                              description: description) { canvas in
             // Title and notes.
             canvas.text(title, x: margin, y: margin, titleFont, .text, maxWidth: titleMax)
             var y = margin + layout.titleHeight + 6
@@ -182,6 +192,7 @@ enum ConfusionChart {
             canvas.text("0 images", x: barLeft + barWidth + 6, y: swatchTop + 6 - layout.tickHeight / 2, tickFont,
                         .text)
         }
+        return (drawing, placement)
     }
 
     private static func emptyDrawing(title: String, description: String) -> Drawing {

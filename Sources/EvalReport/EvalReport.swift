@@ -53,6 +53,7 @@ public enum EvalReport {
                              details: [(String, String)]) throws -> [URL] {
         try ensureDirectory(directory)
         var written: [URL] = []
+        var chartSizes: [String: (width: Int, height: Int)] = [:]
         for (name, drawing) in [("confusion", ConfusionChart.drawing(result, title: "Confusion matrix — \(title)")),
                                 ("recall", RecallChart.drawing(result, title: "Per-class recall — \(title)"))] {
             let png = directory.appendingPathComponent("\(name).png")
@@ -60,6 +61,7 @@ public enum EvalReport {
             let svg = directory.appendingPathComponent("\(name).svg")
             try writeFile(try render(svg) { try drawing.svg() }, to: svg)
             written += [png, svg]
+            chartSizes[name] = (drawing.width, drawing.height)
         }
 
         var pairs: [ConfusedPair] = []
@@ -72,15 +74,17 @@ public enum EvalReport {
                 let name = String(format: "thumbs/%03d.png", thumbnailCount)
                 thumbnailCount += 1
                 switch Thumbnails.png(of: record.location, fitting: thumbnailSize) {
-                case .success(let data):
+                case .success(let data, let width, let height, let source):
                     if !madeThumbs { try ensureDirectory(directory.appendingPathComponent("thumbs")) }
                     madeThumbs = true
                     let url = directory.appendingPathComponent(name)
                     try writeFile(data, to: url)
                     written.append(url)
-                    thumbnails.append(Thumbnail(record: record, file: name, problem: nil))
+                    thumbnails.append(Thumbnail(record: record, file: name, width: width, height: height, source: source,
+                                                problem: nil))
                 case .failure(let problem):
-                    thumbnails.append(Thumbnail(record: record, file: nil, problem: problem))
+                    thumbnails.append(Thumbnail(record: record, file: nil, width: 0, height: 0, source: nil,
+                                                problem: problem))
                 }
             }
             pairs.append(ConfusedPair(trueClass: pair.trueClass, predictedClass: pair.predictedClass,
@@ -88,7 +92,8 @@ public enum EvalReport {
         }
 
         let html = directory.appendingPathComponent("index.html")
-        try writeFile(Data(HTMLPage.render(result, title: title, details: details, pairs: pairs).utf8), to: html)
+        try writeFile(Data(HTMLPage.render(result, title: title, details: details, pairs: pairs,
+                                                   chartSizes: chartSizes).utf8), to: html)
         written.append(html)
         return written
     }
@@ -168,9 +173,12 @@ struct ConfusedPair {
     let thumbnails: [Thumbnail]
 }
 
-/// One example image of a pair: the thumbnail's relative path, or why there is none.
+/// One example image of a pair: the thumbnail's relative path and size and the source image, or why there is none.
 struct Thumbnail {
     let record: EvalRecord
     let file: String?
+    let width: Int
+    let height: Int
+    let source: URL?
     let problem: String?
 }

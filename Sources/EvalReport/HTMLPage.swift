@@ -4,7 +4,10 @@ import Foundation
 
 enum HTMLPage {
     static func render(_ result: EvaluationResult, title: String, details: [(String, String)],
-                       pairs: [ConfusedPair]) -> String {
+                       pairs: [ConfusedPair], chartSizes: [String: (width: Int, height: Int)]) -> String {
+        func size(_ chart: String) -> String {
+            chartSizes[chart].map { " width=\"\($0.width)\" height=\"\($0.height)\"" } ?? ""
+        }
         let e = Markup.escape
         let classes = result.classes
         var h = """
@@ -46,12 +49,12 @@ enum HTMLPage {
         <h2 id="confusion">Confusion matrix</h2>
         <p>Rows: true class; columns: predicted (top-1) class. Colour: the fraction of the true class's images \
         predicted as the column's class. Full size: <a href="confusion.png">PNG</a>, <a href="confusion.svg">SVG</a>.</p>
-        <a class="chart" href="confusion.png"><img src="confusion.png" alt="Confusion matrix heatmap of \(classes.count) classes"></a>
+        <a class="chart" href="confusion.png"><img src="confusion.png"\(size("confusion")) alt="Confusion matrix heatmap of \(classes.count) classes"></a>
 
         <h2 id="recall">Per-class recall</h2>
         <p>Worst first; classes without images last. Full size: <a href="recall.png">PNG</a>, \
         <a href="recall.svg">SVG</a>.</p>
-        <a class="chart" href="recall.png"><img src="recall.png" alt="Per-class recall bar chart"></a>
+        <a class="chart" href="recall.png"><img src="recall.png"\(size("recall")) alt="Per-class recall bar chart"></a>
 
         <h2 id="pairs">Most confused pairs</h2>
 
@@ -76,8 +79,13 @@ enum HTMLPage {
                 let caption = "\(e(r.image))<br><span class=\"score\">score: predicted \(predictedScore), "
                     + "true \(String(format: "%.3f", r.trueScore))</span>"
                 if let file = thumbnail.file {
-                    h += "<figure><img src=\"\(e(file))\" alt=\"\(e(r.image))\" title=\"\(e(r.location))\">"
-                        + "<figcaption>\(caption)</figcaption></figure>\n"
+                    // Shown with its long side at the thumbnail size: small images (CIFAR's 32 px) enlarged, pixelated.
+                    let scale = Double(EvalReport.thumbnailSize) / Double(max(thumbnail.width, thumbnail.height, 1))
+                    let w = Int((Double(thumbnail.width) * scale).rounded()), ht = Int((Double(thumbnail.height) * scale).rounded())
+                    let img = "<img src=\"\(e(file))\" width=\"\(w)\" height=\"\(ht)\" alt=\"\(e(r.image))\""
+                        + (scale > 1 ? " class=\"enlarged\"" : "") + ">"
+                    let linked = thumbnail.source.map { "<a href=\"\(e($0.absoluteString))\" title=\"\(e(r.location))\">\(img)</a>" } ?? img
+                    h += "<figure>\(linked)<figcaption>\(caption)</figcaption></figure>\n"
                 } else {
                     h += "<figure class=\"missing\"><div class=\"placeholder\">image unavailable</div>"
                         + "<figcaption>\(caption)<br><span class=\"note\">\(e(thumbnail.problem ?? ""))</span>"
@@ -133,7 +141,8 @@ enum HTMLPage {
     .pred { color: #b35900; }
     .thumbs { display: flex; flex-wrap: wrap; gap: .75rem; }
     figure { margin: 0; width: 170px; }
-    figure img { display: block; max-width: 160px; max-height: 160px; border: 1px solid #d0d7de; }
+    figure img { display: block; border: 1px solid #d0d7de; }
+    figure img.enlarged { image-rendering: pixelated; }
     figcaption { font-size: .78rem; color: #57606a; overflow-wrap: anywhere; margin-top: .25rem; }
     .score { color: #1f2328; }
     .placeholder { width: 160px; height: 120px; display: flex; align-items: center; justify-content: center;

@@ -4,8 +4,8 @@ import ImageIO
 
 enum Thumbnails {
     enum Outcome {
-        /// PNG bytes.
-        case success(Data)
+        /// PNG bytes, the thumbnail's size, and the source as a `file:` URL (absolute).
+        case success(Data, width: Int, height: Int, source: URL)
         /// Why the image could not be shown (it names the file).
         case failure(String)
     }
@@ -28,7 +28,8 @@ enum Thumbnails {
             let width = max(1, Int((Double(image.width) * scale).rounded()))
             let height = max(1, Int((Double(image.height) * scale).rounded()))
             let small = scale < 1 ? image.resized(width: width, height: height, filter: .bicubic) : image
-            return .success(try pngData(width: small.width, height: small.height, rgb: small.pixels))
+            return .success(try pngData(width: small.width, height: small.height, rgb: small.pixels),
+                            width: small.width, height: small.height, source: url.standardizedFileURL)
         } catch {
             return .failure((error as? LocalizedError)?.errorDescription ?? "\(location): \(error)")
         }

@@ -173,6 +173,10 @@ final class EvalReportTests: XCTestCase {
             XCTAssertTrue(page.contains("src=\"\(thumb)\""), thumb)
         }
         XCTAssertFalse(page.contains("thumbs/002.png") || page.contains("thumbs/003.png"))
+        // Shown with the long side at 160 px (the 30×40 one enlarged), linked to the source file.
+        XCTAssertTrue(page.contains("<img src=\"thumbs/000.png\" width=\"160\" height=\"160\""))
+        XCTAssertTrue(page.contains("<img src=\"thumbs/001.png\" width=\"120\" height=\"160\""))
+        XCTAssertTrue(page.contains("<a href=\"\(URL(fileURLWithPath: rotated).absoluteString)\""))
         // The missing file and the text file: placeholders with the reason, naming the file.
         XCTAssertEqual(page.components(separatedBy: "class=\"placeholder\"").count - 1, 2)
         XCTAssertTrue(page.contains("/nonexistent/missing.jpg"))
@@ -279,6 +283,43 @@ final class EvalReportTests: XCTestCase {
             XCTAssertEqual(e?.reason, "Is a directory")
             XCTAssertTrue(error.localizedDescription.contains("recall.svg"))
         }
+    }
+
+    /// The heatmap's pixels: a cell's colour is its row fraction on the scale, empty cells white, rows without
+    /// images grey; the SVG has the PNG's size (one drawing).
+    func testHeatmapColoursFollowRowFractions() throws {
+        let result = EvaluationResult(classes: ["a", "b", "c"], records: [
+            record(0, [0, 1, 2]), record(0, [1, 0, 2]), record(0, [1, 0, 2]), record(0, [1, 0, 2]),
+            record(0, [1, 0, 2]), record(1, [0, 1, 2]), record(1, [1, 0, 2]),
+        ])
+        XCTAssertEqual(result.confusion, [[1, 4, 0], [1, 1, 0], [0, 0, 0]])
+        let (drawing, placement) = ConfusionChart.plot(result, title: "colours")
+        let p = try XCTUnwrap(placement)
+        let dir = scratch!
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try drawing.png().write(to: dir.appendingPathComponent("c.png"))
+        let image = try decodePNG(dir.appendingPathComponent("c.png"))
+        XCTAssertEqual([image.width, image.height], [drawing.width, drawing.height])
+        func pixel(row: Int, column: Int) -> [Int] {
+            // Near the cell's top-left corner: inside the cell, off the grid lines and the printed count.
+            let x = Int(p.matrixLeft + Double(column) * p.cell) + 4, y = Int(p.matrixTop + Double(row) * p.cell) + 4
+            let i = (y * image.width + x) * 3
+            return [Int(image.pixels[i]), Int(image.pixels[i + 1]), Int(image.pixels[i + 2])]
+        }
+        func expected(_ c: Color) -> [Int] { [c.red, c.green, c.blue].map { Int(($0 * 255).rounded()) } }
+        func assertClose(_ a: [Int], _ b: [Int], line: UInt = #line) {
+            XCTAssertTrue(zip(a, b).allSatisfy { abs($0 - $1) <= 1 }, "\(a) vs \(b)", line: line)
+        }
+        assertClose(pixel(row: 0, column: 0), expected(ColorScale.cellColor(fraction: 0.2)))
+        assertClose(pixel(row: 0, column: 1), expected(ColorScale.cellColor(fraction: 0.8)))
+        assertClose(pixel(row: 0, column: 2), [255, 255, 255])
+        assertClose(pixel(row: 1, column: 0), expected(ColorScale.cellColor(fraction: 0.5)))
+        assertClose(pixel(row: 2, column: 1), [0xEE, 0xF0, 0xF2])
+        // Darker means more.
+        XCTAssertGreaterThan(ColorScale.cellColor(fraction: 0.2).luminance, ColorScale.cellColor(fraction: 0.8).luminance)
+
+        let svg = String(decoding: try drawing.svg(), as: UTF8.self)
+        XCTAssertTrue(svg.contains("width=\"\(drawing.width)px\" height=\"\(drawing.height)px\""), String(svg.prefix(300)))
     }
 
     func testMarkupEscape() {
