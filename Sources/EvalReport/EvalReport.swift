@@ -106,24 +106,30 @@ public enum EvalReport {
         }
     }
 
-    /// Creates `url` and its parents when missing; fails when something that is not a directory is in the way or
-    /// the directory is not writable.
+    /// Creates `url` and its parents when missing (as `mkdir -p`); fails naming the path when something that is
+    /// not a directory is in the way, a directory cannot be created, or the directory is not writable.
     static func ensureDirectory(_ url: URL) throws {
-        let path = url.path
-        var st = stat()
-        if stat(path, &st) == 0 {
-            guard (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw EvalReportError(path: path, reason: "exists and is not a directory")
+        let path = url.standardizedFileURL.path
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + component
+            var st = stat()
+            if stat(prefix, &st) == 0 {
+                guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                    throw EvalReportError(path: prefix, reason: "exists and is not a directory")
+                }
+                continue
             }
-        } else {
-            do {
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            } catch {
-                throw EvalReportError(path: path, reason: "cannot create the directory (\(systemReason(error)))")
+            if mkdir(prefix, 0o755) != 0 {
+                let code = errno
+                guard code != EEXIST else { continue }
+                throw EvalReportError(path: prefix,
+                                      reason: "cannot create the directory (\(String(cString: strerror(code))))")
             }
         }
         guard access(path, W_OK | X_OK) == 0 else {
-            throw EvalReportError(path: path, reason: "the directory is not writable (\(String(cString: strerror(errno))))")
+            throw EvalReportError(path: path,
+                                  reason: "the directory is not writable (\(String(cString: strerror(errno))))")
         }
     }
 
@@ -147,15 +153,6 @@ public enum EvalReport {
         }
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure != 0 { throw EvalReportError(path: path, reason: String(cString: strerror(failure))) }
-    }
-
-    /// The POSIX reason inside a Foundation error, else its description.
-    private static func systemReason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return error.localizedDescription
     }
 }
 

@@ -272,9 +272,23 @@ final class EvalReportTests: XCTestCase {
             XCTAssertEqual(error as? EvalReportError, EvalReportError(path: file.path, reason: "exists and is not a directory"))
             XCTAssertTrue(error.localizedDescription.contains(file.path))
         }
-        XCTAssertThrowsError(try EvalReport.write(result, to: file.appendingPathComponent("sub"), title: "t", details: [])) {
-            XCTAssertTrue(($0 as? EvalReportError)?.path.hasPrefix(file.path) == true, "\($0)")
+        // A file where a parent directory should be: named, not the directory asked for.
+        XCTAssertThrowsError(try EvalReport.write(result, to: file.appendingPathComponent("sub/report"), title: "t",
+                                                  details: [])) {
+            XCTAssertEqual($0 as? EvalReportError, EvalReportError(path: file.path, reason: "exists and is not a directory"))
         }
+        #if os(Linux)
+        // A directory that cannot be created (procfs refuses new entries).
+        XCTAssertThrowsError(try EvalReport.write(result, to: URL(fileURLWithPath: "/proc/zeroshot-report"), title: "t",
+                                                  details: [])) {
+            XCTAssertEqual(($0 as? EvalReportError)?.path, "/proc/zeroshot-report")
+            XCTAssertTrue(($0 as? EvalReportError)?.reason.hasPrefix("cannot create the directory (") == true, "\($0)")
+        }
+        #endif
+        // Parents are created.
+        let nested = scratch.appendingPathComponent("a/b/c")
+        XCTAssertEqual(try EvalReport.write(result, to: nested, title: "t", details: []).last?.path,
+                       nested.appendingPathComponent("index.html").path)
         let dir = scratch.appendingPathComponent("report")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("recall.svg"), withIntermediateDirectories: true)
         XCTAssertThrowsError(try EvalReport.write(result, to: dir, title: "t", details: [])) { error in
