@@ -197,7 +197,7 @@ enum ConfusionChart {
 
     private static func emptyDrawing(title: String, description: String) -> Drawing {
         Drawing(width: 480, height: 120, title: title, description: description) { canvas in
-            canvas.text(title, x: margin, y: margin, Font(size: 18, bold: true), .text)
+            canvas.text(title, x: margin, y: margin, Font(size: 18, bold: true), .text, maxWidth: 480 - 2 * margin)
             canvas.text("No classes: nothing to show.", x: margin, y: margin + 36, Font(size: 13), .secondaryText)
         }
     }

@@ -39,6 +39,12 @@ enum RecallChart {
         let noteFont = Font(size: 12)
         let tickFont = Font(size: 11)
         let present = result.perClass.filter { $0.n > 0 }.count
+        guard c > 0 else {
+            return Drawing(width: 480, height: 120, title: title, description: description) { canvas in
+                canvas.text(title, x: margin, y: margin, titleFont, .text, maxWidth: 480 - 2 * margin)
+                canvas.text("No classes: nothing to show.", x: margin, y: margin + 36, Font(size: 13), .secondaryText)
+            }
+        }
 
         struct Layout {
             var labelStep = 1
@@ -61,9 +67,11 @@ enum RecallChart {
                 l.labelWidth = max(l.labelWidth,
                                    canvas.measure(classes[order[i]], labelFont, maxWidth: maxLabelWidth).width)
             }
-            l.notes = ["\(c) classes, worst first\(present < c ? "; \(c - present) without images last" : ""). "
-                       + "Bar: recall (top-1) of the class's images; dashed line: mean per-class recall "
-                       + "\(format(result.meanPerClassRecall))."]
+            l.notes = [present == 0
+                ? "\(c) classes, none with images: no recall to show."
+                : "\(c) classes, worst first\(present < c ? "; \(c - present) without images last" : ""). "
+                    + "Bar: recall (top-1) of the class's images; dashed line: mean per-class recall "
+                    + "\(format(result.meanPerClassRecall))."]
             if l.labelStep > 1 {
                 let shown = (c + l.labelStep - 1) / l.labelStep
                 l.notes.append("Names and values of every \(ordinal(l.labelStep)) row (\(shown) of \(c)); all are in "
