@@ -17,9 +17,9 @@ enum ColorScale {
         return Color(a.red + (b.red - a.red) * f, a.green + (b.green - a.green) * f, a.blue + (b.blue - a.blue) * f)
     }
 
-    /// Where a confusion cell's row fraction sits on the scale: an empty cell is white, any other starts at 12 %
+    /// Where a confusion cell's row fraction sits on the scale: an empty cell is white, any other starts at 20 %
     /// of the scale, so that a single image in a large row stays visible; the colour bar shows the same mapping.
     static func cellColor(fraction: Double) -> Color {
-        fraction > 0 ? color(at: 0.12 + 0.88 * fraction) : .white
+        fraction > 0 ? color(at: 0.2 + 0.8 * fraction) : .white
     }
 }
