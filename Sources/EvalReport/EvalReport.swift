@@ -67,7 +67,8 @@ public enum EvalReport {
         var pairs: [ConfusedPair] = []
         var thumbnailCount = 0, madeThumbs = false
         for pair in result.mostConfusedPairs(limit: confusedPairLimit) {
-            let examples = result.records.filter { $0.trueClass == pair.trueClass && $0.predictedClass == pair.predictedClass }
+            let examples = result.records.lazy
+                .filter { $0.trueClass == pair.trueClass && $0.predictedClass == pair.predictedClass }
                 .prefix(examplesPerPair)
             var thumbnails: [Thumbnail] = []
             for record in examples {
@@ -80,8 +81,8 @@ public enum EvalReport {
                     let url = directory.appendingPathComponent(name)
                     try writeFile(data, to: url)
                     written.append(url)
-                    thumbnails.append(Thumbnail(record: record, file: name, width: width, height: height, source: source,
-                                                problem: nil))
+                    thumbnails.append(Thumbnail(record: record, file: name, width: width, height: height,
+                                                source: source, problem: nil))
                 case .failure(let problem):
                     thumbnails.append(Thumbnail(record: record, file: nil, width: 0, height: 0, source: nil,
                                                 problem: problem))

@@ -30,11 +30,14 @@ enum HTMLPage {
         let correct1 = result.records.filter { $0.predictedClass == $0.trueClass }.count
         let correct5 = result.records.filter { $0.topClasses.prefix(5).contains($0.trueClass) }.count
         let withImages = result.perClass.filter { $0.n > 0 }.count
+        // " (67 of 125)", when the records are the ones counted.
+        func counted(_ k: Int) -> String { result.records.count == result.n ? " (\(k) of \(result.n))" : "" }
         var summary: [(String, String)] = [
             ("Images", "\(result.n)"),
-            ("Top-1 accuracy", "\(percent(result.top1))" + (result.records.count == result.n ? " (\(correct1) of \(result.n))" : "")),
-            ("Top-5 accuracy", "\(percent(result.top5))" + (result.records.count == result.n ? " (\(correct5) of \(result.n))" : "")),
-            ("Mean per-class recall", "\(percent(result.meanPerClassRecall)) (over \(withImages) classes with images)"),
+            ("Top-1 accuracy", percent(result.top1) + counted(correct1)),
+            ("Top-5 accuracy", percent(result.top5) + counted(correct5)),
+            ("Mean per-class recall",
+             "\(percent(result.meanPerClassRecall)) (over \(withImages) classes with images)"),
             ("Classes", "\(classes.count)"),
         ]
         summary += details
@@ -48,13 +51,16 @@ enum HTMLPage {
 
         <h2 id="confusion">Confusion matrix</h2>
         <p>Rows: true class; columns: predicted (top-1) class. Colour: the fraction of the true class's images \
-        predicted as the column's class. Full size: <a href="confusion.png">PNG</a>, <a href="confusion.svg">SVG</a>.</p>
-        <a class="chart" href="confusion.png"><img src="confusion.png"\(size("confusion")) alt="Confusion matrix heatmap of \(classes.count) classes"></a>
+        predicted as the column's class. Full size: <a href="confusion.png">PNG</a>, \
+        <a href="confusion.svg">SVG</a>.</p>
+        <a class="chart" href="confusion.png"><img src="confusion.png"\(size("confusion")) \
+        alt="Confusion matrix heatmap of \(classes.count) classes"></a>
 
         <h2 id="recall">Per-class recall</h2>
         <p>Worst first; classes without images last. Full size: <a href="recall.png">PNG</a>, \
         <a href="recall.svg">SVG</a>.</p>
-        <a class="chart" href="recall.png"><img src="recall.png"\(size("recall")) alt="Per-class recall bar chart"></a>
+        <a class="chart" href="recall.png"><img src="recall.png"\(size("recall")) \
+        alt="Per-class recall bar chart"></a>
 
         <h2 id="pairs">Most confused pairs</h2>
 
@@ -70,8 +76,10 @@ enum HTMLPage {
         for pair in pairs {
             let n = result.perClass[pair.trueClass].n
             h += "<section class=\"pair\">\n<h3><span class=\"true\">\(e(classes[pair.trueClass]))</span> "
-                + "<span class=\"arrow\">→</span> <span class=\"pred\">\(e(classes[pair.predictedClass]))</span></h3>\n"
-            h += "<p>\(pair.count) of \(n) image\(n == 1 ? "" : "s") (\(percent(Double(pair.count) / Double(max(n, 1)))))</p>\n"
+                + "<span class=\"arrow\">→</span> <span class=\"pred\">\(e(classes[pair.predictedClass]))</span>"
+                + "</h3>\n"
+            let share = percent(Double(pair.count) / Double(max(n, 1)))
+            h += "<p>\(pair.count) of \(n) image\(n == 1 ? "" : "s") (\(share))</p>\n"
             h += "<div class=\"thumbs\">\n"
             for thumbnail in pair.thumbnails {
                 let r = thumbnail.record
@@ -79,12 +87,16 @@ enum HTMLPage {
                 let caption = "\(e(r.image))<br><span class=\"score\">score: predicted \(predictedScore), "
                     + "true \(String(format: "%.3f", r.trueScore))</span>"
                 if let file = thumbnail.file {
-                    // Shown with its long side at the thumbnail size: small images (CIFAR's 32 px) enlarged, pixelated.
+                    // Shown with its long side at the thumbnail size: small images (CIFAR's 32 px) enlarged,
+                    // pixelated.
                     let scale = Double(EvalReport.thumbnailSize) / Double(max(thumbnail.width, thumbnail.height, 1))
-                    let w = Int((Double(thumbnail.width) * scale).rounded()), ht = Int((Double(thumbnail.height) * scale).rounded())
+                    let w = Int((Double(thumbnail.width) * scale).rounded())
+                    let ht = Int((Double(thumbnail.height) * scale).rounded())
                     let img = "<img src=\"\(e(file))\" width=\"\(w)\" height=\"\(ht)\" alt=\"\(e(r.image))\""
                         + (scale > 1 ? " class=\"enlarged\"" : "") + ">"
-                    let linked = thumbnail.source.map { "<a href=\"\(e($0.absoluteString))\" title=\"\(e(r.location))\">\(img)</a>" } ?? img
+                    let linked = thumbnail.source.map {
+                        "<a href=\"\(e($0.absoluteString))\" title=\"\(e(r.location))\">\(img)</a>"
+                    } ?? img
                     h += "<figure>\(linked)<figcaption>\(caption)</figcaption></figure>\n"
                 } else {
                     h += "<figure class=\"missing\"><div class=\"placeholder\">image unavailable</div>"
@@ -99,12 +111,14 @@ enum HTMLPage {
         h += """
         <h2 id="classes">Per-class metrics</h2>
         <table class="classes">
-        <thead><tr><th class="num">#</th><th>Class</th><th class="num">n</th><th class="num">Precision</th><th class="num">Recall</th><th></th></tr></thead>
+        <thead><tr><th class="num">#</th><th>Class</th><th class="num">n</th><th class="num">Precision</th>\
+        <th class="num">Recall</th><th></th></tr></thead>
         <tbody>
 
         """
         for (k, m) in result.perClass.enumerated() {
-            let bar = m.n > 0 ? "<span class=\"bar\" style=\"width:\(String(format: "%.1f", m.recall * 100))%\"></span>" : ""
+            let width = String(format: "%.1f", m.recall * 100)
+            let bar = m.n > 0 ? "<span class=\"bar\" style=\"width:\(width)%\"></span>" : ""
             h += "<tr\(m.n == 0 ? " class=\"empty\"" : "")><td>\(k)</td><td>\(e(classes[k]))</td><td>\(m.n)</td>"
                 + "<td>\(String(format: "%.3f", m.precision))</td>"
                 + "<td>\(m.n > 0 ? String(format: "%.3f", m.recall) : "–")</td>"

@@ -96,8 +96,9 @@ enum RecallChart {
         let barLeft = margin + layout.labelWidth + 8
         let valueLeft = barLeft + barAreaWidth + 8
         // A long title is ellipsised at the chart's width (at least 640 px).
-        let titleMax = max(valueLeft + layout.valueWidth - margin, 640)
-        let width = max(valueLeft + layout.valueWidth, margin + max(layout.notesWidth, min(layout.titleWidth, titleMax))) + margin
+        let chartRight = valueLeft + layout.valueWidth
+        let titleMax = max(chartRight - margin, 640)
+        let width = max(chartRight, margin + max(layout.notesWidth, min(layout.titleWidth, titleMax))) + margin
         let height = chartTop + chartHeight + 6 + layout.tickHeight + 4 + layout.tickHeight + margin
 
         return Drawing(width: Int(width.rounded(.up)), height: Int(height.rounded(.up)), title: title,

@@ -89,7 +89,8 @@ final class EvalReportTests: XCTestCase {
                 if root.isEmpty { root = name }
                 inText = name == "desc" || name == "title"
             }
-            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?,
+                        qualifiedName: String?) {
                 inText = false
                 text += "\n"
             }
@@ -98,7 +99,8 @@ final class EvalReportTests: XCTestCase {
         let parser = XMLParser(data: try Data(contentsOf: url))
         let collector = Collector()
         parser.delegate = collector
-        XCTAssertTrue(parser.parse(), "\(url.lastPathComponent) is not well-formed XML: \(String(describing: parser.parserError))",
+        XCTAssertTrue(parser.parse(),
+                      "\(url.lastPathComponent) is not XML: \(String(describing: parser.parserError))",
                       file: file, line: line)
         XCTAssertEqual(collector.root, "svg", file: file, line: line)
         return collector.text
@@ -128,7 +130,8 @@ final class EvalReportTests: XCTestCase {
         ]
         let result = EvaluationResult(classes: classes, records: records)
         let written = try EvalReport.write(result, to: scratch, title: "Test & <report>",
-                                           details: [("Model", "openai/clip-vit-base-patch32"), ("Templates", "a <photo> of {}")])
+                                           details: [("Model", "openai/clip-vit-base-patch32"),
+                                                     ("Templates", "a <photo> of {}")])
         let names = written.map { $0.path.replacingOccurrences(of: scratch.path + "/", with: "") }
         XCTAssertEqual(names, ["confusion.png", "confusion.svg", "recall.png", "recall.svg",
                                "thumbs/000.png", "thumbs/001.png", "thumbs/004.png", "index.html"])
@@ -268,14 +271,15 @@ final class EvalReportTests: XCTestCase {
         let result = EvaluationResult(classes: ["a", "b"], records: [record(0, [1, 0])])
         let file = scratch.appendingPathComponent("file")
         try Data("x".utf8).write(to: file)
+        let inTheWay = EvalReportError(path: file.path, reason: "exists and is not a directory")
         XCTAssertThrowsError(try EvalReport.write(result, to: file, title: "t", details: [])) { error in
-            XCTAssertEqual(error as? EvalReportError, EvalReportError(path: file.path, reason: "exists and is not a directory"))
+            XCTAssertEqual(error as? EvalReportError, inTheWay)
             XCTAssertTrue(error.localizedDescription.contains(file.path))
         }
         // A file where a parent directory should be: named, not the directory asked for.
         XCTAssertThrowsError(try EvalReport.write(result, to: file.appendingPathComponent("sub/report"), title: "t",
                                                   details: [])) {
-            XCTAssertEqual($0 as? EvalReportError, EvalReportError(path: file.path, reason: "exists and is not a directory"))
+            XCTAssertEqual($0 as? EvalReportError, inTheWay)
         }
         #if os(Linux)
         // A directory that cannot be created (procfs refuses new entries).
@@ -290,7 +294,8 @@ final class EvalReportTests: XCTestCase {
         XCTAssertEqual(try EvalReport.write(result, to: nested, title: "t", details: []).last?.path,
                        nested.appendingPathComponent("index.html").path)
         let dir = scratch.appendingPathComponent("report")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("recall.svg"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("recall.svg"),
+                                                withIntermediateDirectories: true)
         XCTAssertThrowsError(try EvalReport.write(result, to: dir, title: "t", details: [])) { error in
             let e = error as? EvalReportError
             XCTAssertEqual(e?.path, dir.appendingPathComponent("recall.svg").path)
@@ -330,10 +335,12 @@ final class EvalReportTests: XCTestCase {
         assertClose(pixel(row: 1, column: 0), expected(ColorScale.cellColor(fraction: 0.5)))
         assertClose(pixel(row: 2, column: 1), [0xEE, 0xF0, 0xF2])
         // Darker means more.
-        XCTAssertGreaterThan(ColorScale.cellColor(fraction: 0.2).luminance, ColorScale.cellColor(fraction: 0.8).luminance)
+        XCTAssertGreaterThan(ColorScale.cellColor(fraction: 0.2).luminance,
+                             ColorScale.cellColor(fraction: 0.8).luminance)
 
         let svg = String(decoding: try drawing.svg(), as: UTF8.self)
-        XCTAssertTrue(svg.contains("width=\"\(drawing.width)px\" height=\"\(drawing.height)px\""), String(svg.prefix(300)))
+        XCTAssertTrue(svg.contains("width=\"\(drawing.width)px\" height=\"\(drawing.height)px\""),
+                      String(svg.prefix(300)))
     }
 
     func testMarkupEscape() {
