@@ -54,8 +54,9 @@ public enum EvalReport {
         try ensureDirectory(directory)
         var written: [URL] = []
         var chartSizes: [String: (width: Int, height: Int)] = [:]
-        for (name, drawing) in [("confusion", ConfusionChart.drawing(result, title: "Confusion matrix — \(title)")),
-                                ("recall", RecallChart.drawing(result, title: "Per-class recall — \(title)"))] {
+        func titled(_ chart: String) -> String { title.isEmpty ? chart : "\(chart) — \(title)" }
+        for (name, drawing) in [("confusion", ConfusionChart.drawing(result, title: titled("Confusion matrix"))),
+                                ("recall", RecallChart.drawing(result, title: titled("Per-class recall")))] {
             let png = directory.appendingPathComponent("\(name).png")
             try writeFile(try render(png) { try drawing.png() }, to: png)
             let svg = directory.appendingPathComponent("\(name).svg")

@@ -10,6 +10,7 @@ enum HTMLPage {
         }
         let e = Markup.escape
         let classes = result.classes
+        let title = title.isEmpty ? "Evaluation report" : title
         var h = """
         <!DOCTYPE html>
         <html lang="en">
