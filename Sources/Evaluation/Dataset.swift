@@ -24,7 +24,7 @@ import Darwin
 ///
 /// Manifest paths are relative to the manifest's folder; absolute paths and http(s) URLs are allowed (read by
 /// `InputLoader` when evaluated, so a missing file is a failed image, not a wrong one). Labels: when every label is
-/// an integer (JSON integers; in a CSV, labels that are all plain non-negative integers such as "0" or "17") the
+/// an integer (JSON numbers with an integral value, 3 or 3.0; in a CSV, labels that are all plain non-negative integers such as "0" or "17") the
 /// label is the class index: the classes are 0...max label, or 0..<`classCount` when given (`--classnames`), and a
 /// label >= `classCount` is an error naming its line. Otherwise the classes are the sorted unique labels.
 public struct EvalDataset: Sendable {
@@ -70,11 +70,11 @@ public struct EvalDataset: Sendable {
     public var filesOutsideClasses: Int
     /// ImageFolder: what the walk could not go through (unreadable folders, broken links); the rest was walked.
     public var problems: [InputProblem]
-    /// Things that look wrong but do not stop the run (an empty class folder), one message each.
-    public var warnings: [String]
+    /// ImageFolder: the classes whose folder holds no image (still classes; see `warnings(classNames:)`).
+    public var emptyClasses: [Int]
 
     public init(layout: Layout, classIDs: [String], integerLabels: Bool, items: [Item], skippedNonImages: Int = 0,
-                filesOutsideClasses: Int = 0, problems: [InputProblem] = [], warnings: [String] = []) {
+                filesOutsideClasses: Int = 0, problems: [InputProblem] = [], emptyClasses: [Int] = []) {
         self.layout = layout
         self.classIDs = classIDs
         self.integerLabels = integerLabels
@@ -82,7 +82,18 @@ public struct EvalDataset: Sendable {
         self.skippedNonImages = skippedNonImages
         self.filesOutsideClasses = filesOutsideClasses
         self.problems = problems
-        self.warnings = warnings
+        self.emptyClasses = emptyClasses
+    }
+
+    /// Things that look wrong but do not stop the run, one message each: a class folder without images (named
+    /// by its folder and by its display name in `classNames`, when given).
+    public func warnings(classNames: [String]? = nil) -> [String] {
+        emptyClasses.map { k in
+            let id = classIDs[k]
+            let name = classNames.map { $0[k] == id ? "" : " (\"\($0[k])\")" } ?? ""
+            return "\(id): the class folder holds no image; class #\(k) \"\(id)\"\(name) is still a class (with n 0, "
+                + "left out of mean_per_class_recall)"
+        }
     }
 
     /// Reads the dataset at `path`: a folder (ImageFolder), a `.csv` or a `.jsonl` file (by extension, any case).
@@ -140,10 +151,7 @@ public struct EvalDataset: Sendable {
             let walk = InputWalker().entries([base + name])
             dataset.skippedNonImages += walk.skippedNonImages
             dataset.problems += walk.problems
-            if walk.entries.isEmpty {
-                dataset.warnings.append("\(base + name): the class folder holds no image; \"\(name)\" is still class "
-                                        + "#\(index) (its recall is left out of mean_per_class_recall)")
-            }
+            if walk.entries.isEmpty { dataset.emptyClasses.append(index) }
             for var entry in walk.entries {
                 let image = name + "/" + entry.shardKey
                 entry.name = image

@@ -149,7 +149,7 @@ struct Eval: CheckedCommand {
         for problem in data.problems {
             StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n")
         }
-        for message in data.warnings { warn(printable(message)) }
+        for message in data.warnings(classNames: classes) { warn(printable("\(dataset)/" + message)) }
         if data.filesOutsideClasses > 0 {
             warn("\(dataset): \(data.filesOutsideClasses) entr\(data.filesOutsideClasses == 1 ? "y" : "ies") directly in "
                  + "the dataset folder belong to no class folder; left out")

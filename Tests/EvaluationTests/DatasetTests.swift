@@ -69,8 +69,9 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(d.items.map(\.image), ["cat/a.png"])
         XCTAssertEqual(d.skippedNonImages, 1)
         XCTAssertEqual(d.filesOutsideClasses, 2)
-        XCTAssertEqual(d.warnings.count, 1)
-        XCTAssertTrue(d.warnings[0].contains("dog") && d.warnings[0].contains("no image"), d.warnings[0])
+        XCTAssertEqual(d.emptyClasses, [1])
+        XCTAssertEqual(d.warnings(classNames: ["cat", "hound"]), ["dog: the class folder holds no image; class #1 \"dog\" "
+            + "(\"hound\") is still a class (with n 0, left out of mean_per_class_recall)"])
     }
 
     func testAFolderWithoutClassesIsAnError() throws {
