@@ -121,6 +121,9 @@ public struct EvalDataset: Sendable {
         return try manifest(records, file: path, layout: ext == "csv" ? .csv : .jsonl, classCount: classCount)
     }
 
+    /// The most classes integer labels may make without `classCount` (the confusion matrix is classes²).
+    public static let maxClasses = 50_000
+
     // MARK: - ImageFolder
 
     static func imageFolder(_ root: String) throws -> EvalDataset {
@@ -195,6 +198,11 @@ public struct EvalDataset: Sendable {
         var indexOf: (Record) throws -> Int
         if integers {
             let maxLabel = records.map { if case .integer(let v) = $0.label { v } else { 0 } }.max()!
+            if classCount == nil, maxLabel >= maxClasses {
+                let line = records.first { $0.label == .integer(maxLabel) }!.line
+                throw DatasetError.invalidLine(file, line: line, reason: "label \(maxLabel) is a class index that makes "
+                    + "\(maxLabel + 1) classes (at most \(maxClasses)); give the class names with --classnames")
+            }
             let count = classCount ?? (maxLabel + 1)
             classIDs = (0..<count).map(String.init)
             indexOf = { r in

@@ -29,9 +29,9 @@ struct Eval: CheckedCommand {
               Or a manifest: a .csv file of path,label records (RFC 4180 quoting; an optional header row \
             path,label) or a .jsonl file with one {"path": ..., "label": ...} object per line. Paths are relative \
             to the manifest's folder; absolute paths and http(s) URLs work too. String labels: the classes are \
-            the sorted distinct labels. Integer labels (JSON integers, or CSV labels that are all plain \
-            non-negative integers) are class indices: the classes are 0 to the largest label, or one per \
-            --classnames entry (a larger label is an error). Errors name the manifest and the line.
+            the sorted distinct labels. Integer labels (JSON numbers with an integral value, or CSV labels that are all \
+            plain non-negative integers) are class indices: the classes are 0 to the largest label (at most \
+            \(EvalDataset.maxClasses) classes), or one per --classnames entry (a larger label is an error). Errors name the manifest and the line.
 
             CLASS NAMES:
               --classnames imagenet|cifar10|cifar100|FILE gives the display names in class-index order (a FILE has \
@@ -149,7 +149,7 @@ struct Eval: CheckedCommand {
         for problem in data.problems {
             StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n")
         }
-        for message in data.warnings(classNames: classes) { warn(printable("\(dataset)/" + message)) }
+        for message in data.warnings(classNames: classes) { warn(printable((dataset.hasSuffix("/") ? dataset : dataset + "/") + message)) }
         if data.filesOutsideClasses > 0 {
             warn("\(dataset): \(data.filesOutsideClasses) entr\(data.filesOutsideClasses == 1 ? "y" : "ies") directly in "
                  + "the dataset folder belong to no class folder; left out")
@@ -172,11 +172,9 @@ struct Eval: CheckedCommand {
         }
         var predictionsFile: FileHandle?
         if let path = predictions.last {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path) else {
-                throw EvalCommandError.cannotWrite(path, reason: String(cString: strerror(errno)))
-            }
-            predictionsFile = handle
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw EvalCommandError.cannotWrite(path, reason: String(cString: strerror(errno))) }
+            predictionsFile = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         }
         defer { try? predictionsFile?.close() }
         let progress = RunProgress(total: data.items.count, skippedNonImages: 0,

@@ -120,6 +120,10 @@ final class ManifestTests: XCTestCase {
             XCTAssertEqual(error as? DatasetError, .labelOutOfRange(csv.path, line: 3, label: 7, classCount: 5))
             XCTAssertTrue("\(error)".hasPrefix(csv.path + ":3: label 7"), "\(error)")
         }
+        let huge = try t.write("huge.csv", "a.png,1\nb.png,99999999\n")
+        XCTAssertThrowsError(try EvalDataset.load(huge.path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(huge.path + ":2: label 99999999"), "\(error)")
+        }
         // One label that is not a plain integer makes them all names.
         let mixed = try t.write("mixed.csv", "a.png,3\nb.png,-1\nc.png,10\n")
         let m = try EvalDataset.load(mixed.path)

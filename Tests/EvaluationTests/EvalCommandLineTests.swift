@@ -129,6 +129,11 @@ final class EvalCommandLineTests: XCTestCase {
         XCTAssertTrue(duplicate.stderr.contains("\"cat\""), duplicate.stderr)
         let dash = try run(["eval", "--model", m, "--predictions", "-", t.root.path])
         XCTAssertEqual(dash.status, 64, dash.stderr)
+        let nowhere = try run(["eval", "--model", m, "--predictions", t.root.appendingPathComponent("no/such/p.jsonl").path,
+                               t.root.path])
+        XCTAssertEqual(nowhere.status, 1, nowhere.stderr)
+        XCTAssertTrue(nowhere.stderr.contains("no/such/p.jsonl: cannot write the predictions (No such file or directory)"),
+                      nowhere.stderr)
         let both = try run(["eval", "--model", m, "--template", "{}", "--templates", "simple", t.root.path])
         XCTAssertEqual(both.status, 64, both.stderr)
         let bad = try t.write("bad.jsonl", "{\"path\": \"a/x.png\", \"label\": 0}\n{\"path\": \"b/x.png\"}\n")
