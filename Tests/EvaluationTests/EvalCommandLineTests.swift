@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import ZeroShot
 
 /// `zeroshot eval` run as a user runs it (the built executable next to the test bundle).
@@ -14,7 +15,9 @@ final class EvalCommandLineTests: XCTestCase {
         return dir.appendingPathComponent("zeroshot")
     }
 
-    func run(_ arguments: [String]) throws -> Run {
+    func run(_ arguments: [String]) throws -> Run { try Self.run(arguments) }
+
+    static func run(_ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
@@ -144,5 +147,46 @@ final class EvalCommandLineTests: XCTestCase {
         for term in ["candidate label", "hypothesis template", "top-1", "top-5", "ImageFolder", "--predictions"] {
             XCTAssertTrue(help.stdout.contains(term), term)
         }
+    }
+}
+
+/// Datasets as the command reports them: URLs in a manifest, what an ImageFolder walk leaves out.
+final class EvalDatasetCommandLineTests: XCTestCase {
+    func testManifestURLsAreReadAndAMissingOneFails() throws {
+        let body = png
+        let server = try LoopbackServer { request in
+            request.path == "/seven.png" ? .init(status: 200, body: body) : .init(status: 404)
+        }
+        defer { server.stop() }
+        let t = try TemporaryTree()
+        let seven = server.baseURL.appendingPathComponent("seven.png").absoluteString
+        let gone = server.baseURL.appendingPathComponent("gone.png").absoluteString
+        let list = try t.write("urls.jsonl", "{\"path\": \"\(seven)\", \"label\": 7}\n{\"path\": \"\(gone)\", \"label\": 2}\n")
+        let r = try EvalCommandLineTests.run(["eval", "--model", fixturesDirectory.appendingPathComponent("models/tiny-p8-quickgelu").path,
+                                                "--format", "json", list.path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains(gone), r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["n"] as? Int, 1)
+        XCTAssertEqual(json["classes"] as? [String], (0...7).map(String.init))
+        XCTAssertEqual((json["failed"] as? [[String: String]])?.map { $0["image"] }, [gone])
+    }
+
+    func testImageFolderReportsWhatItLeavesOut() throws {
+        let t = try TemporaryTree()
+        try t.write("ant/1.png", png)
+        try t.write("ant/notes.txt", "text")
+        try t.write(".trash/2.png", png)
+        try t.write("README", "text")
+        try t.folder("bee")
+        let r = try EvalCommandLineTests.run(["eval", "--model", fixturesDirectory.appendingPathComponent("models/tiny-p8-quickgelu").path,
+                                                "--format", "json", t.root.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 non-image file in the class folders skipped"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 entry directly in the dataset folder"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("class #1 \"bee\" is still a class"), r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["classes"] as? [String], ["ant", "bee"])
+        XCTAssertEqual(json["n"] as? Int, 1)
     }
 }
