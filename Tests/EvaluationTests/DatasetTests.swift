@@ -161,11 +161,12 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(s.layout, .jsonl)
         XCTAssertEqual(s.classIDs, ["ant", "zebra"])
         XCTAssertEqual(s.items.map(\.trueClass), [1, 0])
-        let ints = try t.write("i.jsonl", "{\"path\": \"a.png\", \"label\": 2}\n{\"path\": \"b.png\", \"label\": 0}\n")
+        let ints = try t.write("i.jsonl", "{\"path\": \"a.png\", \"label\": 2}\n{\"path\": \"b.png\", \"label\": 0}\n"
+                               + "{\"path\": \"c.png\", \"label\": 1.0}\n")
         let i = try EvalDataset.load(ints.path)
         XCTAssertTrue(i.integerLabels)
         XCTAssertEqual(i.classIDs, ["0", "1", "2"])
-        XCTAssertEqual(i.items.map(\.trueClass), [2, 0])
+        XCTAssertEqual(i.items.map(\.trueClass), [2, 0, 1])
     }
 
     func testJSONLErrorsNameTheLine() throws {
