@@ -19,7 +19,8 @@ import Darwin
 ///   `filesOutsideClasses`. An empty class folder is still a class (it gets a warning); a symbolic link to a folder
 ///   is a class, as `os.scandir(...).is_dir()` follows links.
 /// - a **CSV manifest** (`.csv`, RFC 4180: quoted fields, `""` for a quote, line breaks inside quotes, LF or CRLF):
-///   two fields per record, `path,label`; the first record may be the header `path,label`.
+///   two fields per record, `path,label`; the first record may be the header `path,label` (any case, spaces around
+///   the names allowed).
 /// - a **JSONL manifest** (`.jsonl`): one object `{"path": string, "label": string or integer}` per non-blank line.
 ///
 /// Manifest paths are relative to the manifest's folder; absolute paths and http(s) URLs are allowed (read by
@@ -131,9 +132,14 @@ public struct EvalDataset: Sendable {
             throw DatasetError.notFound(root, reason: String(cString: strerror(errno)))
         }
         var names: [String] = []
+        var problems: [InputProblem] = []
         while let entry = readdir(dir) {
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            guard let name = String(validating: bytes, as: UTF8.self) else { continue }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                // As InputWalker: a name that is not UTF-8 cannot be shown or keyed; reported, left out.
+                if bytes.first != 0x2E { problems.append(.invalidName(directory: root, bytes: bytes)) }
+                continue
+            }
             names.append(name)
         }
         closedir(dir)
@@ -149,7 +155,7 @@ public struct EvalDataset: Sendable {
         classes.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         guard !classes.isEmpty else { throw DatasetError.noClasses(root) }
         var dataset = EvalDataset(layout: .imageFolder, classIDs: classes, integerLabels: false, items: [],
-                                  filesOutsideClasses: outside)
+                                  filesOutsideClasses: outside, problems: problems)
         for (index, name) in classes.enumerated() {
             let walk = InputWalker().entries([base + name])
             dataset.skippedNonImages += walk.skippedNonImages
@@ -304,7 +310,10 @@ public struct EvalDataset: Sendable {
             throw DatasetError.invalidLine(file, line: quoteLine, reason: "a quoted field is not closed")
         }
         if !field.isEmpty || !fields.isEmpty || wasQuoted { endRecord() }
-        if let first = rows.first, first.fields == ["path", "label"] { rows.removeFirst() }
+        if let first = rows.first,
+           first.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) == ["path", "label"] {
+            rows.removeFirst()
+        }
         var records: [Record] = []
         let allIntegers = rows.allSatisfy { $0.fields.count == 2 && Self.isPlainInteger($0.fields[1]) }
         for (line, fields) in rows {

@@ -74,6 +74,17 @@ final class ImageFolderTests: XCTestCase {
             + "(\"hound\") is still a class (with n 0, left out of mean_per_class_recall)"])
     }
 
+    func testNamesThatAreNotUTF8AreReported() throws {
+        let t = try TemporaryTree()
+        try t.write("cat/a.png", png)
+        let bad = t.root.path + "/d\u{FF}"
+        var raw = Array(t.root.path.utf8) + [0x2F, 0x64, 0xFF, 0]
+        XCTAssertEqual(raw.withUnsafeMutableBufferPointer { mkdir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 0o755) }, 0, bad)
+        let d = try EvalDataset.load(t.root.path)
+        XCTAssertEqual(d.classIDs, ["cat"])
+        XCTAssertEqual(d.problems, [.invalidName(directory: t.root.path, bytes: [0x64, 0xFF])])
+    }
+
     func testAFolderWithoutClassesIsAnError() throws {
         let t = try TemporaryTree()
         try t.write("a.png", png)
@@ -109,7 +120,7 @@ final class ManifestTests: XCTestCase {
 
     func testCSVIntegerLabelsAreClassIndices() throws {
         let t = try TemporaryTree()
-        let csv = try t.write("list.csv", "a.png,3\nb.png,0\nc.png,007\n")
+        let csv = try t.write("list.csv", "Path, Label\na.png,3\nb.png,0\nc.png,007\n")
         let d = try EvalDataset.load(csv.path)
         XCTAssertTrue(d.integerLabels)
         XCTAssertEqual(d.classIDs, ["0", "1", "2", "3", "4", "5", "6", "7"])
@@ -117,8 +128,8 @@ final class ManifestTests: XCTestCase {
         let withNames = try EvalDataset.load(csv.path, classCount: 10)
         XCTAssertEqual(withNames.classIDs.count, 10)
         XCTAssertThrowsError(try EvalDataset.load(csv.path, classCount: 5)) { error in
-            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(csv.path, line: 3, label: 7, classCount: 5))
-            XCTAssertTrue("\(error)".hasPrefix(csv.path + ":3: label 7"), "\(error)")
+            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(csv.path, line: 4, label: 7, classCount: 5))
+            XCTAssertTrue("\(error)".hasPrefix(csv.path + ":4: label 7"), "\(error)")
         }
         let huge = try t.write("huge.csv", "a.png,1\nb.png,99999999\n")
         XCTAssertThrowsError(try EvalDataset.load(huge.path)) { error in
