@@ -1,4 +1,5 @@
 import ArgumentParser
+import EvalReport
 import Evaluation
 import Foundation
 import Inputs
@@ -53,10 +54,20 @@ struct Eval: CheckedCommand {
             left out of n (never counted as wrong); the others are still evaluated, and the exit code is 1 after \
             everything is written.
 
+            REPORT:
+              --report DIR writes index.html, a self-contained page (no scripts, no network) with the summary, the \
+            charts, the 10 most confused class pairs with up to 4 example thumbnails each (thumbs/NNN.png) and a \
+            per-class table; confusion.png and confusion.svg, the confusion matrix as a heatmap (rows: true class, \
+            columns: predicted, coloured by the share of the true class's images, counts in the cells when they \
+            fit; with many classes only every k-th class is named on the axes, as the picture says); recall.png \
+            and recall.svg, per-class recall bars, worst first, with each class's image count. DIR is created when \
+            missing (before the run, so a bad path fails at once); files of other names in it are left alone.
+
             EXAMPLES:
               zeroshot eval --classnames cifar10 --templates openai-cifar cifar10-test/
               zeroshot eval --model google/siglip-base-patch16-224 --format json val.csv > metrics.json
               zeroshot eval --classnames imagenet --templates openai-imagenet --predictions preds.jsonl imagenet-val.jsonl
+              zeroshot eval --classnames cifar100 --templates openai-imagenet --report report/ cifar100-test.jsonl
             """
     )
 
@@ -84,6 +95,11 @@ struct Eval: CheckedCommand {
         "Write each evaluated image's true label, top-5 and scores to FILE, one JSON line per image (once).",
         valueName: "file"))
     var predictions: [String] = []
+
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Write an HTML report with a confusion heatmap, per-class recall and example thumbnails to DIR (once).",
+        valueName: "dir"))
+    var report: [String] = []
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Images per image-tower call.", valueName: "N"))
     var batch: Int = 16
@@ -126,6 +142,8 @@ struct Eval: CheckedCommand {
             throw ValidationError("--predictions -: standard output carries the metrics; give a file")
         }
         if predictions.last == "" { throw ValidationError("--predictions: give a file name") }
+        try checkGivenOnce("--report", report.count)
+        if report.last == "" { throw ValidationError("--report: give a directory") }
         guard !dataset.isEmpty else {
             throw ValidationError("the dataset argument is an empty string (an unset variable?); give a folder or manifest")
         }
@@ -166,6 +184,7 @@ struct Eval: CheckedCommand {
                 throw ValidationError("template #\(i + 1): \(error)")
             }
         }
+        if let dir = report.last { try EvalReport.ensureDirectory(URL(fileURLWithPath: dir)) }
         let classifier = try modelOptions.loadClassifier(batchSize: batch)
         for message in try templateWarnings(names ?? classes, hypothesisTemplates, scoring: classifier.model.scoring) {
             warn(message)
@@ -192,14 +211,23 @@ struct Eval: CheckedCommand {
             progress.advance()
         })
         progress.finish()
+        let details = [("dataset", "\(dataset) (\(data.layout.rawValue), \(classes.count) classes)"),
+                       ("model", classifier.modelDirectory.path),
+                       ("templates", templateSets.last.map { "\($0) (\(hypothesisTemplates.count))" }
+                           ?? "\"\(hypothesisTemplates[0])\"")]
+        if let dir = report.last {
+            var reportDetails = details
+            if let set = classNameSets.last { reportDetails.append(("class names", set)) }
+            if !outcome.failed.isEmpty {
+                reportDetails.append(("not evaluated", "\(outcome.failed.count) unreadable image\(outcome.failed.count == 1 ? "" : "s")"))
+            }
+            let title = URL(fileURLWithPath: dataset).standardizedFileURL.lastPathComponent
+            _ = try EvalReport.write(outcome.result, to: URL(fileURLWithPath: dir), title: title, details: reportDetails)
+        }
         switch format {
         case .json:
             try writeOut(outcome.result.json(failed: outcome.failed))
         case .table:
-            let details = [("dataset", "\(dataset) (\(data.layout.rawValue), \(classes.count) classes)"),
-                           ("model", classifier.modelDirectory.path),
-                           ("templates", templateSets.last.map { "\($0) (\(hypothesisTemplates.count))" }
-                               ?? "\"\(hypothesisTemplates[0])\"")]
             try writeOut(Self.table(outcome.result, failed: outcome.failed.count, details: details))
         }
         if !outcome.failed.isEmpty || !data.problems.isEmpty { throw ExitCode(1) }

@@ -118,6 +118,36 @@ final class EvalCommandLineTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n").count, 2)
     }
 
+    /// --report writes the page and both charts (PNG + SVG) for the run's result; a path that cannot be a directory
+    /// fails before the model is loaded, naming it.
+    func testReportWritesThePageAndChartsOrFailsFirst() throws {
+        let g = try golden("tiny-p8-quickgelu", "cifar10")
+        let t = try TemporaryTree()
+        let dir = t.root.appendingPathComponent("out/report")
+        let r = try run(arguments(g) + ["--format", "json", "--report", dir.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for name in ["index.html", "confusion.png", "confusion.svg", "recall.png", "recall.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), name)
+        }
+        let page = try String(contentsOf: dir.appendingPathComponent("index.html"), encoding: .utf8)
+        for name in g.classes { XCTAssertTrue(page.contains(name), name) }
+        XCTAssertTrue(page.contains("cifar10"), "the dataset names the page")
+        let confusedImages = g.confusion.enumerated().reduce(0) { sum, row in
+            sum + row.element.enumerated().filter { $0.offset != row.offset }.reduce(0) { $0 + $1.element }
+        }
+        if confusedImages > 0 {
+            let thumbs = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("thumbs").path)
+            XCTAssertFalse(thumbs.isEmpty)
+            XCTAssertTrue(page.contains("thumbs/"), "the most confused pairs show example thumbnails")
+        }
+        try t.write("blocker", "a file where the report folder should be")
+        let blocked = try run(arguments(g) + ["--report", t.root.appendingPathComponent("blocker/sub").path])
+        XCTAssertNotEqual(blocked.status, 0)
+        XCTAssertTrue(blocked.stderr.contains("blocker"), blocked.stderr)
+        XCTAssertTrue(blocked.stderr.contains("not a directory"), blocked.stderr)
+        XCTAssertTrue(blocked.stdout.isEmpty, "nothing evaluated: \(blocked.stdout)")
+    }
+
     func testUsageAndDatasetErrors() throws {
         let t = try TemporaryTree()
         for name in ["a", "b"] { try t.write("\(name)/x.png", png) }
