@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+import ZeroShot
+
+/// `--text-cache`, `--no-text-cache` and ZEROSHOT_CACHE as a user runs them.
+final class TextCacheCommandLineTests: XCTestCase {
+    var root: URL!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("text-cache-cli-\(UUID().uuidString)")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    func files(_ directory: URL) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+    }
+
+    func classify(_ extra: [String], environment: [String: String]) throws -> CommandLineTests.Run {
+        let model = fixturesDirectory.appendingPathComponent("models/tiny-p8-quickgelu").path
+        return try CommandLineTests.runProcess(CommandLineTests.executable, [
+            "classify", "--model", model, "--classnames", "cifar10", "--templates", "openai-cifar", "--format", "json",
+            fixtureImage("chelsea.jpg").path, fixtureImage("rocket.jpg").path,
+        ] + extra, environment: environment)
+    }
+
+    func testDefaultLocationFollowsZeroshotCacheAndSecondRunPrintsTheSame() throws {
+        let environment = ["ZEROSHOT_CACHE": root.path]
+        let first = try classify([], environment: environment)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let directory = root.appendingPathComponent("text-embeddings")
+        XCTAssertEqual(files(directory).count, 1)
+        XCTAssertTrue(files(directory)[0].hasSuffix(".zstext"))
+        let second = try classify([], environment: environment)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(second.stdout, first.stdout, "the same numbers, printed the same, from the cache")
+        XCTAssertEqual(second.stderr, first.stderr)
+        let uncached = try classify(["--no-text-cache"], environment: ["ZEROSHOT_CACHE": root.appendingPathComponent("unused").path])
+        XCTAssertEqual(uncached.status, 0, uncached.stderr)
+        XCTAssertEqual(uncached.stdout, first.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("unused").path))
+    }
+
+    func testTextCacheDirectoryOverridesTheLocation() throws {
+        let given = root.appendingPathComponent("given")
+        let r = try classify(["--text-cache", given.path], environment: ["ZEROSHOT_CACHE": root.appendingPathComponent("env").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(files(given).count, 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("env").path))
+    }
+
+    func testBothFlagsAreAUsageError() throws {
+        let r = try classify(["--text-cache", root.path, "--no-text-cache"], environment: [:])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("give either --text-cache or --no-text-cache, not both"), r.stderr)
+    }
+
+    func testAnUnusableCacheIsAWarningNotAFailure() throws {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let blocker = root.appendingPathComponent("file")
+        try Data("x".utf8).write(to: blocker)
+        let broken = try classify(["--text-cache", blocker.appendingPathComponent("cache").path], environment: [:])
+        XCTAssertEqual(broken.status, 0, broken.stderr)
+        XCTAssertEqual(broken.stderr.components(separatedBy: "warning: cannot create the text-embedding cache directory").count, 2,
+                       broken.stderr)
+        let uncached = try classify(["--no-text-cache"], environment: [:])
+        XCTAssertEqual(broken.stdout, uncached.stdout)
+    }
+
+    func testHelpDocumentsTheOptions() throws {
+        for command in ["classify", "search", "embed"] {
+            let r = try CommandLineTests.runProcess(CommandLineTests.executable, [command, "--help"])
+            XCTAssertTrue(r.stdout.contains("--text-cache <dir>") && r.stdout.contains("--no-text-cache")
+                          && r.stdout.contains("ZEROSHOT_CACHE"), "\(command): \(r.stdout)")
+        }
+    }
+}
