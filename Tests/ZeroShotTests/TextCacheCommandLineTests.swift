@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import ZeroShot
+@testable import ZeroShot
 
 /// `--text-cache`, `--no-text-cache` and ZEROSHOT_CACHE as a user runs them.
 final class TextCacheCommandLineTests: XCTestCase {
@@ -67,6 +67,52 @@ final class TextCacheCommandLineTests: XCTestCase {
                        broken.stderr)
         let uncached = try classify(["--no-text-cache"], environment: [:])
         XCTAssertEqual(broken.stdout, uncached.stdout)
+    }
+
+    func testTwoProcessesAppendingAtOnceLeaveEveryRecordReadable() throws {
+        let model = fixturesDirectory.appendingPathComponent("models/tiny-p8-quickgelu")
+        let cache = root.appendingPathComponent("shared")
+        let labelSets = ["cat,dog,rocket,car", "dog,car,boat,plane"]
+        func arguments(_ labels: String, _ extra: [String]) -> [String] {
+            ["classify", "--model", model.path, "--labels", labels, "--templates", "openai-cifar", "--format", "json",
+             fixtureImage("chelsea.jpg").path] + extra
+        }
+        // Started together; each appends its prompts (the shared ones possibly both at once).
+        var running: [(Process, Pipe, Pipe)] = []
+        for labels in labelSets {
+            let process = Process()
+            process.executableURL = CommandLineTests.executable
+            process.arguments = arguments(labels, ["--text-cache", cache.path])
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            running.append((process, out, err))
+        }
+        var outputs: [String] = []
+        for (process, out, err) in running {
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, stderr)
+            XCTAssertFalse(stderr.contains("warning"), stderr)
+            outputs.append(String(decoding: stdout, as: UTF8.self))
+        }
+        // Every distinct prompt once, whole.
+        XCTAssertEqual(files(cache).count, 1)
+        let file = cache.appendingPathComponent(files(cache)[0])
+        let templates = try PromptSets.templates("openai-cifar")
+        let labels = Set(labelSets.flatMap { $0.split(separator: ",").map(String.init) })
+        let prompts = try labels.flatMap { label in try templates.map { try applyHypothesisTemplate($0, to: label) } }
+        let width = try ZeroShotClassifier(directory: model, options: .init(warn: { _ in })).model.embeddingWidth
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int)
+        XCTAssertEqual(size, 64 + prompts.reduce(0) { $0 + 12 + $1.utf8.count + 4 * width })
+        // Both runs again read everything (nothing appended) and print what they printed.
+        for (labels, output) in zip(labelSets, outputs) {
+            let again = try CommandLineTests.runProcess(CommandLineTests.executable, arguments(labels, ["--text-cache", cache.path]))
+            XCTAssertEqual(again.stdout, output, again.stderr)
+        }
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int, size)
     }
 
     func testHelpDocumentsTheOptions() throws {
