@@ -15,7 +15,8 @@ import Tokenizers
 /// `ScoringRule` gives the alternatives to the pipeline's scores: a threshold, and labels scored independently.
 ///
 /// Text embeddings are cached inside the classifier per filled template, so repeated calls with the same
-/// candidate labels and hypothesis template only run the image tower. A classifier is safe to share between threads.
+/// candidate labels and hypothesis template only run the image tower; with `Options.textEmbeddingCache` they are
+/// kept on disk across runs too (`TextEmbeddingStore`). A classifier is safe to share between threads.
 public final class ZeroShotClassifier: @unchecked Sendable {
     /// The model used when none is named and `ZEROSHOT_MODEL` is not set.
     public static let defaultModel = ModelLocator.defaultModelID

@@ -295,6 +295,17 @@ final class TextEmbeddingStoreTests: XCTestCase {
         }
     }
 
+    func testEveryFamilyReadsBackItsOwnEmbeddings() throws {
+        let prompts = ["a photo of a cat.", "一张猫的照片。", "a photo of a rocket."]
+        for (n, checkpoint) in PromptEnsembleTests.checkpoints.enumerated() {
+            let first = try Self.classifier(checkpoint, cache: directory).textEmbeddings(prompts)
+            XCTAssertEqual(try cacheFiles().count, n + 1, checkpoint)
+            let second = try Self.classifier(checkpoint, cache: directory).textEmbeddings(prompts)
+            XCTAssertEqual(Self.bits(second), Self.bits(first), checkpoint)
+            XCTAssertEqual(first[0].count, try Self.classifier(checkpoint, cache: nil).model.embeddingWidth, checkpoint)
+        }
+    }
+
     func testPartialHitsComputeOnlyTheRest() throws {
         let first = try Self.classifier(cache: directory)
         let a = try first.textEmbeddings(["a photo of a cat.", "a photo of a dog."])
