@@ -25,8 +25,39 @@ final class TextEmbeddingStoreTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
+        for path in immutable { _ = try? chattr("-i", path) }
         _ = try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Paths made immutable by `makeReadOnly`, made mutable again after the test.
+    var immutable: [String] = []
+
+    /// Runs `chattr FLAG PATH`; its exit status.
+    func chattr(_ flag: String, _ path: String) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        process.arguments = [flag, path]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Makes the cache directory and its files read-only: by their mode, or for root (whom modes do not bind) with
+    /// the immutable attribute; skips the test where neither is possible.
+    func makeReadOnly() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).map { directory.appendingPathComponent($0).path }
+        if geteuid() != 0 {
+            for file in files { try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: file) }
+            try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
+            return
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chattr") else { throw XCTSkip("no chattr for root") }
+        for path in files + [directory.path] {
+            guard try chattr("+i", path) == 0 else { throw XCTSkip("chattr +i is not supported here") }
+            immutable.append(path)
+        }
     }
 
     static let key = TextEmbeddingStore.modelKey(fingerprint: "f", tokenizerFiles: [], precision: "fp32", width: 4)
@@ -194,11 +225,8 @@ final class TextEmbeddingStoreTests: XCTestCase {
     }
 
     func testReadOnlyDirectoryStillReadsWhatIsThere() throws {
-        try XCTSkipIf(geteuid() == 0, "permissions do not bind root")
         store().append([.init(prompt: "a", embedding: Self.embedding(0))])
-        let file = store().url
-        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: file.path)
-        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
+        try makeReadOnly()
         let warnings = Warnings()
         let s = store(warnings)
         XCTAssertEqual(s.lookup(["a", "b"]).map { $0?.embedding }, [Self.embedding(0), nil])
@@ -360,6 +388,21 @@ final class TextEmbeddingStoreTests: XCTestCase {
         XCTAssertEqual(Self.bits(got), Self.bits(want))
         XCTAssertEqual(warnings.all.count, 1, "\(warnings.all)")
         XCTAssertTrue(warnings.all[0].contains(blocker.appendingPathComponent("cache").path), warnings.all[0])
+    }
+
+    func testReadOnlyCacheGivesItsHitsAndCorrectResults() throws {
+        let old = ["a photo of a cat.", "a photo of a dog."], new = ["a photo of a rocket.", "a photo of a bird."]
+        let first = try Self.classifier(cache: directory).textEmbeddings(old)
+        try makeReadOnly()
+        let warnings = Warnings()
+        let reader = try Self.classifier(cache: directory, warnings: warnings)
+        let got = try reader.textEmbeddings(old + new)
+        _ = try reader.textEmbeddings(["a photo of a car."])
+        XCTAssertEqual(Self.bits(Array(got[0..<2])), Self.bits(first))
+        let want = try Self.classifier(cache: nil).textEmbeddings(new)
+        for (a, b) in zip(got[2...], want) { XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-6) }
+        XCTAssertEqual(warnings.all.count, 1, "\(warnings.all)")
+        XCTAssertTrue(warnings.all.first?.contains("cannot be written") == true, "\(warnings.all)")
     }
 
     func testUnicodePromptsThroughTheClassifier() throws {
