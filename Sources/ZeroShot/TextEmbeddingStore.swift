@@ -255,8 +255,12 @@ public final class TextEmbeddingStore: @unchecked Sendable {
                 walk(to: mapLength)
                 return
             case let problem?:
-                warn("\(url.path) is not used: \(problem); it is replaced by a new cache file")
-                guard replaceFile() else { return }
+                if let reason = replaceFile() {
+                    fail("\(url.path) is not used: \(problem); it cannot be replaced (\(reason)); text embeddings are "
+                         + "not cached")
+                    return
+                }
+                warn("\(url.path) is not used: \(problem); it was replaced by a new cache file")
             }
         }
         fail("\(url.path) could not be opened as a text-embedding cache; text embeddings are not cached")
@@ -277,7 +281,13 @@ public final class TextEmbeddingStore: @unchecked Sendable {
                 fail("cannot open \(url.path): \(String(cString: strerror(error))); text embeddings are not cached")
                 return false
             }
-            guard let temporary = writeNewFile() else { return false }
+            let temporary: String
+            switch writeNewFile() {
+            case .success(let path): temporary = path
+            case .failure(let failure):
+                fail("cannot create \(url.path): \(failure.reason); text embeddings are not cached")
+                return false
+            }
             // link() never replaces: of two processes creating the file at once, one file wins, complete.
             if link(temporary, url.path) != 0 && errno != EEXIST {
                 let reason = Self.errnoText()
@@ -291,38 +301,41 @@ public final class TextEmbeddingStore: @unchecked Sendable {
         return false
     }
 
-    /// Writes a file with only the header beside the cache file; its path, or nil after a failure (warned).
-    private func writeNewFile() -> String? {
-        let temporary = url.path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let out = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard out >= 0 else {
-            fail("cannot create a text-embedding cache file in \(url.deletingLastPathComponent().path): \(Self.errnoText()); "
-                 + "text embeddings are not cached")
-            return nil
-        }
-        let header = Self.header(key: key, width: width)
-        let ok = header.withUnsafeBytes { bytes in write(out, bytes.baseAddress, bytes.count) == bytes.count }
-        let reason = Self.errnoText()
-        close(out)
-        guard ok else {
-            unlink(temporary)
-            fail("cannot write \(temporary): \(reason); text embeddings are not cached")
-            return nil
-        }
-        return temporary
+    /// Why a file could not be written.
+    private struct Failure: Error {
+        let reason: String
     }
 
-    /// Replaces the file at `url` by a new one with only the header (rename: readers of the old one keep it).
-    private func replaceFile() -> Bool {
-        closeFile()
-        guard let temporary = writeNewFile() else { return false }
-        guard rename(temporary, url.path) == 0 else {
-            let reason = Self.errnoText()
+    /// Writes a file with only the header beside the cache file: its path, or why it could not be written.
+    private func writeNewFile() -> Result<String, Failure> {
+        let temporary = url.path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let out = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard out >= 0 else { return .failure(Failure(reason: Self.errnoText())) }
+        let header = Self.header(key: key, width: width)
+        let written = header.withUnsafeBytes { bytes in write(out, bytes.baseAddress, bytes.count) }
+        let reason = written < 0 ? Self.errnoText() : "short write"
+        close(out)
+        guard written == header.count else {
             unlink(temporary)
-            fail("cannot replace \(url.path): \(reason); text embeddings are not cached")
-            return false
+            return .failure(Failure(reason: reason))
         }
-        return true
+        return .success(temporary)
+    }
+
+    /// Replaces the file at `url` by a new one with only the header (rename: readers of the old one keep it); nil,
+    /// or why it could not be replaced.
+    private func replaceFile() -> String? {
+        closeFile()
+        switch writeNewFile() {
+        case .failure(let failure): return failure.reason
+        case .success(let temporary):
+            guard rename(temporary, url.path) == 0 else {
+                let reason = Self.errnoText()
+                unlink(temporary)
+                return reason
+            }
+            return nil
+        }
     }
 
     /// Why the open file's header is not ours, or nil when it is.

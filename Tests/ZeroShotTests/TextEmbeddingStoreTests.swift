@@ -390,6 +390,22 @@ final class TextEmbeddingStoreTests: XCTestCase {
         XCTAssertTrue(warnings.all[0].contains(blocker.appendingPathComponent("cache").path), warnings.all[0])
     }
 
+    func testABadFileThatCannotBeReplacedIsOneWarning() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = store().url
+        try Data(repeating: 0, count: 100).write(to: url)
+        try makeReadOnly()
+        let warnings = Warnings()
+        let s = store(warnings)
+        XCTAssertEqual(s.lookup(["a"]), [nil])
+        s.append([.init(prompt: "a", embedding: Self.embedding(0))])
+        XCTAssertEqual(s.lookup(["a"]), [nil])
+        XCTAssertEqual(warnings.all.count, 1, "\(warnings.all)")
+        XCTAssertTrue(warnings.all.first?.hasPrefix(url.path + " is not used: it is not a text-embedding cache file") == true
+                      && warnings.all.first?.contains("it cannot be replaced") == true, "\(warnings.all)")
+        XCTAssertEqual(try Data(contentsOf: url), Data(repeating: 0, count: 100))
+    }
+
     func testReadOnlyCacheGivesItsHitsAndCorrectResults() throws {
         let old = ["a photo of a cat.", "a photo of a dog."], new = ["a photo of a rocket.", "a photo of a bird."]
         let first = try Self.classifier(cache: directory).textEmbeddings(old)
