@@ -115,6 +115,25 @@ final class TextCacheCommandLineTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int, size)
     }
 
+    func testAWriteThatFailsHalfwayLeavesNoPartialRecord() throws {
+        // A file-size limit of 4 KiB (SIGXFSZ ignored, so the write fails with EFBIG) stands in for a full disk.
+        let model = fixturesDirectory.appendingPathComponent("models/tiny-p8-quickgelu").path
+        let cache = root.appendingPathComponent("small")
+        let command = [CommandLineTests.executable.path, "classify", "--model", model, "--classnames", "cifar10",
+                       "--templates", "openai-cifar", "--format", "json", "--text-cache", cache.path,
+                       fixtureImage("chelsea.jpg").path, fixtureImage("rocket.jpg").path].map { "'\($0)'" }.joined(separator: " ")
+        let limited = try CommandLineTests.runProcess(URL(fileURLWithPath: "/bin/sh"),
+                                                      ["-c", "trap '' XFSZ; ulimit -f 4; exec \(command)"])
+        XCTAssertEqual(limited.status, 0, limited.stderr)
+        XCTAssertEqual(limited.stderr.components(separatedBy: "warning: cannot append to ").count, 2, limited.stderr)
+        XCTAssertTrue(limited.stderr.contains("new text embeddings are not cached"), limited.stderr)
+        let unlimited = try classify(["--no-text-cache"], environment: [:])
+        XCTAssertEqual(limited.stdout, unlimited.stdout)
+        // Only the header is left: the partial append was cut off.
+        XCTAssertEqual(files(cache).count, 1)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: cache.appendingPathComponent(files(cache)[0]).path)[.size] as? Int, 64)
+    }
+
     func testHelpDocumentsTheOptions() throws {
         for command in ["classify", "search", "embed"] {
             let r = try CommandLineTests.runProcess(CommandLineTests.executable, [command, "--help"])
