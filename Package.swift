@@ -17,6 +17,8 @@ let package = Package(
         // C shims for system libraries.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
+                       providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .target(
             name: "CImageCodecs",
             path: "Sources/CImageCodecs",
@@ -46,6 +48,9 @@ let package = Package(
         .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
         // Evaluation on labelled datasets: dataset manifests, the run, metrics (top-1/top-5, confusion, recall).
         .target(name: "Evaluation", dependencies: ["ZeroShot", "Inputs"]),
+        // The --report DIR of eval: charts (cairo + pango, the only targets with them: this one and the command line)
+        // and an HTML page.
+        .target(name: "EvalReport", dependencies: ["Evaluation", "ImageIO", "CCairo"]),
         .executableTarget(
             name: "zeroshot",
             dependencies: ["ZeroShot", "Inputs", "ImageIndex", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -64,6 +69,7 @@ let package = Package(
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "ImageIO", "Hub", "TestSupport"]),
         .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP", "Inputs", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ZeroShot", "zeroshot", "TestSupport"]),
+        .testTarget(name: "EvalReportTests", dependencies: ["EvalReport", "Evaluation", "ImageIO", "ZeroShot"]),
         .testTarget(name: "ImageIndexTests", dependencies: [
             "ImageIndex", "Inputs", "ZeroShot", "zeroshot", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
