@@ -99,8 +99,8 @@ public final class TextEmbeddingStore: @unchecked Sendable {
     private var mapLength = 0
     /// End of the last whole record indexed.
     private var validEnd = 0
-    /// Prompt (its UTF-8 bytes: exact, not up to Unicode equivalence) → record offset.
-    private var index: [[UInt8]: Int] = [:]
+    /// Prompt → record offset.
+    private var index: [ExactText: Int] = [:]
     private var warnedCorruptRecord = false
     /// Why the file could only be opened for reading.
     private var readOnlyReason: String?
@@ -168,12 +168,12 @@ public final class TextEmbeddingStore: @unchecked Sendable {
         guard !disabled, fd >= 0 else { return [Entry?](repeating: nil, count: prompts.count) }
         if validEnd > mapLength { remap() }
         return prompts.map { prompt in
-            let bytes = Array(prompt.utf8)
-            guard let offset = index[bytes], let map, offset < mapLength else { return nil }
-            if let (embedding, truncated) = record(at: offset, in: UnsafeRawPointer(map), end: mapLength, prompt: bytes) {
+            let key = ExactText(prompt)
+            guard let offset = index[key], let map, offset < mapLength else { return nil }
+            if let (embedding, truncated) = record(at: offset, in: UnsafeRawPointer(map), end: mapLength, prompt: key.bytes) {
                 return Entry(prompt: prompt, embedding: embedding, truncated: truncated)
             }
-            index[bytes] = nil
+            index[key] = nil
             if !warnedCorruptRecord {
                 warnedCorruptRecord = true
                 warn("\(url.path): the cached text embedding of \(ZeroShotClassifier.quoted(prompt)) is corrupt "
@@ -212,12 +212,12 @@ public final class TextEmbeddingStore: @unchecked Sendable {
         }
         guard catchUp() else { return }
         var buffer: [UInt8] = []
-        var added: [([UInt8], Int)] = []
-        var seen = Set<[UInt8]>()
+        var added: [(ExactText, Int)] = []
+        var seen = Set<ExactText>()
         for entry in entries {
-            let bytes = Array(entry.prompt.utf8)
-            guard entry.embedding.count == width, index[bytes] == nil, seen.insert(bytes).inserted else { continue }
-            added.append((bytes, validEnd + buffer.count))
+            let key = ExactText(entry.prompt)
+            guard entry.embedding.count == width, index[key] == nil, seen.insert(key).inserted else { continue }
+            added.append((key, validEnd + buffer.count))
             Self.encode(entry, into: &buffer)
         }
         guard !buffer.isEmpty else { return }
@@ -400,12 +400,12 @@ public final class TextEmbeddingStore: @unchecked Sendable {
                 == UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self)) else { return nil }
         let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         var embedding = [Float](repeating: 0, count: width)
-        embedding.withUnsafeMutableBufferPointer { out in
-            for d in 0..<width {
-                out[d] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 + length + 4 * d,
-                                                                                     as: UInt32.self)))
-            }
+        embedding.withUnsafeMutableBytes { out in
+            out.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(8 + length)..<(8 + length + 4 * width)]))
         }
+        #if _endian(big)
+        for d in embedding.indices { embedding[d] = Float(bitPattern: UInt32(littleEndian: embedding[d].bitPattern)) }
+        #endif
         return (embedding, flags & 1 != 0)
     }
 
@@ -415,7 +415,7 @@ public final class TextEmbeddingStore: @unchecked Sendable {
         let base = UnsafeRawPointer(map)
         while let size = recordSize(at: validEnd, in: base, end: end) {
             let length = size - 12 - 4 * width
-            index[Array(UnsafeRawBufferPointer(start: base + validEnd + 8, count: length))] = validEnd
+            index[ExactText(bytes: Array(UnsafeRawBufferPointer(start: base + validEnd + 8, count: length)))] = validEnd
             validEnd += size
         }
     }
@@ -575,4 +575,19 @@ public final class TextEmbeddingStore: @unchecked Sendable {
         }
         return t
     }()
+}
+
+/// A text by its exact UTF-8 bytes, as a dictionary key: Swift's `String` equality and hashing are up to canonical
+/// equivalence ("café" precomposed equals "cafe" + U+0301), which a tokenizer need not be. Hashes the bytes at once.
+struct ExactText: Hashable, Sendable {
+    let bytes: [UInt8]
+
+    init(_ text: String) { bytes = Array(text.utf8) }
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (a: ExactText, b: ExactText) -> Bool { a.bytes == b.bytes }
 }

@@ -71,9 +71,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// The name the model was loaded by (`init(model:)`), for `identity`; nil after `init(directory:)`.
     private var loadedName: String?
     private var cachedIdentity: ModelIdentity?
-    /// Text embeddings by the text's exact UTF-8 bytes (Swift's `String` equality would merge canonically
-    /// equivalent texts, which a tokenizer may not).
-    private var textEmbeddingCache: [[UInt8]: [Float]] = [:]
+    /// Text embeddings by the exact text (`ExactText`: canonically equivalent texts are not merged).
+    private var textEmbeddingCache: [ExactText: [Float]] = [:]
     private var embeddingByInputIds: [[Int32]: [Float]] = [:]
     private let storeLock = NSLock()
     /// The disk cache (`options.textEmbeddingCache`), made on first use; `storeUnavailable` once it cannot be.
@@ -261,7 +260,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// of a text that was truncated is given again.
     public func textEmbeddings(_ texts: [String]) throws -> [[Float]] {
         var result = [[Float]?](repeating: nil, count: texts.count)
-        let keys = texts.map { Array($0.utf8) }
+        let keys = texts.map(ExactText.init)
         var missing: [Int] = []
         cacheLock.lock()
         for (i, key) in keys.enumerated() {
@@ -271,9 +270,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         if !missing.isEmpty {
             // Each distinct text once.
             var order: [Int] = []
-            var seen = Set<[UInt8]>()
+            var seen = Set<ExactText>()
             for i in missing where seen.insert(keys[i]).inserted { order.append(i) }
-            var fresh: [[UInt8]: [Float]] = [:]
+            var fresh: [ExactText: [Float]] = [:]
             // The disk cache.
             let store = textEmbeddingStore()
             var stored: [Int] = []
