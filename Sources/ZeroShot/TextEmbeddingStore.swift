@@ -376,7 +376,11 @@ public final class TextEmbeddingStore: @unchecked Sendable {
         appendUInt32(UInt32(prompt.count), to: &buffer)
         appendUInt32(entry.truncated ? 1 : 0, to: &buffer)
         buffer += prompt
+        #if _endian(little)
+        entry.embedding.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        #else
         for value in entry.embedding { appendUInt32(value.bitPattern, to: &buffer) }
+        #endif
         appendUInt32(crc32(buffer[start...]), to: &buffer)
     }
 
