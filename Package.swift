@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "EvalReport", dependencies: ["Evaluation", "ImageIO", "CCairo"]),
         .executableTarget(
             name: "zeroshot",
-            dependencies: ["ZeroShot", "Inputs", "ImageIndex", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ZeroShot", "Inputs", "ImageIndex", "Evaluation", "EvalReport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),

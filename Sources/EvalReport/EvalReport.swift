@@ -109,8 +109,11 @@ public enum EvalReport {
     }
 
     /// Creates `url` and its parents when missing (as `mkdir -p`); fails naming the path when something that is
-    /// not a directory is in the way, a directory cannot be created, or the directory is not writable.
-    static func ensureDirectory(_ url: URL) throws {
+    /// not a directory is in the way, a directory cannot be created, or the directory is not writable. `write`
+    /// calls it; a caller may call it first to fail before a long evaluation rather than after it.
+    ///
+    /// - Throws: `EvalReportError`.
+    public static func ensureDirectory(_ url: URL) throws {
         let path = url.standardizedFileURL.path
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {

@@ -81,6 +81,7 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
               zeroshot classify --model google/siglip-base-patch16-224 --labels "fox,bear,owl" animal.jpg
               zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
+              zeroshot eval --classnames cifar10 --templates openai-cifar cifar10-test/
               zeroshot embed --text "a diagram" --text "a dog"
               zeroshot tokenize "This is a photo of a cat."
               zeroshot index --db photos.db ~/Pictures
@@ -95,7 +96,7 @@ struct ZeroShotCommand: ParsableCommand {
               64  usage error (unknown option, missing or out-of-range value)
             """,
         version: "0.1.0",
-        subcommands: [Classify.self, Embed.self, Tokenize.self, Bench.self, Index.self, Search.self, Merge.self]
+        subcommands: [Classify.self, Eval.self, Embed.self, Tokenize.self, Bench.self, Index.self, Search.self, Merge.self]
     )
 }
 

@@ -1,0 +1,287 @@
+import ArgumentParser
+import EvalReport
+import Evaluation
+import Foundation
+import Inputs
+import ZeroShot
+
+struct Eval: CheckedCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure zero-shot accuracy on a labelled dataset: top-1, top-5, per-class recall, confusion.",
+        discussion: """
+            Every class of the dataset is a candidate label: its display name is put through the hypothesis \
+            template (--template, default "\(ZeroShotClassifier.defaultHypothesisTemplate)") or through every \
+            template of a prompt ensemble (--templates: the class embedding is the mean of the L2-normalised \
+            prompt embeddings, renormalised, as CLIP's and open_clip's zero-shot evaluation). Each image is scored \
+            against all classes as the zero-shot-image-classification pipeline scores candidate labels (softmax \
+            over the classes for CLIP and Chinese-CLIP, sigmoid per class for SigLIP) and ranked by score, ties in \
+            class order. top-1 is the fraction of images whose best class is the true one, top-5 the fraction \
+            whose true class is among the 5 best; mean_per_class_recall is the mean of the recall of the classes \
+            that have images (scikit-learn's balanced_accuracy_score, clip_benchmark's mean_per_class_recall); \
+            per-class precision and recall are scikit-learn's (0 where nothing is predicted or present).
+
+            DATASET:
+              A folder in ImageFolder layout (torchvision's ImageFolder): one sub-folder per class, the classes \
+            in the order of Python's sorted() on the folder names (by code point: "10" before "9", "Z" before \
+            "a"). Hidden folders (".name") are not classes. Each class folder is walked recursively (names sorted \
+            by their bytes, hidden names skipped); images are recognised by their content and other files are \
+            counted and reported, as are files directly in the root. An empty class folder is still a class (a \
+            warning says so).
+              Or a manifest: a .csv file of path,label records (RFC 4180 quoting; an optional header row \
+            path,label) or a .jsonl file with one {"path": ..., "label": ...} object per line. Paths are relative \
+            to the manifest's folder; absolute paths and http(s) URLs work too. String labels: the classes are \
+            the sorted distinct labels. Integer labels (JSON numbers with an integral value, or CSV labels that are all \
+            plain non-negative integers) are class indices: the classes are 0 to the largest label (at most \
+            \(EvalDataset.maxClasses) classes), or one per --classnames entry (a larger label is an error). Errors name the manifest and the line.
+
+            CLASS NAMES:
+              --classnames imagenet|cifar10|cifar100|FILE gives the display names in class-index order (a FILE has \
+            one per line, blank lines ignored), so that folders can be n01440764 or 00 and labels can be \
+            integers. Its count must equal the number of classes, and the names of a FILE must be distinct (they \
+            key per_class). OpenAI's ImageNet names repeat "missile" (classes 657 and 744) and "sunglasses" (836, \
+            837): the prompts use them as shipped, and the later one is shown as "missile (#744)". Without \
+            --classnames the folder names or labels are the names.
+
+            OUTPUT:
+              table  summary, per-class n/precision/recall, and the most confused pairs (default)
+              json   {"n", "top1", "top5", "mean_per_class_recall", "classes": [names], "per_class": {name: \
+            {"n", "precision", "recall"}}, "confusion": [[int]]} (rows: true class, columns: predicted class), \
+            plus "failed": [{"image", "error"}] when an image could not be evaluated.
+              --predictions FILE writes one JSON line per evaluated image, in dataset order, as its batch is \
+            done: {"image", "true_label", "top5": [{"label", "score"}], "true_score", "correct"} ("correct": \
+            top-1). FILE must be a file ("-" is refused: standard output carries the metrics).
+              An image that cannot be read or decoded is reported on standard error, listed under "failed" and \
+            left out of n (never counted as wrong); the others are still evaluated, and the exit code is 1 after \
+            everything is written.
+
+            REPORT:
+              --report DIR writes index.html, a self-contained page (no scripts, no network) with the summary, the \
+            charts, the 10 most confused class pairs with up to 4 example thumbnails each (thumbs/NNN.png) and a \
+            per-class table; confusion.png and confusion.svg, the confusion matrix as a heatmap (rows: true class, \
+            columns: predicted, coloured by the share of the true class's images, counts in the cells when they \
+            fit; with many classes only every k-th class is named on the axes, as the picture says); recall.png \
+            and recall.svg, per-class recall bars, worst first, with each class's image count. DIR is created when \
+            missing (before the run, so a bad path fails at once); files of other names in it are left alone.
+
+            EXAMPLES:
+              zeroshot eval --classnames cifar10 --templates openai-cifar cifar10-test/
+              zeroshot eval --model google/siglip-base-patch16-224 --format json val.csv > metrics.json
+              zeroshot eval --classnames imagenet --templates openai-imagenet --predictions preds.jsonl imagenet-val.jsonl
+              zeroshot eval --classnames cifar100 --templates openai-imagenet --report report/ cifar100-test.jsonl
+            """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .customLong("classnames"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Display names of the classes in class-index order: a built-in set (\(PromptSets.classNameSetNames.joined(separator: ", "))) "
+        + "or a file with one name per line (once).", valueName: "name|file"))
+    var classNameSets: [String] = []
+
+    @Option(name: .customLong("template"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Hypothesis template; {} stands for the class name (once; default: \"\(ZeroShotClassifier.defaultHypothesisTemplate)\").",
+        valueName: "template"))
+    var templates: [String] = []
+
+    @Option(name: .customLong("templates"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Prompt ensemble: a built-in template set (\(PromptSets.templateSetNames.joined(separator: ", "))) or a file "
+        + "with one template per line (once; not with --template).", valueName: "name|file"))
+    var templateSets: [String] = []
+
+    @Option(name: .long, help: "Output format: table or json.")
+    var format: OutputFormat = .table
+
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Write each evaluated image's true label, top-5 and scores to FILE, one JSON line per image (once).",
+        valueName: "file"))
+    var predictions: [String] = []
+
+    @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "Write an HTML report with a confusion heatmap, per-class recall and example thumbnails to DIR (once).",
+        valueName: "dir"))
+    var report: [String] = []
+
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Images per image-tower call.", valueName: "N"))
+    var batch: Int = 16
+
+    @Flag(name: .long, help: "No progress line on standard error.")
+    var quiet = false
+
+    @Argument(help: ArgumentHelp("An ImageFolder folder, or a .csv or .jsonl manifest of path,label.", valueName: "dataset"))
+    var dataset: String
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    /// `--classnames` read (nil without it).
+    func classNames() throws -> [String]? {
+        guard let set = classNameSets.last else { return nil }
+        do { return try PromptSets.classNames(set) } catch { throw ValidationError("--classnames: \(error)") }
+    }
+
+    /// The hypothesis templates: those of `--templates`, else the one of `--template` (or the pipeline's default).
+    func hypothesisTemplates() throws -> [String] {
+        if let set = templateSets.last {
+            do { return try PromptSets.templates(set) } catch { throw ValidationError("--templates: \(error)") }
+        }
+        return [templates.last ?? ZeroShotClassifier.defaultHypothesisTemplate]
+    }
+
+    func check() throws {
+        try modelOptions.check()
+        try checkGivenOnce("--template", templates.count)
+        try checkGivenOnce("--templates", templateSets.count)
+        try checkGivenOnce("--classnames", classNameSets.count)
+        try checkGivenOnce("--predictions", predictions.count)
+        try checkRange("--batch", batch, 1...4096)
+        if !templates.isEmpty && !templateSets.isEmpty {
+            throw ValidationError("give either --template (one template) or --templates (a set), not both")
+        }
+        if predictions.last == "-" {
+            throw ValidationError("--predictions -: standard output carries the metrics; give a file")
+        }
+        if predictions.last == "" { throw ValidationError("--predictions: give a file name") }
+        try checkGivenOnce("--report", report.count)
+        if report.last == "" { throw ValidationError("--report: give a directory") }
+        guard !dataset.isEmpty else {
+            throw ValidationError("the dataset argument is an empty string (an unset variable?); give a folder or manifest")
+        }
+        _ = try classNames()
+        if templateSets.isEmpty { try validateTemplate(try hypothesisTemplates()[0], for: ["x"]) }
+        _ = try hypothesisTemplates()
+    }
+
+    func run() throws {
+        let names = try classNames()
+        let hypothesisTemplates = try hypothesisTemplates()
+        let data = try EvalDataset.load(dataset, classCount: names?.count)
+        let classes: [String]
+        do {
+            classes = try displayNames(names, for: data, source: classNameSets.last.map { "--classnames \($0)" },
+                                       builtIn: classNameSets.last.map { PromptSets.builtInClassNames($0) != nil } ?? false)
+        } catch {
+            ZeroShotCommand.reportUsageError(error, of: Eval.self)
+            throw ExitCode.validationFailure
+        }
+        for problem in data.problems {
+            StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n")
+        }
+        for message in data.warnings(classNames: classes) { warn(printable((dataset.hasSuffix("/") ? dataset : dataset + "/") + message)) }
+        if data.filesOutsideClasses > 0 {
+            warn("\(dataset): \(data.filesOutsideClasses) entr\(data.filesOutsideClasses == 1 ? "y" : "ies") directly in "
+                 + "the dataset folder belong to no class folder; left out")
+        }
+        if data.skippedNonImages > 0 {
+            StandardStreams.err("\(data.skippedNonImages) non-image file\(data.skippedNonImages == 1 ? "" : "s") in the "
+                                + "class folders skipped\n")
+        }
+        guard !data.items.isEmpty else {
+            throw EvalCommandError.noImages(dataset)
+        }
+        for (i, template) in hypothesisTemplates.enumerated() {
+            do { _ = try applyHypothesisTemplate(template, to: (names ?? classes)[0]) } catch {
+                throw ValidationError("template #\(i + 1): \(error)")
+            }
+        }
+        if let dir = report.last { try EvalReport.ensureDirectory(URL(fileURLWithPath: dir)) }
+        let classifier = try modelOptions.loadClassifier(batchSize: batch)
+        for message in try templateWarnings(names ?? classes, hypothesisTemplates, scoring: classifier.model.scoring) {
+            warn(message)
+        }
+        var predictionsFile: FileHandle?
+        if let path = predictions.last {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw EvalCommandError.cannotWrite(path, reason: String(cString: strerror(errno))) }
+            predictionsFile = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        }
+        defer { try? predictionsFile?.close() }
+        let progress = RunProgress(total: data.items.count, skippedNonImages: 0,
+                                   enabled: !quiet && isatty(STDERR_FILENO) == 1)
+        let evaluator = Evaluator(classifier: classifier, templates: hypothesisTemplates, batchSize: batch)
+        let outcome = try evaluator.run(data, classNames: classes, promptNames: names, record: { record, _ in
+            if let predictionsFile, let path = predictions.last {
+                do { try predictionsFile.write(contentsOf: Data(record.predictionLine(classes: classes).utf8)) } catch {
+                    throw EvalCommandError.cannotWrite(path, reason: error.localizedDescription)
+                }
+            }
+            progress.advance()
+        }, failure: { failure in
+            progress.message("\(ZeroShotCommand._errorPrefix)\(printable(failure.error))\n")
+            progress.advance()
+        })
+        progress.finish()
+        let details = [("dataset", "\(dataset) (\(data.layout.rawValue), \(classes.count) classes)"),
+                       ("model", classifier.modelDirectory.path),
+                       ("templates", templateSets.last.map { "\($0) (\(hypothesisTemplates.count))" }
+                           ?? "\"\(hypothesisTemplates[0])\"")]
+        if let dir = report.last {
+            var reportDetails = details
+            if let set = classNameSets.last { reportDetails.append(("class names", set)) }
+            if !outcome.failed.isEmpty {
+                reportDetails.append(("not evaluated", "\(outcome.failed.count) unreadable image\(outcome.failed.count == 1 ? "" : "s")"))
+            }
+            let title = URL(fileURLWithPath: dataset).standardizedFileURL.lastPathComponent
+            _ = try EvalReport.write(outcome.result, to: URL(fileURLWithPath: dir), title: title, details: reportDetails)
+        }
+        switch format {
+        case .json:
+            try writeOut(outcome.result.json(failed: outcome.failed))
+        case .table:
+            try writeOut(Self.table(outcome.result, failed: outcome.failed.count, details: details))
+        }
+        if !outcome.failed.isEmpty || !data.problems.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The table output: summary, per-class metrics (classes without images or predictions are counted, not listed)
+    /// and the most confused pairs.
+    static func table(_ r: EvaluationResult, failed: Int, details: [(String, String)], confusedPairs: Int = 10) -> String {
+        func percent(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
+        var rows = details
+        rows.append(("images", "\(r.n) evaluated" + (failed > 0 ? ", \(failed) failed (left out)" : "")))
+        rows += [("top-1", percent(r.top1)), ("top-5", percent(r.top5)), ("mean per-class recall", percent(r.meanPerClassRecall))]
+        let keyWidth = rows.map(\.0.count).max() ?? 0
+        var out = rows.map { $0.0.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + "  " + $0.1 }
+            .joined(separator: "\n") + "\n\n"
+        let predicted = (0..<r.classes.count).map { k in r.confusion.reduce(0) { $0 + $1[k] } }
+        let shown = r.classes.indices.filter { r.perClass[$0].n > 0 || predicted[$0] > 0 }
+        let nameWidth = max(5, shown.map { r.classes[$0].count }.max() ?? 0)
+        let nWidth = max(1, String(r.n).count)
+        func pad(_ s: String, _ w: Int, right: Bool = true) -> String {
+            let fill = String(repeating: " ", count: max(0, w - s.count))
+            return right ? fill + s : s + fill
+        }
+        out += pad("class", nameWidth, right: false) + "  " + pad("n", nWidth) + "  precision    recall\n"
+        for k in shown {
+            let m = r.perClass[k]
+            out += pad(r.classes[k], nameWidth, right: false) + "  " + pad(String(m.n), nWidth) + "  "
+                + pad(percent(m.precision), 9) + "  " + pad(percent(m.recall), 8) + "\n"
+        }
+        let hidden = r.classes.count - shown.count
+        if hidden > 0 {
+            out += "(\(hidden) class\(hidden == 1 ? "" : "es") without images or predictions not listed)\n"
+        }
+        let pairs = r.mostConfusedPairs(limit: confusedPairs)
+        out += "\nmost confused (true -> predicted, images):\n"
+        if pairs.isEmpty { out += "  (none)\n" }
+        for p in pairs {
+            out += "  \(r.classes[p.trueClass]) -> \(r.classes[p.predictedClass])  \(p.count)\n"
+        }
+        return out
+    }
+}
+
+/// Errors of the `eval` command that are not the dataset's or an image's.
+enum EvalCommandError: Error, LocalizedError, CustomStringConvertible {
+    case noImages(String)
+    case cannotWrite(String, reason: String)
+
+    var description: String {
+        switch self {
+        case .noImages(let path): return "\(path): the dataset has no images"
+        case .cannotWrite(let path, let reason): return "\(path): cannot write the predictions (\(reason))"
+        }
+    }
+
+    var errorDescription: String? { description }
+}
