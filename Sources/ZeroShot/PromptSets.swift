@@ -67,12 +67,22 @@ public enum PromptSets {
         return try readLines(nameOrPath, what: "class names").map(\.1)
     }
 
+    /// Why a file cannot be read, in the system's words where it has them ("No such file or directory").
+    static func unreadableReason(_ path: String, _ error: Error) -> String {
+        var st = stat()
+        if stat(path, &st) != 0 { return String(cString: strerror(errno)) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return "it is a directory" }
+        if access(path, R_OK) != 0 { return String(cString: strerror(errno)) }
+        return (error as NSError).localizedDescription
+    }
+
     /// The non-blank lines of a UTF-8 file with their 1-based line numbers (a trailing `\r` removed).
     static func readLines(_ path: String, what: String) throws -> [(Int, String)] {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw PromptSetError.unreadable(path, reason: "no built-in set of \(what) has this name, and the file cannot "
-                                            + "be read: \((error as NSError).localizedDescription)")
+            let names = what == "templates" ? templateSetNames : classNameSetNames
+            throw PromptSetError.unreadable(path, reason: "not a built-in set of \(what) (\(names.joined(separator: ", "))), "
+                                            + "and no file can be read there (\(unreadableReason(path, error)))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw PromptSetError.unreadable(path, reason: "not UTF-8 text")

@@ -180,7 +180,11 @@ final class PromptEnsembleTests: XCTestCase {
             XCTAssertEqual($0 as? PromptSetError, .unreadable(latin1.path, reason: "not UTF-8 text"))
         }
         XCTAssertThrowsError(try PromptSets.templates(dir.appendingPathComponent("missing").path)) {
-            XCTAssertTrue("\($0)".contains("missing: no built-in set of templates has this name"), "\($0)")
+            XCTAssertTrue("\($0)".contains("missing: not a built-in set of templates (openai-imagenet, openai-cifar, simple), and no file can be read there (No such file or directory)"), "\($0)")
+        }
+        XCTAssertThrowsError(try PromptSets.classNames(dir.path)) {
+            XCTAssertTrue("\($0)".contains("not a built-in set of class names (imagenet, cifar10, cifar100), and no file "
+                                         + "can be read there (it is a directory)"), "\($0)")
         }
     }
 }
