@@ -48,7 +48,8 @@ struct Bench: CheckedCommand {
                                        through every template (tokenization, text
                                        tower, projection, mean, renormalisation),
                                        from a freshly loaded classifier each time
-                                       (no embedding cached in memory); median of
+                                       (no embedding cached in memory, no disk
+                                       cache of text embeddings); median of
                                        ITERATIONS after a warm-up on two classes
               prompts, classes         the prompts and classes of one build
 
