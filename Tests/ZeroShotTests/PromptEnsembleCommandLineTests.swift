@@ -69,7 +69,7 @@ final class PromptEnsembleCommandLineTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains(badFile.path + ":4:"), bad.stderr)
         let missing = try run(["classify", "--model", model, "--classnames", dir.appendingPathComponent("nope.txt").path, image])
         XCTAssertEqual(missing.status, 64, missing.stderr)
-        XCTAssertTrue(missing.stderr.contains("nope.txt") && missing.stderr.contains("no built-in set"), missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("nope.txt") && missing.stderr.contains("not a built-in set of class names (imagenet, cifar10, cifar100)"), missing.stderr)
         let unknownSet = try run(["classify", "--model", model, "--labels", "a,b", "--templates", "openai", image])
         XCTAssertEqual(unknownSet.status, 64, unknownSet.stderr)
     }
