@@ -115,8 +115,9 @@ public struct EvalDataset: Sendable {
         do { data = try InputLoader.readFile(path, name: path).bytes } catch {
             throw DatasetError.notFound(path, reason: "\(error)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DatasetError.invalidLine(path, line: 1, reason: "the manifest is not UTF-8 text")
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw DatasetError.invalidLine(path, line: firstInvalidUTF8Line(data),
+                                           reason: "the manifest is not UTF-8 text (an invalid byte sequence on this line)")
         }
         let records = ext == "csv" ? try csvRecords(text, file: path) : try jsonlRecords(text, file: path)
         return try manifest(records, file: path, layout: ext == "csv" ? .csv : .jsonl, classCount: classCount)
@@ -148,7 +149,12 @@ public struct EvalDataset: Sendable {
         var outside = 0
         for name in names where !name.hasPrefix(".") {
             var st = stat()
-            guard stat(base + name, &st) == 0 else { outside += 1; continue }
+            guard stat(base + name, &st) == 0 else {
+                // A broken symbolic link or a link loop: maybe meant as a class folder; say so rather than count it
+                // as a stray file of the root.
+                problems.append(.unreadableEntry(base + name, reason: String(cString: strerror(errno))))
+                continue
+            }
             if (st.st_mode & S_IFMT) == S_IFDIR { classes.append(name) } else { outside += 1 }
         }
         // Python's sorted() on str: by code point, which is the order of the UTF-8 bytes.
@@ -325,7 +331,7 @@ public struct EvalDataset: Sendable {
             guard !fields[1].isEmpty else { throw DatasetError.invalidLine(file, line: line, reason: "the label is empty") }
             if allIntegers {
                 guard let value = Int(fields[1]) else {
-                    throw DatasetError.invalidLine(file, line: line, reason: "label \(fields[1]) is too large")
+                    throw DatasetError.invalidLine(file, line: line, reason: "label \(Self.abridged(fields[1])) is too large for a class index")
                 }
                 records.append(Record(line: line, path: fields[0], label: .integer(value)))
             } else {
@@ -333,6 +339,23 @@ public struct EvalDataset: Sendable {
             }
         }
         return records
+    }
+
+    /// `text` for a message: at most 40 characters, longer ones cut with "…" and their length.
+    static func abridged(_ text: String) -> String {
+        text.count <= 40 ? text : "\(text.prefix(32))… (\(text.count) characters)"
+    }
+
+    /// The 1-based line of the first byte sequence of `data` that is not UTF-8.
+    static func firstInvalidUTF8Line(_ data: Data) -> Int {
+        var line = 1, start = data.startIndex
+        while start < data.endIndex {
+            let end = data[start...].firstIndex(of: 0x0A) ?? data.endIndex
+            if String(validating: data[start..<end], as: UTF8.self) == nil { return line }
+            line += 1
+            start = end < data.endIndex ? data.index(after: end) : end
+        }
+        return line
     }
 
     /// "0", "17", "007": ASCII digits only (no sign, space or decimal point).
@@ -407,7 +430,7 @@ public struct EvalDataset: Sendable {
 extension EvalDataset.Label {
     var shown: String {
         switch self {
-        case .string(let s): return "\"\(s)\""
+        case .string(let s): return "\"\(EvalDataset.abridged(s))\""
         case .integer(let v): return "\(v)"
         }
     }

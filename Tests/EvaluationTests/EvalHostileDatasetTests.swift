@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+@testable import Evaluation
+import TestSupport
+
+/// Inputs a careless or hostile user gives: broken links in the dataset root, bytes that are not UTF-8, huge labels,
+/// outputs aimed at the dataset itself, outputs that cannot be written.
+final class EvalHostileDatasetTests: XCTestCase {
+    /// A broken symbolic link or a link loop in the root may be meant as a class folder: it is a problem of the
+    /// walk (named, with the system's reason), not a stray file of the root.
+    func testBrokenLinksInTheRootAreProblems() throws {
+        let t = try TemporaryTree()
+        try t.write("cat/1.png", png)
+        try FileManager.default.createSymbolicLink(atPath: t.root.appendingPathComponent("loop").path,
+                                                   withDestinationPath: "loop")
+        try FileManager.default.createSymbolicLink(atPath: t.root.appendingPathComponent("dog").path,
+                                                   withDestinationPath: "/nonexistent-\(UUID().uuidString)")
+        let d = try EvalDataset.load(t.root.path)
+        XCTAssertEqual(d.classIDs, ["cat"])
+        XCTAssertEqual(d.filesOutsideClasses, 0)
+        let problems = d.problems.map(\.description)
+        XCTAssertEqual(problems.count, 2, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.hasPrefix(t.root.path + "/loop: ") && $0.contains("symbolic links") },
+                      "\(problems)")
+        XCTAssertTrue(problems.contains { $0.hasPrefix(t.root.path + "/dog: ") && $0.contains("No such file") },
+                      "\(problems)")
+    }
+
+    /// A manifest that is not UTF-8 names the line of the first bad byte sequence.
+    func testInvalidUTF8NamesItsLine() throws {
+        let t = try TemporaryTree()
+        let csv = try t.write("m.csv", Data("a.png,cat\nb.png,dog\n".utf8) + Data([0x63, 0x2E, 0x70, 0x6E, 0x67, 0x2C, 0xFF, 0x0A]))
+        XCTAssertThrowsError(try EvalDataset.load(csv.path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(csv.path + ":3: the manifest is not UTF-8"), "\(error)")
+        }
+    }
+
+    /// A label of a million digits (or characters) is cut in the message, which stays one readable line.
+    func testHugeLabelsAreAbridgedInMessages() throws {
+        let t = try TemporaryTree()
+        let digits = String(repeating: "9", count: 1_000_000)
+        let csv = try t.write("huge.csv", "a.png,1\nb.png,\(digits)\n")
+        XCTAssertThrowsError(try EvalDataset.load(csv.path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix(csv.path + ":2: label 999"), String(text.prefix(200)))
+            XCTAssertTrue(text.contains("(1000000 characters) is too large"), String(text.prefix(200)))
+            XCTAssertLessThan(text.count, 300)
+        }
+        let name = String(repeating: "x", count: 100_000)
+        let jsonl = try t.write("mixed.jsonl", "{\"path\": \"a.png\", \"label\": 1}\n{\"path\": \"b.png\", \"label\": \"\(name)\"}\n")
+        XCTAssertThrowsError(try EvalDataset.load(jsonl.path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(jsonl.path + ":2: label \"xxx"), String("\(error)".prefix(200)))
+            XCTAssertLessThan("\(error)".count, 300)
+        }
+    }
+}
