@@ -61,7 +61,12 @@ struct Eval: CheckedCommand {
             columns: predicted, coloured by the share of the true class's images, counts in the cells when they \
             fit; with many classes only every k-th class is named on the axes, as the picture says); recall.png \
             and recall.svg, per-class recall bars, worst first, with each class's image count. DIR is created when \
-            missing (before the run, so a bad path fails at once); files of other names in it are left alone.
+            missing (before the run, so a bad path fails at once); files of other names in it are left alone. \
+            Outputs never overwrite the dataset: --predictions naming the manifest or an image, report files that \
+            are images of the dataset, and a DIR inside an ImageFolder dataset (the next run would read it as a \
+            class, or its thumbnails as images) are refused; a hidden DIR there (.report) is allowed. When the \
+            predictions or the report cannot be written (disk full), the metrics are still written, and the exit \
+            code is 1.
 
             EXAMPLES:
               zeroshot eval --classnames cifar10 --templates openai-cifar cifar10-test/
@@ -184,6 +189,10 @@ struct Eval: CheckedCommand {
                 throw ValidationError("template #\(i + 1): \(error)")
             }
         }
+        do { try checkOutputsSpareDataset(data) } catch {
+            ZeroShotCommand.reportUsageError(error, of: Eval.self)
+            throw ExitCode.validationFailure
+        }
         if let dir = report.last { try EvalReport.ensureDirectory(URL(fileURLWithPath: dir)) }
         let classifier = try modelOptions.loadClassifier(batchSize: batch)
         for message in try templateWarnings(names ?? classes, hypothesisTemplates, scoring: classifier.model.scoring) {
@@ -199,10 +208,18 @@ struct Eval: CheckedCommand {
         let progress = RunProgress(total: data.items.count, skippedNonImages: 0,
                                    enabled: !quiet && isatty(STDERR_FILENO) == 1)
         let evaluator = Evaluator(classifier: classifier, templates: hypothesisTemplates, batchSize: batch)
+        // A predictions file that cannot be written (disk full) is reported once and given up; the evaluation
+        // goes on, so that the metrics are still written (the exit code is then 1).
+        var predictionsFailed = false
         let outcome = try evaluator.run(data, classNames: classes, promptNames: names, record: { record, _ in
-            if let predictionsFile, let path = predictions.last {
-                do { try predictionsFile.write(contentsOf: Data(record.predictionLine(classes: classes).utf8)) } catch {
-                    throw EvalCommandError.cannotWrite(path, reason: error.localizedDescription)
+            if let file = predictionsFile, let path = predictions.last {
+                do { try file.write(contentsOf: Data(record.predictionLine(classes: classes).utf8)) } catch {
+                    let message = EvalCommandError.cannotWrite(path, reason: error.localizedDescription).description
+                    progress.message("\(ZeroShotCommand._errorPrefix)\(printable(message)); no more predictions are "
+                                     + "written, the evaluation goes on\n")
+                    try? file.close()
+                    predictionsFile = nil
+                    predictionsFailed = true
                 }
             }
             progress.advance()
@@ -215,6 +232,7 @@ struct Eval: CheckedCommand {
                        ("model", classifier.modelDirectory.path),
                        ("templates", templateSets.last.map { "\($0) (\(hypothesisTemplates.count))" }
                            ?? "\"\(hypothesisTemplates[0])\"")]
+        var reportError: Error?
         if let dir = report.last {
             var reportDetails = details
             if let set = classNameSets.last { reportDetails.append(("class names", set)) }
@@ -222,7 +240,12 @@ struct Eval: CheckedCommand {
                 reportDetails.append(("not evaluated", "\(outcome.failed.count) unreadable image\(outcome.failed.count == 1 ? "" : "s")"))
             }
             let title = URL(fileURLWithPath: dataset).standardizedFileURL.lastPathComponent
-            _ = try EvalReport.write(outcome.result, to: URL(fileURLWithPath: dir), title: title, details: reportDetails)
+            // The metrics are written even when the report cannot be; its error comes after them.
+            do {
+                _ = try EvalReport.write(outcome.result, to: URL(fileURLWithPath: dir), title: title, details: reportDetails)
+            } catch {
+                reportError = error
+            }
         }
         switch format {
         case .json:
@@ -230,7 +253,75 @@ struct Eval: CheckedCommand {
         case .table:
             try writeOut(Self.table(outcome.result, failed: outcome.failed.count, details: details))
         }
-        if !outcome.failed.isEmpty || !data.problems.isEmpty { throw ExitCode(1) }
+        if let reportError { throw reportError }
+        if !outcome.failed.isEmpty || !data.problems.isEmpty || predictionsFailed { throw ExitCode(1) }
+    }
+
+    /// Refuses outputs that would overwrite or grow the dataset: `--predictions` naming the manifest or one of its
+    /// images, `--report` files (index.html, the charts, thumbs/NNN.png) that are files of the dataset, and, for an
+    /// ImageFolder, a `--report` directory inside the root or a class folder (the next run would read it as a class
+    /// folder, or its thumbnails as images of the class). A hidden directory there (".report") is walked by
+    /// nobody and allowed. Files are compared by identity (device and inode), so links and other spellings of a
+    /// path are caught.
+    func checkOutputsSpareDataset(_ data: EvalDataset) throws {
+        struct FileID: Hashable { let device: UInt64, inode: UInt64 }
+        func fileID(_ path: String) -> FileID? {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            return FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        }
+        var inputs: [FileID: String] = [:]
+        if data.layout != .imageFolder, let id = fileID(dataset) { inputs[id] = "the dataset's manifest" }
+        for item in data.items {
+            if case .file(let url) = item.entry.location, let id = fileID(url.path) {
+                inputs[id] = inputs[id] ?? "image \(item.image) of the dataset"
+            }
+        }
+        if let path = predictions.last, let id = fileID(path), let what = inputs[id] {
+            throw ValidationError("--predictions \(printable(path)): that file is \(printable(what)); it would be "
+                                  + "overwritten: give another file")
+        }
+        guard let dir = report.last else { return }
+        let url = URL(fileURLWithPath: dir)
+        var outputs = EvalReport.fileNames.map { url.appendingPathComponent($0).path }
+        let thumbs = url.appendingPathComponent("thumbs")
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: thumbs.path) {
+            outputs += names.map { thumbs.appendingPathComponent($0).path }
+        }
+        for path in outputs {
+            if let id = fileID(path), let what = inputs[id] {
+                throw ValidationError("--report \(printable(dir)): \(printable(path)) is \(printable(what)); the "
+                                      + "report would overwrite it: give another directory")
+            }
+        }
+        guard data.layout == .imageFolder else { return }
+        let reportPath = Self.resolved(url.path)
+        let root = Self.resolved(URL(fileURLWithPath: dataset).path)
+        for folder in [root] + data.classIDs.map({ Self.resolved(root + "/" + $0) }) {
+            guard reportPath == folder || reportPath.hasPrefix(folder == "/" ? "/" : folder + "/") else { continue }
+            let below = reportPath.dropFirst(folder.count).split(separator: "/")
+            if below.contains(where: { $0.hasPrefix(".") }) { continue }
+            let what = folder == root ? "the ImageFolder dataset \(dataset)" : "the class folder \(folder)"
+            throw ValidationError("--report \(printable(dir)) is inside \(printable(what)): the next run would read "
+                                  + "the report as a class folder or its thumbnails as images; give a directory outside "
+                                  + "the dataset, or a hidden one (.report)")
+        }
+    }
+
+    /// `path` absolute with symbolic links resolved, as far as it exists (the missing rest appended as written).
+    static func resolved(_ path: String) -> String {
+        var existing = URL(fileURLWithPath: path).standardizedFileURL.path
+        var rest: [String] = []
+        var found = realpath(existing, nil)
+        while found == nil, existing != "/" {
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = (existing as NSString).deletingLastPathComponent
+            found = realpath(existing, nil)
+        }
+        guard let real = found else { return path }
+        defer { free(real) }
+        let base = String(cString: real)
+        return rest.isEmpty ? base : (base == "/" ? "" : base) + "/" + rest.joined(separator: "/")
     }
 
     /// The table output: summary, per-class metrics (classes without images or predictions are counted, not listed)
