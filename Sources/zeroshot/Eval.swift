@@ -334,9 +334,11 @@ struct Eval: CheckedCommand {
         let keyWidth = rows.map(\.0.count).max() ?? 0
         var out = rows.map { $0.0.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + "  " + $0.1 }
             .joined(separator: "\n") + "\n\n"
+        // Names with control characters (a CSV label with a line break, a tab) shown escaped, one row per class.
+        let names = r.classes.map(printable)
         let predicted = (0..<r.classes.count).map { k in r.confusion.reduce(0) { $0 + $1[k] } }
         let shown = r.classes.indices.filter { r.perClass[$0].n > 0 || predicted[$0] > 0 }
-        let nameWidth = max(5, shown.map { r.classes[$0].count }.max() ?? 0)
+        let nameWidth = max(5, shown.map { names[$0].count }.max() ?? 0)
         let nWidth = max(1, String(r.n).count)
         func pad(_ s: String, _ w: Int, right: Bool = true) -> String {
             let fill = String(repeating: " ", count: max(0, w - s.count))
@@ -345,7 +347,7 @@ struct Eval: CheckedCommand {
         out += pad("class", nameWidth, right: false) + "  " + pad("n", nWidth) + "  precision    recall\n"
         for k in shown {
             let m = r.perClass[k]
-            out += pad(r.classes[k], nameWidth, right: false) + "  " + pad(String(m.n), nWidth) + "  "
+            out += pad(names[k], nameWidth, right: false) + "  " + pad(String(m.n), nWidth) + "  "
                 + pad(percent(m.precision), 9) + "  " + pad(percent(m.recall), 8) + "\n"
         }
         let hidden = r.classes.count - shown.count
@@ -356,7 +358,7 @@ struct Eval: CheckedCommand {
         out += "\nmost confused (true -> predicted, images):\n"
         if pairs.isEmpty { out += "  (none)\n" }
         for p in pairs {
-            out += "  \(r.classes[p.trueClass]) -> \(r.classes[p.predictedClass])  \(p.count)\n"
+            out += "  \(names[p.trueClass]) -> \(names[p.predictedClass])  \(p.count)\n"
         }
         return out
     }

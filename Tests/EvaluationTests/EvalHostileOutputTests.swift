@@ -94,4 +94,22 @@ final class EvalHostileOutputTests: XCTestCase {
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(json["n"] as? Int, 2)
     }
+
+    /// Class names with a line break or a tab (quoted CSV labels) keep the table one row per class, escaped as the
+    /// messages escape them; the JSON keeps them exact.
+    func testTableEscapesControlCharactersInClassNames() throws {
+        let t = try TemporaryTree()
+        try t.write("a.png", png)
+        try t.write("b.png", png)
+        let csv = try t.write("list.csv", "path,label\na.png,\"two\nlines\"\nb.png,\"tab\there\"\n")
+        let r = try eval([csv.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("two\\u{a}lines"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("tab\\u{9}here"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("two\n"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("\t"), r.stdout)
+        let json = try eval(["--format", "json", csv.path])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["classes"] as? [String], ["tab\there", "two\nlines"])
+    }
 }
