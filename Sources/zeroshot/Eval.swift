@@ -254,6 +254,10 @@ struct Eval: CheckedCommand {
             try writeOut(Self.table(outcome.result, failed: outcome.failed.count, details: details))
         }
         if let reportError { throw reportError }
+        if outcome.result.n == 0 {
+            StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(dataset)): none of the \(data.items.count) "
+                                + "image\(data.items.count == 1 ? "" : "s") could be evaluated; the metrics are empty\n")
+        }
         if !outcome.failed.isEmpty || !data.problems.isEmpty || predictionsFailed { throw ExitCode(1) }
     }
 
@@ -330,7 +334,13 @@ struct Eval: CheckedCommand {
         func percent(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
         var rows = details
         rows.append(("images", "\(r.n) evaluated" + (failed > 0 ? ", \(failed) failed (left out)" : "")))
-        rows += [("top-1", percent(r.top1)), ("top-5", percent(r.top5)), ("mean per-class recall", percent(r.meanPerClassRecall))]
+        if r.n == 0 {
+            // Nothing evaluated: no accuracy to show (the JSON has n 0 and zeros, as scikit-learn's zero_division=0).
+            rows += [("top-1", "n/a (no image evaluated)"), ("top-5", "n/a"), ("mean per-class recall", "n/a")]
+        } else {
+            rows += [("top-1", percent(r.top1)), ("top-5", percent(r.top5)),
+                     ("mean per-class recall", percent(r.meanPerClassRecall))]
+        }
         let keyWidth = rows.map(\.0.count).max() ?? 0
         var out = rows.map { $0.0.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + "  " + $0.1 }
             .joined(separator: "\n") + "\n\n"

@@ -112,4 +112,17 @@ final class EvalHostileOutputTests: XCTestCase {
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(object["classes"] as? [String], ["tab\there", "two\nlines"])
     }
+
+    /// When no image can be read the table shows no accuracy (not 0 %), and a last error line says so; exit 1.
+    func testNoReadableImageShowsNoAccuracy() throws {
+        let t = try TemporaryTree()
+        let csv = try t.write("list.csv", "path,label\nmissing1.png,cat\nmissing2.png,dog\n")
+        let r = try eval([csv.path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("0 evaluated, 2 failed (left out)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("top-1                  n/a (no image evaluated)"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("0.00%"), r.stdout)
+        XCTAssertTrue(r.stderr.hasSuffix("\(csv.path): none of the 2 images could be evaluated; the metrics are empty\n"),
+                      r.stderr)
+    }
 }
