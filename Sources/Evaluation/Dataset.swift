@@ -74,6 +74,32 @@ public struct EvalDataset: Sendable {
     /// ImageFolder: the classes whose folder holds no image (still classes; see `warnings(classNames:)`).
     public var emptyClasses: [Int]
 
+    /// A manifest record whose image (same path or URL after resolving `.` and `..`) an earlier record lists.
+    public struct RepeatedImage: Sendable, Equatable {
+        /// 1-based lines of the repeat and of the first record of the image.
+        public var line: Int, firstLine: Int
+        /// The image as the repeat writes it.
+        public var image: String
+        /// Whether the repeat gives another class than the first record.
+        public var otherClass: Bool
+    }
+
+    /// Manifest: records that list an image again (each record is still evaluated, as a dataset with repeats is).
+    public var repeatedImages: [RepeatedImage] = []
+
+    /// Things that look wrong in a manifest, one message each (the file and line first): images listed more than
+    /// once (the first `limit` named, the rest counted).
+    public func manifestWarnings(file: String, limit: Int = 10) -> [String] {
+        var messages = repeatedImages.prefix(limit).map { r in
+            "\(file):\(r.line): \(r.image) is listed again (first on line \(r.firstLine)"
+                + (r.otherClass ? ", with another label" : "") + "); both records are evaluated"
+        }
+        if repeatedImages.count > limit {
+            messages.append("\(file): \(repeatedImages.count - limit) more records list an image again")
+        }
+        return messages
+    }
+
     public init(layout: Layout, classIDs: [String], integerLabels: Bool, items: [Item], skippedNonImages: Int = 0,
                 filesOutsideClasses: Int = 0, problems: [InputProblem] = [], emptyClasses: [Int] = []) {
         self.layout = layout
@@ -248,7 +274,18 @@ public struct EvalDataset: Sendable {
                                                                explicit: true),
                               trueClass: try indexOf(r)))
         }
-        return EvalDataset(layout: layout, classIDs: classIDs, integerLabels: integers, items: items)
+        var dataset = EvalDataset(layout: layout, classIDs: classIDs, integerLabels: integers, items: items)
+        var firstIndex: [String: Int] = [:]
+        for (k, item) in items.enumerated() {
+            if let j = firstIndex[item.location] {
+                dataset.repeatedImages.append(RepeatedImage(line: records[k].line, firstLine: records[j].line,
+                                                            image: item.image,
+                                                            otherClass: item.trueClass != items[j].trueClass))
+            } else {
+                firstIndex[item.location] = k
+            }
+        }
+        return dataset
     }
 
     /// The records of a CSV manifest (RFC 4180). Blank lines are skipped; a first record `path,label` is a header.

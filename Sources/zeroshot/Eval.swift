@@ -32,7 +32,8 @@ struct Eval: CheckedCommand {
             to the manifest's folder; absolute paths and http(s) URLs work too. String labels: the classes are \
             the sorted distinct labels. Integer labels (JSON numbers with an integral value, or CSV labels that are all \
             plain non-negative integers) are class indices: the classes are 0 to the largest label (at most \
-            \(EvalDataset.maxClasses) classes), or one per --classnames entry (a larger label is an error). Errors name the manifest and the line.
+            \(EvalDataset.maxClasses) classes), or one per --classnames entry (a larger label is an error). Errors name the manifest and the line. A record that lists an image again is evaluated again, with a \
+            warning naming both lines.
 
             CLASS NAMES:
               --classnames imagenet|cifar10|cifar100|FILE gives the display names in class-index order (a FILE has \
@@ -173,6 +174,7 @@ struct Eval: CheckedCommand {
             StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n")
         }
         for message in data.warnings(classNames: classes) { warn(printable((dataset.hasSuffix("/") ? dataset : dataset + "/") + message)) }
+        for message in data.manifestWarnings(file: dataset) { warn(printable(message)) }
         if data.filesOutsideClasses > 0 {
             warn("\(dataset): \(data.filesOutsideClasses) entr\(data.filesOutsideClasses == 1 ? "y" : "ies") directly in "
                  + "the dataset folder belong to no class folder; left out")

@@ -54,3 +54,25 @@ final class EvalHostileDatasetTests: XCTestCase {
         }
     }
 }
+
+final class EvalRepeatedImageTests: XCTestCase {
+    /// An image listed twice in a manifest (by another spelling too) is named with both lines, and whether the
+    /// labels disagree; both records stay in the dataset.
+    func testRepeatedManifestImagesAreNamed() throws {
+        let t = try TemporaryTree()
+        let csv = try t.write("m.csv", "path,label\na.png,cat\nb.png,dog\n./a.png,cat\nsub/../b.png,cat\nc.png,dog\n")
+        let d = try EvalDataset.load(csv.path)
+        XCTAssertEqual(d.items.count, 5)
+        XCTAssertEqual(d.repeatedImages, [
+            .init(line: 4, firstLine: 2, image: "./a.png", otherClass: false),
+            .init(line: 5, firstLine: 3, image: "sub/../b.png", otherClass: true),
+        ])
+        XCTAssertEqual(d.manifestWarnings(file: "m.csv"), [
+            "m.csv:4: ./a.png is listed again (first on line 2); both records are evaluated",
+            "m.csv:5: sub/../b.png is listed again (first on line 3, with another label); both records are evaluated",
+        ])
+        XCTAssertEqual(d.manifestWarnings(file: "m.csv", limit: 1).last, "m.csv: 1 more records list an image again")
+        let once = try t.write("once.jsonl", "{\"path\": \"a.png\", \"label\": 0}\n{\"path\": \"b.png\", \"label\": 1}\n")
+        XCTAssertTrue(try EvalDataset.load(once.path).manifestWarnings(file: once.path).isEmpty)
+    }
+}
