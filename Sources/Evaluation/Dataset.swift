@@ -25,7 +25,7 @@ import Darwin
 ///
 /// Manifest paths are relative to the manifest's folder; absolute paths and http(s) URLs are allowed (read by
 /// `InputLoader` when evaluated, so a missing file is a failed image, not a wrong one). Labels: when every label is
-/// an integer (JSON numbers with an integral value, 3 or 3.0; in a CSV, labels that are all plain non-negative integers such as "0" or "17") the
+/// an integer (JSON numbers with an integral value, 3 or 3.0; in a CSV, labels that are all plain non-negative integers such as "0" or "17", spaces around them allowed) the
 /// label is the class index: the classes are 0...max label, or 0..<`classCount` when given (`--classnames`), and a
 /// label >= `classCount` is an error naming its line. Otherwise the classes are the sorted unique labels.
 public struct EvalDataset: Sendable {
@@ -358,7 +358,10 @@ public struct EvalDataset: Sendable {
             rows.removeFirst()
         }
         var records: [Record] = []
-        let allIntegers = rows.allSatisfy { $0.fields.count == 2 && Self.isPlainInteger($0.fields[1]) }
+        // "3" and " 3" (written after ", ") are both class 3: read as names, " 3" would sort apart from "3" and
+        // " 10" before " 2", and --classnames would name the wrong classes without a word.
+        func integerText(_ label: String) -> String { label.trimmingCharacters(in: [" ", "\t"]) }
+        let allIntegers = rows.allSatisfy { $0.fields.count == 2 && Self.isPlainInteger(integerText($0.fields[1])) }
         for (line, fields) in rows {
             guard fields.count == 2 else {
                 throw DatasetError.invalidLine(file, line: line, reason: "\(fields.count) field\(fields.count == 1 ? "" : "s"), "
@@ -367,7 +370,7 @@ public struct EvalDataset: Sendable {
             guard !fields[0].isEmpty else { throw DatasetError.invalidLine(file, line: line, reason: "the path is empty") }
             guard !fields[1].isEmpty else { throw DatasetError.invalidLine(file, line: line, reason: "the label is empty") }
             if allIntegers {
-                guard let value = Int(fields[1]) else {
+                guard let value = Int(integerText(fields[1])) else {
                     throw DatasetError.invalidLine(file, line: line, reason: "label \(Self.abridged(fields[1])) is too large for a class index")
                 }
                 records.append(Record(line: line, path: fields[0], label: .integer(value)))

@@ -76,3 +76,19 @@ final class EvalRepeatedImageTests: XCTestCase {
         XCTAssertTrue(try EvalDataset.load(once.path).manifestWarnings(file: once.path).isEmpty)
     }
 }
+
+final class EvalCSVSpacedLabelTests: XCTestCase {
+    /// "a.png, 10" (a space after the comma) is class 10, as "a.png,10": read as names, " 10" would sort before " 2"
+    /// and --classnames would name the wrong classes.
+    func testIntegerLabelsWithSpacesAreClassIndices() throws {
+        let t = try TemporaryTree()
+        let csv = try t.write("m.csv", "path,label\na.png, 10\nb.png, 2\nc.png,3 \n")
+        let d = try EvalDataset.load(csv.path)
+        XCTAssertTrue(d.integerLabels)
+        XCTAssertEqual(d.classIDs.count, 11)
+        XCTAssertEqual(d.items.map(\.trueClass), [10, 2, 3])
+        // A label that is a name keeps its spaces (RFC 4180: they are part of the field).
+        let names = try t.write("n.csv", "a.png, cat\nb.png,10\n")
+        XCTAssertEqual(try EvalDataset.load(names.path).classIDs, [" cat", "10"])
+    }
+}
