@@ -19,8 +19,9 @@ import Darwin
 ///   `filesOutsideClasses`. An empty class folder is still a class (it gets a warning); a symbolic link to a folder
 ///   is a class, as `os.scandir(...).is_dir()` follows links.
 /// - a **CSV manifest** (`.csv`, RFC 4180: quoted fields, `""` for a quote, line breaks inside quotes, LF or CRLF):
-///   two fields per record, `path,label`; the first record may be the header `path,label` (any case, spaces around
-///   the names allowed).
+///   two fields per record, `path,label`; the first record may be the header `path,label` or `label,path` (then
+///   the columns are swapped; any case, spaces around the names allowed). Another first record whose label is not
+///   an integer while all others are is taken for a header of other names and is an error naming it.
 /// - a **JSONL manifest** (`.jsonl`): one object `{"path": string, "label": string or integer}` per non-blank line.
 ///
 /// Manifest paths are relative to the manifest's folder; absolute paths and http(s) URLs are allowed (read by
@@ -353,14 +354,25 @@ public struct EvalDataset: Sendable {
             throw DatasetError.invalidLine(file, line: quoteLine, reason: "a quoted field is not closed")
         }
         if !field.isEmpty || !fields.isEmpty || wasQuoted { endRecord() }
-        if let first = rows.first,
-           first.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) == ["path", "label"] {
-            rows.removeFirst()
-        }
-        var records: [Record] = []
         // "3" and " 3" (written after ", ") are both class 3: read as names, " 3" would sort apart from "3" and
         // " 10" before " 2", and --classnames would name the wrong classes without a word.
         func integerText(_ label: String) -> String { label.trimmingCharacters(in: [" ", "\t"]) }
+        if let first = rows.first {
+            let header = first.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            if header == ["path", "label"] {
+                rows.removeFirst()
+            } else if header == ["label", "path"] {
+                // The header names the columns: label first.
+                rows.removeFirst()
+                rows = rows.map { row in (row.line, row.fields.count == 2 ? [row.fields[1], row.fields[0]] : row.fields) }
+            } else if rows.count > 1, first.fields.count == 2, !Self.isPlainInteger(integerText(first.fields[1])),
+                      rows.dropFirst().allSatisfy({ $0.fields.count == 2 && Self.isPlainInteger(integerText($0.fields[1])) }) {
+                // Read as a record, "filename,class" would be an image that fails and a class of its own.
+                throw DatasetError.invalidLine(file, line: first.line, reason: "\"\(Self.abridged(first.fields.joined(separator: ",")))\" "
+                    + "looks like a header row (every other label is an integer); a header row is path,label or label,path")
+            }
+        }
+        var records: [Record] = []
         let allIntegers = rows.allSatisfy { $0.fields.count == 2 && Self.isPlainInteger(integerText($0.fields[1])) }
         for (line, fields) in rows {
             guard fields.count == 2 else {

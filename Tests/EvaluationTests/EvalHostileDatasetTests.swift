@@ -88,7 +88,27 @@ final class EvalCSVSpacedLabelTests: XCTestCase {
         XCTAssertEqual(d.classIDs.count, 11)
         XCTAssertEqual(d.items.map(\.trueClass), [10, 2, 3])
         // A label that is a name keeps its spaces (RFC 4180: they are part of the field).
-        let names = try t.write("n.csv", "a.png, cat\nb.png,10\n")
-        XCTAssertEqual(try EvalDataset.load(names.path).classIDs, [" cat", "10"])
+        let names = try t.write("n.csv", "a.png, cat\nb.png,10\nc.png,dog\n")
+        XCTAssertEqual(try EvalDataset.load(names.path).classIDs, [" cat", "10", "dog"])
+    }
+}
+
+final class EvalCSVHeaderTests: XCTestCase {
+    /// A header label,path swaps the columns; a header of other names before integer labels is an error naming it
+    /// (read as a record it was an image that fails and a class of its own).
+    func testHeaderInEitherOrderAndUnknownHeaders() throws {
+        let t = try TemporaryTree()
+        let swapped = try t.write("s.csv", "Label , Path\n3,a.png\n1,b.png\n")
+        let d = try EvalDataset.load(swapped.path)
+        XCTAssertEqual(d.items.map(\.image), ["a.png", "b.png"])
+        XCTAssertEqual(d.items.map(\.trueClass), [3, 1])
+        let other = try t.write("o.csv", "filename,class\na.png,3\nb.png,1\n")
+        XCTAssertThrowsError(try EvalDataset.load(other.path)) { error in
+            XCTAssertEqual("\(error)", other.path + ":1: \"filename,class\" looks like a header row (every other label "
+                           + "is an integer); a header row is path,label or label,path")
+        }
+        // Names as labels: a first record like the others is a record.
+        let names = try t.write("n.csv", "a.png,cat\nb.png,dog\n")
+        XCTAssertEqual(try EvalDataset.load(names.path).items.count, 2)
     }
 }
