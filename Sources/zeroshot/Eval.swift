@@ -63,7 +63,8 @@ struct Eval: CheckedCommand {
             fit; with many classes only every k-th class is named on the axes, as the picture says); recall.png \
             and recall.svg, per-class recall bars, worst first, with each class's image count. DIR is created when \
             missing (before the run, so a bad path fails at once); files of other names in it are left alone. \
-            Outputs never overwrite the dataset: --predictions naming the manifest or an image, report files that \
+            Outputs never overwrite the dataset or each other: --predictions naming the manifest, an image or a \
+            report file, report files that \
             are images of the dataset, and a DIR inside an ImageFolder dataset (the next run would read it as a \
             class, or its thumbnails as images) are refused; a hidden DIR there (.report) is allowed. When the \
             predictions or the report cannot be written (disk full), the metrics are still written, and the exit \
@@ -298,6 +299,14 @@ struct Eval: CheckedCommand {
             if let id = fileID(path), let what = inputs[id] {
                 throw ValidationError("--report \(printable(dir)): \(printable(path)) is \(printable(what)); the "
                                       + "report would overwrite it: give another directory")
+            }
+        }
+        if let path = predictions.last {
+            let target = Self.resolved(path)
+            let reportFiles = EvalReport.fileNames.map { Self.resolved(url.appendingPathComponent($0).path) }
+            if reportFiles.contains(target) || (target as NSString).deletingLastPathComponent == Self.resolved(thumbs.path) {
+                throw ValidationError("--predictions \(printable(path)) is a file of the report in \(printable(dir)); "
+                                      + "the report would overwrite it: give another file")
             }
         }
         guard data.layout == .imageFolder else { return }

@@ -125,4 +125,18 @@ final class EvalHostileOutputTests: XCTestCase {
         XCTAssertTrue(r.stderr.hasSuffix("\(csv.path): none of the 2 images could be evaluated; the metrics are empty\n"),
                       r.stderr)
     }
+
+    /// --predictions naming a file the report writes (index.html, a thumbnail) is refused: the report would
+    /// overwrite the predictions.
+    func testPredictionsAreNoFileOfTheReport() throws {
+        let t = try TemporaryTree()
+        try t.write("data/cat/1.png", png)
+        try t.write("data/dog/1.png", png)
+        let report = t.root.appendingPathComponent("report").path
+        for target in [report + "/index.html", report + "/thumbs/000.png", t.root.path + "/./report/recall.svg"] {
+            let r = try eval(["--report", report, "--predictions", target, t.root.appendingPathComponent("data").path])
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("--predictions \(target) is a file of the report in \(report)"), r.stderr)
+        }
+    }
 }
