@@ -17,7 +17,8 @@ import Darwin
 ///   sorted by their bytes, hidden names skipped, files recognised by their content); files that are no image are
 ///   counted in `skippedNonImages`. Files directly in the root belong to no class and are counted in
 ///   `filesOutsideClasses`. An empty class folder is still a class (it gets a warning); a symbolic link to a folder
-///   is a class, as `os.scandir(...).is_dir()` follows links.
+///   is a class, as `os.scandir(...).is_dir()` follows links; one that leads to the root or a parent of it is a
+///   problem (its class stays empty), and an image reached again through a link is named in `sameFiles`.
 /// - a **CSV manifest** (`.csv`, RFC 4180: quoted fields, `""` for a quote, line breaks inside quotes, LF or CRLF):
 ///   two fields per record, `path,label`; the first record may be the header `path,label` or `label,path` (then
 ///   the columns are swapped; any case, spaces around the names allowed). Another first record whose label is not
@@ -85,6 +86,17 @@ public struct EvalDataset: Sendable {
         public var otherClass: Bool
     }
 
+    /// An image of an ImageFolder reached again below a class folder (through a symbolic link or a hard link).
+    public struct SameFile: Sendable, Equatable {
+        /// The image as found again, and as found first (paths below the root).
+        public var image: String, firstImage: String
+        /// Whether the two are in different classes.
+        public var otherClass: Bool
+    }
+
+    /// ImageFolder: images found again (each is still evaluated, as torchvision's ImageFolder lists it again).
+    public var sameFiles: [SameFile] = []
+
     /// Manifest: records that list an image again (each record is still evaluated, as a dataset with repeats is).
     public var repeatedImages: [RepeatedImage] = []
 
@@ -116,7 +128,16 @@ public struct EvalDataset: Sendable {
     /// Things that look wrong but do not stop the run, one message each: a class folder without images (named
     /// by its folder and by its display name in `classNames`, when given).
     public func warnings(classNames: [String]? = nil) -> [String] {
-        emptyClasses.map { k in
+        var same = sameFiles.prefix(10).map { f in
+            "\(f.image): the same file as \(f.firstImage) (through a link)" + (f.otherClass
+                ? ", which is of another class: the image is evaluated as both classes"
+                : "; it is evaluated twice")
+        }
+        if sameFiles.count > 10 {
+            same.append("\(sameFiles[10].image) and \(sameFiles.count - 11) more images: the same files as images "
+                        + "found before (through links), evaluated again")
+        }
+        return same + emptyClasses.map { k in
             let id = classIDs[k]
             let name = classNames.map { $0[k] == id ? "" : " (\"\($0[k])\")" } ?? ""
             return "\(id): the class folder holds no image; class #\(k) \"\(id)\"\(name) is still a class (with n 0, "
@@ -189,7 +210,21 @@ public struct EvalDataset: Sendable {
         guard !classes.isEmpty else { throw DatasetError.noClasses(root) }
         var dataset = EvalDataset(layout: .imageFolder, classIDs: classes, integerLabels: false, items: [],
                                   filesOutsideClasses: outside, problems: problems)
+        func realPath(_ path: String) -> String? {
+            guard let p = realpath(path, nil) else { return nil }
+            defer { free(p) }
+            return String(cString: p)
+        }
+        let realRoot = realPath(root)
+        var firstOfFile: [FileID: Int] = [:]
         for (index, name) in classes.enumerated() {
+            // A class folder that is (a link to) the root or one of its parents would hold every other class's
+            // images as its own: a problem, and the class stays without images.
+            if let realRoot, let real = realPath(base + name), real == realRoot || realRoot.hasPrefix(real == "/" ? "/" : real + "/") {
+                dataset.problems.append(.symlinkLoop(base + name, ancestor: root))
+                dataset.emptyClasses.append(index)
+                continue
+            }
             let walk = InputWalker().entries([base + name])
             dataset.skippedNonImages += walk.skippedNonImages
             dataset.problems += walk.problems
@@ -198,10 +233,30 @@ public struct EvalDataset: Sendable {
                 let image = name + "/" + entry.shardKey
                 entry.name = image
                 if case .file(let url) = entry.location { entry.location = .file(url.standardizedFileURL) }
+                if case .file(let url) = entry.location, let id = FileID(url.path) {
+                    if let first = firstOfFile[id] {
+                        let other = dataset.items[first]
+                        dataset.sameFiles.append(SameFile(image: image, firstImage: other.image,
+                                                          otherClass: other.trueClass != index))
+                    } else {
+                        firstOfFile[id] = dataset.items.count
+                    }
+                }
                 dataset.items.append(Item(image: image, entry: entry, trueClass: index))
             }
         }
         return dataset
+    }
+
+    /// A file's identity (device and inode), which links and other spellings of its path share.
+    struct FileID: Hashable {
+        let device: UInt64, inode: UInt64
+        init?(_ path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
     }
 
     // MARK: - Manifests

@@ -112,3 +112,24 @@ final class EvalCSVHeaderTests: XCTestCase {
         XCTAssertEqual(try EvalDataset.load(names.path).items.count, 2)
     }
 }
+
+final class EvalImageFolderLinkTests: XCTestCase {
+    /// A class folder that links to the root would hold every other class's images as its own: a problem, and the
+    /// class stays empty. An image reached again in another class through a link is named with both classes.
+    func testClassLinkedToTheRootAndImagesInTwoClasses() throws {
+        let t = try TemporaryTree()
+        try t.write("a/1.png", png)
+        try t.write("b/2.png", png)
+        try FileManager.default.createSymbolicLink(atPath: t.root.appendingPathComponent("self").path, withDestinationPath: ".")
+        try FileManager.default.createSymbolicLink(atPath: t.root.appendingPathComponent("b/sub").path, withDestinationPath: "../a")
+        let d = try EvalDataset.load(t.root.path)
+        XCTAssertEqual(d.classIDs, ["a", "b", "self"])
+        XCTAssertEqual(d.items.map(\.image), ["a/1.png", "b/2.png", "b/sub/1.png"])
+        XCTAssertEqual(d.items.map(\.trueClass), [0, 1, 1])
+        XCTAssertEqual(d.problems, [.symlinkLoop(t.root.path + "/self", ancestor: t.root.path)])
+        XCTAssertEqual(d.emptyClasses, [2])
+        XCTAssertEqual(d.sameFiles, [.init(image: "b/sub/1.png", firstImage: "a/1.png", otherClass: true)])
+        XCTAssertEqual(d.warnings().first, "b/sub/1.png: the same file as a/1.png (through a link), which is of another "
+                       + "class: the image is evaluated as both classes")
+    }
+}
