@@ -54,6 +54,7 @@ public final class CLIPModel: ZeroShotModel {
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.
     public var imageSize: Int { config.visionConfig.imageSize }
+    public var embeddingWidth: Int { config.projectionDim }
 
     /// The stored `logit_scale` parameter (a log); logits use `exp(logitScale)` (≈100 for trained checkpoints).
     public var logitScale: Float { logit_scale }

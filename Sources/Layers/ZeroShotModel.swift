@@ -25,6 +25,9 @@ public protocol ZeroShotModel: AnyObject, Sendable {
 
     /// Input side in pixels: pixel_values are `[batch, 3, imageSize, imageSize]`.
     var imageSize: Int { get }
+    /// D, the width of the text embeddings (`projection_dim`; SigLIP's `text_config.projection_size`), which the
+    /// image embeddings share.
+    var embeddingWidth: Int { get }
     /// Arithmetic of the encoder layers.
     var precision: Precision { get }
     /// Tensors of the checkpoint the config never reads, sorted (transformers' unexpected keys).

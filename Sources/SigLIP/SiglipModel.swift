@@ -53,6 +53,7 @@ public final class SiglipModel: ZeroShotModel {
 
     /// Input side in pixels (`vision_config.image_size`): pixel_values are `[batch, 3, imageSize, imageSize]`.
     public var imageSize: Int { config.visionConfig.imageSize }
+    public var embeddingWidth: Int { config.textConfig.projectionSize }
     /// The stored `logit_scale` parameter (a log); logits use `exp(logitScale)` (≈112 for google/siglip-*).
     public var logitScale: Float { logit_scale }
     /// The stored `logit_bias` (≈ -16.5 for google/siglip-*), added to every logit.

@@ -15,7 +15,8 @@ import Tokenizers
 /// `ScoringRule` gives the alternatives to the pipeline's scores: a threshold, and labels scored independently.
 ///
 /// Text embeddings are cached inside the classifier per filled template, so repeated calls with the same
-/// candidate labels and hypothesis template only run the image tower. A classifier is safe to share between threads.
+/// candidate labels and hypothesis template only run the image tower; with `Options.textEmbeddingCache` they are
+/// kept on disk across runs too (`TextEmbeddingStore`). A classifier is safe to share between threads.
 public final class ZeroShotClassifier: @unchecked Sendable {
     /// The model used when none is named and `ZEROSHOT_MODEL` is not set.
     public static let defaultModel = ModelLocator.defaultModelID
@@ -31,13 +32,20 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         public var warn: @Sendable (String) -> Void
         /// `.fp32` (transformers' numbers) or `.int8` (quantized encoder layers: faster, approximate).
         public var precision: Precision
+        /// A directory for the disk cache of text embeddings (`TextEmbeddingStore`: one file per model, tokenizer,
+        /// precision and width, keyed by the exact prompt), created when missing; nil (the default): text
+        /// embeddings are cached in memory only and nothing is written to disk. The command line passes
+        /// `TextEmbeddingStore.defaultDirectory()` unless told otherwise. A cache that cannot be used is warned
+        /// about once (`warn`) and never fails a call.
+        public var textEmbeddingCache: URL?
 
         public init(maxPixels: Int = ImageDecoder.defaultMaxPixels, batchSize: Int = 16,
-                    precision: Precision = .fp32,
+                    precision: Precision = .fp32, textEmbeddingCache: URL? = nil,
                     warn: @escaping @Sendable (String) -> Void = ZeroShotClassifier.standardErrorWarning) {
             self.maxPixels = maxPixels
             self.batchSize = max(1, batchSize)
             self.precision = precision
+            self.textEmbeddingCache = textEmbeddingCache
             self.warn = warn
         }
     }
@@ -63,8 +71,13 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// The name the model was loaded by (`init(model:)`), for `identity`; nil after `init(directory:)`.
     private var loadedName: String?
     private var cachedIdentity: ModelIdentity?
-    private var textEmbeddingCache: [String: [Float]] = [:]
+    /// Text embeddings by the exact text (`ExactText`: canonically equivalent texts are not merged).
+    private var textEmbeddingCache: [ExactText: [Float]] = [:]
     private var embeddingByInputIds: [[Int32]: [Float]] = [:]
+    private let storeLock = NSLock()
+    /// The disk cache (`options.textEmbeddingCache`), made on first use; `storeUnavailable` once it cannot be.
+    private var store: TextEmbeddingStore?
+    private var storeUnavailable = false
 
     /// Loads a classifier from a model directory: `config.json`, `model.safetensors` (or its sharded index),
     /// the tokenizer files and `preprocessor_config.json`.
@@ -239,45 +252,120 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     }
 
     /// L2-normalised text embeddings `[texts.count, projection_dim]` of the texts as given (no template).
-    /// Results are cached per text and per token sequence (texts with the same input_ids share one embedding).
+    ///
+    /// Results are cached per exact text and per token sequence (texts with the same input_ids share one
+    /// embedding), in memory and, with `options.textEmbeddingCache`, on disk (`TextEmbeddingStore`): memory first,
+    /// then the disk, then the text tower for the rest, whose embeddings are appended to the disk cache. An
+    /// embedding read from the disk is, bit for bit, the one the run that computed it used; the truncation warning
+    /// of a text that was truncated is given again.
     public func textEmbeddings(_ texts: [String]) throws -> [[Float]] {
         var result = [[Float]?](repeating: nil, count: texts.count)
+        let keys = texts.map(ExactText.init)
         var missing: [Int] = []
         cacheLock.lock()
-        for (i, text) in texts.enumerated() {
-            if let cached = textEmbeddingCache[text] { result[i] = cached } else { missing.append(i) }
+        for (i, key) in keys.enumerated() {
+            if let cached = textEmbeddingCache[key] { result[i] = cached } else { missing.append(i) }
         }
         cacheLock.unlock()
         if !missing.isEmpty {
             // Each distinct text once.
-            var order: [String] = []
-            var seen = Set<String>()
-            for i in missing where seen.insert(texts[i]).inserted { order.append(texts[i]) }
-            // Each distinct token sequence once, in this call and across calls: texts that tokenize alike ("a photo
-            // of ." and "a photo of  .") get the very same embedding, so their scores tie exactly, as identical rows
-            // of one batch do in transformers.
-            let ids = order.map { tokenize($0).ids }
-            var known: [[Int32]: [Float]] = [:]
-            cacheLock.lock()
-            for sequence in ids { known[sequence] = embeddingByInputIds[sequence] }
-            cacheLock.unlock()
-            var distinct: [[Int32]] = []
-            var queued = Set<[Int32]>()
-            for sequence in ids where known[sequence] == nil && queued.insert(sequence).inserted { distinct.append(sequence) }
-            if !distinct.isEmpty {
-                for (sequence, embedding) in zip(distinct, try model.textEmbeddings(textBatch(distinct))) {
-                    known[sequence] = embedding
+            var order: [Int] = []
+            var seen = Set<ExactText>()
+            for i in missing where seen.insert(keys[i]).inserted { order.append(i) }
+            var fresh: [ExactText: [Float]] = [:]
+            // The disk cache.
+            let store = textEmbeddingStore()
+            var stored: [Int] = []
+            if let store {
+                for (i, entry) in zip(order, store.lookup(order.map { texts[$0] })) {
+                    guard let entry else { continue }
+                    fresh[keys[i]] = entry.embedding
+                    stored.append(i)
+                    if entry.truncated { options.warn(Self.truncationWarning(texts[i], maxLength: textLength)) }
                 }
             }
-            var fresh: [String: [Float]] = [:]
-            for (text, sequence) in zip(order, ids) { fresh[text] = known[sequence]! }
+            let computing = order.filter { fresh[keys[$0]] == nil }
+            var known: [[Int32]: [Float]] = [:]
+            if !computing.isEmpty {
+                // Each distinct token sequence once, in this call and across calls: texts that tokenize alike ("a
+                // photo of ." and "a photo of  .") get the very same embedding, so their scores tie exactly, as
+                // identical rows of one batch do in transformers.
+                let encodings = computing.map { tokenize(texts[$0]) }
+                cacheLock.lock()
+                for encoding in encodings { known[encoding.ids] = embeddingByInputIds[encoding.ids] }
+                cacheLock.unlock()
+                // A text read from the disk gives its embedding to the texts computed now that tokenize alike.
+                if !stored.isEmpty {
+                    let needed = Set(encodings.map(\.ids))
+                    for i in stored {
+                        let ids = tokenizer.encode(texts[i], maxLength: textLength).ids
+                        if needed.contains(ids) && known[ids] == nil { known[ids] = fresh[keys[i]] }
+                    }
+                }
+                var distinct: [[Int32]] = []
+                var queued = Set<[Int32]>()
+                for encoding in encodings where known[encoding.ids] == nil && queued.insert(encoding.ids).inserted {
+                    distinct.append(encoding.ids)
+                }
+                if !distinct.isEmpty {
+                    for (sequence, embedding) in zip(distinct, try model.textEmbeddings(textBatch(distinct))) {
+                        known[sequence] = embedding
+                    }
+                }
+                var entries: [TextEmbeddingStore.Entry] = []
+                for (i, encoding) in zip(computing, encodings) {
+                    let embedding = known[encoding.ids]!
+                    fresh[keys[i]] = embedding
+                    if store != nil {
+                        entries.append(.init(prompt: texts[i], embedding: embedding, truncated: encoding.wasTruncated))
+                    }
+                }
+                store?.append(entries)
+            }
             cacheLock.lock()
             textEmbeddingCache.merge(fresh) { old, _ in old }
             embeddingByInputIds.merge(known) { old, _ in old }
             cacheLock.unlock()
-            for i in missing { result[i] = fresh[texts[i]] }
+            for i in missing { result[i] = fresh[keys[i]] }
         }
         return result.map { $0! }
+    }
+
+    /// The disk cache of `options.textEmbeddingCache` for this model, made on first use (the model key needs the
+    /// fingerprint and the tokenizer files' bytes); nil without the option, or when the key cannot be made (warned
+    /// once).
+    private func textEmbeddingStore() -> TextEmbeddingStore? {
+        guard let directory = options.textEmbeddingCache else { return nil }
+        storeLock.lock()
+        defer { storeLock.unlock() }
+        if let store { return store }
+        if storeUnavailable { return nil }
+        do {
+            let key = TextEmbeddingStore.modelKey(fingerprint: try identity.fingerprint,
+                                                  tokenizerFiles: try Self.tokenizerFileContents(modelDirectory),
+                                                  precision: model.precision.rawValue, width: model.embeddingWidth)
+            store = TextEmbeddingStore(directory: directory, key: key, width: model.embeddingWidth, warn: options.warn)
+        } catch {
+            options.warn("text embeddings are not cached on disk: \(error.localizedDescription)")
+            storeUnavailable = true
+        }
+        return store
+    }
+
+    /// Name and bytes of each tokenizer file `directory` has (`tokenizerCompanions`: every tokenizer layout and the
+    /// files beside it), for the text-embedding cache's model key.
+    ///
+    /// - Throws: `ModelIdentityError.unreadable` for a file that is there but cannot be read.
+    static func tokenizerFileContents(_ directory: URL) throws -> [(name: String, bytes: Data)] {
+        try tokenizerCompanions.compactMap { name in
+            let url = directory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            do {
+                return (name, try Data(contentsOf: url))
+            } catch {
+                throw ModelIdentityError.unreadable(path: url.path, reason: error.localizedDescription)
+            }
+        }
     }
 
     /// Text embeddings of the candidate labels, each put through the hypothesis template.

@@ -85,6 +85,7 @@ struct Classify: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Comma-separated candidate labels (also split on ， and 、; repeatable).", valueName: "a,b,c"))
@@ -210,6 +211,7 @@ struct Classify: CheckedCommand {
 
     func check() throws {
         try modelOptions.check()
+        try textCacheOptions.check()
         try checkGivenOnce("--template", templates.count)
         try checkGivenOnce("--templates", templateSets.count)
         try checkGivenOnce("--classnames", classNameSets.count)
@@ -249,7 +251,7 @@ struct Classify: CheckedCommand {
         let labels = try candidateLabels()
         let hypothesisTemplates = try hypothesisTemplates()
         let walk = try inputOptions.walk(images)
-        let classifier = try modelOptions.loadClassifier()
+        let classifier = try modelOptions.loadClassifier(textCache: textCacheOptions.directory)
         let rule = try scoringRule(for: classifier)
         for message in try templateWarnings(labels, hypothesisTemplates, scoring: rule.effectiveScoring(classifier.model.scoring)) {
             warn(message)

@@ -10,7 +10,7 @@ extension Classify {
     func runIndexed(db: String) throws {
         let labels = try candidateLabels()
         let index = try ImageIndex(path: db, create: false)
-        let classifier = try loadIndexModel(index, modelOptions)
+        let classifier = try loadIndexModel(index, modelOptions, textCache: textCacheOptions.directory)
         let rule = try scoringRule(for: classifier)
         let hypothesisTemplates = try hypothesisTemplates()
         for message in try templateWarnings(labels, hypothesisTemplates, scoring: rule.effectiveScoring(classifier.model.scoring)) {

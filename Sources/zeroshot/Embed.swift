@@ -29,6 +29,7 @@ struct Embed: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("An image file, folder or http(s) URL to embed (repeatable).", valueName: "path"))
     var image: [String] = []
@@ -44,6 +45,7 @@ struct Embed: CheckedCommand {
     func check() throws {
         try modelOptions.check()
         try inputOptions.check()
+        try textCacheOptions.check()
         guard try inputOptions.hasInputs(image) || !text.isEmpty else {
             throw ValidationError("give --image PATH or --text STRING (repeatable)")
         }
@@ -51,7 +53,7 @@ struct Embed: CheckedCommand {
 
     func run() throws {
         let walk = try inputOptions.walk(image)
-        let classifier = try modelOptions.loadClassifier()
+        let classifier = try modelOptions.loadClassifier(textCache: text.isEmpty ? nil : textCacheOptions.directory)
         let loader = inputOptions.loader, maxPixels = modelOptions.maxPixels
         // Texts first (few, and an error there must not cut the image rows' JSON short), written after the images.
         let textEmbeddings = text.isEmpty ? [] : try classifier.textEmbeddings(text)

@@ -80,6 +80,8 @@ struct Eval: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var textCacheOptions: TextCacheOptions
+
     @Option(name: .customLong("classnames"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Display names of the classes in class-index order: a built-in set (\(PromptSets.classNameSetNames.joined(separator: ", "))) "
         + "or a file with one name per line (once).", valueName: "name|file"))
@@ -137,6 +139,7 @@ struct Eval: CheckedCommand {
 
     func check() throws {
         try modelOptions.check()
+        try textCacheOptions.check()
         try checkGivenOnce("--template", templates.count)
         try checkGivenOnce("--templates", templateSets.count)
         try checkGivenOnce("--classnames", classNameSets.count)
@@ -197,7 +200,7 @@ struct Eval: CheckedCommand {
             throw ExitCode.validationFailure
         }
         if let dir = report.last { try EvalReport.ensureDirectory(URL(fileURLWithPath: dir)) }
-        let classifier = try modelOptions.loadClassifier(batchSize: batch)
+        let classifier = try modelOptions.loadClassifier(batchSize: batch, textCache: textCacheOptions.directory)
         for message in try templateWarnings(names ?? classes, hypothesisTemplates, scoring: classifier.model.scoring) {
             warn(message)
         }

@@ -3,14 +3,16 @@ import ImageIndex
 import ZeroShot
 
 /// The classifier of an index's model: `--model` when given (it must be the index's model: same fingerprint), else
-/// the model the index records (`id@revision` for a Hub model, else its directory).
+/// the model the index records (`id@revision` for a Hub model, else its directory); `textCache` as
+/// `ModelOptions.loadClassifier`.
 ///
 /// - Throws: `ImageIndexError.noModel`, `.modelMismatch` naming both models; the model's loading errors.
-func loadIndexModel(_ index: ImageIndex, _ modelOptions: ModelOptions, batchSize: Int = 16) throws -> ZeroShotClassifier {
+func loadIndexModel(_ index: ImageIndex, _ modelOptions: ModelOptions, batchSize: Int = 16,
+                    textCache: URL? = nil) throws -> ZeroShotClassifier {
     guard let recorded = try index.model() else { throw ImageIndexError.noModel(path: index.path) }
     let given = modelOptions.choice.model
     let classifier = try modelOptions.loadClassifier(model: given == nil ? recorded.identity.reference : nil,
-                                                     batchSize: batchSize)
+                                                     batchSize: batchSize, textCache: textCache)
     let identity = try classifier.identity
     guard identity.fingerprint == recorded.identity.fingerprint else {
         throw ImageIndexError.modelMismatch(path: index.path, index: recorded.identity, given: identity)

@@ -31,6 +31,7 @@ struct Search: CheckedCommand {
     var db: String
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .customLong("top-k"), help: ArgumentHelp("How many images to list.", valueName: "N"))
     var topK: Int = 10
@@ -71,6 +72,7 @@ struct Search: CheckedCommand {
 
     func check() throws {
         try modelOptions.check()
+        try textCacheOptions.check()
         try checkRange("--top-k", topK, 1...Int.max)
         guard text.count <= 1 else {
             throw ValidationError("give one TEXT (quote a text with spaces: \"a dog on a beach\"); got \(text.count)")
@@ -88,7 +90,7 @@ struct Search: CheckedCommand {
 
     func run() throws {
         let index = try ImageIndex(path: db, create: false)
-        let classifier = try loadIndexModel(index, modelOptions, batchSize: 1)
+        let classifier = try loadIndexModel(index, modelOptions, batchSize: 1, textCache: textCacheOptions.directory)
         let templates = try hypothesisTemplates()
         let embed: ([String]) throws -> [[Float]] = { texts in
             guard !texts.isEmpty else { return [] }

@@ -159,14 +159,14 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// Loads `--model`, or `model` in its place when given (an index's recorded model); `batchSize` images per
-    /// image-tower call.
-    func loadClassifier(model: String? = nil, batchSize: Int = 16) throws -> ZeroShotClassifier {
+    /// image-tower call; `textCache` the directory of the disk cache of text embeddings (`TextCacheOptions`).
+    func loadClassifier(model: String? = nil, batchSize: Int = 16, textCache: URL? = nil) throws -> ZeroShotClassifier {
         if let threads { ComputeThreads.set(threads) }
         if let message = KernelPath.environmentWarning { warn(message) }
         var choice = choice
         if let model { choice.model = model }
         return try choice.loadClassifier(.init(maxPixels: maxPixels, batchSize: batchSize, precision: precision,
-                                               warn: { warn($0) }))
+                                               textEmbeddingCache: textCache, warn: { warn($0) }))
     }
 }
 

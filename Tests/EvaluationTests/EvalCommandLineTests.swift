@@ -21,6 +21,11 @@ final class EvalCommandLineTests: XCTestCase {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
+        // The disk cache of text embeddings goes to a folder of this test process, never the user's.
+        var environment = ProcessInfo.processInfo.environment
+        environment["ZEROSHOT_CACHE"] = FileManager.default.temporaryDirectory
+            .appendingPathComponent("zeroshot-eval-tests-cache-\(getpid())").path
+        process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -116,6 +121,22 @@ final class EvalCommandLineTests: XCTestCase {
         XCTAssertEqual(failed.map { $0["image"] }, ["missing.png", "broken.png"])
         XCTAssertTrue(failed.allSatisfy { !($0["error"] ?? "").isEmpty })
         XCTAssertEqual(try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n").count, 2)
+    }
+
+    /// The second run reads the ensemble's text embeddings from the disk cache and prints the same bytes.
+    func testSecondRunFromTheTextCacheIsIdentical() throws {
+        let g = try golden("tiny-p8-quickgelu", "cifar10")
+        let t = try TemporaryTree()
+        let cache = t.root.appendingPathComponent("cache").path
+        let first = try run(arguments(g) + ["--format", "json", "--text-cache", cache])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let files = try FileManager.default.subpathsOfDirectory(atPath: cache)
+        XCTAssertFalse(files.isEmpty, "the first run fills the cache")
+        let second = try run(arguments(g) + ["--format", "json", "--text-cache", cache])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(second.stdout, first.stdout)
+        let uncached = try run(arguments(g) + ["--format", "json", "--no-text-cache"])
+        XCTAssertEqual(uncached.stdout, first.stdout)
     }
 
     /// --report writes the page and both charts (PNG + SVG) for the run's result; a path that cannot be a directory

@@ -234,7 +234,7 @@ final class CommandLineIndexTests: XCTestCase {
         let cancelled = try zeroshot(["search", "--db", db, "--not", "cat", "cat"])
         XCTAssertEqual(cancelled.status, 64, cancelled.stderr)
         XCTAssertTrue(cancelled.stderr.hasPrefix("error: the --not texts cancel the query exactly"), cancelled.stderr)
-        XCTAssertTrue(cancelled.stderr.contains("Usage: zeroshot search --db"), cancelled.stderr)
+        XCTAssertTrue(cancelled.stderr.contains("Usage: zeroshot search [<options>] --db <path>"), cancelled.stderr)
         XCTAssertEqual(cancelled.stdout, "")
 
         // A URL as --image, read as the index reads URLs; an image that cannot be read is named.

@@ -77,6 +77,9 @@ func startZeroshot(_ arguments: [String], in directory: URL? = nil, executable: 
     if let directory { process.currentDirectoryURL = directory }
     var env = ProcessInfo.processInfo.environment
     env["HF_HUB_OFFLINE"] = "1"
+    // Never the user's cache of text embeddings.
+    env["ZEROSHOT_CACHE"] = FileManager.default.temporaryDirectory
+        .appendingPathComponent("zeroshot-tests-cache-\(ProcessInfo.processInfo.processIdentifier)").path
     process.environment = env
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -15,6 +15,7 @@ extension CommandLineTests {
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
+        env["ZEROSHOT_CACHE"] = Self.cacheRoot.path
         env.merge(environment) { _, new in new }
         process.environment = env
         let out = Pipe(), err = Pipe()

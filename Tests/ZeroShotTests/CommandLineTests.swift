@@ -20,15 +20,20 @@ final class CommandLineTests: XCTestCase {
         try Self.runProcess(Self.executable, arguments, environment: environment)
     }
 
-    /// Runs `executable` with the arguments and this process's environment plus `environment`, in `directory`
-    /// (default: this process's), with `stdin` on its standard input when given; standard output and error are
-    /// captured.
+    /// ZEROSHOT_CACHE of the commands the tests run: a directory of this test process, never the user's cache.
+    static let cacheRoot = FileManager.default.temporaryDirectory
+        .appendingPathComponent("zeroshot-tests-cache-\(ProcessInfo.processInfo.processIdentifier)")
+
+    /// Runs `executable` with the arguments and this process's environment plus `environment` (ZEROSHOT_CACHE
+    /// `cacheRoot` unless given), in `directory` (default: this process's), with `stdin` on its standard input when
+    /// given; standard output and error are captured.
     static func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                            directory: URL? = nil, stdin: Data? = nil) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        env["ZEROSHOT_CACHE"] = cacheRoot.path
         env.merge(environment) { _, new in new }
         process.environment = env
         if let directory { process.currentDirectoryURL = directory }
