@@ -65,8 +65,8 @@ struct Eval: CheckedCommand {
             missing (before the run, so a bad path fails at once); files of other names in it are left alone. \
             Outputs never overwrite the dataset or each other: --predictions naming the manifest, an image or a \
             report file, report files that \
-            are images of the dataset, and a DIR inside an ImageFolder dataset (the next run would read it as a \
-            class, or its thumbnails as images) are refused; a hidden DIR there (.report) is allowed. When the \
+            are images of the dataset, and a DIR (or --text-cache DIR) inside an ImageFolder dataset (the next run \
+            would read it as a class, or its files as images) are refused; a hidden DIR there (.report) is allowed. When the \
             predictions or the report cannot be written (disk full), the metrics are still written, and the exit \
             code is 1.
 
@@ -291,6 +291,7 @@ struct Eval: CheckedCommand {
             throw ValidationError("--predictions \(printable(path)): that file is \(printable(what)); it would be "
                                   + "overwritten: give another file")
         }
+        try checkOutsideImageFolder(data)
         guard let dir = report.last else { return }
         let url = URL(fileURLWithPath: dir)
         var outputs = EvalReport.fileNames.map { url.appendingPathComponent($0).path }
@@ -312,17 +313,26 @@ struct Eval: CheckedCommand {
                                       + "the report would overwrite it: give another file")
             }
         }
+    }
+
+    /// The directories eval writes (--report, the text cache) must not be inside an ImageFolder dataset's root or
+    /// class folders, unless hidden: the next run would read them as class folders and their files as images.
+    func checkOutsideImageFolder(_ data: EvalDataset) throws {
         guard data.layout == .imageFolder else { return }
-        let reportPath = Self.resolved(url.path)
         let root = Self.resolved(URL(fileURLWithPath: dataset).path)
-        for folder in [root] + data.classIDs.map({ Self.resolved(root + "/" + $0) }) {
-            guard reportPath == folder || reportPath.hasPrefix(folder == "/" ? "/" : folder + "/") else { continue }
-            let below = reportPath.dropFirst(folder.count).split(separator: "/")
-            if below.contains(where: { $0.hasPrefix(".") }) { continue }
-            let what = folder == root ? "the ImageFolder dataset \(dataset)" : "the class folder \(folder)"
-            throw ValidationError("--report \(printable(dir)) is inside \(printable(what)): the next run would read "
-                                  + "the report as a class folder or its thumbnails as images; give a directory outside "
-                                  + "the dataset, or a hidden one (.report)")
+        let folders = [root] + data.classIDs.map { Self.resolved(root + "/" + $0) }
+        let outputs = [("--report", report.last), ("--text-cache", textCacheOptions.directory?.path)]
+        for case let (flag, dir?) in outputs {
+            let path = Self.resolved(dir)
+            for folder in folders {
+                guard path == folder || path.hasPrefix(folder == "/" ? "/" : folder + "/") else { continue }
+                let below = path.dropFirst(folder.count).split(separator: "/")
+                if below.contains(where: { $0.hasPrefix(".") }) { continue }
+                let what = folder == root ? "the ImageFolder dataset \(dataset)" : "the class folder \(folder)"
+                throw ValidationError("\(flag) \(printable(dir)) is inside \(printable(what)): the next run would read "
+                                      + "it as a class folder or its files as images; give a directory outside the "
+                                      + "dataset, or a hidden one (.name)")
+            }
         }
     }
 

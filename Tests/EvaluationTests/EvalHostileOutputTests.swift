@@ -55,6 +55,9 @@ final class EvalHostileOutputTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("--report \(dir) is inside the "), r.stderr)
             XCTAssertTrue(r.stdout.isEmpty)
         }
+        let cache = try eval(["--text-cache", data + "/cache", data])
+        XCTAssertEqual(cache.status, 64, cache.stderr)
+        XCTAssertTrue(cache.stderr.contains("--text-cache \(data)/cache is inside the ImageFolder dataset"), cache.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data).sorted(), ["cat", "dog"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data + "/cat"), ["1.png"])
         let hidden = try eval(["--format", "json", "--report", data + "/.report", data])
