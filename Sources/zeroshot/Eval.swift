@@ -41,7 +41,8 @@ struct Eval: CheckedCommand {
             integers. Its count must equal the number of classes, and the names of a FILE must be distinct (they \
             key per_class). OpenAI's ImageNet names repeat "missile" (classes 657 and 744) and "sunglasses" (836, \
             837): the prompts use them as shipped, and the later one is shown as "missile (#744)". Without \
-            --classnames the folder names or labels are the names.
+            --classnames the folder names or labels are the names. At most \(EvalDataset.maxClasses) classes in all \
+            (the confusion matrix has classes² cells).
 
             OUTPUT:
               table  summary, per-class n/precision/recall, and the most confused pairs (default)
@@ -173,6 +174,12 @@ struct Eval: CheckedCommand {
         } catch {
             ZeroShotCommand.reportUsageError(error, of: Eval.self)
             throw ExitCode.validationFailure
+        }
+        // The confusion matrix has classes² cells: 70,000 names of --classnames (or class folders) ran for minutes
+        // towards 39 GB before this check.
+        guard classes.count <= EvalDataset.maxClasses else {
+            throw EvalCommandError.tooManyClasses(dataset, classes: classes.count,
+                                                  source: classNameSets.last.map { "--classnames \($0)" })
         }
         for problem in data.problems {
             StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n")
@@ -402,11 +409,15 @@ struct Eval: CheckedCommand {
 enum EvalCommandError: Error, LocalizedError, CustomStringConvertible {
     case noImages(String)
     case cannotWrite(String, reason: String)
+    case tooManyClasses(String, classes: Int, source: String?)
 
     var description: String {
         switch self {
         case .noImages(let path): return "\(path): the dataset has no images"
         case .cannotWrite(let path, let reason): return "\(path): cannot write the predictions (\(reason))"
+        case .tooManyClasses(let path, let classes, let source):
+            return "\(source ?? path): \(classes) classes; eval handles at most \(EvalDataset.maxClasses) (the "
+                + "confusion matrix has classes² cells)"
         }
     }
 

@@ -142,4 +142,18 @@ final class EvalHostileOutputTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("--predictions \(target) is a file of the report in \(report)"), r.stderr)
         }
     }
+
+    /// More classes than eval handles (--classnames with 50,001 names) fail at once, naming the source; the run
+    /// went on for minutes towards a confusion matrix of classes² cells.
+    func testTooManyClassesFailFast() throws {
+        let t = try TemporaryTree()
+        try t.write("a.png", png)
+        let names = try t.write("names.txt", (0...50_000).map { "class \($0)" }.joined(separator: "\n") + "\n")
+        let list = try t.write("list.jsonl", "{\"path\": \"a.png\", \"label\": 1}\n")
+        let start = Date()
+        let r = try eval(["--classnames", names.path, list.path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--classnames \(names.path): 50001 classes; eval handles at most 50000"), r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20)
+    }
 }
