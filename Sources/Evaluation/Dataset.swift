@@ -25,8 +25,9 @@ import Darwin
 ///   an integer while all others are is taken for a header of other names and is an error naming it.
 /// - a **JSONL manifest** (`.jsonl`): one object `{"path": string, "label": string or integer}` per non-blank line.
 ///
-/// Manifest paths are relative to the manifest's folder; absolute paths and http(s) URLs are allowed (read by
-/// `InputLoader` when evaluated, so a missing file is a failed image, not a wrong one). Labels: when every label is
+/// Manifest paths are relative to the manifest's folder; absolute paths, file: URLs and http(s) URLs are allowed
+/// (another scheme, such as s3://, is an error naming the line); images are read by
+/// `InputLoader` when evaluated, so a missing file is a failed image, not a wrong one. Labels: when every label is
 /// an integer (JSON numbers with an integral value, 3 or 3.0; in a CSV, labels that are all plain non-negative integers such as "0" or "17", spaces around them allowed) the
 /// label is the class index: the classes are 0...max label, or 0..<`classCount` when given (`--classnames`), and a
 /// label >= `classCount` is an error naming its line. Otherwise the classes are the sorted unique labels.
@@ -321,6 +322,17 @@ public struct EvalDataset: Sendable {
                     throw DatasetError.invalidLine(file, line: r.line, reason: "\(r.path) is not a valid URL")
                 }
                 location = .remote(url)
+            } else if r.path.lowercased().hasPrefix("file://") {
+                // A file: URL (RFC 8089, percent-encoded) names a local file.
+                guard let url = URL(string: r.path), url.isFileURL, url.host == nil || url.host == "" || url.host == "localhost",
+                      !url.path.isEmpty else {
+                    throw DatasetError.invalidLine(file, line: r.line, reason: "\(r.path) is not a valid file: URL "
+                                                   + "(file:///absolute/path)")
+                }
+                location = .file(URL(fileURLWithPath: url.path).standardizedFileURL)
+            } else if let scheme = r.path.range(of: "^[A-Za-z][A-Za-z0-9+.-]*://", options: .regularExpression) {
+                throw DatasetError.invalidLine(file, line: r.line, reason: "\(r.path): a \(r.path[scheme].dropLast(3)) "
+                                               + "URL; paths are files, file: URLs or http(s) URLs")
             } else if r.path.hasPrefix("/") {
                 location = .file(URL(fileURLWithPath: r.path).standardizedFileURL)
             } else {

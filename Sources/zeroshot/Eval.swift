@@ -29,7 +29,7 @@ struct Eval: CheckedCommand {
             warning says so).
               Or a manifest: a .csv file of path,label records (RFC 4180 quoting; an optional header row \
             path,label, or label,path for the columns in that order) or a .jsonl file with one {"path": ..., "label": ...} object per line. Paths are relative \
-            to the manifest's folder; absolute paths and http(s) URLs work too. String labels: the classes are \
+            to the manifest's folder; absolute paths, file:// and http(s) URLs work too (another scheme is an error). String labels: the classes are \
             the sorted distinct labels. Integer labels (JSON numbers with an integral value, or CSV labels that are all \
             plain non-negative integers, spaces around them allowed) are class indices: the classes are 0 to the largest label (at most \
             \(EvalDataset.maxClasses) classes), or one per --classnames entry (a larger label is an error). Errors name the manifest and the line. A record that lists an image again is evaluated again, with a \

@@ -133,3 +133,19 @@ final class EvalImageFolderLinkTests: XCTestCase {
                        + "class: the image is evaluated as both classes")
     }
 }
+
+final class EvalManifestURLTests: XCTestCase {
+    /// A file: URL names a local file (percent-encoded); another scheme is an error naming the line (it was looked
+    /// for as a relative file and failed as "No such file or directory").
+    func testFileURLsAndOtherSchemes() throws {
+        let t = try TemporaryTree()
+        let image = try t.write("a b.png", png)
+        let list = try t.write("m.jsonl", "{\"path\": \"\(image.absoluteString)\", \"label\": \"cat\"}\n")
+        let d = try EvalDataset.load(list.path)
+        XCTAssertEqual(d.items.first?.location, image.standardizedFileURL.path)
+        let s3 = try t.write("s3.csv", "a.png,cat\ns3://bucket/b.png,dog\n")
+        XCTAssertThrowsError(try EvalDataset.load(s3.path)) { error in
+            XCTAssertEqual("\(error)", s3.path + ":2: s3://bucket/b.png: a s3 URL; paths are files, file: URLs or http(s) URLs")
+        }
+    }
+}
