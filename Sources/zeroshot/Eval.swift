@@ -287,6 +287,8 @@ struct Eval: CheckedCommand {
             guard stat(path, &st) == 0 else { return nil }
             return FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
         }
+        try checkOutsideImageFolder(data)
+        guard predictions.last != nil || report.last != nil else { return }
         var inputs: [FileID: String] = [:]
         if data.layout != .imageFolder, let id = fileID(dataset) { inputs[id] = "the dataset's manifest" }
         for item in data.items {
@@ -298,7 +300,6 @@ struct Eval: CheckedCommand {
             throw ValidationError("--predictions \(printable(path)): that file is \(printable(what)); it would be "
                                   + "overwritten: give another file")
         }
-        try checkOutsideImageFolder(data)
         guard let dir = report.last else { return }
         let url = URL(fileURLWithPath: dir)
         var outputs = EvalReport.fileNames.map { url.appendingPathComponent($0).path }
