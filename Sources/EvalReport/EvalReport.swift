@@ -28,6 +28,8 @@ public enum EvalReport {
     public static let confusedPairLimit = 10
     /// Example images per pair.
     public static let examplesPerPair = 4
+    /// The files `write` puts directly into its directory (besides `thumbs/NNN.png`).
+    public static let fileNames = ["confusion.png", "confusion.svg", "recall.png", "recall.svg", "index.html"]
     /// Thumbnails fit in a square of this many pixels (aspect kept, never enlarged).
     public static let thumbnailSize = 160
 

@@ -17,15 +17,18 @@ import Darwin
 ///   sorted by their bytes, hidden names skipped, files recognised by their content); files that are no image are
 ///   counted in `skippedNonImages`. Files directly in the root belong to no class and are counted in
 ///   `filesOutsideClasses`. An empty class folder is still a class (it gets a warning); a symbolic link to a folder
-///   is a class, as `os.scandir(...).is_dir()` follows links.
+///   is a class, as `os.scandir(...).is_dir()` follows links; one that leads to the root or a parent of it is a
+///   problem (its class stays empty), and an image reached again through a link is named in `sameFiles`.
 /// - a **CSV manifest** (`.csv`, RFC 4180: quoted fields, `""` for a quote, line breaks inside quotes, LF or CRLF):
-///   two fields per record, `path,label`; the first record may be the header `path,label` (any case, spaces around
-///   the names allowed).
+///   two fields per record, `path,label`; the first record may be the header `path,label` or `label,path` (then
+///   the columns are swapped; any case, spaces around the names allowed). Another first record whose label is not
+///   an integer while all others are is taken for a header of other names and is an error naming it.
 /// - a **JSONL manifest** (`.jsonl`): one object `{"path": string, "label": string or integer}` per non-blank line.
 ///
-/// Manifest paths are relative to the manifest's folder; absolute paths and http(s) URLs are allowed (read by
-/// `InputLoader` when evaluated, so a missing file is a failed image, not a wrong one). Labels: when every label is
-/// an integer (JSON numbers with an integral value, 3 or 3.0; in a CSV, labels that are all plain non-negative integers such as "0" or "17") the
+/// Manifest paths are relative to the manifest's folder; absolute paths, file: URLs and http(s) URLs are allowed
+/// (another scheme, such as s3://, is an error naming the line); images are read by
+/// `InputLoader` when evaluated, so a missing file is a failed image, not a wrong one. Labels: when every label is
+/// an integer (JSON numbers with an integral value, 3 or 3.0; in a CSV, labels that are all plain non-negative integers such as "0" or "17", spaces around them allowed) the
 /// label is the class index: the classes are 0...max label, or 0..<`classCount` when given (`--classnames`), and a
 /// label >= `classCount` is an error naming its line. Otherwise the classes are the sorted unique labels.
 public struct EvalDataset: Sendable {
@@ -74,6 +77,43 @@ public struct EvalDataset: Sendable {
     /// ImageFolder: the classes whose folder holds no image (still classes; see `warnings(classNames:)`).
     public var emptyClasses: [Int]
 
+    /// A manifest record whose image (same path or URL after resolving `.` and `..`) an earlier record lists.
+    public struct RepeatedImage: Sendable, Equatable {
+        /// 1-based lines of the repeat and of the first record of the image.
+        public var line: Int, firstLine: Int
+        /// The image as the repeat writes it.
+        public var image: String
+        /// Whether the repeat gives another class than the first record.
+        public var otherClass: Bool
+    }
+
+    /// An image of an ImageFolder reached again below a class folder (through a symbolic link or a hard link).
+    public struct SameFile: Sendable, Equatable {
+        /// The image as found again, and as found first (paths below the root).
+        public var image: String, firstImage: String
+        /// Whether the two are in different classes.
+        public var otherClass: Bool
+    }
+
+    /// ImageFolder: images found again (each is still evaluated, as torchvision's ImageFolder lists it again).
+    public var sameFiles: [SameFile] = []
+
+    /// Manifest: records that list an image again (each record is still evaluated, as a dataset with repeats is).
+    public var repeatedImages: [RepeatedImage] = []
+
+    /// Things that look wrong in a manifest, one message each (the file and line first): images listed more than
+    /// once (the first `limit` named, the rest counted).
+    public func manifestWarnings(file: String, limit: Int = 10) -> [String] {
+        var messages = repeatedImages.prefix(limit).map { r in
+            "\(file):\(r.line): \(r.image) is listed again (first on line \(r.firstLine)"
+                + (r.otherClass ? ", with another label" : "") + "); both records are evaluated"
+        }
+        if repeatedImages.count > limit {
+            messages.append("\(file): \(repeatedImages.count - limit) more records list an image again")
+        }
+        return messages
+    }
+
     public init(layout: Layout, classIDs: [String], integerLabels: Bool, items: [Item], skippedNonImages: Int = 0,
                 filesOutsideClasses: Int = 0, problems: [InputProblem] = [], emptyClasses: [Int] = []) {
         self.layout = layout
@@ -89,7 +129,16 @@ public struct EvalDataset: Sendable {
     /// Things that look wrong but do not stop the run, one message each: a class folder without images (named
     /// by its folder and by its display name in `classNames`, when given).
     public func warnings(classNames: [String]? = nil) -> [String] {
-        emptyClasses.map { k in
+        var same = sameFiles.prefix(10).map { f in
+            "\(f.image): the same file as \(f.firstImage) (through a link)" + (f.otherClass
+                ? ", which is of another class: the image is evaluated as both classes"
+                : "; it is evaluated twice")
+        }
+        if sameFiles.count > 10 {
+            same.append("\(sameFiles[10].image) and \(sameFiles.count - 11) more images: the same files as images "
+                        + "found before (through links), evaluated again")
+        }
+        return same + emptyClasses.map { k in
             let id = classIDs[k]
             let name = classNames.map { $0[k] == id ? "" : " (\"\($0[k])\")" } ?? ""
             return "\(id): the class folder holds no image; class #\(k) \"\(id)\"\(name) is still a class (with n 0, "
@@ -115,8 +164,9 @@ public struct EvalDataset: Sendable {
         do { data = try InputLoader.readFile(path, name: path).bytes } catch {
             throw DatasetError.notFound(path, reason: "\(error)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DatasetError.invalidLine(path, line: 1, reason: "the manifest is not UTF-8 text")
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw DatasetError.invalidLine(path, line: firstInvalidUTF8Line(data),
+                                           reason: "the manifest is not UTF-8 text (an invalid byte sequence on this line)")
         }
         let records = ext == "csv" ? try csvRecords(text, file: path) : try jsonlRecords(text, file: path)
         return try manifest(records, file: path, layout: ext == "csv" ? .csv : .jsonl, classCount: classCount)
@@ -148,7 +198,12 @@ public struct EvalDataset: Sendable {
         var outside = 0
         for name in names where !name.hasPrefix(".") {
             var st = stat()
-            guard stat(base + name, &st) == 0 else { outside += 1; continue }
+            guard stat(base + name, &st) == 0 else {
+                // A broken symbolic link or a link loop: maybe meant as a class folder; say so rather than count it
+                // as a stray file of the root.
+                problems.append(.unreadableEntry(base + name, reason: String(cString: strerror(errno))))
+                continue
+            }
             if (st.st_mode & S_IFMT) == S_IFDIR { classes.append(name) } else { outside += 1 }
         }
         // Python's sorted() on str: by code point, which is the order of the UTF-8 bytes.
@@ -156,7 +211,21 @@ public struct EvalDataset: Sendable {
         guard !classes.isEmpty else { throw DatasetError.noClasses(root) }
         var dataset = EvalDataset(layout: .imageFolder, classIDs: classes, integerLabels: false, items: [],
                                   filesOutsideClasses: outside, problems: problems)
+        func realPath(_ path: String) -> String? {
+            guard let p = realpath(path, nil) else { return nil }
+            defer { free(p) }
+            return String(cString: p)
+        }
+        let realRoot = realPath(root)
+        var firstOfFile: [FileID: Int] = [:]
         for (index, name) in classes.enumerated() {
+            // A class folder that is (a link to) the root or one of its parents would hold every other class's
+            // images as its own: a problem, and the class stays without images.
+            if let realRoot, let real = realPath(base + name), real == realRoot || realRoot.hasPrefix(real == "/" ? "/" : real + "/") {
+                dataset.problems.append(.symlinkLoop(base + name, ancestor: root))
+                dataset.emptyClasses.append(index)
+                continue
+            }
             let walk = InputWalker().entries([base + name])
             dataset.skippedNonImages += walk.skippedNonImages
             dataset.problems += walk.problems
@@ -165,10 +234,30 @@ public struct EvalDataset: Sendable {
                 let image = name + "/" + entry.shardKey
                 entry.name = image
                 if case .file(let url) = entry.location { entry.location = .file(url.standardizedFileURL) }
+                if case .file(let url) = entry.location, let id = FileID(url.path) {
+                    if let first = firstOfFile[id] {
+                        let other = dataset.items[first]
+                        dataset.sameFiles.append(SameFile(image: image, firstImage: other.image,
+                                                          otherClass: other.trueClass != index))
+                    } else {
+                        firstOfFile[id] = dataset.items.count
+                    }
+                }
                 dataset.items.append(Item(image: image, entry: entry, trueClass: index))
             }
         }
         return dataset
+    }
+
+    /// A file's identity (device and inode), which links and other spellings of its path share.
+    struct FileID: Hashable {
+        let device: UInt64, inode: UInt64
+        init?(_ path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
     }
 
     // MARK: - Manifests
@@ -233,6 +322,17 @@ public struct EvalDataset: Sendable {
                     throw DatasetError.invalidLine(file, line: r.line, reason: "\(r.path) is not a valid URL")
                 }
                 location = .remote(url)
+            } else if r.path.lowercased().hasPrefix("file://") {
+                // A file: URL (RFC 8089, percent-encoded) names a local file.
+                guard let url = URL(string: r.path), url.isFileURL, url.host == nil || url.host == "" || url.host == "localhost",
+                      !url.path.isEmpty else {
+                    throw DatasetError.invalidLine(file, line: r.line, reason: "\(r.path) is not a valid file: URL "
+                                                   + "(file:///absolute/path)")
+                }
+                location = .file(URL(fileURLWithPath: url.path).standardizedFileURL)
+            } else if let scheme = r.path.range(of: "^[A-Za-z][A-Za-z0-9+.-]*://", options: .regularExpression) {
+                throw DatasetError.invalidLine(file, line: r.line, reason: "\(r.path): a \(r.path[scheme].dropLast(3)) "
+                                               + "URL; paths are files, file: URLs or http(s) URLs")
             } else if r.path.hasPrefix("/") {
                 location = .file(URL(fileURLWithPath: r.path).standardizedFileURL)
             } else {
@@ -242,7 +342,18 @@ public struct EvalDataset: Sendable {
                                                                explicit: true),
                               trueClass: try indexOf(r)))
         }
-        return EvalDataset(layout: layout, classIDs: classIDs, integerLabels: integers, items: items)
+        var dataset = EvalDataset(layout: layout, classIDs: classIDs, integerLabels: integers, items: items)
+        var firstIndex: [String: Int] = [:]
+        for (k, item) in items.enumerated() {
+            if let j = firstIndex[item.location] {
+                dataset.repeatedImages.append(RepeatedImage(line: records[k].line, firstLine: records[j].line,
+                                                            image: item.image,
+                                                            otherClass: item.trueClass != items[j].trueClass))
+            } else {
+                firstIndex[item.location] = k
+            }
+        }
+        return dataset
     }
 
     /// The records of a CSV manifest (RFC 4180). Blank lines are skipped; a first record `path,label` is a header.
@@ -310,12 +421,26 @@ public struct EvalDataset: Sendable {
             throw DatasetError.invalidLine(file, line: quoteLine, reason: "a quoted field is not closed")
         }
         if !field.isEmpty || !fields.isEmpty || wasQuoted { endRecord() }
-        if let first = rows.first,
-           first.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) == ["path", "label"] {
-            rows.removeFirst()
+        // "3" and " 3" (written after ", ") are both class 3: read as names, " 3" would sort apart from "3" and
+        // " 10" before " 2", and --classnames would name the wrong classes without a word.
+        func integerText(_ label: String) -> String { label.trimmingCharacters(in: [" ", "\t"]) }
+        if let first = rows.first {
+            let header = first.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            if header == ["path", "label"] {
+                rows.removeFirst()
+            } else if header == ["label", "path"] {
+                // The header names the columns: label first.
+                rows.removeFirst()
+                rows = rows.map { row in (row.line, row.fields.count == 2 ? [row.fields[1], row.fields[0]] : row.fields) }
+            } else if rows.count > 1, first.fields.count == 2, !Self.isPlainInteger(integerText(first.fields[1])),
+                      rows.dropFirst().allSatisfy({ $0.fields.count == 2 && Self.isPlainInteger(integerText($0.fields[1])) }) {
+                // Read as a record, "filename,class" would be an image that fails and a class of its own.
+                throw DatasetError.invalidLine(file, line: first.line, reason: "\"\(Self.abridged(first.fields.joined(separator: ",")))\" "
+                    + "looks like a header row (every other label is an integer); a header row is path,label or label,path")
+            }
         }
         var records: [Record] = []
-        let allIntegers = rows.allSatisfy { $0.fields.count == 2 && Self.isPlainInteger($0.fields[1]) }
+        let allIntegers = rows.allSatisfy { $0.fields.count == 2 && Self.isPlainInteger(integerText($0.fields[1])) }
         for (line, fields) in rows {
             guard fields.count == 2 else {
                 throw DatasetError.invalidLine(file, line: line, reason: "\(fields.count) field\(fields.count == 1 ? "" : "s"), "
@@ -324,8 +449,8 @@ public struct EvalDataset: Sendable {
             guard !fields[0].isEmpty else { throw DatasetError.invalidLine(file, line: line, reason: "the path is empty") }
             guard !fields[1].isEmpty else { throw DatasetError.invalidLine(file, line: line, reason: "the label is empty") }
             if allIntegers {
-                guard let value = Int(fields[1]) else {
-                    throw DatasetError.invalidLine(file, line: line, reason: "label \(fields[1]) is too large")
+                guard let value = Int(integerText(fields[1])) else {
+                    throw DatasetError.invalidLine(file, line: line, reason: "label \(Self.abridged(fields[1])) is too large for a class index")
                 }
                 records.append(Record(line: line, path: fields[0], label: .integer(value)))
             } else {
@@ -333,6 +458,23 @@ public struct EvalDataset: Sendable {
             }
         }
         return records
+    }
+
+    /// `text` for a message: at most 40 characters, longer ones cut with "…" and their length.
+    static func abridged(_ text: String) -> String {
+        text.count <= 40 ? text : "\(text.prefix(32))… (\(text.count) characters)"
+    }
+
+    /// The 1-based line of the first byte sequence of `data` that is not UTF-8.
+    static func firstInvalidUTF8Line(_ data: Data) -> Int {
+        var line = 1, start = data.startIndex
+        while start < data.endIndex {
+            let end = data[start...].firstIndex(of: 0x0A) ?? data.endIndex
+            if String(validating: data[start..<end], as: UTF8.self) == nil { return line }
+            line += 1
+            start = end < data.endIndex ? data.index(after: end) : end
+        }
+        return line
     }
 
     /// "0", "17", "007": ASCII digits only (no sign, space or decimal point).
@@ -407,7 +549,7 @@ public struct EvalDataset: Sendable {
 extension EvalDataset.Label {
     var shown: String {
         switch self {
-        case .string(let s): return "\"\(s)\""
+        case .string(let s): return "\"\(EvalDataset.abridged(s))\""
         case .integer(let v): return "\(v)"
         }
     }

@@ -28,11 +28,12 @@ struct Eval: CheckedCommand {
             counted and reported, as are files directly in the root. An empty class folder is still a class (a \
             warning says so).
               Or a manifest: a .csv file of path,label records (RFC 4180 quoting; an optional header row \
-            path,label) or a .jsonl file with one {"path": ..., "label": ...} object per line. Paths are relative \
-            to the manifest's folder; absolute paths and http(s) URLs work too. String labels: the classes are \
+            path,label, or label,path for the columns in that order) or a .jsonl file with one {"path": ..., "label": ...} object per line. Paths are relative \
+            to the manifest's folder; absolute paths, file:// and http(s) URLs work too (another scheme is an error). String labels: the classes are \
             the sorted distinct labels. Integer labels (JSON numbers with an integral value, or CSV labels that are all \
-            plain non-negative integers) are class indices: the classes are 0 to the largest label (at most \
-            \(EvalDataset.maxClasses) classes), or one per --classnames entry (a larger label is an error). Errors name the manifest and the line.
+            plain non-negative integers, spaces around them allowed) are class indices: the classes are 0 to the largest label (at most \
+            \(EvalDataset.maxClasses) classes), or one per --classnames entry (a larger label is an error). Errors name the manifest and the line. A record that lists an image again is evaluated again, with a \
+            warning naming both lines.
 
             CLASS NAMES:
               --classnames imagenet|cifar10|cifar100|FILE gives the display names in class-index order (a FILE has \
@@ -40,7 +41,8 @@ struct Eval: CheckedCommand {
             integers. Its count must equal the number of classes, and the names of a FILE must be distinct (they \
             key per_class). OpenAI's ImageNet names repeat "missile" (classes 657 and 744) and "sunglasses" (836, \
             837): the prompts use them as shipped, and the later one is shown as "missile (#744)". Without \
-            --classnames the folder names or labels are the names.
+            --classnames the folder names or labels are the names. At most \(EvalDataset.maxClasses) classes in all \
+            (the confusion matrix has classes² cells).
 
             OUTPUT:
               table  summary, per-class n/precision/recall, and the most confused pairs (default)
@@ -61,7 +63,13 @@ struct Eval: CheckedCommand {
             columns: predicted, coloured by the share of the true class's images, counts in the cells when they \
             fit; with many classes only every k-th class is named on the axes, as the picture says); recall.png \
             and recall.svg, per-class recall bars, worst first, with each class's image count. DIR is created when \
-            missing (before the run, so a bad path fails at once); files of other names in it are left alone.
+            missing (before the run, so a bad path fails at once); files of other names in it are left alone. \
+            Outputs never overwrite the dataset or each other: --predictions naming the manifest, an image or a \
+            report file, report files that \
+            are images of the dataset, and a DIR (or --text-cache DIR) inside an ImageFolder dataset (the next run \
+            would read it as a class, or its files as images) are refused; a hidden DIR there (.report) is allowed. When the \
+            predictions or the report cannot be written (disk full), the metrics are still written, and the exit \
+            code is 1.
 
             EXAMPLES:
               zeroshot eval --classnames cifar10 --templates openai-cifar cifar10-test/
@@ -167,10 +175,17 @@ struct Eval: CheckedCommand {
             ZeroShotCommand.reportUsageError(error, of: Eval.self)
             throw ExitCode.validationFailure
         }
+        // The confusion matrix has classes² cells: 70,000 names of --classnames (or class folders) ran for minutes
+        // towards 39 GB before this check.
+        guard classes.count <= EvalDataset.maxClasses else {
+            throw EvalCommandError.tooManyClasses(dataset, classes: classes.count,
+                                                  source: classNameSets.last.map { "--classnames \($0)" })
+        }
         for problem in data.problems {
             StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(problem.description))\n")
         }
         for message in data.warnings(classNames: classes) { warn(printable((dataset.hasSuffix("/") ? dataset : dataset + "/") + message)) }
+        for message in data.manifestWarnings(file: dataset) { warn(printable(message)) }
         if data.filesOutsideClasses > 0 {
             warn("\(dataset): \(data.filesOutsideClasses) entr\(data.filesOutsideClasses == 1 ? "y" : "ies") directly in "
                  + "the dataset folder belong to no class folder; left out")
@@ -187,6 +202,10 @@ struct Eval: CheckedCommand {
                 throw ValidationError("template #\(i + 1): \(error)")
             }
         }
+        do { try checkOutputsSpareDataset(data) } catch {
+            ZeroShotCommand.reportUsageError(error, of: Eval.self)
+            throw ExitCode.validationFailure
+        }
         if let dir = report.last { try EvalReport.ensureDirectory(URL(fileURLWithPath: dir)) }
         let classifier = try modelOptions.loadClassifier(batchSize: batch, textCache: textCacheOptions.directory)
         for message in try templateWarnings(names ?? classes, hypothesisTemplates, scoring: classifier.model.scoring) {
@@ -202,10 +221,18 @@ struct Eval: CheckedCommand {
         let progress = RunProgress(total: data.items.count, skippedNonImages: 0,
                                    enabled: !quiet && isatty(STDERR_FILENO) == 1)
         let evaluator = Evaluator(classifier: classifier, templates: hypothesisTemplates, batchSize: batch)
+        // A predictions file that cannot be written (disk full) is reported once and given up; the evaluation
+        // goes on, so that the metrics are still written (the exit code is then 1).
+        var predictionsFailed = false
         let outcome = try evaluator.run(data, classNames: classes, promptNames: names, record: { record, _ in
-            if let predictionsFile, let path = predictions.last {
-                do { try predictionsFile.write(contentsOf: Data(record.predictionLine(classes: classes).utf8)) } catch {
-                    throw EvalCommandError.cannotWrite(path, reason: error.localizedDescription)
+            if let file = predictionsFile, let path = predictions.last {
+                do { try file.write(contentsOf: Data(record.predictionLine(classes: classes).utf8)) } catch {
+                    let message = EvalCommandError.cannotWrite(path, reason: error.localizedDescription).description
+                    progress.message("\(ZeroShotCommand._errorPrefix)\(printable(message)); no more predictions are "
+                                     + "written, the evaluation goes on\n")
+                    try? file.close()
+                    predictionsFile = nil
+                    predictionsFailed = true
                 }
             }
             progress.advance()
@@ -218,6 +245,7 @@ struct Eval: CheckedCommand {
                        ("model", classifier.modelDirectory.path),
                        ("templates", templateSets.last.map { "\($0) (\(hypothesisTemplates.count))" }
                            ?? "\"\(hypothesisTemplates[0])\"")]
+        var reportError: Error?
         if let dir = report.last {
             var reportDetails = details
             if let set = classNameSets.last { reportDetails.append(("class names", set)) }
@@ -225,7 +253,12 @@ struct Eval: CheckedCommand {
                 reportDetails.append(("not evaluated", "\(outcome.failed.count) unreadable image\(outcome.failed.count == 1 ? "" : "s")"))
             }
             let title = URL(fileURLWithPath: dataset).standardizedFileURL.lastPathComponent
-            _ = try EvalReport.write(outcome.result, to: URL(fileURLWithPath: dir), title: title, details: reportDetails)
+            // The metrics are written even when the report cannot be; its error comes after them.
+            do {
+                _ = try EvalReport.write(outcome.result, to: URL(fileURLWithPath: dir), title: title, details: reportDetails)
+            } catch {
+                reportError = error
+            }
         }
         switch format {
         case .json:
@@ -233,7 +266,98 @@ struct Eval: CheckedCommand {
         case .table:
             try writeOut(Self.table(outcome.result, failed: outcome.failed.count, details: details))
         }
-        if !outcome.failed.isEmpty || !data.problems.isEmpty { throw ExitCode(1) }
+        if let reportError { throw reportError }
+        if outcome.result.n == 0 {
+            StandardStreams.err("\(ZeroShotCommand._errorPrefix)\(printable(dataset)): none of the \(data.items.count) "
+                                + "image\(data.items.count == 1 ? "" : "s") could be evaluated; the metrics are empty\n")
+        }
+        if !outcome.failed.isEmpty || !data.problems.isEmpty || predictionsFailed { throw ExitCode(1) }
+    }
+
+    /// Refuses outputs that would overwrite or grow the dataset: `--predictions` naming the manifest or one of its
+    /// images, `--report` files (index.html, the charts, thumbs/NNN.png) that are files of the dataset, and, for an
+    /// ImageFolder, a `--report` directory inside the root or a class folder (the next run would read it as a class
+    /// folder, or its thumbnails as images of the class). A hidden directory there (".report") is walked by
+    /// nobody and allowed. Files are compared by identity (device and inode), so links and other spellings of a
+    /// path are caught.
+    func checkOutputsSpareDataset(_ data: EvalDataset) throws {
+        struct FileID: Hashable { let device: UInt64, inode: UInt64 }
+        func fileID(_ path: String) -> FileID? {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            return FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        }
+        try checkOutsideImageFolder(data)
+        guard predictions.last != nil || report.last != nil else { return }
+        var inputs: [FileID: String] = [:]
+        if data.layout != .imageFolder, let id = fileID(dataset) { inputs[id] = "the dataset's manifest" }
+        for item in data.items {
+            if case .file(let url) = item.entry.location, let id = fileID(url.path) {
+                inputs[id] = inputs[id] ?? "image \(item.image) of the dataset"
+            }
+        }
+        if let path = predictions.last, let id = fileID(path), let what = inputs[id] {
+            throw ValidationError("--predictions \(printable(path)): that file is \(printable(what)); it would be "
+                                  + "overwritten: give another file")
+        }
+        guard let dir = report.last else { return }
+        let url = URL(fileURLWithPath: dir)
+        var outputs = EvalReport.fileNames.map { url.appendingPathComponent($0).path }
+        let thumbs = url.appendingPathComponent("thumbs")
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: thumbs.path) {
+            outputs += names.map { thumbs.appendingPathComponent($0).path }
+        }
+        for path in outputs {
+            if let id = fileID(path), let what = inputs[id] {
+                throw ValidationError("--report \(printable(dir)): \(printable(path)) is \(printable(what)); the "
+                                      + "report would overwrite it: give another directory")
+            }
+        }
+        if let path = predictions.last {
+            let target = Self.resolved(path)
+            let reportFiles = EvalReport.fileNames.map { Self.resolved(url.appendingPathComponent($0).path) }
+            if reportFiles.contains(target) || (target as NSString).deletingLastPathComponent == Self.resolved(thumbs.path) {
+                throw ValidationError("--predictions \(printable(path)) is a file of the report in \(printable(dir)); "
+                                      + "the report would overwrite it: give another file")
+            }
+        }
+    }
+
+    /// The directories eval writes (--report, the text cache) must not be inside an ImageFolder dataset's root or
+    /// class folders, unless hidden: the next run would read them as class folders and their files as images.
+    func checkOutsideImageFolder(_ data: EvalDataset) throws {
+        guard data.layout == .imageFolder else { return }
+        let root = Self.resolved(URL(fileURLWithPath: dataset).path)
+        let folders = [root] + data.classIDs.map { Self.resolved(root + "/" + $0) }
+        let outputs = [("--report", report.last), ("--text-cache", textCacheOptions.directory?.path)]
+        for case let (flag, dir?) in outputs {
+            let path = Self.resolved(dir)
+            for folder in folders {
+                guard path == folder || path.hasPrefix(folder == "/" ? "/" : folder + "/") else { continue }
+                let below = path.dropFirst(folder.count).split(separator: "/")
+                if below.contains(where: { $0.hasPrefix(".") }) { continue }
+                let what = folder == root ? "the ImageFolder dataset \(dataset)" : "the class folder \(folder)"
+                throw ValidationError("\(flag) \(printable(dir)) is inside \(printable(what)): the next run would read "
+                                      + "it as a class folder or its files as images; give a directory outside the "
+                                      + "dataset, or a hidden one (.name)")
+            }
+        }
+    }
+
+    /// `path` absolute with symbolic links resolved, as far as it exists (the missing rest appended as written).
+    static func resolved(_ path: String) -> String {
+        var existing = URL(fileURLWithPath: path).standardizedFileURL.path
+        var rest: [String] = []
+        var found = realpath(existing, nil)
+        while found == nil, existing != "/" {
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = (existing as NSString).deletingLastPathComponent
+            found = realpath(existing, nil)
+        }
+        guard let real = found else { return path }
+        defer { free(real) }
+        let base = String(cString: real)
+        return rest.isEmpty ? base : (base == "/" ? "" : base) + "/" + rest.joined(separator: "/")
     }
 
     /// The table output: summary, per-class metrics (classes without images or predictions are counted, not listed)
@@ -242,13 +366,21 @@ struct Eval: CheckedCommand {
         func percent(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
         var rows = details
         rows.append(("images", "\(r.n) evaluated" + (failed > 0 ? ", \(failed) failed (left out)" : "")))
-        rows += [("top-1", percent(r.top1)), ("top-5", percent(r.top5)), ("mean per-class recall", percent(r.meanPerClassRecall))]
+        if r.n == 0 {
+            // Nothing evaluated: no accuracy to show (the JSON has n 0 and zeros, as scikit-learn's zero_division=0).
+            rows += [("top-1", "n/a (no image evaluated)"), ("top-5", "n/a"), ("mean per-class recall", "n/a")]
+        } else {
+            rows += [("top-1", percent(r.top1)), ("top-5", percent(r.top5)),
+                     ("mean per-class recall", percent(r.meanPerClassRecall))]
+        }
         let keyWidth = rows.map(\.0.count).max() ?? 0
         var out = rows.map { $0.0.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + "  " + $0.1 }
             .joined(separator: "\n") + "\n\n"
+        // Names with control characters (a CSV label with a line break, a tab) shown escaped, one row per class.
+        let names = r.classes.map(printable)
         let predicted = (0..<r.classes.count).map { k in r.confusion.reduce(0) { $0 + $1[k] } }
         let shown = r.classes.indices.filter { r.perClass[$0].n > 0 || predicted[$0] > 0 }
-        let nameWidth = max(5, shown.map { r.classes[$0].count }.max() ?? 0)
+        let nameWidth = max(5, shown.map { names[$0].count }.max() ?? 0)
         let nWidth = max(1, String(r.n).count)
         func pad(_ s: String, _ w: Int, right: Bool = true) -> String {
             let fill = String(repeating: " ", count: max(0, w - s.count))
@@ -257,7 +389,7 @@ struct Eval: CheckedCommand {
         out += pad("class", nameWidth, right: false) + "  " + pad("n", nWidth) + "  precision    recall\n"
         for k in shown {
             let m = r.perClass[k]
-            out += pad(r.classes[k], nameWidth, right: false) + "  " + pad(String(m.n), nWidth) + "  "
+            out += pad(names[k], nameWidth, right: false) + "  " + pad(String(m.n), nWidth) + "  "
                 + pad(percent(m.precision), 9) + "  " + pad(percent(m.recall), 8) + "\n"
         }
         let hidden = r.classes.count - shown.count
@@ -268,7 +400,7 @@ struct Eval: CheckedCommand {
         out += "\nmost confused (true -> predicted, images):\n"
         if pairs.isEmpty { out += "  (none)\n" }
         for p in pairs {
-            out += "  \(r.classes[p.trueClass]) -> \(r.classes[p.predictedClass])  \(p.count)\n"
+            out += "  \(names[p.trueClass]) -> \(names[p.predictedClass])  \(p.count)\n"
         }
         return out
     }
@@ -278,11 +410,15 @@ struct Eval: CheckedCommand {
 enum EvalCommandError: Error, LocalizedError, CustomStringConvertible {
     case noImages(String)
     case cannotWrite(String, reason: String)
+    case tooManyClasses(String, classes: Int, source: String?)
 
     var description: String {
         switch self {
         case .noImages(let path): return "\(path): the dataset has no images"
         case .cannotWrite(let path, let reason): return "\(path): cannot write the predictions (\(reason))"
+        case .tooManyClasses(let path, let classes, let source):
+            return "\(source ?? path): \(classes) classes; eval handles at most \(EvalDataset.maxClasses) (the "
+                + "confusion matrix has classes² cells)"
         }
     }
 
