@@ -188,11 +188,21 @@ struct Eval: CheckedCommand {
         for message in data.manifestWarnings(file: dataset) { warn(printable(message)) }
         if data.filesOutsideClasses > 0 {
             warn("\(dataset): \(data.filesOutsideClasses) entr\(data.filesOutsideClasses == 1 ? "y" : "ies") directly in "
-                 + "the dataset folder belong to no class folder; left out")
+                 + "the dataset folder belong\(data.filesOutsideClasses == 1 ? "s" : "") to no class folder; left out")
         }
         if data.skippedNonImages > 0 {
-            StandardStreams.err("\(data.skippedNonImages) non-image file\(data.skippedNonImages == 1 ? "" : "s") in the "
-                                + "class folders skipped\n")
+            warn("\(dataset): \(data.skippedNonImages) non-image file\(data.skippedNonImages == 1 ? "" : "s") in the "
+                 + "class folders skipped")
+        }
+        // Classes of a manifest that no record names (integer labels, or --classnames): still candidate labels.
+        if data.layout != .imageFolder {
+            var present = Set<Int>()
+            for item in data.items { present.insert(item.trueClass) }
+            let absent = classes.count - present.count
+            if absent > 0 {
+                warn("\(dataset): \(absent) of \(classes.count) classes have no image in the manifest; they are still "
+                     + "candidate labels (an image may be predicted as one) and are left out of mean_per_class_recall")
+            }
         }
         guard !data.items.isEmpty else {
             throw EvalCommandError.noImages(dataset)
@@ -208,7 +218,12 @@ struct Eval: CheckedCommand {
         }
         if let dir = report.last { try EvalReport.ensureDirectory(URL(fileURLWithPath: dir)) }
         let classifier = try modelOptions.loadClassifier(batchSize: batch, textCache: textCacheOptions.directory)
-        for message in try templateWarnings(names ?? classes, hypothesisTemplates, scoring: classifier.model.scoring) {
+        if classes.count == 1 {
+            warn("\(dataset): one class: every image is predicted as it, so top-1 and top-5 are 100% whatever the model")
+        }
+        // The single-label hint is classify's (compare the logit); eval says its own above.
+        for message in try templateWarnings(names ?? classes, hypothesisTemplates, scoring: classifier.model.scoring)
+        where !(classes.count == 1 && message.hasPrefix("only one candidate label")) {
             warn(message)
         }
         var predictionsFile: FileHandle?
@@ -237,20 +252,31 @@ struct Eval: CheckedCommand {
             }
             progress.advance()
         }, failure: { failure in
-            progress.message("\(ZeroShotCommand._errorPrefix)\(printable(failure.error))\n")
+            // An ImageFolder names its images below the root; the message names the file as the user finds it.
+            let folder = data.layout == .imageFolder ? (dataset.hasSuffix("/") ? dataset : dataset + "/") : ""
+            progress.message("\(ZeroShotCommand._errorPrefix)\(printable(folder + failure.error))\n")
             progress.advance()
         })
         progress.finish()
-        let details = [("dataset", "\(dataset) (\(data.layout.rawValue), \(classes.count) classes)"),
+        // Classes whose every image failed: they drop out of the metrics, which would otherwise say nothing.
+        var failedByClass = [Int](repeating: 0, count: classes.count)
+        for item in data.items { failedByClass[item.trueClass] += 1 }
+        for (k, count) in failedByClass.enumerated() where count > 0 && outcome.result.perClass[k].n == 0 {
+            warn("class \"\(printable(classes[k]))\": none of its \(count) image\(count == 1 ? "" : "s") could be evaluated; "
+                 + "it is left out of n, top-1, top-5 and mean_per_class_recall")
+        }
+        var details = [("dataset", "\(dataset) (\(data.layout.rawValue), \(classes.count) class\(classes.count == 1 ? "" : "es"))"),
                        ("model", classifier.modelDirectory.path),
+                       ("precision", modelOptions.precision.rawValue),
                        ("templates", templateSets.last.map { "\($0) (\(hypothesisTemplates.count))" }
                            ?? "\"\(hypothesisTemplates[0])\"")]
+        if let set = classNameSets.last { details.append(("class names", set)) }
         var reportError: Error?
         if let dir = report.last {
-            var reportDetails = details
-            if let set = classNameSets.last { reportDetails.append(("class names", set)) }
+            // The page's summary rows are capitalised ("Top-1 accuracy"); so are these.
+            var reportDetails = details.map { ($0.0.prefix(1).uppercased() + $0.0.dropFirst(), $0.1) }
             if !outcome.failed.isEmpty {
-                reportDetails.append(("not evaluated", "\(outcome.failed.count) unreadable image\(outcome.failed.count == 1 ? "" : "s")"))
+                reportDetails.append(("Not evaluated", "\(outcome.failed.count) unreadable image\(outcome.failed.count == 1 ? "" : "s")"))
             }
             let title = URL(fileURLWithPath: dataset).standardizedFileURL.lastPathComponent
             // The metrics are written even when the report cannot be; its error comes after them.
@@ -370,7 +396,8 @@ struct Eval: CheckedCommand {
             // Nothing evaluated: no accuracy to show (the JSON has n 0 and zeros, as scikit-learn's zero_division=0).
             rows += [("top-1", "n/a (no image evaluated)"), ("top-5", "n/a"), ("mean per-class recall", "n/a")]
         } else {
-            rows += [("top-1", percent(r.top1)), ("top-5", percent(r.top5)),
+            rows += [("top-1", percent(r.top1)),
+                     ("top-5", percent(r.top5) + (r.classes.count <= 5 ? " (\(r.classes.count) class\(r.classes.count == 1 ? "" : "es"): always 100%)" : "")),
                      ("mean per-class recall", percent(r.meanPerClassRecall))]
         }
         let keyWidth = rows.map(\.0.count).max() ?? 0

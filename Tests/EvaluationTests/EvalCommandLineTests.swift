@@ -123,6 +123,35 @@ final class EvalCommandLineTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n").count, 2)
     }
 
+    /// What the metrics alone would hide is said: a class whose every image failed, manifest classes without an
+    /// image, a single class; an ImageFolder image's error names it with the dataset's path as given.
+    func testWarningsForWhatTheMetricsHide() throws {
+        let t = try TemporaryTree()
+        let mnist = evalFixtures.appendingPathComponent("mnist").path
+        try t.write("broken.png", "not a png")
+        try t.write("list.csv", "\(mnist)/mnist_00_7.png,7\n\(t.root.path)/broken.png,2\n")
+        let r = try run(["eval", "--model", model("tiny-p8-quickgelu"), "--no-text-cache", t.root.appendingPathComponent("list.csv").path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("class \"2\": none of its 1 image could be evaluated"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("6 of 8 classes have no image in the manifest"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("precision              fp32"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("(CSV, 8 classes)"), r.stdout)
+
+        let png = try Data(contentsOf: URL(fileURLWithPath: "\(mnist)/mnist_00_7.png"))
+        try t.write("folder/only/a.png", "")
+        try png.prefix(40).write(to: t.root.appendingPathComponent("folder/only/a.png"))  // a truncated PNG
+        try FileManager.default.copyItem(atPath: "\(mnist)/mnist_00_7.png",
+                                         toPath: t.root.appendingPathComponent("folder/only/b.png").path)
+        let folder = t.root.appendingPathComponent("folder").path
+        let one = try run(["eval", "--model", model("tiny-p8-quickgelu"), "--no-text-cache", folder])
+        XCTAssertEqual(one.status, 1, one.stderr)
+        XCTAssertTrue(one.stderr.contains("error: \(folder)/only/a.png: "), one.stderr)
+        XCTAssertTrue(one.stderr.contains("one class: every image is predicted as it"), one.stderr)
+        XCTAssertFalse(one.stderr.contains("only one candidate label"), one.stderr)
+        XCTAssertTrue(one.stdout.contains("(ImageFolder, 1 class)"), one.stdout)
+        XCTAssertTrue(one.stdout.contains("100.00% (1 class: always 100%)"), one.stdout)
+    }
+
     /// The second run reads the ensemble's text embeddings from the disk cache and prints the same bytes.
     func testSecondRunFromTheTextCacheIsIdentical() throws {
         let g = try golden("tiny-p8-quickgelu", "cifar10")
