@@ -715,10 +715,14 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// - a single label with softmax scoring (`scoring`; CLIP, Chinese-CLIP): the softmax over one label is always
     ///   1.0 (its logit still shows the similarity). Sigmoid scores (SigLIP) stand alone, so no warning.
     ///
+    /// With `inEnsemble` the template is one of a prompt ensemble (`classEmbeddings`): the first two messages then
+    /// say that this template adds the same embedding to the classes concerned (the other templates still count),
+    /// not that their scores are equal.
+    ///
     /// - Throws: `ZeroShotError.invalidTemplate` when the template cannot be filled.
     public static func candidateLabelWarnings(_ candidateLabels: [String],
                                               hypothesisTemplate: String = defaultHypothesisTemplate,
-                                              scoring: Scoring = .softmax) throws -> [String] {
+                                              scoring: Scoring = .softmax, inEnsemble: Bool = false) throws -> [String] {
         var warnings: [String] = []
         let template = quoted(hypothesisTemplate)
         for (i, label) in candidateLabels.enumerated()
@@ -733,7 +737,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         let probes = ["a", "b"].map { try? applyHypothesisTemplate(hypothesisTemplate, to: String(repeating: $0, count: 64)) }
         if let probe = probes[0], probe == probes[1] {
             warnings.append("the hypothesis template \(template) does not contain the label (no {} field): every "
-                            + "label gets the same text, \(quoted(probe)), and the same score")
+                            + "label gets the same text, \(quoted(probe)), "
+                            + (inEnsemble ? "so in the ensemble this template adds the same embedding to every class"
+                                : "and the same score"))
         } else {
             var firstWithText: [String: Int] = [:]
             for (i, text) in texts.enumerated() {
@@ -741,7 +747,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                     if candidateLabels[i] != candidateLabels[j] {
                         warnings.append("candidate labels #\(j + 1) \(quoted(candidateLabels[j])) and #\(i + 1) "
                                         + "\(quoted(candidateLabels[i])) give the same text \(quoted(text)) through the "
-                                        + "hypothesis template \(template), so the same score")
+                                        + "hypothesis template \(template), "
+                                        + (inEnsemble ? "so in the ensemble this template adds the same embedding to both"
+                                            : "so the same score"))
                     }
                 } else {
                     firstWithText[text] = i

@@ -232,7 +232,8 @@ func templateWarnings(_ labels: [String], _ templates: [String], scoring: Scorin
     var seen = Set<String>()
     var result: [String] = []
     for template in templates {
-        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template, scoring: scoring)
+        for message in try ZeroShotClassifier.candidateLabelWarnings(labels, hypothesisTemplate: template, scoring: scoring,
+                                                                     inEnsemble: templates.count > 1)
         where seen.insert(message).inserted {
             result.append(message)
         }

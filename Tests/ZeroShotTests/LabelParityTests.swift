@@ -138,6 +138,16 @@ final class LabelParityTests: XCTestCase {
         let collide = try warnings(["cat", "car", "dog"], "{[0]}")
         XCTAssertEqual(collide.count, 1, "\(collide)")
         XCTAssertTrue(collide[0].contains("\"cat\"") && collide[0].contains("\"car\"") && collide[0].contains("same text \"c\""), collide[0])
+        // One template of a prompt ensemble: the others still tell the classes apart, so no "same score".
+        let inEnsemble = try ZeroShotClassifier.candidateLabelWarnings(["cat", "dog"], hypothesisTemplate: "a photo",
+                                                                       inEnsemble: true)
+        XCTAssertEqual(inEnsemble.count, 1, "\(inEnsemble)")
+        XCTAssertTrue(inEnsemble[0].contains("in the ensemble this template adds the same embedding to every class")
+                      && !inEnsemble[0].contains("same score"), inEnsemble[0])
+        let collideInEnsemble = try ZeroShotClassifier.candidateLabelWarnings(["cat", "car"], hypothesisTemplate: "{[0]}",
+                                                                              inEnsemble: true)
+        XCTAssertTrue(collideInEnsemble[0].contains("adds the same embedding to both")
+                      && !collideInEnsemble[0].contains("same score"), collideInEnsemble[0])
         XCTAssertEqual(try warnings(["cat", "cat"]), [], "a repeated label is not a collision")
         let one = try warnings(["cat"])
         XCTAssertEqual(one.count, 1)
