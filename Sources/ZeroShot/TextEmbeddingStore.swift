@@ -185,20 +185,27 @@ public final class TextEmbeddingStore: @unchecked Sendable {
 
     /// Appends the entries not cached yet (as whole records, under an exclusive lock on the file). Entries whose
     /// embedding is not `width` floats are left out (a programming error of the caller).
-    public func append(_ entries: [Entry]) {
-        guard !entries.isEmpty else { return }
+    ///
+    /// - Returns: per entry, the embedding the file already holds for its prompt when another process (or an
+    ///   earlier call) stored it first, else nil. A caller uses it in place of its own: the same prompt embedded in
+    ///   another batch may differ in the last bits (the matrix-product kernels depend on the batch), and with the
+    ///   file's copy this run's results equal every later run's.
+    @discardableResult
+    public func append(_ entries: [Entry]) -> [[Float]?] {
+        var existing = [[Float]?](repeating: nil, count: entries.count)
+        guard !entries.isEmpty else { return existing }
         lock.lock()
         defer { lock.unlock() }
         openIfNeeded()
-        guard !disabled, fd >= 0 else { return }
+        guard !disabled, fd >= 0 else { return existing }
         guard writable else {
             if !warnedReadOnly {
                 warnedReadOnly = true
                 warn("\(url.path) cannot be written (\(readOnlyReason ?? "read-only")); new text embeddings are not cached")
             }
-            return
+            return existing
         }
-        guard lockFile() else { return }
+        guard lockFile() else { return existing }
         defer { _ = flock(fd, LOCK_UN) }
         // Another process may have replaced the file (a corrupt one) since it was opened: follow it.
         var fileStat = stat(), pathStat = stat()
@@ -208,27 +215,33 @@ public final class TextEmbeddingStore: @unchecked Sendable {
             closeFile()
             opened = false
             openIfNeeded()
-            guard !disabled, fd >= 0, writable, lockFile() else { return }
+            guard !disabled, fd >= 0, writable, lockFile() else { return existing }
         }
-        guard catchUp() else { return }
+        guard catchUp() else { return existing }
+        if validEnd > mapLength { remap() }
         var buffer: [UInt8] = []
         var added: [(ExactText, Int)] = []
         var seen = Set<ExactText>()
-        for entry in entries {
+        for (i, entry) in entries.enumerated() {
             let key = ExactText(entry.prompt)
-            guard entry.embedding.count == width, index[key] == nil, seen.insert(key).inserted else { continue }
+            if let offset = index[key], let map, offset < mapLength {
+                existing[i] = record(at: offset, in: UnsafeRawPointer(map), end: mapLength, prompt: key.bytes)?.embedding
+                continue
+            }
+            guard entry.embedding.count == width, seen.insert(key).inserted else { continue }
             added.append((key, validEnd + buffer.count))
             Self.encode(entry, into: &buffer)
         }
-        guard !buffer.isEmpty else { return }
+        guard !buffer.isEmpty else { return existing }
         let written = buffer.withUnsafeBytes { writeAll(UnsafeRawBufferPointer($0), at: validEnd) }
         if let error = written {
             _ = ftruncate(fd, off_t(validEnd))  // no partial record left behind
             fail("cannot append to \(url.path): \(error); new text embeddings are not cached")
-            return
+            return existing
         }
         for (prompt, offset) in added { index[prompt] = offset }
         validEnd += buffer.count
+        return existing
     }
 
     // MARK: - Opening

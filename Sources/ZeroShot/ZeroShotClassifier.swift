@@ -320,7 +320,20 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                         entries.append(.init(prompt: texts[i], embedding: embedding, truncated: encoding.wasTruncated))
                     }
                 }
-                store?.append(entries)
+                // A prompt another process stored meanwhile: its copy, so this run prints what later runs will.
+                // Texts with the same input_ids keep sharing one embedding.
+                if let store {
+                    var adopted: [[Int32]: [Float]] = [:]
+                    for (encoding, stored) in zip(encodings, store.append(entries)) {
+                        if let stored, adopted[encoding.ids] == nil { adopted[encoding.ids] = stored }
+                    }
+                    if !adopted.isEmpty {
+                        for (i, encoding) in zip(computing, encodings) {
+                            if let stored = adopted[encoding.ids] { fresh[keys[i]] = stored }
+                        }
+                        known.merge(adopted) { _, stored in stored }
+                    }
+                }
             }
             cacheLock.lock()
             textEmbeddingCache.merge(fresh) { old, _ in old }

@@ -120,6 +120,18 @@ final class TextEmbeddingStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: first.url.path)[.size] as? Int, size)
     }
 
+    /// A prompt another writer stored first: append keeps the file's record and returns it, so that the caller
+    /// uses what every later run will read (the same prompt from another batch may differ in the last bits).
+    func testAppendReturnsTheRecordAnotherWriterStoredFirst() throws {
+        let first = store(), second = store()
+        XCTAssertEqual(first.append([.init(prompt: "a photo of a cat.", embedding: [1, 2, 3, 4])]), [nil])
+        let returned = second.append([.init(prompt: "a photo of a cat.", embedding: [1, 2, 3, 4.0000005]),
+                                      .init(prompt: "a photo of a dog.", embedding: [5, 6, 7, 8])])
+        XCTAssertEqual(returned, [[1, 2, 3, 4], nil])
+        XCTAssertEqual(store().lookup(["a photo of a cat.", "a photo of a dog."]).map { $0?.embedding },
+                       [[1, 2, 3, 4], [5, 6, 7, 8]])
+    }
+
     func testModelKeyChangesWithEveryPart() {
         let tokenizer = [(name: "tokenizer.json", bytes: Data("{}".utf8)), (name: "tokenizer_config.json", bytes: Data("{}".utf8))]
         let base = TextEmbeddingStore.modelKey(fingerprint: "abc", tokenizerFiles: tokenizer, precision: "fp32", width: 512)
