@@ -95,16 +95,7 @@ struct Classify: CheckedCommand {
         "One candidate label, as given (repeatable; may contain commas or start with a dash).", valueName: "label"))
     var label: [String] = []
 
-    @Option(name: .customLong("template"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "Hypothesis template; {} stands for the label (once; default: \"\(ZeroShotClassifier.defaultHypothesisTemplate)\").",
-        valueName: "template"))
-    var templates: [String] = []
-
-    @Option(name: .customLong("templates"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "Prompt ensemble: a built-in template set (\(PromptSets.templateSetNames.joined(separator: ", "))) or a file "
-        + "with one template per line; each label's embedding is the renormalised mean over its prompts (once; not "
-        + "with --template).", valueName: "name|file"))
-    var templateSets: [String] = []
+    @OptionGroup var templateOptions: TemplateOptions
 
     @Option(name: .customLong("classnames"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Candidate labels from a built-in class-name set (\(PromptSets.classNameSetNames.joined(separator: ", "))) "
@@ -128,8 +119,7 @@ struct Classify: CheckedCommand {
         valueName: "cos"))
     var minSimilarities: [Float] = []
 
-    /// The hypothesis template: `--template` (given at most once), else the pipeline's default.
-    var template: String { templates.last ?? ZeroShotClassifier.defaultHypothesisTemplate }
+    var template: String { templateOptions.template }
     var topK: Int? { topKs.last }
 
     @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
@@ -165,11 +155,7 @@ struct Classify: CheckedCommand {
         return result
     }
 
-    /// The hypothesis templates: those of `--templates` (a prompt ensemble), else the one of `--template`.
-    func hypothesisTemplates() throws -> [String] {
-        guard let set = templateSets.last else { return [template] }
-        do { return try PromptSets.templates(set) } catch { throw ValidationError("--templates: \(error)") }
-    }
+    func hypothesisTemplates() throws -> [String] { try templateOptions.hypothesisTemplates() }
 
     /// The `ScoringRule` of --threshold, --multi-label and --min-similarity.
     /// - Throws: `ValidationError` naming the option.
@@ -212,12 +198,8 @@ struct Classify: CheckedCommand {
     func check() throws {
         try modelOptions.check()
         try textCacheOptions.check()
-        try checkGivenOnce("--template", templates.count)
-        try checkGivenOnce("--templates", templateSets.count)
+        try templateOptions.check()
         try checkGivenOnce("--classnames", classNameSets.count)
-        if !templates.isEmpty && !templateSets.isEmpty {
-            throw ValidationError("give either --template (one template) or --templates (a set), not both")
-        }
         try checkGivenOnce("--top-k", topKs.count)
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
         _ = try scoringRule()
@@ -239,10 +221,10 @@ struct Classify: CheckedCommand {
             }
         }
         let labels = try candidateLabels()
-        if templateSets.isEmpty {
-            try validateTemplate(template, for: labels)
+        if let set = templateOptions.templateSet {
+            try validateTemplates(try hypothesisTemplates(), from: set, for: labels)
         } else {
-            try validateTemplates(try hypothesisTemplates(), from: templateSets.last!, for: labels)
+            try validateTemplate(template, for: labels)
         }
     }
 

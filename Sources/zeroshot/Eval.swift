@@ -88,15 +88,7 @@ struct Eval: CheckedCommand {
         + "or a file with one name per line (once).", valueName: "name|file"))
     var classNameSets: [String] = []
 
-    @Option(name: .customLong("template"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "Hypothesis template; {} stands for the class name (once; default: \"\(ZeroShotClassifier.defaultHypothesisTemplate)\").",
-        valueName: "template"))
-    var templates: [String] = []
-
-    @Option(name: .customLong("templates"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "Prompt ensemble: a built-in template set (\(PromptSets.templateSetNames.joined(separator: ", "))) or a file "
-        + "with one template per line (once; not with --template).", valueName: "name|file"))
-    var templateSets: [String] = []
+    @OptionGroup var templateOptions: TemplateOptions
 
     @Option(name: .long, help: "Output format: table or json.")
     var format: OutputFormat = .table
@@ -130,25 +122,14 @@ struct Eval: CheckedCommand {
         do { return try PromptSets.classNames(set) } catch { throw ValidationError("--classnames: \(error)") }
     }
 
-    /// The hypothesis templates: those of `--templates`, else the one of `--template` (or the pipeline's default).
-    func hypothesisTemplates() throws -> [String] {
-        if let set = templateSets.last {
-            do { return try PromptSets.templates(set) } catch { throw ValidationError("--templates: \(error)") }
-        }
-        return [templates.last ?? ZeroShotClassifier.defaultHypothesisTemplate]
-    }
 
     func check() throws {
         try modelOptions.check()
         try textCacheOptions.check()
-        try checkGivenOnce("--template", templates.count)
-        try checkGivenOnce("--templates", templateSets.count)
+        try templateOptions.check()
         try checkGivenOnce("--classnames", classNameSets.count)
         try checkGivenOnce("--predictions", predictions.count)
         try checkRange("--batch", batch, 1...4096)
-        if !templates.isEmpty && !templateSets.isEmpty {
-            throw ValidationError("give either --template (one template) or --templates (a set), not both")
-        }
         if predictions.last == "-" {
             throw ValidationError("--predictions -: standard output carries the metrics; give a file")
         }
@@ -159,13 +140,13 @@ struct Eval: CheckedCommand {
             throw ValidationError("the dataset argument is an empty string (an unset variable?); give a folder or manifest")
         }
         _ = try classNames()
-        if templateSets.isEmpty { try validateTemplate(try hypothesisTemplates()[0], for: ["x"]) }
-        _ = try hypothesisTemplates()
+        if templateOptions.templateSet == nil { try validateTemplate(templateOptions.template, for: ["x"]) }
+        _ = try templateOptions.hypothesisTemplates()
     }
 
     func run() throws {
         let names = try classNames()
-        let hypothesisTemplates = try hypothesisTemplates()
+        let hypothesisTemplates = try templateOptions.hypothesisTemplates()
         let data = try EvalDataset.load(dataset, classCount: names?.count)
         let classes: [String]
         do {
@@ -268,8 +249,7 @@ struct Eval: CheckedCommand {
         var details = [("dataset", "\(dataset) (\(data.layout.rawValue), \(classes.count) class\(classes.count == 1 ? "" : "es"))"),
                        ("model", classifier.modelDirectory.path),
                        ("precision", modelOptions.precision.rawValue),
-                       ("templates", templateSets.last.map { "\($0) (\(hypothesisTemplates.count))" }
-                           ?? "\"\(hypothesisTemplates[0])\"")]
+                       ("templates", templateOptions.summary(count: hypothesisTemplates.count))]
         if let set = classNameSets.last { details.append(("class names", set)) }
         var reportError: Error?
         if let dir = report.last {
