@@ -54,6 +54,19 @@ def features(output):
     return output if torch.is_tensor(output) else output.pooler_output
 
 
+def reference_pipeline(model_dir):
+    """The zero-shot pipeline of a checkpoint with its PIL image processor (CLIPImageProcessorPil and its siblings,
+    the reference of the project) in float32; with the text padding of the family (SigLIP: max_length 64)."""
+    processor = AutoImageProcessor.from_pretrained(model_dir, backend="pil")
+    assert type(processor).__name__.endswith("ImageProcessorPil"), type(processor)
+    pipe = pipeline("zero-shot-image-classification", model=str(model_dir), image_processor=processor,
+                    dtype=torch.float32)
+    model = pipe.model.eval()
+    siglip = "siglip" in model.config.model_type
+    kwargs = dict(padding="max_length", max_length=64, truncation=True) if siglip else dict(padding=True)
+    return pipe, model, pipe.tokenizer, siglip, kwargs
+
+
 @torch.no_grad()
 def main():
     sets = built_in_sets()
@@ -67,14 +80,7 @@ def main():
     images.append(("../../Examples/images/cat.jpg", ROOT / "Examples" / "images" / "cat.jpg"))
 
     for checkpoint in CHECKPOINTS:
-        # The PIL image processor (CLIPImageProcessorPil and its siblings), the reference of the project.
-        processor = AutoImageProcessor.from_pretrained(MODELS / checkpoint, backend="pil")
-        assert type(processor).__name__.endswith("ImageProcessorPil"), type(processor)
-        pipe = pipeline("zero-shot-image-classification", model=str(MODELS / checkpoint), image_processor=processor,
-                        dtype=torch.float32)
-        model, tokenizer = pipe.model.eval(), pipe.tokenizer
-        siglip = "siglip" in model.config.model_type
-        kwargs = dict(padding="max_length", max_length=64, truncation=True) if siglip else dict(padding=True)
+        pipe, model, tokenizer, siglip, kwargs = reference_pipeline(MODELS / checkpoint)
         pixel_values = pipe.image_processor([load_image(str(p)) for _, p in images], return_tensors="pt")["pixel_values"]
         image_features = features(model.get_image_features(pixel_values=pixel_values.float()))
         image_features = image_features / image_features.norm(dim=-1, keepdim=True)

@@ -35,21 +35,20 @@ Run: /work/venv/bin/python Tools/reference/eval_fixtures.py   (after prompt_sets
 import csv
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
-from transformers import AutoImageProcessor, pipeline
 from transformers.image_utils import load_image
+
+from ensemble_fixtures import built_in_sets, features, reference_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "Tests" / "Fixtures" / "eval"
 MODELS = ROOT / "Tests" / "Fixtures" / "models"
 FOOLBOX = Path(np.__file__).resolve().parents[1] / "foolbox" / "data"
-SETS = ROOT / "Sources" / "ZeroShot" / "BuiltInPromptSets.swift"
 
 # siglip-p16-mask-f16 rather than siglip-p8-nomask: the latter's random weights leave top-6 logits within 1e-3 of
 # each other on cifar10 and fashion-mnist with every template set tried.
@@ -78,19 +77,6 @@ CHINESE_DATASETS = [
     ("cifar10", "cifar10_zh.txt", "zh_templates.txt"),
     ("fashion-mnist", "fashion_zh.txt", "zh_templates.txt"),
 ]
-
-
-def built_in_sets():
-    """The arrays of the generated Swift file, so the goldens use exactly the shipped data."""
-    text = SETS.read_text()
-    sets = {}
-    for name, body in re.findall(r"static let (\w+): \[String\] = \[\n(.*?)\n    \]", text, re.S):
-        sets[name] = [json.loads(line.strip().rstrip(",")) for line in body.split("\n")]
-    return {
-        "openai-imagenet": sets["openAIImageNetTemplates"], "openai-cifar": sets["openAICIFARTemplates"],
-        "simple": sets["simpleTemplates"], "imagenet": sets["imageNetClassNames"],
-        "cifar10": sets["cifar10ClassNames"], "cifar100": sets["cifar100ClassNames"],
-    }
 
 
 def display_names(names):
@@ -240,23 +226,13 @@ def evaluate(model, tokenizer, pipe, kwargs, siglip, scale, sets, names, items, 
     }
 
 
-def features(output):
-    return output if torch.is_tensor(output) else output.pooler_output
-
-
 @torch.no_grad()
 def main():
     sets = built_in_sets()
     build_datasets()
     (OUT / "golden").mkdir()
     for checkpoint in CHECKPOINTS:
-        processor = AutoImageProcessor.from_pretrained(MODELS / checkpoint, backend="pil")
-        assert type(processor).__name__.endswith("ImageProcessorPil"), type(processor)
-        pipe = pipeline("zero-shot-image-classification", model=str(MODELS / checkpoint), image_processor=processor,
-                        dtype=torch.float32)
-        model, tokenizer = pipe.model.eval(), pipe.tokenizer
-        siglip = "siglip" in model.config.model_type
-        kwargs = dict(padding="max_length", max_length=64, truncation=True) if siglip else dict(padding=True)
+        pipe, model, tokenizer, siglip, kwargs = reference_pipeline(MODELS / checkpoint)
         scale = model.logit_scale.exp()
         datasets = CHINESE_DATASETS if model.config.model_type == "chinese_clip" else DATASETS
         for dataset, classnames, template_set in datasets:
