@@ -5,37 +5,12 @@ import ZeroShot
 
 /// `zeroshot eval` run as a user runs it (the built executable next to the test bundle).
 final class EvalCommandLineTests: XCTestCase {
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
-
-    static var executable: URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("zeroshot").path), dir.path != "/" {
-            dir.deleteLastPathComponent()
-        }
-        return dir.appendingPathComponent("zeroshot")
-    }
+    typealias Run = CommandRun
 
     func run(_ arguments: [String]) throws -> Run { try Self.run(arguments) }
 
-    static func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        // The disk cache of text embeddings goes to a folder of this test process, never the user's.
-        var environment = ProcessInfo.processInfo.environment
-        environment["ZEROSHOT_CACHE"] = FileManager.default.temporaryDirectory
-            .appendingPathComponent("zeroshot-eval-tests-cache-\(getpid())").path
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
-    }
+    /// `zeroshot` with the arguments (the disk cache of text embeddings in a folder of this test process).
+    static func run(_ arguments: [String]) throws -> Run { try ZeroshotProcess.run(arguments) }
 
     func model(_ name: String) -> String { fixturesDirectory.appendingPathComponent("models/\(name)").path }
 

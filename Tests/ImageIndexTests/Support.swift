@@ -55,46 +55,18 @@ func tinyClassifier(_ name: String = "tiny-f16") throws -> ZeroShotClassifier {
 }
 
 /// Runs the built `zeroshot` executable.
-struct Run {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
+typealias Run = CommandRun
 
-var zeroshotExecutable: URL {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("zeroshot").path), dir.path != "/" {
-        dir.deleteLastPathComponent()
-    }
-    return dir.appendingPathComponent("zeroshot")
-}
+var zeroshotExecutable: URL { ZeroshotProcess.executable }
 
 /// Starts `zeroshot` (or `executable`, given the arguments as they are) with standard output and error piped.
 func startZeroshot(_ arguments: [String], in directory: URL? = nil, executable: String? = nil) throws -> (Process, Pipe, Pipe) {
-    let process = Process()
-    process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? zeroshotExecutable
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    var env = ProcessInfo.processInfo.environment
-    env["HF_HUB_OFFLINE"] = "1"
-    // Never the user's cache of text embeddings.
-    env["ZEROSHOT_CACHE"] = FileManager.default.temporaryDirectory
-        .appendingPathComponent("zeroshot-tests-cache-\(ProcessInfo.processInfo.processIdentifier)").path
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    return (process, out, err)
+    try ZeroshotProcess.start(arguments, executable: executable.map { URL(fileURLWithPath: $0) },
+                              environment: ["HF_HUB_OFFLINE": "1"], directory: directory)
 }
 
 func zeroshot(_ arguments: [String], in directory: URL? = nil) throws -> Run {
-    let (process, out, err) = try startZeroshot(arguments, in: directory)
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-               stderr: String(decoding: stderr, as: UTF8.self))
+    ZeroshotProcess.finish(try startZeroshot(arguments, in: directory))
 }
 
 /// A loopback HTTP server with a JPEG at any path ending in .jpg and an HTML page elsewhere.

@@ -1,56 +1,27 @@
 import Foundation
 import XCTest
 import CLIP
+import TestSupport
 import ZeroShot
 
 /// Runs the built `zeroshot` executable the way a user does.
 final class CommandLineTests: XCTestCase {
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
+    typealias Run = CommandRun
 
-    static var executable: URL {
-        // The test bundle sits next to the package's executables in the build directory.
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("zeroshot").path), dir.path != "/" {
-            dir.deleteLastPathComponent()
-        }
-        return dir.appendingPathComponent("zeroshot")
-    }
+    static var executable: URL { ZeroshotProcess.executable }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         try Self.runProcess(Self.executable, arguments, environment: environment)
     }
 
     /// ZEROSHOT_CACHE of the commands the tests run: a directory of this test process, never the user's cache.
-    static let cacheRoot = FileManager.default.temporaryDirectory
-        .appendingPathComponent("zeroshot-tests-cache-\(ProcessInfo.processInfo.processIdentifier)")
+    static var cacheRoot: URL { ZeroshotProcess.cacheRoot }
 
-    /// Runs `executable` with the arguments and this process's environment plus `environment` (ZEROSHOT_CACHE
-    /// `cacheRoot` unless given), in `directory` (default: this process's), with `stdin` on its standard input when
-    /// given; standard output and error are captured.
+    /// Runs `executable` as `ZeroshotProcess.run` does.
     static func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                            directory: URL? = nil, stdin: Data? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["ZEROSHOT_CACHE"] = cacheRoot.path
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        if stdin != nil { process.standardInput = input }
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(stdin)
-            try input.fileHandleForWriting.close()
-        }
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                   stderr: String(decoding: stderrData, as: UTF8.self))
+        try ZeroshotProcess.run(arguments, executable: executable, environment: environment, directory: directory,
+                                stdin: stdin)
     }
 
     var model: String { get throws { try fixtureModelDirectory().path } }
