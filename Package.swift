@@ -17,6 +17,7 @@ let package = Package(
         // C shims for system libraries.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
                        providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .target(
@@ -43,7 +44,7 @@ let package = Package(
         .target(name: "Hub"),
         // Inputs of a run: files, directory walks, URLs, --files-from, shards, SHA-256 of the bytes.
         .target(name: "Inputs", dependencies: ["ImageIO", "Hub", "COpenSSL"]),
-        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute"]),
+        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute", "CZlib"]),
         // The SQLite image index (the only targets with GRDB: this one and the command line).
         .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
         // Evaluation on labelled datasets: dataset manifests, the run, metrics (top-1/top-5, confusion, recall).

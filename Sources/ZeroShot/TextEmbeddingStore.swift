@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Inputs
 #if canImport(Glibc)
@@ -551,47 +552,23 @@ public final class TextEmbeddingStore: @unchecked Sendable {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
     }
 
-    /// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`), slicing by 8.
+    /// CRC-32 (IEEE 802.3, reflected): zlib's `crc32`.
     static func crc32(_ bytes: some Collection<UInt8>) -> UInt32 {
         if let result = bytes.withContiguousStorageIfAvailable({ crc32(UnsafeRawBufferPointer($0)) }) { return result }
         return Array(bytes).withUnsafeBytes { crc32($0) }
     }
 
     static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        var i = 0
-        let n = bytes.count
-        crcTables.withUnsafeBufferPointer { t in
-            while n - i >= 8 {
-                let lo = crc ^ UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self))
-                let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self))
-                crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                i += 8
-            }
-            while i < n {
-                crc = t[Int((crc ^ UInt32(bytes[i])) & 0xFF)] ^ (crc >> 8)
-                i += 1
-            }
+        var crc = CZlib.crc32(0, nil, 0)
+        var rest = bytes
+        // zlib takes a 32-bit length: records are far smaller, but any size is handled.
+        while !rest.isEmpty {
+            let chunk = min(rest.count, Int(UInt32.max))
+            crc = CZlib.crc32(crc, rest.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(chunk))
+            rest = UnsafeRawBufferPointer(rebasing: rest[chunk...])
         }
-        return crc ^ 0xFFFF_FFFF
+        return UInt32(crc)
     }
-
-    /// 8 tables of 256: table k gives the CRC of a byte followed by k zero bytes.
-    private static let crcTables: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 8 * 256)
-        for n in 0..<256 {
-            var c = UInt32(n)
-            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            t[n] = c
-        }
-        for n in 0..<256 {
-            for k in 1..<8 { t[k * 256 + n] = t[Int(t[(k - 1) * 256 + n] & 0xFF)] ^ (t[(k - 1) * 256 + n] >> 8) }
-        }
-        return t
-    }()
 }
 
 /// A text by its exact UTF-8 bytes, as a dictionary key: Swift's `String` equality and hashing are up to canonical
