@@ -178,21 +178,15 @@ public struct EvalDataset: Sendable {
     // MARK: - ImageFolder
 
     static func imageFolder(_ root: String) throws -> EvalDataset {
-        guard let dir = opendir(root) else {
-            throw DatasetError.notFound(root, reason: String(cString: strerror(errno)))
+        // The root's names as InputWalker lists a folder: sorted as Python's sorted() (code points, the order of the
+        // UTF-8 bytes); a name that is not UTF-8 is a problem, left out.
+        var listing = InputWalk()
+        guard let names = InputWalker.listDirectory(root, shown: root, into: &listing) else {
+            var reason = "cannot be read"
+            if case .unreadableDirectory(_, let why)? = listing.problems.last { reason = why }
+            throw DatasetError.notFound(root, reason: reason)
         }
-        var names: [String] = []
-        var problems: [InputProblem] = []
-        while let entry = readdir(dir) {
-            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            guard let name = String(validating: bytes, as: UTF8.self) else {
-                // As InputWalker: a name that is not UTF-8 cannot be shown or keyed; reported, left out.
-                if bytes.first != 0x2E { problems.append(.invalidName(directory: root, bytes: bytes)) }
-                continue
-            }
-            names.append(name)
-        }
-        closedir(dir)
+        var problems = listing.problems
         let base = root.hasSuffix("/") ? root : root + "/"
         var classes: [String] = []
         var outside = 0
@@ -206,8 +200,6 @@ public struct EvalDataset: Sendable {
             }
             if (st.st_mode & S_IFMT) == S_IFDIR { classes.append(name) } else { outside += 1 }
         }
-        // Python's sorted() on str: by code point, which is the order of the UTF-8 bytes.
-        classes.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         guard !classes.isEmpty else { throw DatasetError.noClasses(root) }
         var dataset = EvalDataset(layout: .imageFolder, classIDs: classes, integerLabels: false, items: [],
                                   filesOutsideClasses: outside, problems: problems)

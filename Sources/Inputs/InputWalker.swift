@@ -77,7 +77,7 @@ public struct InputWalker: Sendable {
     /// argument; `chain` holds the folders on the way down (device, inode, shown name).
     private func walkDirectory(path: String, shown folder: String, prefix: String, relative: String,
                                chain: [(dev_t, ino_t, String)], into walk: inout InputWalk) {
-        guard let names = listDirectory(path, shown: folder, into: &walk) else { return }
+        guard let names = Self.listDirectory(path, shown: folder, into: &walk) else { return }
         let directoryPath = path.hasSuffix("/") ? path : path + "/"
         for name in names {
             guard !name.hasPrefix(".") else { continue }
@@ -121,8 +121,10 @@ public struct InputWalker: Sendable {
         }
     }
 
-    /// The names in a folder (without "." and ".."), sorted by their UTF-8 bytes; nil after reporting a failure.
-    private func listDirectory(_ path: String, shown: String, into walk: inout InputWalk) -> [String]? {
+    /// The names in a folder (without "." and ".."), sorted by their UTF-8 bytes (Python's `sorted()` order);
+    /// nil when the folder cannot be read. What could not be read or named (a name that is not UTF-8, an error
+    /// while reading) is added to `walk.problems`, naming the folder as `shown`.
+    public static func listDirectory(_ path: String, shown: String, into walk: inout InputWalk) -> [String]? {
         guard let dir = opendir(path) else {
             walk.problems.append(.unreadableDirectory(shown, reason: String(cString: strerror(errno))))
             return nil

@@ -429,13 +429,7 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             start += pass.count
         }
         let count = Float(templates.count)
-        return sums.map { sum in
-            let mean = sum.map { $0 / count }
-            var norm: Float = 0
-            for value in mean { norm += value * value }
-            norm = norm.squareRoot()
-            return mean.map { $0 / norm }
-        }
+        return sums.map { sum in l2Normalized(sum.map { $0 / count }) }
     }
 
     /// Prompts per text-tower pass of `classEmbeddings` (rows as tokenized: a few to a dozen tokens each).
