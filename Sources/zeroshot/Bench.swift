@@ -190,7 +190,7 @@ struct Bench: CheckedCommand {
         let prompts = names.count * set.count
         switch format {
         case .json:
-            var members = results.map { name, value in (name, !value.isFinite ? "null" : String(format: "%.3f", value)) }
+            var members = resultMembers(results)
             members += [("ensemble_samples_ms", "[" + times.map { String(format: "%.3f", $0) }.joined(separator: ",") + "]"),
                         ("prompts", "\(prompts)"), ("classes", "\(names.count)"), ("templates", "\(set.count)"),
                         ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
@@ -203,10 +203,7 @@ struct Bench: CheckedCommand {
             try writeOut("model: \(classifier.modelDirectory.path)\n\(names.count) classes x \(set.count) templates = \(prompts) prompts, "
                          + "\(iterations) iteration\(iterations == 1 ? "" : "s"), \(threads) thread\(threads == 1 ? "" : "s")\n"
                          + "cpu: \(cpuModelName())\n")
-            for (name, value) in results {
-                let text = !value.isFinite ? "n/a" : String(format: "%.2f", value)
-                try writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
-            }
+            try writeOut(resultLines(results))
         }
     }
 
@@ -281,9 +278,7 @@ struct Bench: CheckedCommand {
         case .json:
             // Operation counts keep 9 significant digits, so small models do not round to 0; a value that could
             // not be measured is null.
-            var members = results.map { name, value in
-                (name, !value.isFinite ? "null" : String(format: name.hasSuffix("_gflop_per_image") ? "%.9g" : "%.3f", value))
-            }
+            var members = resultMembers(results) { $0.hasSuffix("_gflop_per_image") ? "%.9g" : "%.3f" }
             members += [("batch", "\(batch)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
                         ("cpu", JSON.string(cpuModelName())), ("kernels", JSON.string(KernelPath.current.description)),
                         ("precision", JSON.string(classifier.model.precision.rawValue)), ("model", JSON.string(classifier.modelDirectory.path))]
@@ -293,10 +288,7 @@ struct Bench: CheckedCommand {
             try writeOut("model: \(classifier.modelDirectory.path)\nbatch \(batch), \(iterations) iteration\(iterations == 1 ? "" : "s"), "
                      + "\(threads) thread\(threads == 1 ? "" : "s"), \(classifier.model.precision.rawValue)\n"
                      + "cpu: \(cpuModelName()), kernels: \(KernelPath.current)\n")
-            for (name, value) in results {
-                let text = !value.isFinite ? "n/a" : String(format: name.hasSuffix("_gflop_per_image") ? "%.6g" : "%.2f", value)
-                try writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
-            }
+            try writeOut(resultLines(results) { $0.hasSuffix("_gflop_per_image") ? "%.6g" : "%.2f" })
         }
     }
 
@@ -345,7 +337,7 @@ struct Bench: CheckedCommand {
         ]
         switch format {
         case .json:
-            var members = results.map { name, value in (name, !value.isFinite ? "null" : String(format: "%.3f", value)) }
+            var members = resultMembers(results)
             members += [("rows", "\(matrix.count)"), ("dim", "\(matrix.dimension)"), ("labels", "\(labels.count)"),
                         ("queries", "\(queries)"), ("iterations", "\(iterations)"), ("threads", "\(ComputeThreads.count)"),
                         ("cpu", JSON.string(cpuModelName())), ("db", JSON.string(db)),
@@ -356,10 +348,7 @@ struct Bench: CheckedCommand {
             try writeOut("index: \(db)\n\(matrix.count) rows, dim \(matrix.dimension), \(labels.count) labels, \(queries) queries, "
                          + "\(iterations) iteration\(iterations == 1 ? "" : "s"), \(threads) thread\(threads == 1 ? "" : "s")\n"
                          + "cpu: \(cpuModelName())\n")
-            for (name, value) in results {
-                let text = !value.isFinite ? "n/a" : String(format: "%.2f", value)
-                try writeOut(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count)) + text + "\n")
-            }
+            try writeOut(resultLines(results))
         }
     }
 
@@ -411,6 +400,21 @@ struct SplitMix64 {
         for i in v.indices { v[i] /= norm }
         return v
     }
+}
+
+/// A table line per result: the name, then the value right-aligned in 10 columns (`n/a` when not measured), printf
+/// format by name (default `%.2f`).
+func resultLines(_ results: [(String, Double)], format: (String) -> String = { _ in "%.2f" }) -> String {
+    results.map { name, value in
+        let text = !value.isFinite ? "n/a" : String(format: format(name), value)
+        return name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - text.count))
+            + text + "\n"
+    }.joined()
+}
+
+/// JSON members of results (`null` when not measured), printf format by name (default `%.3f`).
+func resultMembers(_ results: [(String, Double)], format: (String) -> String = { _ in "%.3f" }) -> [(String, String)] {
+    results.map { name, value in (name, !value.isFinite ? "null" : String(format: format(name), value)) }
 }
 
 func milliseconds(since start: DispatchTime) -> Double {
