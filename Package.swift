@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -12,6 +12,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The HTTP server (only in ZeroShotServer and the command line).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // C shims for system libraries.
@@ -52,9 +59,25 @@ let package = Package(
         // The --report DIR of eval: charts (cairo + pango, the only targets with them: this one and the command line)
         // and an HTML page.
         .target(name: "EvalReport", dependencies: ["Evaluation", "ImageIO", "CCairo"]),
+        // `zeroshot serve`: the HTTP server, an application on top of the library (the only target with Hummingbird,
+        // besides the command line).
+        .target(
+            name: "ZeroShotServer",
+            dependencies: [
+                "ZeroShot", "Inputs", "ImageIndex",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+            ],
+            resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/openapi.yaml")]
+        ),
         .executableTarget(
             name: "zeroshot",
-            dependencies: ["ZeroShot", "Inputs", "ImageIndex", "Evaluation", "EvalReport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ZeroShot", "Inputs", "ImageIndex", "Evaluation", "EvalReport", "ZeroShotServer",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
@@ -71,6 +94,7 @@ let package = Package(
         .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP", "Inputs", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ZeroShot", "zeroshot", "TestSupport"]),
         .testTarget(name: "EvalReportTests", dependencies: ["EvalReport", "Evaluation", "ImageIO", "ZeroShot"]),
+        .testTarget(name: "ZeroShotServerTests", dependencies: ["ZeroShotServer", "ZeroShot", "zeroshot", "TestSupport"]),
         .testTarget(name: "ImageIndexTests", dependencies: [
             "ImageIndex", "Inputs", "ZeroShot", "zeroshot", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

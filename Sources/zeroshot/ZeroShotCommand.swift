@@ -96,7 +96,7 @@ struct ZeroShotCommand: ParsableCommand {
               64  usage error (unknown option, missing or out-of-range value)
             """,
         version: "0.1.0",
-        subcommands: [Classify.self, Eval.self, Embed.self, Tokenize.self, Bench.self, Index.self, Search.self, Merge.self]
+        subcommands: [Classify.self, Eval.self, Embed.self, Tokenize.self, Bench.self, Index.self, Search.self, Merge.self, Serve.self]
     )
 }
 
