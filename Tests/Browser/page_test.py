@@ -268,8 +268,10 @@ def main():
     finally:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
-            height = driver.execute_script("window.scrollTo(0, 0); return document.documentElement.scrollHeight")
-            driver.set_window_size(1100, max(1000, min(int(height) + 40, 4000)))
+            # The whole page: the window grows to the document's height (twice: text may wrap anew), at most 4000 px.
+            for _ in range(2):
+                height = driver.execute_script("window.scrollTo(0, 0); return document.documentElement.scrollHeight")
+                driver.set_window_size(1100, max(1000, min(int(height) + 200, 4000)))
             driver.save_screenshot(args.screenshot)
             log(f"screenshot: {args.screenshot}")
         finally:
