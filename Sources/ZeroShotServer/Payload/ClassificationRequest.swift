@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import ZeroShot
+
+/// A zero-shot image classification request, read from either body the route takes.
+struct ClassificationRequest: Sendable {
+    /// The image, and the name of the field it came from (`inputs` or `image`) for error messages.
+    var image: ImageReference
+    var imageField: String
+    var candidateLabels: [String]
+    var hypothesisTemplate: String
+    /// The field names of the labels and template (`parameters.candidate_labels` in JSON, `candidate_labels` in a form).
+    var labelsField: String
+    var templateField: String
+
+    /// The JSON body, the Hugging Face Inference API's shape:
+    /// `{"inputs": str, "parameters": {"candidate_labels": [str] | "a, b", "hypothesis_template"?: str}}`.
+    struct JSONBody: Decodable {
+        struct Parameters: Decodable {
+            var candidate_labels: StringOrList?
+            var hypothesis_template: String?
+        }
+        var inputs: String
+        var parameters: Parameters?
+    }
+
+    /// Reads a JSON body (`JSONBody`).
+    ///
+    /// - Throws: `ServerError` 400 (not JSON, bad base64, a URL without `--allow-urls`), 422 naming the field
+    ///   (missing `inputs` or labels, wrong types, empty labels, too many labels, a template that cannot be filled).
+    init(json buffer: ByteBuffer, configuration: ServerConfiguration) throws {
+        let body = try RequestPayload.decodeJSON(JSONBody.self, from: buffer)
+        labelsField = "parameters.candidate_labels"
+        templateField = "parameters.hypothesis_template"
+        imageField = "inputs"
+        guard let labels = body.parameters?.candidate_labels else {
+            throw ServerError.invalidField(labelsField, "missing; give the candidate labels as a list of strings "
+                                           + "or a comma-separated string")
+        }
+        switch labels {
+        case .list(let list): candidateLabels = list
+        case .string(let text): candidateLabels = try Self.split(text, field: labelsField)
+        }
+        hypothesisTemplate = body.parameters?.hypothesis_template ?? ZeroShotClassifier.defaultHypothesisTemplate
+        image = try ImageReference.parse(body.inputs, field: imageField, accepts: .base64DataURIOrURL,
+                                         allowURLs: configuration.allowURLs)
+        try check(configuration)
+    }
+
+    /// Reads a `multipart/form-data` body: an `image` file part, `candidate_labels` parts (repeated and/or each
+    /// comma-separated), an optional `hypothesis_template` part.
+    ///
+    /// - Throws: `ServerError` as `init(json:)`; 422 without an `image` part or without labels.
+    init(form: FormData, configuration: ServerConfiguration) throws {
+        labelsField = "candidate_labels"
+        templateField = "hypothesis_template"
+        imageField = "image"
+        let images = form.parts(named: "image")
+        guard let part = images.first else {
+            throw ServerError.invalidField(imageField, "missing; send the image as a file part named \"image\"")
+        }
+        guard images.count == 1 else { throw ServerError.invalidField(imageField, "\(images.count) images; send one") }
+        guard part.body.readableBytes > 0 else { throw ServerError.invalidField(imageField, "the file part is empty") }
+        image = .bytes(Data(buffer: part.body))
+        var labels: [String] = []
+        for labelPart in form.parts(named: "candidate_labels") + form.parts(named: "candidate_labels[]") {
+            labels += try Self.split(try FormData.text(labelPart, field: labelsField), field: labelsField)
+        }
+        guard !labels.isEmpty else {
+            throw ServerError.invalidField(labelsField, "missing; add candidate_labels fields (repeated, or one "
+                                           + "comma-separated list)")
+        }
+        candidateLabels = labels
+        hypothesisTemplate = try form.text("hypothesis_template") ?? ZeroShotClassifier.defaultHypothesisTemplate
+        try check(configuration)
+    }
+
+    /// A comma-separated list, split as `zeroshot classify --labels` splits it (`LabelList.split`).
+    static func split(_ text: String, field: String) throws -> [String] {
+        do {
+            return try LabelList.split(text)
+        } catch {
+            throw ServerError.invalidField(field, "\"\(text)\": \(error.reason) (an empty or whitespace-only label can "
+                                           + "be given in a list of strings)")
+        }
+    }
+
+    /// The checks of `zeroshot classify` before any image is read: at least one label, at most `--max-labels`, a
+    /// template that fills with every label.
+    private func check(_ configuration: ServerConfiguration) throws {
+        guard !candidateLabels.isEmpty else {
+            throw ServerError.invalidField(labelsField, "empty; give at least one candidate label")
+        }
+        guard candidateLabels.count <= configuration.maxLabels else {
+            throw ServerError.invalidField(labelsField, "\(candidateLabels.count) labels, more than the limit of "
+                                           + "\(configuration.maxLabels) (--max-labels)")
+        }
+        for label in candidateLabels {
+            do {
+                _ = try applyHypothesisTemplate(hypothesisTemplate, to: label)
+            } catch let error as ZeroShotError {
+                throw ServerError.invalidField(templateField, Self.templateReason(error))
+            }
+        }
+    }
+
+    /// The reason of a template error, without repeating the field.
+    static func templateReason(_ error: ZeroShotError) -> String {
+        if case .invalidTemplate(let template, let reason) = error {
+            return "the template \"\(template)\" cannot be filled with a label: \(reason)"
+        }
+        return error.localizedDescription
+    }
+}
