@@ -102,4 +102,18 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(missing.status, 422, missing.text)
         XCTAssertTrue(missing.errorMessage?.hasPrefix("path: missing") == true, missing.text)
     }
+
+    /// An index of another model than the served one: its embeddings cannot be compared, and the answer says which
+    /// models (the served model is checked against the index's fingerprint on every request).
+    func testIndexOfAnotherModelIsRefused() throws {
+        let (_, db) = try XCTUnwrap(Self.indexed)
+        let server = try PayloadServer.shared("gelu-db", model: "tiny-p16-gelu", index: db)
+        let response = try server.postJSON("/v1/search", ["query": "a cat"])
+        XCTAssertEqual(response.status, 500, response.text)
+        let message = try XCTUnwrap(response.errorMessage)
+        XCTAssertTrue(message.contains("was made with") && message.contains("tiny-f16") && message.contains("tiny-p16-gelu"), message)
+        XCTAssertTrue(message.contains("--model"), message)
+        let image = try server.request("GET", "/v1/images?path=x")
+        XCTAssertEqual(image.status, 500, image.text)
+    }
 }
