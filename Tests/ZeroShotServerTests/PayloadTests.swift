@@ -89,9 +89,10 @@ final class PayloadTests: XCTestCase {
         struct Inner: Decodable { let values: [Int] }
         struct Outer: Decodable { let inner: Inner }
         func message(_ json: String) -> String? {
-            do { _ = try RequestPayload.decodeJSON(Outer.self, from: ByteBuffer(string: json)); return nil } catch let error as ServerError {
-                return "\(error.status.code) \(error.message)"
-            } catch { return "\(error)" }
+            let result = Result { try RequestPayload.decodeJSON(Outer.self, from: ByteBuffer(string: json)) }
+            guard case .failure(let error) = result else { return nil }
+            guard let error = error as? ServerError else { return "\(error)" }
+            return "\(error.status.code) \(error.message)"
         }
         XCTAssertEqual(message(#"{"inner": {"values": [1, "x"]}}"#), "422 inner.values[1]: expected an integer")
         XCTAssertEqual(message(#"{"inner": {}}"#), "422 inner.values: missing")
