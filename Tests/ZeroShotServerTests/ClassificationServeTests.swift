@@ -96,4 +96,57 @@ final class ClassificationServeTests: XCTestCase {
         let empty = try postJSON(["input": []], path: "/v1/embeddings")
         XCTAssertEqual(empty.status, 422, empty.text)
     }
+
+    /// Concurrent requests share image-tower batches; each gets its own image's scores, and a bad image among them
+    /// fails alone.
+    func testConcurrentRequestsEachGetTheirOwnScores() throws {
+        let batching = try ServerProcess.start(["--model", fixtureModel("tiny-f16").path, "--threads", "1",
+                                                "--max-batch", "8", "--max-batch-wait-ms", "200"])
+        defer { batching.stop() }
+        let names = ["chelsea.jpg", "coffee_small.png", "rocket.jpg", "camera_gray.png", "astronaut_exif6.jpg", "cifar10_00_3.png"]
+        let labels = ["a cat", "a cup of coffee", "a rocket", "a person"]
+        func body(_ inputs: String) throws -> Data {
+            try JSONSerialization.data(withJSONObject: ["inputs": inputs, "parameters": ["candidate_labels": labels]])
+        }
+        let bodies = try names.map { try body(try Data(contentsOf: pipelineImage($0)).base64EncodedString()) }
+            + [try body(Data("not an image".utf8).base64EncodedString())]
+        // One at a time first: each image alone in its batch.
+        let alone = try bodies.map { try batching.request("POST", Self.route, headers: ["Content-Type": "application/json"], body: $0) }
+        let results = Results(count: bodies.count)
+        // A thread per request, all sending at once.
+        let done = DispatchGroup()
+        for i in bodies.indices {
+            done.enter()
+            Thread {
+                results.set(i, try? batching.request("POST", Self.route, headers: ["Content-Type": "application/json"], body: bodies[i]))
+                done.leave()
+            }.start()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        for (i, single) in alone.enumerated() {
+            let together = try XCTUnwrap(results.get(i), names.indices.contains(i) ? names[i] : "bad image")
+            XCTAssertEqual(together.status, single.status, together.text)
+            if i == names.count {
+                XCTAssertEqual(together.status, 400, together.text)
+                continue
+            }
+            let a = try XCTUnwrap(try single.jsonObject() as? [[String: Any]]), b = try XCTUnwrap(try together.jsonObject() as? [[String: Any]])
+            XCTAssertEqual(a.map { $0["label"] as? String }, b.map { $0["label"] as? String }, names[i])
+            for (x, y) in zip(a, b) {
+                XCTAssertEqual(x["score"] as? Double ?? .nan, y["score"] as? Double ?? .nan, accuracy: 1e-6, names[i])
+            }
+        }
+        let sizes = batching.logLines.filter { $0["msg"] as? String == "request" && $0["status"] as? Int == 200 }
+            .compactMap { $0["batch_size"] as? Int }
+        XCTAssertEqual(sizes.count, 2 * names.count)
+        XCTAssertGreaterThan(sizes.max() ?? 0, 1, "no request shared a batch: \(sizes)")
+    }
+}
+
+private final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [ServerProcess.Response?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: ServerProcess.Response?) { lock.withLock { values[i] = value } }
+    func get(_ i: Int) -> ServerProcess.Response? { lock.withLock { values[i] } }
 }
