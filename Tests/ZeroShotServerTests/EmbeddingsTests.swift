@@ -81,6 +81,7 @@ final class EmbeddingsTests: XCTestCase {
             ("image URL without --allow-urls", ["input": "https://example.com/a.jpg", "modality": "image"], 400, "--allow-urls"),
             ("image bad data URI", ["input": "data:image/png;base64,@@", "modality": "image"], 400, "input: the data: URI's base64"),
             ("image not an image", ["input": "data:text/plain,hello", "modality": "image"], 400, "input: "),
+            ("long text", ["input": ["cat", String(repeating: "x", count: 10_001)]], 422, "input[1]: 10001 characters, more than the limit of 10000"),
             ("dimensions", ["input": "cat", "dimensions": 3], 422, "dimensions: 3"),
             ("too many", ["input": (0...1000).map { "t\($0)" }], 422, "input: 1001 inputs, more than the limit of 1000"),
         ]

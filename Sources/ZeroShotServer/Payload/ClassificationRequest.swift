@@ -86,7 +86,8 @@ struct ClassificationRequest: Sendable {
     }
 
     /// The checks of `zeroshot classify` before any image is read: at least one label, at most `--max-labels`, a
-    /// template that fills with every label.
+    /// template that fills with every label; and the server's bound on the work of one request, every filled text
+    /// at most `TextLimit.characters` long.
     private func check(_ configuration: ServerConfiguration) throws {
         guard !candidateLabels.isEmpty else {
             throw ServerError.invalidField(labelsField, "empty; give at least one candidate label")
@@ -95,11 +96,24 @@ struct ClassificationRequest: Sendable {
             throw ServerError.invalidField(labelsField, "\(candidateLabels.count) labels, more than the limit of "
                                            + "\(configuration.maxLabels) (--max-labels)")
         }
-        for label in candidateLabels {
+        func fill(_ label: String) throws -> String {
             do {
-                _ = try applyHypothesisTemplate(hypothesisTemplate, to: label)
+                return try applyHypothesisTemplate(hypothesisTemplate, to: label)
             } catch let error as ZeroShotError {
                 throw ServerError.invalidField(templateField, Self.templateReason(error))
+            }
+        }
+        // The template alone first: a width such as "{:>1000000}" would make every label's text that long.
+        let bare = try fill("").unicodeScalars.count
+        guard bare <= TextLimit.characters else {
+            throw ServerError.invalidField(templateField, "the template makes texts of \(bare) characters, more than the "
+                                           + "limit of \(TextLimit.characters) (\(TextLimit.why))")
+        }
+        for (i, label) in candidateLabels.enumerated() {
+            let length = try fill(label).unicodeScalars.count
+            guard length <= TextLimit.characters else {
+                throw ServerError.invalidField("\(labelsField)[\(i)]", "the label through the template is \(length) "
+                                               + "characters, more than the limit of \(TextLimit.characters) (\(TextLimit.why))")
             }
         }
     }
@@ -110,5 +124,22 @@ struct ClassificationRequest: Sendable {
             return "the template \"\(template)\" cannot be filled with a label: \(reason)"
         }
         return error.localizedDescription
+    }
+}
+
+/// The longest text the server embeds, in Unicode scalars: a label through its template, an embeddings input, a
+/// search query. The text towers read at most 64 (SigLIP) to 77 (CLIP) tokens and the rest is cut off, so a longer
+/// text only costs tokenizer time on the engine's thread, which every request shares; a template's width
+/// (`{:>1000000}`) would otherwise multiply a small body into gigabytes of text.
+enum TextLimit {
+    static let characters = 10_000
+    static let why = "the text tower reads its first 64 to 77 tokens only"
+
+    /// - Throws: `ServerError` 422 naming `field` for a longer text.
+    static func check(_ text: String, field: String) throws {
+        let length = text.unicodeScalars.count
+        guard length <= characters else {
+            throw ServerError.invalidField(field, "\(length) characters, more than the limit of \(characters) (\(why))")
+        }
     }
 }

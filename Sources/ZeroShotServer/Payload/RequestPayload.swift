@@ -44,8 +44,10 @@ enum RequestPayload {
     static func serverError(_ error: DecodingError) -> ServerError {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            let reason = (context.underlyingError.map { describe($0) } ?? context.debugDescription)
-            return .badRequest("the request body is not valid JSON: \(reason)")
+            // Foundation's decoder gives the syntax error's position only in an underlying error, when at all.
+            let reason = context.underlyingError.map { ": " + describe($0) } ?? ""
+            return .badRequest("the request body is not valid JSON\(reason); send a JSON object "
+                               + "(Content-Type: application/json)")
         case .dataCorrupted(let context):
             return .invalidField(fieldPath(context.codingPath), context.debugDescription)
         case .keyNotFound(let key, let context):
@@ -120,5 +122,26 @@ enum StringOrList: Decodable, Sendable, Equatable {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
                                                     debugDescription: "expected a string or a list of strings"))
         }
+    }
+}
+
+/// A JSON number that must be an integer (`top_k`, `dimensions`). Read through `Double`: Foundation's
+/// `JSONDecoder` reports a fraction or an out-of-range number for an `Int` field as a syntax error of the whole body,
+/// without naming the field.
+struct JSONInteger: Decodable, Sendable, Equatable {
+    let value: Int
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let number = try? container.decode(Double.self) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an integer"))
+        }
+        guard let value = Int(exactly: number) else {
+            let whole = number == number.rounded()
+            let shown = whole && abs(number) < 1e300 ? String(format: "%.0f", number) : "\(number)"
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "\(shown) is not an integer" + (whole ? " in range" : "")))
+        }
+        self.value = value
     }
 }

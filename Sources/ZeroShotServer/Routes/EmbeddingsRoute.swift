@@ -14,7 +14,8 @@ import ZeroShot
 /// Embeddings are L2-normalised (the classifier's). Tokens are the input_ids of each text as the text tower sees
 /// them (special tokens included, truncated to the model's length, no padding); images count 0.
 ///
-/// Errors: 422 for a missing, empty or over-long `input` (more than --max-labels items), an empty text, an unknown
+/// Errors: 422 for a missing, empty or over-long `input` (more than --max-labels items), an empty text or one over
+/// `TextLimit.characters` (10,000), an unknown
 /// `modality` or `encoding_format`, a `dimensions` other than the model's, an image input that is not a data: URI
 /// or URL; 400/413 for an image as in classification.
 enum EmbeddingsRoute {
@@ -23,7 +24,7 @@ enum EmbeddingsRoute {
         var input: StringOrList
         var modality: String?
         var encoding_format: String?
-        var dimensions: Int?
+        var dimensions: JSONInteger?
     }
 
     enum Modality: String { case text, image }
@@ -37,7 +38,7 @@ enum EmbeddingsRoute {
         let encoding = try choice(body.encoding_format ?? "float", field: "encoding_format", as: Encoding.self)
         let engine = state.engine
         let width = engine.classifier.model.embeddingWidth
-        if let dimensions = body.dimensions, dimensions != width {
+        if let dimensions = body.dimensions?.value, dimensions != width {
             throw ServerError.invalidField("dimensions", "\(dimensions), but this model's embeddings have \(width) "
                                            + "values and are not shortened; leave dimensions out")
         }
@@ -54,6 +55,7 @@ enum EmbeddingsRoute {
         if let empty = inputs.first(where: { $0.text.isEmpty }) {
             throw ServerError.invalidField(empty.field, "an empty string; give a text" + (modality == .image ? " (a data: URI)" : ""))
         }
+        if modality == .text { for input in inputs { try TextLimit.check(input.text, field: input.field) } }
         let embeddings: [[Float]]
         var tokens = 0
         switch modality {

@@ -19,13 +19,14 @@ import ZeroShot
 /// every request, and a different model is a 500 naming both (its embeddings cannot be compared). An index with
 /// nothing indexed yet gives `[]`.
 ///
-/// Errors: 404 without --db; 422 with neither `query` nor `image`, an empty `query`, `top_k` out of range or of the
+/// Errors: 404 without --db; 422 with neither `query` nor `image`, an empty `query` or one over
+/// `TextLimit.characters` (10,000), `top_k` out of range or of the
 /// wrong type; 400/413 for the image as in classification.
 enum SearchRoute {
     struct Body: Decodable {
         var query: String?
         var image: String?
-        var top_k: Int?
+        var top_k: JSONInteger?
     }
 
     static let defaultTopK = 10
@@ -38,7 +39,7 @@ enum SearchRoute {
         }
         let buffer = try await RequestPayload.collect(request, limit: configuration.maxBodyBytes)
         let body = try RequestPayload.decodeJSON(Body.self, from: buffer)
-        let topK = body.top_k ?? defaultTopK
+        let topK = body.top_k?.value ?? defaultTopK
         guard topKRange.contains(topK) else {
             throw ServerError.invalidField("top_k", "\(topK) is out of range: give \(topKRange.lowerBound) to \(topKRange.upperBound)")
         }
@@ -48,6 +49,7 @@ enum SearchRoute {
         if let query = body.query, query.allSatisfy(\.isWhitespace) {
             throw ServerError.invalidField("query", "empty; give words to search for")
         }
+        if let query = body.query { try TextLimit.check(query, field: "query") }
         let image = try body.image.map {
             try ImageReference.parse($0, field: "image", accepts: .base64DataURIOrURL, allowURLs: configuration.allowURLs)
         }
