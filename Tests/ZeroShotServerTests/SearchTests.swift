@@ -121,4 +121,22 @@ final class SearchTests: XCTestCase {
         let image = try server.request("GET", "/v1/images?path=x")
         XCTAssertEqual(image.status, 500, image.text)
     }
+
+    /// A row indexed from an http(s) URL is answered with a redirect to it (the server fetches nothing).
+    func testImagesRedirectsToAnIndexedURL() throws {
+        let bytes = try Data(contentsOf: pipelineImage("chelsea.jpg"))
+        let remote = try LoopbackServer { _ in .init(status: 200, headers: [("Content-Type", "image/jpeg")], body: bytes) }
+        defer { remote.stop() }
+        let folder = try XCTUnwrap(Self.indexed).folder
+        let db = folder.appendingPathComponent("urls.db").path
+        let url = remote.baseURL.appendingPathComponent("cat.jpg").absoluteString
+        let run = try ZeroshotProcess.run(["index", "--db", db, "--model", fixtureModel("tiny-f16").path, "--quiet", url])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let server = try PayloadServer.shared("tiny-f16-urls-db", model: "tiny-f16", index: db)
+        let fetches = remote.requests.count
+        let response = try server.request("GET", "/v1/images?path=" + url.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        XCTAssertEqual(response.status, 302, response.text)
+        XCTAssertEqual(response.headers["location"], url)
+        XCTAssertEqual(remote.requests.count, fetches)
+    }
 }
