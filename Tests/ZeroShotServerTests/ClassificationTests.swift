@@ -7,6 +7,11 @@ import ZeroShot
 /// `POST /v1/zero-shot-image-classification` over HTTP: the scores of `zeroshot classify` and of transformers'
 /// pipeline, both request bodies, every image spelling, and every fault named by field.
 final class ClassificationTests: XCTestCase {
+    override class func tearDown() {
+        PayloadServer.stopAll()
+        super.tearDown()
+    }
+
     static let route = "/v1/zero-shot-image-classification"
 
     func clip() throws -> PayloadServer { try PayloadServer.shared("tiny-f16", model: "tiny-f16") }

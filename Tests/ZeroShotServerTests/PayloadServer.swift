@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Hummingbird
+import TestSupport
 import ImageIndex
 import ZeroShot
 @testable import ZeroShotServer
@@ -14,9 +15,13 @@ let serverFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 func fixtureModel(_ name: String) -> URL { serverFixtures.appendingPathComponent("models/\(name)") }
 func pipelineImage(_ name: String) -> URL { serverFixtures.appendingPathComponent("pipeline/images/\(name)") }
 
-/// The inference routes served on 127.0.0.1 (an ephemeral port) by a Hummingbird application in the test process,
-/// with a fixture model: `APIRoutes.register` with a `ServerState` made as the server makes it. Requests go over
-/// loopback HTTP (URLSession); each has a 60 s timeout, so nothing can hang a test.
+/// A server of the inference routes on 127.0.0.1 with a fixture model, for the tests of the routes.
+///
+/// By default a real `zeroshot serve --port 0 --model DIR` process (`ServerProcess`), the configuration given as
+/// its flags; one per key, started on first use and stopped by `stopAll()` (each test class's `tearDown`).
+/// `inProcess: true` serves `APIRoutes` from a Hummingbird application in the test process instead, with a
+/// `ServerState` made here: for states the command refuses to start with (an index of another model). Requests go
+/// over loopback HTTP with timeouts, so nothing can hang a test.
 final class PayloadServer: @unchecked Sendable {
     struct Response {
         var status: Int
@@ -34,30 +39,74 @@ final class PayloadServer: @unchecked Sendable {
     }
 
     let port: Int
-    let state: ServerState
-    private let task: Task<Void, Error>
+    let model: String
+    private let process: ServerProcess?
+    private let task: Task<Void, Error>?
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var running: [String: PayloadServer] = [:]
 
-    /// One server per `key` for the whole test run (started on first use).
-    static func shared(_ key: String, model: String, index: String? = nil,
+    /// One server per `key` (started on first use, until `stopAll`).
+    static func shared(_ key: String, model: String, index: String? = nil, inProcess: Bool = false,
                        configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> PayloadServer {
         try lock.withLock {
             if let server = running[key] { return server }
-            let server = try PayloadServer(model: model, index: index, configure: configure)
+            let server = try PayloadServer(model: model, index: index, inProcess: inProcess, configure: configure)
             running[key] = server
             return server
         }
     }
 
-    init(model: String, index: String?, configure: (inout ServerConfiguration) -> Void) throws {
+    /// Stops every server process `shared` started (SIGTERM) and forgets every server.
+    static func stopAll() {
+        let servers = lock.withLock {
+            defer { running = [:] }
+            return Array(running.values)
+        }
+        for server in servers { server.stop() }
+    }
+
+    /// Stops a server process (SIGTERM). An in-process server is left to end with the test process: cancelling
+    /// its task only makes Hummingbird log errors about the interrupted listener.
+    func stop() {
+        process?.stop()
+    }
+
+    /// A classifier of the served model in the test process (for comparisons), loaded once per model.
+    var classifier: ZeroShotClassifier {
+        get throws {
+            try Self.lock.withLock {
+                if let loaded = Self.classifiers[model] { return loaded }
+                let loaded = try ZeroShotClassifier(directory: fixtureModel(model), options: .init(warn: { _ in }))
+                Self.classifiers[model] = loaded
+                return loaded
+            }
+        }
+    }
+    nonisolated(unsafe) private static var classifiers: [String: ZeroShotClassifier] = [:]
+
+    init(model: String, index: String?, inProcess: Bool, configure: (inout ServerConfiguration) -> Void) throws {
+        self.model = model
         var configuration = ServerConfiguration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configuration.model = fixtureModel(model).path
         configuration.indexPath = index
         configure(&configuration)
+        guard inProcess else {
+            let defaults = ServerConfiguration()
+            var arguments = ["--model", fixtureModel(model).path]
+            if let index { arguments += ["--db", index] }
+            if configuration.allowURLs { arguments.append("--allow-urls") }
+            if configuration.maxPixels != defaults.maxPixels { arguments += ["--max-pixels", "\(configuration.maxPixels)"] }
+            if configuration.maxBodyBytes != defaults.maxBodyBytes { arguments += ["--max-body-bytes", "\(configuration.maxBodyBytes)"] }
+            if configuration.maxLabels != defaults.maxLabels { arguments += ["--max-labels", "\(configuration.maxLabels)"] }
+            let process = try ServerProcess.start(arguments)
+            self.process = process
+            self.task = nil
+            self.port = process.port
+            return
+        }
         let classifier = try ZeroShotClassifier(
             directory: fixtureModel(model),
             options: .init(maxPixels: configuration.maxPixels, batchSize: configuration.maxBatch, warn: { _ in }))
@@ -65,22 +114,27 @@ final class PayloadServer: @unchecked Sendable {
                                      maxBatchWait: configuration.maxBatchWait, maxQueue: configuration.maxQueue)
         let imageIndex = try index.map { try ImageIndex(path: $0, create: false, readOnly: true) }
         let state = ServerState(configuration: configuration, engine: engine, index: imageIndex, modelName: model)
-        self.state = state
         let router = Router()
         APIRoutes.register(on: router, state: { state })
         let bound = BoundPort()
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in bound.set(channel.localAddress?.port ?? -1) })
-        task = Task { try await app.runService() }
+        let task = Task { try await app.runService() }
         guard let port = bound.wait(seconds: 30), port > 0 else {
             task.cancel()
             throw NSError(domain: "PayloadServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "the server did not start"])
         }
+        self.process = nil
+        self.task = task
         self.port = port
     }
 
     /// Sends a request and waits for the whole response.
     func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) throws -> Response {
+        if let process {
+            let response = try process.request(method, path, headers: headers, body: body, timeout: 60)
+            return Response(status: response.status, headers: response.headers, body: response.body)
+        }
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 60

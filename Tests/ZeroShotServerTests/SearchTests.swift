@@ -6,6 +6,11 @@ import ZeroShot
 
 /// `POST /v1/search` and `GET /v1/images` over an index made by `zeroshot index`.
 final class SearchTests: XCTestCase {
+    override class func tearDown() {
+        PayloadServer.stopAll()
+        super.tearDown()
+    }
+
     static let images = ["chelsea.jpg", "coffee_small.png", "rocket.jpg", "camera_gray.png"]
 
     /// A folder with four fixture photos and its index (made once per test run).
@@ -112,7 +117,8 @@ final class SearchTests: XCTestCase {
     /// models (the served model is checked against the index's fingerprint on every request).
     func testIndexOfAnotherModelIsRefused() throws {
         let (_, db) = try XCTUnwrap(Self.indexed)
-        let server = try PayloadServer.shared("gelu-db", model: "tiny-p16-gelu", index: db)
+        // In process: zeroshot serve itself refuses to start with it (ModelLoader checks the fingerprint too).
+        let server = try PayloadServer.shared("gelu-db", model: "tiny-p16-gelu", index: db, inProcess: true)
         let response = try server.postJSON("/v1/search", ["query": "a cat"])
         XCTAssertEqual(response.status, 500, response.text)
         let message = try XCTUnwrap(response.errorMessage)
