@@ -29,7 +29,8 @@ enum ClassificationRoute {
         let scoring = engine.classifier.model.scoring
         let warnings = (try? ZeroShotClassifier.candidateLabelWarnings(
             parsed.candidateLabels, hypothesisTemplate: parsed.hypothesisTemplate, scoring: scoring)) ?? []
-        for warning in warnings { logger.notice("candidate labels: \(warning)") }
+        // The client gets them as headers; the log has them at debug level (a busy server would repeat them).
+        for warning in warnings { logger.debug("candidate labels: \(warning)") }
         let bytes = try await ImageBytes.load(parsed.image, field: parsed.imageField, configuration: configuration)
         let predictions = try await APIResponse.inference("classification") {
             let prepared = try await engine.prepare(bytes, field: parsed.imageField)
