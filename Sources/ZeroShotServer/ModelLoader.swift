@@ -49,7 +49,7 @@ final class ModelLoader: Service, @unchecked Sendable {
                 self.lock.withLock { self.loaded = state }
                 ServerMetrics.setModelReady(true)
                 let seconds = ((ContinuousClock.now - start).inMilliseconds).rounded() / 1000
-                logger.info("model loaded", metadata: ["model": .string(state.modelName),
+                logger.notice("model loaded", metadata: ["model": .string(state.modelName),
                                                        "load_seconds": .stringConvertible(seconds)])
             case .failure(let error):
                 let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
