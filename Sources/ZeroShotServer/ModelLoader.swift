@@ -10,7 +10,7 @@ import ZeroShot
 /// Loading runs on a thread of its own (it reads and converts the checkpoint, which takes seconds), never on the
 /// event loop or the cooperative pool. A failure is logged (`{"msg":"model failed to load","error":...}`) and
 /// thrown from `run`, which ends the server with that error (exit status 1). On graceful shutdown the service
-/// returns after the HTTP server has drained (it is shut down after it).
+/// shuts the engine down after the HTTP server has drained (it is shut down after it).
 final class ModelLoader: Service, @unchecked Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
@@ -58,6 +58,8 @@ final class ModelLoader: Service, @unchecked Sendable {
             }
         }
         try? await gracefulShutdown()
+        // The HTTP server has drained (it is shut down first): the engine finishes what it holds and stops.
+        if let state = lock.withLock({ loaded }) { await state.engine.shutdown() }
     }
 
     /// Loads the classifier of `configuration` (and opens its index) as `zeroshot classify`/`search` do.

@@ -16,7 +16,9 @@ final class MetricsTests: XCTestCase {
         XCTAssertTrue(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = metrics.text
         for family in ["# TYPE zeroshot_requests_total counter", "# TYPE zeroshot_request_duration_seconds histogram",
-                       "# TYPE zeroshot_queue_depth gauge", "# TYPE zeroshot_model_ready gauge"] {
+                       "# TYPE zeroshot_queue_depth gauge", "# TYPE zeroshot_model_ready gauge",
+                       "# TYPE zeroshot_batch_size histogram", "# TYPE zeroshot_label_cache_hits_total counter",
+                       "# TYPE zeroshot_label_cache_misses_total counter"] {
             XCTAssertTrue(text.contains(family), "\(family) missing in\n\(text)")
         }
         XCTAssertTrue(text.contains("zeroshot_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 3"), text)
