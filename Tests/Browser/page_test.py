@@ -3,8 +3,9 @@
 
 Loads the page, uploads an image through the file input, types candidate labels, submits, and checks that the ranked
 labels in the DOM are the server's own JSON answer to the same multipart request: the same labels in the same order,
-each score as shown (percent, two decimals) and as kept in `data-score` (exact). A file that is not an image must show
-the server's JSON error message. Without --db the search section must stay hidden; with --db a text search must show
+each score as shown (percent, two decimals) and as kept in `data-score` (exact), and the server's warnings
+(Zeroshot-Warning headers) shown when it gives any. A file that is not an image must show the server's JSON error
+message. Without --db the search section must stay hidden; with --db a text search must show
 the server's own /v1/search answer (paths, order, scores) with a thumbnail loaded for every hit. The page must load
 nothing from anywhere but the server and log no browser errors. A screenshot of the final page is saved either way.
 
@@ -12,7 +13,8 @@ Needs selenium (pip), Debian's /usr/bin/chromium and /usr/bin/chromedriver; no n
 asked for a driver). Exit status 0 when every check passes, 1 with the failed checks on standard error.
 
     python page_test.py --url http://127.0.0.1:8080 --image cat.jpg --labels "cat, dog, car" \
-        --not-an-image notes.txt --screenshot page.png [--db --query "a cat"] [--api-key KEY]
+        --not-an-image notes.txt --screenshot page.png [--warning-template "a photo"] [--db --query "a cat"] \
+        [--api-key KEY]
 """
 
 import argparse
@@ -41,15 +43,16 @@ def check(condition, message):
         raise CheckFailed(message)
 
 
-def http(url, body=None, headers=None, method=None):
-    """(status, parsed JSON body or raw bytes) of one request; HTTP errors are answers, not exceptions."""
+def http(url, body=None, headers=None, method=None, with_headers=False):
+    """(status, parsed JSON body or raw bytes[, response headers]) of one request; HTTP errors are answers."""
     request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            status, data, ctype = response.status, response.read(), response.headers.get("Content-Type", "")
+            status, data, fields = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        status, data, ctype = error.code, error.read(), error.headers.get("Content-Type", "")
-    return status, (json.loads(data) if ctype.startswith("application/json") else data)
+        status, data, fields = error.code, error.read(), error.headers
+    parsed = json.loads(data) if fields.get("Content-Type", "").startswith("application/json") else data
+    return (status, parsed, fields) if with_headers else (status, parsed)
 
 
 def multipart(fields, file_field, file_name, file_bytes):
@@ -70,13 +73,13 @@ def auth(api_key):
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def classify_by_server(args, path):
+def classify_by_server(args, path, template):
     with open(path, "rb") as f:
         data = f.read()
-    fields = [("candidate_labels", args.labels), ("hypothesis_template", args.template)]
+    fields = [("candidate_labels", args.labels), ("hypothesis_template", template)]
     body, ctype = multipart(fields, "image", os.path.basename(path), data)
     return http(args.url + "/v1/zero-shot-image-classification", body,
-                {"Content-Type": ctype, "Accept": "application/json", **auth(args.api_key)}, "POST")
+                {"Content-Type": ctype, "Accept": "application/json", **auth(args.api_key)}, "POST", with_headers=True)
 
 
 def start_browser(args):
@@ -117,14 +120,35 @@ def check_ranking(driver, expected):
     return shown
 
 
-def wait_for_answer(driver, timeout, results_selector, error_id):
-    """Waits until the form shows results or an error; returns the error text ('' when results came)."""
-    def answered(d):
-        if d.find_element(By.ID, error_id).text:
-            return True
-        return bool(d.find_elements(By.CSS_SELECTOR, results_selector))
-    WebDriverWait(driver, timeout).until(answered)
+def submit_and_wait(driver, timeout, button_id, list_id, error_id):
+    """Clicks the submit button and waits for the answer: the list is `aria-busy` from the click (the handler sets
+    it before its first await) until results or an error are shown. Returns the error text ('' for results)."""
+    driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, timeout).until(lambda d: d.find_element(By.ID, list_id).get_attribute("aria-busy") is None
+                                         and not d.find_element(By.ID, button_id).get_attribute("disabled"))
     return driver.find_element(By.ID, error_id).text
+
+
+def classify_in_page(driver, args, template, log):
+    """Types `template`, submits the page's form (image and labels already there), and checks the ranking and the
+    warnings shown against the server's own answer to the same request."""
+    field = driver.find_element(By.ID, "template")
+    field.clear()
+    field.send_keys(template)
+    error = submit_and_wait(driver, args.timeout, "classify-submit", "results", "classify-error")
+    status, expected, fields = classify_by_server(args, args.image, template)
+    check(status == 200, f"the server answered the same request with {status}: {expected}")
+    check(error == "", f"the page shows an error: {error!r}")
+    shown = check_ranking(driver, expected)
+    log(f"ranked ({template!r}): " + ", ".join(f"{label} {text}" for label, text, _ in shown))
+    # The server's warnings (Zeroshot-Warning headers) are shown, and none when there are none.
+    warnings = fields.get_all("Zeroshot-Warning") or []
+    shown_warning = driver.find_element(By.ID, "classify-warning").text
+    check(all(w in shown_warning for w in warnings) and bool(shown_warning) == bool(warnings),
+          f"the page's warning {shown_warning!r}, the server's {warnings}")
+    if warnings:
+        log(f"warning shown: {shown_warning}")
+    return warnings
 
 
 def run(args, driver, log):
@@ -161,34 +185,27 @@ def run(args, driver, log):
     template = driver.find_element(By.ID, "template")
     check(template.get_attribute("value") == info["hypothesis_template"],
           f"template field {template.get_attribute('value')!r}, the server's default {info['hypothesis_template']!r}")
-    template.clear()
-    template.send_keys(args.template)
-    driver.find_element(By.ID, "classify-submit").click()
-    error = wait_for_answer(driver, args.timeout, "#results li", "classify-error")
-    status, expected = classify_by_server(args, args.image)
-    check(status == 200, f"the server answered the same request with {status}: {expected}")
-    check(error == "", f"the page shows an error: {error!r}")
-    shown = check_ranking(driver, expected)
-    log("ranked: " + ", ".join(f"{label} {text}" for label, text, _ in shown))
+    classify_in_page(driver, args, args.template, log)
+    if args.warning_template:
+        check(classify_in_page(driver, args, args.warning_template, log),
+              f"the server gave no warning for the template {args.warning_template!r}")
 
-    # A file that is not an image: the server's JSON error message, and no stale results.
+    # A file that is not an image: the server's JSON error message, and no stale results or warnings.
     if args.not_an_image:
-        status, answer = classify_by_server(args, args.not_an_image)
+        status, answer, _ = classify_by_server(args, args.not_an_image, args.template)
         check(400 <= status < 500 and isinstance(answer, dict) and "error" in answer,
               f"the server answered a non-image with {status}: {answer}")
         driver.find_element(By.ID, "image").send_keys(os.path.abspath(args.not_an_image))
-        driver.find_element(By.ID, "classify-submit").click()
-        WebDriverWait(driver, args.timeout).until(lambda d: d.find_element(By.ID, "classify-error").text)
-        error = driver.find_element(By.ID, "classify-error").text
+        error = submit_and_wait(driver, args.timeout, "classify-submit", "results", "classify-error")
         check(answer["error"]["message"] in error and str(status) in error,
               f"the page shows {error!r} for the server's {status} {answer['error']['message']!r}")
         check(not driver.find_elements(By.CSS_SELECTOR, "#results li"), "results of the previous image are still shown")
+        check(driver.find_element(By.ID, "classify-warning").text == "", "a warning of the previous answer is still shown")
         log(f"error shown: {error}")
         # Back to the image, so that the screenshot shows a ranking.
         driver.find_element(By.ID, "image").send_keys(os.path.abspath(args.image))
-        driver.find_element(By.ID, "classify-submit").click()
-        check(wait_for_answer(driver, args.timeout, "#results li", "classify-error") == "", "error after the retry")
-        check_ranking(driver, expected)
+    if args.not_an_image or args.warning_template:
+        classify_in_page(driver, args, args.template, log)
 
     # Search: shown only with an index.
     search = driver.find_element(By.ID, "search")
@@ -198,8 +215,7 @@ def run(args, driver, log):
         query = driver.find_element(By.ID, "query")
         query.send_keys(args.query)
         top_k = int(driver.find_element(By.ID, "top-k").get_attribute("value"))
-        driver.find_element(By.ID, "search-submit").click()
-        error = wait_for_answer(driver, args.timeout, "#search-results li", "search-error")
+        error = submit_and_wait(driver, args.timeout, "search-submit", "search-results", "search-error")
         status, hits = http(args.url + "/v1/search", json.dumps({"query": args.query, "top_k": top_k}).encode(),
                             {"Content-Type": "application/json", **auth(args.api_key)}, "POST")
         check(status == 200, f"the server answered the same search with {status}: {hits}")
@@ -233,6 +249,8 @@ def main():
     parser.add_argument("--image", required=True, help="an image file to classify")
     parser.add_argument("--labels", required=True, help="candidate labels as typed (comma-separated)")
     parser.add_argument("--template", default="This is a photo of {}.", help="the hypothesis template typed")
+    parser.add_argument("--warning-template", help="a template the server warns about (say without {}): the page must "
+                        "show the warning")
     parser.add_argument("--not-an-image", help="a file that is not an image: the page must show the server's error")
     parser.add_argument("--db", action="store_true", help="the server has an index: search must be shown and work")
     parser.add_argument("--query", default="a photo of a cat", help="the search text (with --db)")

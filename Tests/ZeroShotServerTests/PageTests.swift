@@ -32,7 +32,8 @@ final class PageTests: XCTestCase {
         ])
     }
 
-    /// With `--db`: classification, then a text search whose hits and thumbnails are the server's own answer.
+    /// With `--db`: classification (also with a template the server warns about: the warning shown), then a text
+    /// search whose hits and thumbnails are the server's own answer.
     func testPageSearchesTheIndex() throws {
         let python = try ExternalTools.python(importing: ["selenium"], browser: true)
         let db = try ExternalTools.photoIndex(self)
@@ -41,6 +42,7 @@ final class PageTests: XCTestCase {
         try runPage(server, python: python, [
             "--image", ExternalTools.fixture("pipeline/images/rocket.jpg").path,
             "--labels", "rocket,cat,coffee",
+            "--warning-template", "a photo",  // no {}: the server's warning is shown
             "--db", "--query", "a photo of a cat",
             "--screenshot", ExternalTools.artifacts.appendingPathComponent("page-search.png").path,
         ])
