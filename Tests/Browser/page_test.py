@@ -5,9 +5,10 @@ Loads the page, uploads an image through the file input, types candidate labels,
 labels in the DOM are the server's own JSON answer to the same multipart request: the same labels in the same order,
 each score as shown (percent, two decimals) and as kept in `data-score` (exact), and the server's warnings
 (Zeroshot-Warning headers) shown when it gives any. A file that is not an image must show the server's JSON error
-message. Without --db the search section must stay hidden; with --db a text search must show
-the server's own /v1/search answer (paths, order, scores) with a thumbnail loaded for every hit. The page must load
-nothing from anywhere but the server and log no browser errors. A screenshot of the final page is saved either way.
+message. Without --db the search section must stay hidden; with --db a text search must show the server's own
+/v1/search answer (paths, order, scores) with a thumbnail loaded for every hit, and so must a search by image alone
+with --search-image. The page must load nothing from anywhere but the server and log no browser errors. A screenshot
+of the final page is saved either way.
 
 Needs selenium (pip), Debian's /usr/bin/chromium and /usr/bin/chromedriver; no network (Selenium Manager is never
 asked for a driver). Exit status 0 when every check passes, 1 with the failed checks on standard error.
@@ -18,6 +19,7 @@ asked for a driver). Exit status 0 when every check passes, 1 with the failed ch
 """
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -99,6 +101,32 @@ def start_browser(args):
 def shown_percent(text):
     check(text.endswith("%"), f"a score is shown as {text!r}, not as a percentage")
     return float(text[:-1])
+
+
+def search_in_page(driver, args, body, log):
+    """Submits the page's search form (filled in already) and checks the hits shown against the server's own answer
+    to `body`: paths, order, scores, and a thumbnail loaded for each."""
+    error = submit_and_wait(driver, args.timeout, "search-submit", "search-results", "search-error")
+    status, hits = http(args.url + "/v1/search", json.dumps(body).encode(),
+                        {"Content-Type": "application/json", **auth(args.api_key)}, "POST")
+    check(status == 200, f"the server answered the same search with {status}: {hits}")
+    check(error == "", f"the page shows a search error: {error!r}")
+    check(len(hits) > 0, "the server found nothing: the index is empty")
+    items = driver.find_elements(By.CSS_SELECTOR, "#search-results li")
+    paths = [li.find_element(By.CSS_SELECTOR, ".path").text for li in items]
+    check(paths == [h["path"] for h in hits], f"paths in the page {paths} != the server's {[h['path'] for h in hits]}")
+    for li, hit in zip(items, hits):
+        check(float(li.get_attribute("data-score")) == hit["score"], f"{hit['path']}: score differs")
+        shown = li.find_element(By.CSS_SELECTOR, ".score").text
+        check(abs(float(shown) - hit["score"]) <= 0.00005 + 1e-12, f"{hit['path']}: shown {shown}, score {hit['score']!r}")
+    WebDriverWait(driver, args.timeout).until(lambda d: all(
+        li.get_attribute("data-thumb") for li in d.find_elements(By.CSS_SELECTOR, "#search-results li")))
+    failed = [li.find_element(By.CSS_SELECTOR, ".path").text for li in items
+              if li.get_attribute("data-thumb") != "loaded"
+              or not driver.execute_script("return arguments[0].naturalWidth > 0",
+                                           li.find_element(By.CSS_SELECTOR, ".thumb"))]
+    check(not failed, f"thumbnails not shown for {failed}")
+    log(f"search {sorted(k for k in body if k != 'top_k')}: {len(hits)} hits, first {hits[0]['path']} {hits[0]['score']}")
 
 
 def check_ranking(driver, expected):
@@ -215,27 +243,14 @@ def run(args, driver, log):
         query = driver.find_element(By.ID, "query")
         query.send_keys(args.query)
         top_k = int(driver.find_element(By.ID, "top-k").get_attribute("value"))
-        error = submit_and_wait(driver, args.timeout, "search-submit", "search-results", "search-error")
-        status, hits = http(args.url + "/v1/search", json.dumps({"query": args.query, "top_k": top_k}).encode(),
-                            {"Content-Type": "application/json", **auth(args.api_key)}, "POST")
-        check(status == 200, f"the server answered the same search with {status}: {hits}")
-        check(error == "", f"the page shows a search error: {error!r}")
-        check(len(hits) > 0, "the server found nothing: the index is empty")
-        items = driver.find_elements(By.CSS_SELECTOR, "#search-results li")
-        paths = [li.find_element(By.CSS_SELECTOR, ".path").text for li in items]
-        check(paths == [h["path"] for h in hits], f"paths in the page {paths} != the server's {[h['path'] for h in hits]}")
-        for li, hit in zip(items, hits):
-            check(float(li.get_attribute("data-score")) == hit["score"], f"{hit['path']}: score differs")
-            check(abs(float(li.find_element(By.CSS_SELECTOR, ".score").text) - hit["score"]) <= 0.00005 + 1e-12,
-                  f"{hit['path']}: shown {li.find_element(By.CSS_SELECTOR, '.score').text}, score {hit['score']!r}")
-        WebDriverWait(driver, args.timeout).until(lambda d: all(
-            li.get_attribute("data-thumb") for li in d.find_elements(By.CSS_SELECTOR, "#search-results li")))
-        failed = [li.find_element(By.CSS_SELECTOR, ".path").text for li in items
-                  if li.get_attribute("data-thumb") != "loaded"
-                  or not driver.execute_script("return arguments[0].naturalWidth > 0",
-                                               li.find_element(By.CSS_SELECTOR, ".thumb"))]
-        check(not failed, f"thumbnails not shown for {failed}")
-        log(f"search: {len(hits)} hits, first {hits[0]['path']}")
+        search_in_page(driver, args, {"query": args.query, "top_k": top_k}, log)
+        if args.search_image:
+            # By image alone: the page sends the file as a data: URI; the server is asked with its base64.
+            query.clear()
+            driver.find_element(By.ID, "search-image").send_keys(os.path.abspath(args.search_image))
+            with open(args.search_image, "rb") as f:
+                image = base64.b64encode(f.read()).decode()
+            search_in_page(driver, args, {"image": image, "top_k": top_k}, log)
 
     # Self-contained: every resource came from the server itself.
     resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
@@ -254,6 +269,7 @@ def main():
     parser.add_argument("--not-an-image", help="a file that is not an image: the page must show the server's error")
     parser.add_argument("--db", action="store_true", help="the server has an index: search must be shown and work")
     parser.add_argument("--query", default="a photo of a cat", help="the search text (with --db)")
+    parser.add_argument("--search-image", help="with --db, then search by this image alone")
     parser.add_argument("--api-key", help="the server's --api-key, typed into the page's key field")
     parser.add_argument("--screenshot", required=True, help="where to save a PNG of the page at the end")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for each answer")

@@ -33,7 +33,7 @@ final class PageTests: XCTestCase {
     }
 
     /// With `--db`: classification (also with a template the server warns about: the warning shown), then a text
-    /// search whose hits and thumbnails are the server's own answer.
+    /// search and a search by image whose hits and thumbnails are the server's own answers.
     func testPageSearchesTheIndex() throws {
         let python = try ExternalTools.python(importing: ["selenium"], browser: true)
         let db = try ExternalTools.photoIndex(self)
@@ -43,7 +43,7 @@ final class PageTests: XCTestCase {
             "--image", ExternalTools.fixture("pipeline/images/rocket.jpg").path,
             "--labels", "rocket,cat,coffee",
             "--warning-template", "a photo",  // no {}: the server's warning is shown
-            "--db", "--query", "a photo of a cat",
+            "--db", "--query", "a photo of a cat", "--search-image", ExternalTools.fixture("pipeline/images/coffee.webp").path,
             "--screenshot", ExternalTools.artifacts.appendingPathComponent("page-search.png").path,
         ])
     }
