@@ -137,6 +137,22 @@ final class EngineTests: XCTestCase {
         await engine.shutdown()
     }
 
+    /// An image over the classifier's pixel limit is refused with 413 naming the field, before any model work.
+    func testTooManyPixelsIs413() async throws {
+        let classifier = try ZeroShotClassifier(directory: engineFixtureModel(), options: .init(maxPixels: 1000, warn: { _ in }))
+        let engine = InferenceEngine(classifier: classifier, maxBatch: 4, maxBatchWait: .milliseconds(1), maxQueue: 4,
+                                     prepareConcurrency: 1, observer: .none)
+        do {
+            _ = try await engine.prepare(try engineFixtureImage("chelsea.jpg"), field: "image")
+            XCTFail("an image over maxPixels was decoded")
+        } catch let error as ServerError {
+            XCTAssertEqual(error.status, .contentTooLarge)
+            XCTAssertTrue(error.message.hasPrefix("image: "), error.message)
+        }
+        XCTAssertEqual(engine.queueDepth, 0)
+        await engine.shutdown()
+    }
+
     /// Label and image calls at the same time: each text embedding is the classifier's, each image is embedded, and
     /// the label cache reports its misses then its hits.
     func testTextAndImageCallsTogether() async throws {
@@ -185,7 +201,7 @@ final class EngineTests: XCTestCase {
         let b = Task { try await engine.imageEmbedding(tower.image(2)) }
         try await eventually { engine.queueDepth == 2 }
         do {
-            _ = try await engine.imageEmbedding(tower.image(3))
+            _ = try await withDeadline(seconds: 5) { try await engine.imageEmbedding(tower.image(3)) }
             XCTFail("a call past maxQueue was queued")
         } catch let error as ServerError {
             XCTAssertEqual(error.status, .serviceUnavailable)
@@ -194,7 +210,7 @@ final class EngineTests: XCTestCase {
         }
         // Text calls count against the same queue.
         do {
-            _ = try await engine.textEmbeddings(["not cached yet"])
+            _ = try await withDeadline(seconds: 5) { try await engine.textEmbeddings(["not cached yet"]) }
             XCTFail("a text call past maxQueue was queued")
         } catch let error as ServerError {
             XCTAssertEqual(error.status, .serviceUnavailable)
@@ -228,6 +244,7 @@ final class EngineTests: XCTestCase {
         let c = Task { try await engine.imageEmbedding(tower.image(9)) }
         try await eventually { engine.queueDepth == 2 }
         tower.release()
+        _ = try await withDeadline(seconds: 10) { try await c.value }
         let first = try await a.value, third = try await c.value
         XCTAssertEqual(first.embedding, [1])
         XCTAssertEqual(third.embedding, [9])
@@ -307,7 +324,7 @@ final class EngineTests: XCTestCase {
         }
         try await eventually { engine.isShuttingDown }
         do {
-            _ = try await engine.imageEmbedding(tower.image(5))
+            _ = try await withDeadline(seconds: 5) { try await engine.imageEmbedding(tower.image(5)) }
             XCTFail("a call was queued during shutdown")
         } catch let error as ServerError {
             XCTAssertEqual(error.status, .serviceUnavailable)
@@ -365,17 +382,36 @@ private func eventually(_ condition: @Sendable () -> Bool, file: StaticString = 
 
 private struct DeadlineExceeded: Error {}
 
-/// `body`'s result, or `DeadlineExceeded` after `seconds` (so that a hang fails instead of blocking the suite).
+/// `body`'s result, or `DeadlineExceeded` after `seconds` (so that a hang fails instead of blocking the suite; a
+/// body that ignores cancellation is left running).
 private func withDeadline<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
+    let work = Task { try await body() }
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        let once = ResumeOnce(continuation)
+        Task { once.resume(with: await work.result) }
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            work.cancel()
+            once.resume(with: .failure(DeadlineExceeded()))
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
-        return value
+    }
+}
+
+/// Resumes a continuation with the first result given.
+private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Error>?
+
+    init(_ continuation: CheckedContinuation<T, Error>) {
+        self.continuation = continuation
+    }
+
+    func resume(with result: Result<T, Error>) {
+        lock.lock()
+        let continuation = self.continuation
+        self.continuation = nil
+        lock.unlock()
+        continuation?.resume(with: result)
     }
 }
 
