@@ -288,6 +288,42 @@ final class EngineTests: XCTestCase {
         await engine.shutdown()
     }
 
+    /// Decoding runs on worker threads, never more than `prepareConcurrency` at a time and never on the engine
+    /// thread; a prepare call cancelled while it waits for a worker is never run.
+    func testPrepareIsBoundedAndOffTheEngineThread() async throws {
+        let tower = StandInTower()
+        let engine = try tower.engine(maxBatch: 1, maxQueue: 16, prepareConcurrency: 2)
+        // The engine thread is busy with a held batch meanwhile: decoding does not wait for it.
+        let held = Task { try await engine.imageEmbedding(tower.image(1)) }
+        try await eventually { tower.runs.entries == ["1"] }
+        let probe = PrepareProbe()
+        let image = tower.image(2)
+        let calls = (0..<6).map { i in
+            Task { try await engine.queue.submitPrepare { probe.run(i, image) } }
+        }
+        try await eventually { probe.started.count == 2 }
+        // The others wait for a worker; cancel one of them.
+        try await eventually { engine.queueDepth == 7 }
+        let waiting = (0..<6).first { !probe.started.contains($0) }!
+        calls[waiting].cancel()
+        probe.open()
+        for (i, call) in calls.enumerated() {
+            let result = await call.result
+            if i == waiting {
+                XCTAssertThrowsError(try result.get()) { XCTAssertTrue($0 is CancellationError, "\($0)") }
+            } else {
+                XCTAssertNoThrow(try result.get())
+            }
+        }
+        XCTAssertEqual(probe.started.count, 5)
+        XCTAssertFalse(probe.started.contains(waiting))
+        XCTAssertLessThanOrEqual(probe.mostAtOnce, 2)
+        XCTAssertEqual(probe.threadNames.filter { $0 == "zeroshot-engine" }, [])
+        tower.release()
+        _ = try await held.value
+        await engine.shutdown()
+    }
+
     /// Text jobs queued while a batch runs go before the images queued ahead of them.
     func testTextJobsRunBetweenBatches() async throws {
         let tower = StandInTower()
@@ -455,14 +491,14 @@ private final class StandInTower: @unchecked Sendable {
     }
 
     func engine(maxBatch: Int, maxQueue: Int, hold: Bool = true, wait: Duration = .milliseconds(1),
-                observer: InferenceEngine.Observer = .none,
+                prepareConcurrency: Int? = nil, observer: InferenceEngine.Observer = .none,
                 trace: (@Sendable (String) -> Void)? = nil) throws -> InferenceEngine {
         let classifier = try engineFixtureClassifier()
         perImage = 3 * classifier.model.imageSize * classifier.model.imageSize
         held = !hold
         let perImage = self.perImage
         return InferenceEngine(classifier: classifier, maxBatch: maxBatch, maxBatchWait: wait, maxQueue: maxQueue,
-                               prepareConcurrency: nil, observer: observer, embed: { [self] pixels, count in
+                               prepareConcurrency: prepareConcurrency, observer: observer, embed: { [self] pixels, count in
             let markers = (0..<count).map { pixels[$0 * perImage] }
             runs.append(markers.map { String(Int($0)) }.joined(separator: ","))
             lock.lock()
@@ -473,6 +509,37 @@ private final class StandInTower: @unchecked Sendable {
             if let failing, markers.contains(failing) { throw StandInFailure() }
             return markers.map { [$0] }
         }, trace: trace)
+    }
+}
+
+/// Prepare work that records which calls started, how many ran at once and on which threads, and holds each call
+/// until `open()`.
+private final class PrepareProbe: @unchecked Sendable {
+    private let lock = NSLock()
+    private let gate = DispatchSemaphore(value: 0)
+    private var startedList: [Int] = []
+    private var running = 0
+    private var most = 0
+    private var names: [String] = []
+
+    var started: [Int] { lock.withLock { startedList } }
+    var mostAtOnce: Int { lock.withLock { most } }
+    var threadNames: [String] { lock.withLock { names } }
+
+    func open() { gate.signal() }
+
+    func run(_ i: Int, _ image: InferenceEngine.PreparedImage) -> InferenceEngine.PreparedImage {
+        lock.withLock {
+            startedList.append(i)
+            running += 1
+            most = max(most, running)
+            names.append(Thread.current.name ?? "")
+        }
+        // Held until opened; then each call lets the next one through.
+        gate.wait()
+        gate.signal()
+        lock.withLock { running -= 1 }
+        return image
     }
 }
 

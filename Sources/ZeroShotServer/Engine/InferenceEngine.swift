@@ -36,7 +36,7 @@ public final class InferenceEngine: Sendable {
     public let maxQueue: Int
     /// Most images decoded and preprocessed at a time.
     public let prepareConcurrency: Int
-    private let queue: EngineQueue
+    let queue: EngineQueue
     private let cacheCounts = CacheCounts()
 
     /// Where the engine reports what it does, for metrics. The closures are called on the engine's and the callers'
