@@ -68,27 +68,21 @@ public enum ZeroShotServer {
         logger.notice("stopped")
     }
 
-    /// Logs `{"msg":"shutting down","grace_seconds"}` when the graceful shutdown begins, around `body`.
+    /// Logs `{"msg":"shutting down","signal","grace_seconds"}` when SIGTERM or SIGINT arrives during `body` (the
+    /// `ServiceGroup` in `body` handles the signal itself).
     private static func withGracefulShutdownLogged(_ logger: Logger, _ configuration: ServerConfiguration,
                                                    _ body: () async throws -> Void) async throws {
-        let (signals, continuation) = AsyncStream<Int32>.makeStream()
-        let watcher = Task {
-            for await signal in signals {
-                logger.notice("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
-                                                        "grace_seconds": .stringConvertible(configuration.shutdownGracePeriod.inMilliseconds / 1000)])
-            }
-        }
+        let grace = configuration.shutdownGracePeriod.inMilliseconds / 1000
         let sources = [SIGTERM, SIGINT].map { signal in
             let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler { continuation.yield(signal) }
+            source.setEventHandler {
+                logger.notice("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
+                                                          "grace_seconds": .stringConvertible(grace)])
+            }
             source.resume()
             return source
         }
-        defer {
-            sources.forEach { $0.cancel() }
-            continuation.finish()
-            watcher.cancel()
-        }
+        defer { sources.forEach { $0.cancel() } }
         try await body()
     }
 

@@ -48,7 +48,7 @@ final class TimeoutTests: XCTestCase {
     func testTricklingBodyIsCutOff() throws {
         // A body the route reads: the request cannot be answered before the body is complete.
         let head = "POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
-        let body = "{\"input\": \"" + String(repeating: "a", count: 26) + "\"}"
+        let body = "{\"input\": \"" + String(repeating: "a", count: 27) + "\"}"
         XCTAssertEqual(body.utf8.count, 40)
         let (closed, answer) = try trickle([head] + body.map(String.init), pause: 0.1)
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 408"), answer)
