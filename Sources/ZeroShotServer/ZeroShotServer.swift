@@ -32,9 +32,11 @@ public enum ZeroShotServer {
         let loader = ModelLoader(configuration: configuration, logger: logger)
         let router = makeRouter(configuration, loader: loader, logger: logger)
 
-        // Hummingbird's own logs (connection errors, ...) only from warning up: the request lines are ours.
+        // Hummingbird's and ServiceLifecycle's own lines only at debug and trace level (ZEROSHOT_LOG_LEVEL): the
+        // request, lifecycle and error lines are ours, and theirs repeat them (a failed load is followed by the
+        // server's cancellation errors).
         var frameworkLogger = logger
-        frameworkLogger.logLevel = max(logger.logLevel, .warning)
+        frameworkLogger.logLevel = logger.logLevel <= .debug ? logger.logLevel : .critical
         let requestTimeout = TimeAmount(configuration.requestTimeout)
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         let app = Application(

@@ -1,7 +1,9 @@
 import Foundation
+import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// Hummingbird's HTTP/1.1 child channel (`HTTP1Channel`, with its idle timeout) plus a request deadline and a
@@ -12,7 +14,8 @@ import NIOHTTPTypes
 ///   the client gets `408` with a JSON error body and `Connection: close` if no response to it has begun, and the
 ///   connection is closed. A handler after the HTTP decoder could not do this: it sees nothing until the whole
 ///   head has arrived.
-/// - `RequestProgressHandler`, after the HTTP codec, tells it where requests end and responses begin; when a
+/// - `RequestProgressHandler`, after the HTTP codec, tells it where requests end and responses begin, and answers a
+///   request that cannot be parsed with a JSON 400; when a
 ///   response ends before its request's body has been received (a 413 for a body over the limit, a 401, ...), it
 ///   closes the connection (output first, then the whole connection after a short linger, reading and dropping what
 ///   the client still sends, so that the client reads the response instead of a reset) rather than letting
@@ -159,16 +162,41 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPResponsePart
 
     let deadline: RequestDeadlineHandler
+    /// Requests whose head was decoded and whose response has not ended.
+    private var outstanding = 0
 
     init(deadline: RequestDeadlineHandler) { self.deadline = deadline }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: deadline.requestBegan()
+        case .head:
+            outstanding += 1
+            deadline.requestBegan()
         case .body: break
         case .end: deadline.requestEnded()
         }
         context.fireChannelRead(data)
+    }
+
+    /// A request line or header block that is not HTTP/1.1 (or over the header limits), while no request is being
+    /// answered: 400 with the JSON error body, then close. (Hummingbird would answer 400 with an empty body.) A
+    /// parse error inside a request being answered goes on to Hummingbird.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parseError = error as? HTTPParserError, outstanding == 0 else {
+            context.fireErrorCaught(error)
+            return
+        }
+        outstanding += 1
+        deadline.requestBegan()
+        let body = "{\"error\":{\"message\":\(jsonString("the request is not valid HTTP/1.1: \(parseError)")),"
+            + "\"type\":\"invalid_request_error\"}}\n"
+        let head = HTTPResponse(status: .badRequest, headerFields: [
+            .contentType: "application/json; charset=utf-8", .contentLength: String(body.utf8.count), .connection: "close",
+        ])
+        write(context: context, data: wrapOutboundOut(.head(head)), promise: nil)
+        write(context: context, data: wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
+        write(context: context, data: wrapOutboundOut(.end(nil)), promise: nil)
+        context.flush()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -179,6 +207,7 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .body:
             context.write(data, promise: promise)
         case .end:
+            outstanding = max(0, outstanding - 1)
             context.write(data, promise: promise)
             if deadline.isReceiving {
                 // The response is complete but the request's body is not: close rather than drain it.
