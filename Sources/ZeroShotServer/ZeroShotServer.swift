@@ -20,7 +20,8 @@ public enum ZeroShotServer {
     ///    `configuration.shutdownGracePeriod`), then returns.
     ///
     /// Each request goes through, outermost first: the request log and metrics (`RequestLogMiddleware`), JSON errors
-    /// (`ErrorMiddleware`), the API key (`AuthMiddleware`, with `apiKey`), the body limit (`BodyLimitMiddleware`), and
+    /// (`ErrorMiddleware`), cancellation when the client goes away (`DisconnectMiddleware`), the API key
+    /// (`AuthMiddleware`, with `apiKey`), the body limit (`BodyLimitMiddleware`), and
     /// 405 for a known path with another method (`MethodNotAllowedMiddleware`). Connections have the request deadline
     /// and idle timeout of `TimedHTTP1Channel`.
     ///
@@ -96,6 +97,7 @@ public enum ZeroShotServer {
         // Middlewares apply to the routes registered after them.
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: DisconnectMiddleware())
         if let key = configuration.apiKey { router.add(middleware: AuthMiddleware(key: key)) }
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         router.add(middleware: MethodNotAllowedMiddleware(routes: routes))

@@ -178,6 +178,17 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelRead(data)
     }
 
+    /// The client closed its side while a request is being answered: it has gone away (as nginx's 499), so the
+    /// connection is closed, which cancels the route (`DisconnectMiddleware`) and frees its queue slot. Otherwise the
+    /// event goes on (Hummingbird ends the connection).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event, outstanding > 0 {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     /// A request line or header block that is not HTTP/1.1 (or over the header limits), while no request is being
     /// answered: 400 with the JSON error body, then close. (Hummingbird would answer 400 with an empty body.) A
     /// parse error inside a request being answered goes on to Hummingbird.
