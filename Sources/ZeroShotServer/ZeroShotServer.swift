@@ -25,7 +25,7 @@ public enum ZeroShotServer {
     /// 405 for a known path with another method (`MethodNotAllowedMiddleware`). Connections have the request deadline
     /// and idle timeout of `TimedHTTP1Channel`.
     ///
-    /// - Throws: the model's loading error (after logging it), or an error binding the address.
+    /// - Throws: the model's loading error (after logging it), or `ListenError` when the address cannot be bound.
     public static func run(_ configuration: ServerConfiguration, logger: Logger) async throws {
         ServerMetrics.bootstrap()
         ServerMetrics.setModelReady(false)
@@ -65,8 +65,12 @@ public enum ZeroShotServer {
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
         groupConfiguration.maximumCancellationDuration = .seconds(5)
-        try await withGracefulShutdownLogged(logger, configuration) {
-            try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await withGracefulShutdownLogged(logger, configuration) {
+                try await ServiceGroup(configuration: groupConfiguration).run()
+            }
+        } catch where !loader.hasListened {
+            throw ListenError(host: configuration.host, port: configuration.port, underlying: error)
         }
         logger.notice("stopped")
     }
@@ -106,6 +110,18 @@ public enum ZeroShotServer {
         APIRoutes.register(on: router, state: { try loader.state() })
         routes.fill(from: router)
         return router
+    }
+}
+
+/// The server could not listen on `host:port` (address in use, not an address of this machine, a privileged port).
+public struct ListenError: Error, LocalizedError {
+    public let host: String
+    public let port: Int
+    public let underlying: Error
+
+    public var errorDescription: String? {
+        let reason = (underlying as? LocalizedError)?.errorDescription ?? "\(underlying)"
+        return "cannot listen on \(host):\(port): \(reason)"
     }
 }
 

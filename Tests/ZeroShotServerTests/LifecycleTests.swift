@@ -91,4 +91,14 @@ final class LifecycleTests: XCTestCase {
         let depth = try queueDepth()
         XCTAssertTrue(["0", "0.0"].contains(depth ?? ""), "queue depth \(depth ?? "missing") after the client went away")
     }
+
+    func testAPortInUseIsAnError() throws {
+        let first = try ServerProcess.start(ServeFixtures.arguments())
+        defer { first.stop() }
+        XCTAssertThrowsError(try ServerProcess.start(ServeFixtures.arguments(["--port", String(first.port)]))) { error in
+            guard case ServerProcess.Failure.exited(let status, _, let stderr) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(status, 1)
+            XCTAssertTrue(stderr.contains("cannot listen on 127.0.0.1:\(first.port)"), stderr)
+        }
+    }
 }
