@@ -36,7 +36,7 @@ public final class InferenceEngine: Sendable {
     public let maxQueue: Int
     /// Most images decoded and preprocessed at a time.
     public let prepareConcurrency: Int
-    private let queue: EngineQueue
+    let queue: EngineQueue
     private let cacheCounts = CacheCounts()
 
     /// Where the engine reports what it does, for metrics. The closures are called on the engine's and the callers'
@@ -49,13 +49,17 @@ public final class InferenceEngine: Sendable {
         /// New hits and misses of the classifier's in-memory text-embedding cache (`textCacheStatistics`) since
         /// the previous report, after each text call.
         public var labelCache: @Sendable (_ hits: Int, _ misses: Int) -> Void
+        /// Called once as the engine starts (e.g. to make metrics that exist before their first value).
+        public var start: @Sendable () -> Void
 
         public init(batch: @escaping @Sendable (Int) -> Void = { _ in },
                     queueDepth: @escaping @Sendable (Int) -> Void = { _ in },
-                    labelCache: @escaping @Sendable (_ hits: Int, _ misses: Int) -> Void = { _, _ in }) {
+                    labelCache: @escaping @Sendable (_ hits: Int, _ misses: Int) -> Void = { _, _ in },
+                    start: @escaping @Sendable () -> Void = {}) {
             self.batch = batch
             self.queueDepth = queueDepth
             self.labelCache = labelCache
+            self.start = start
         }
 
         /// Reports nothing.
@@ -64,13 +68,20 @@ public final class InferenceEngine: Sendable {
         /// Reports to swift-metrics' bootstrapped factory (nothing before `MetricsSystem.bootstrap`): the recorder
         /// `zeroshot_batch_size` (a histogram with Prometheus), the gauge `zeroshot_queue_depth`, the counters
         /// `zeroshot_label_cache_hits_total` and `zeroshot_label_cache_misses_total`. The handles are made at each
-        /// report, so the metrics system may be bootstrapped after the engine is made.
+        /// report, so the metrics system may be bootstrapped after the engine is made; the four are made (the
+        /// gauge set to 0) as the engine starts, so that they are exported before the first request.
         public static let metrics = Observer(
             batch: { Recorder(label: "zeroshot_batch_size").record($0) },
             queueDepth: { Gauge(label: "zeroshot_queue_depth").record($0) },
             labelCache: { hits, misses in
-                if hits > 0 { Counter(label: "zeroshot_label_cache_hits_total").increment(by: hits) }
-                if misses > 0 { Counter(label: "zeroshot_label_cache_misses_total").increment(by: misses) }
+                Counter(label: "zeroshot_label_cache_hits_total").increment(by: hits)
+                Counter(label: "zeroshot_label_cache_misses_total").increment(by: misses)
+            },
+            start: {
+                _ = Recorder(label: "zeroshot_batch_size")
+                Gauge(label: "zeroshot_queue_depth").record(0)
+                _ = Counter(label: "zeroshot_label_cache_hits_total")
+                _ = Counter(label: "zeroshot_label_cache_misses_total")
             })
     }
 
@@ -104,6 +115,7 @@ public final class InferenceEngine: Sendable {
         queue = EngineQueue(maxBatch: maxBatch, maxBatchWait: maxBatchWait, maxQueue: maxQueue,
                             prepareLimit: self.prepareConcurrency, observer: observer, embed: embed, trace: trace)
         cacheCounts.reset(to: classifier.textCacheStatistics)
+        observer.start()
         queue.start()
     }
 
