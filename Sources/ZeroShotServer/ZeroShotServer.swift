@@ -44,7 +44,10 @@ public enum ZeroShotServer {
             router: router,
             server: HTTPServerBuilder { responder in
                 TimedHTTP1Channel(responder: responder, requestTimeout: requestTimeout, idleTimeout: idleTimeout,
-                                  linger: .seconds(2))
+                                  linger: .seconds(2)) { status, route, duration in
+                    RequestLogMiddleware<ServerRequestContext>.record(logger, method: "", route: route, path: "",
+                                                                      status: status, duration: duration, batchSize: nil)
+                }
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zeroshot"),
             onServerRunning: { channel in

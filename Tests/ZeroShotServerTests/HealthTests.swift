@@ -121,7 +121,11 @@ final class HealthTests: XCTestCase {
             XCTAssertEqual(response.error?.type, "invalid_request_error", response.text)
             XCTAssertTrue(connection.closedByPeer(within: 4))
         }
-        // The server still answers.
+        // The server still answers; the three are logged and counted.
         XCTAssertEqual(try server.request("GET", "/healthz").status, 200)
+        let rejected = server.logLines.filter { $0["msg"] as? String == "request" && $0["route"] as? String == "BadRequest" }
+        XCTAssertEqual(rejected.map { $0["status"] as? Int }, [400, 400, 400])
+        XCTAssertTrue(try server.request("GET", "/metrics").text
+            .contains("zeroshot_requests_total{route=\"BadRequest\",method=\"\",status=\"400\"} 3"))
     }
 }

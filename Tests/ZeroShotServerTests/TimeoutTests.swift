@@ -43,6 +43,8 @@ final class TimeoutTests: XCTestCase {
         XCTAssertTrue(answer.contains("--request-timeout"), answer)
         // 1 s deadline (+ the short linger before the whole connection closes); all of it would take 6 s.
         XCTAssertLessThan(try XCTUnwrap(closed), 4.5)
+        let line = try self.server.waitForLogLine { $0["msg"] as? String == "request" && $0["status"] as? Int == 408 }
+        XCTAssertEqual(line?["route"] as? String, "RequestTimeout")
     }
 
     func testTricklingBodyIsCutOff() throws {

@@ -28,9 +28,12 @@ struct TimedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let idleTimeout: TimeAmount?
     /// How long a closing connection still reads (and drops) what the client sends after the response.
     let linger: TimeAmount
+    /// Told of each request answered here, never reaching the router (status 400 or 408, `route` `BadRequest` or
+    /// `RequestTimeout`, time since its first byte), for the request log and metrics.
+    let rejected: @Sendable (_ status: Int, _ route: String, _ duration: Duration) -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let deadline = RequestDeadlineHandler(timeout: requestTimeout, linger: linger)
+        let deadline = RequestDeadlineHandler(timeout: requestTimeout, linger: linger, rejected: rejected)
         let progress = NIOLoopBound(RequestProgressHandler(deadline: deadline), eventLoop: channel.eventLoop)
         do {
             try channel.pipeline.syncOperations.addHandler(deadline, position: .first)
@@ -56,7 +59,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     let timeout: TimeAmount
     let linger: TimeAmount
+    let rejected: @Sendable (_ status: Int, _ route: String, _ duration: Duration) -> Void
     private var context: ChannelHandlerContext?
+    /// When the current request's first byte arrived.
+    private var started = ContinuousClock.now
+    /// The current request's head was decoded (the router has it).
+    var headDecoded = false
     private var timer: Scheduled<Void>?
     /// A request has begun (a byte arrived, or a head was decoded) and its end has not been decoded.
     private var receiving = false
@@ -65,9 +73,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// The connection is closing: what arrives is dropped.
     private var discarding = false
 
-    init(timeout: TimeAmount, linger: TimeAmount) {
+    init(timeout: TimeAmount, linger: TimeAmount,
+         rejected: @escaping @Sendable (_ status: Int, _ route: String, _ duration: Duration) -> Void) {
         self.timeout = timeout
         self.linger = linger
+        self.rejected = rejected
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -99,6 +109,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         if !receiving {
             receiving = true
             responseStarted = false
+            headDecoded = false
+            started = .now
             startTimer()
         }
     }
@@ -108,6 +120,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         receiving = false
         timer?.cancel()
         timer = nil
+    }
+
+    /// Tells `rejected` of the current request.
+    func reportRejected(_ status: Int, _ route: String) {
+        rejected(status, route, ContinuousClock.now - started)
     }
 
     /// Whether the current request is still being received.
@@ -133,6 +150,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
             responseStarted = true
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: head + body)), promise: nil)
+            // A request whose head the router has is logged by the router (its body read fails).
+            if !headDecoded { rejected(408, "RequestTimeout", ContinuousClock.now - started) }
         }
         closeAfterLinger()
     }
@@ -172,6 +191,7 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .head:
             outstanding += 1
             deadline.requestBegan()
+            deadline.headDecoded = true
         case .body: break
         case .end: deadline.requestEnded()
         }
@@ -208,6 +228,7 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
         write(context: context, data: wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
         write(context: context, data: wrapOutboundOut(.end(nil)), promise: nil)
         context.flush()
+        deadline.reportRejected(400, "BadRequest")
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
