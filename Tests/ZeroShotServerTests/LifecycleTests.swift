@@ -59,7 +59,9 @@ final class LifecycleTests: XCTestCase {
         kill(server.process.processIdentifier, SIGTERM)
         let run = try XCTUnwrap(server.waitForExit(timeout: 15), "the server did not exit after its grace period")
         XCTAssertLessThan(Date().timeIntervalSince(start), 10)
-        _ = run
+        XCTAssertEqual(run.status, 0, run.stderr)
+        // The unfinished request was cancelled at the end of the grace period.
+        XCTAssertTrue(run.stdout.contains("\"status\":499"), run.stdout)
         XCTAssertTrue(connection.closedByPeer(within: 2))
     }
 
