@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Turns every error a route or an inner middleware throws into a JSON error response
 /// (`{"error":{"message","type"}}`, `ServerError`'s shape):
@@ -9,6 +10,8 @@ import Logging
 ///   with its status, its message (or the status's reason phrase) and a type named after the status;
 /// - any other `HTTPResponseError` with its status, type named after it;
 /// - `CancellationError` (the client went away) as 499-like `server_error` that nobody reads;
+/// - NIO's `HTTPParserError` while the body is read: 499 as a cancellation when the connection ended inside the body
+///   (`invalidEOFState`: the client went away), else 400 (a bad chunk size, an unknown transfer coding, ...);
 /// - anything else as 500 `server_error` with the error's description, logged at error level.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
@@ -40,9 +43,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as any HTTPResponseError:
             return ServerError(error.status, type: errorType(error.status),
                                (error as? LocalizedError)?.errorDescription ?? defaultMessage(error.status, request: request))
-        case is CancellationError:
+        case is CancellationError, HTTPParserError.invalidEOFState:
             return ServerError(.init(code: 499, reasonPhrase: "Client Closed Request"), type: "server_error",
                                "the request was cancelled")
+        case let error as HTTPParserError:
+            return .badRequest("the request body is not valid HTTP/1.1: \(error)")
         default:
             let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
             logger.error("request failed", metadata: ["method": .string(request.method.rawValue),

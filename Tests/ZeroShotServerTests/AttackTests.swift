@@ -1,0 +1,91 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Hostile and malformed input against a real `zeroshot serve --db` process: each case answers a 4xx JSON error (or
+/// does what HTTP/1 says), and the server goes on serving. The index is the class's own, so that tests may replace
+/// it under the running server.
+final class AttackTests: XCTestCase {
+    nonisolated(unsafe) static var server: ServerProcess?
+    nonisolated(unsafe) static var folder: URL?
+    static let images = ["chelsea.jpg", "coffee_small.png", "rocket.jpg"]
+
+    static var db: String { folder!.appendingPathComponent("photos.db").path }
+
+    override class func setUp() {
+        super.setUp()
+        guard let folder = try? ServeFixtures.temporaryDirectory() else { return }
+        self.folder = folder
+        let photos = folder.appendingPathComponent("photos")
+        try? FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
+        for name in images { try? FileManager.default.copyItem(at: pipelineImage(name), to: photos.appendingPathComponent(name)) }
+        guard let run = try? index(photos.path, into: db), run.status == 0 else { return }
+        server = try? ServerProcess.start(["--model", fixtureModel("tiny-f16").path, "--no-text-cache", "--threads", "1",
+                                           "--db", db])
+    }
+
+    override class func tearDown() {
+        server?.stop()
+        server = nil
+        if let folder { try? FileManager.default.removeItem(at: folder) }
+        super.tearDown()
+    }
+
+    static func index(_ folder: String, into db: String) throws -> CommandRun {
+        try ZeroshotProcess.run(["index", "--db", db, "--model", fixtureModel("tiny-f16").path, "--quiet", folder])
+    }
+
+    func server() throws -> ServerProcess { try XCTUnwrap(Self.server, "zeroshot serve --db did not start") }
+
+    /// The server still answers `/healthz` and a good request.
+    func assertStillServing(_ server: ServerProcess, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try server.request("GET", "/healthz").status, 200, file: file, line: line)
+        let good = try server.postJSON("/v1/embeddings", #"{"input": "a cat"}"#)
+        XCTAssertEqual(good.status, 200, good.text, file: file, line: line)
+    }
+
+    /// Sends `bytes` on a new connection and reads one response.
+    func raw(_ server: ServerProcess, _ bytes: String, timeout: TimeInterval = 10) throws -> ServerProcess.Response {
+        let connection = try server.connect(timeout: timeout)
+        defer { connection.close() }
+        try connection.send(bytes)
+        return try connection.readResponse()
+    }
+
+    // MARK: - HTTP/1
+
+    /// A chunked body that breaks HTTP/1.1 (a chunk size that is not hex, an unknown transfer coding) was a 500
+    /// `server_error` logged as a failure of the server: it is a 400 now.
+    func testMalformedChunkedBodyIsABadRequest() throws {
+        let server = try server()
+        for (name, request) in [
+            ("chunk size not hex", "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+            ("chunk size overflowing", "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "FFFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n"),
+            ("unknown transfer coding", "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc"),
+        ] {
+            let response = try raw(server, request)
+            XCTAssertEqual(response.status, 400, "\(name): \(response.text)")
+            XCTAssertEqual(response.error?.type, "invalid_request_error", name)
+            XCTAssertTrue(response.error?.message.contains("not valid HTTP/1.1") == true, "\(name): \(response.text)")
+        }
+        try assertStillServing(server)
+    }
+
+    /// A client that closes its connection in the middle of a body was logged as an error and counted as a 500: it
+    /// went away, as a cancelled request (499), and nothing failed on the server's side.
+    func testClientGoneInTheMiddleOfABodyIsNotAServerError() throws {
+        let server = try server()
+        let connection = try server.connect()
+        try connection.send("POST /v1/embeddings?gone-mid-body HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: 1000\r\n\r\n{\"input\": \"a")
+        Thread.sleep(forTimeInterval: 0.2)
+        connection.close()
+        let line = server.waitForLogLine { $0["msg"] as? String == "request" && $0["path"] as? String == "/v1/embeddings"
+            && ($0["status"] as? Int).map { $0 != 200 } == true }
+        XCTAssertEqual(line?["status"] as? Int, 499, "\(line ?? [:])")
+        XCTAssertNil(server.waitForLogLine(timeout: 0.5) { $0["msg"] as? String == "request failed" },
+                     "a client going away is not a failure of the server")
+        try assertStillServing(server)
+    }
+}
