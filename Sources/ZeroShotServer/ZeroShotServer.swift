@@ -43,7 +43,8 @@ public enum ZeroShotServer {
         let app = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                TimedHTTP1Channel(responder: responder, requestTimeout: requestTimeout, idleTimeout: idleTimeout,
+                TimedHTTP1Channel(responder: responder, maxBodyBytes: configuration.maxBodyBytes,
+                                  requestTimeout: requestTimeout, idleTimeout: idleTimeout,
                                   linger: .seconds(2)) { status, route, duration in
                     RequestLogMiddleware<ServerRequestContext>.record(logger, method: "", route: route, path: "",
                                                                       status: status, duration: duration, batchSize: nil)

@@ -88,4 +88,50 @@ final class AttackTests: XCTestCase {
                      "a client going away is not a failure of the server")
         try assertStillServing(server)
     }
+
+    /// An HTTP/1.0 request (which closes its connection by default) and `Connection: Close` (any letter case) were
+    /// answered on a connection left open until the idle timeout: a client reading to the end of the connection hung.
+    func testConnectionsThatAskToCloseAreClosed() throws {
+        let server = try server()
+        for request in ["GET /healthz HTTP/1.0\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n",
+                        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, CLOSE\r\n\r\n"] {
+            let connection = try server.connect(timeout: 5)
+            defer { connection.close() }
+            try connection.send(request)
+            let response = try connection.readResponse()
+            XCTAssertEqual(response.status, 200, request)
+            XCTAssertEqual(response.headers["connection"], "close", request)
+            XCTAssertTrue(connection.closedByPeer(within: 3), "the connection stays open after \(request.debugDescription)")
+        }
+        // HTTP/1.0 with keep-alive: the connection stays, and the response says so (HTTP/1.0 closes by default).
+        let connection = try server.connect(timeout: 5)
+        defer { connection.close() }
+        for _ in 0..<2 {
+            try connection.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let response = try connection.readResponse()
+            XCTAssertEqual(response.status, 200)
+            XCTAssertEqual(response.headers["connection"], "keep-alive")
+        }
+    }
+
+    /// `Expect: 100-continue` got no `100 Continue`: curl (which sends it for bodies over 1 MB) waited a second
+    /// before every such upload. A body declared over --max-body-bytes gets the 413 instead, before it is sent.
+    func testExpectContinueIsAnswered() throws {
+        let server = try server()
+        let connection = try server.connect(timeout: 5)
+        defer { connection.close() }
+        let body = #"{"input": "a cat"}"#
+        try connection.send("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "Expect: 100-continue\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+        let interim = try connection.receive()
+        XCTAssertEqual(String(decoding: interim, as: UTF8.self), "HTTP/1.1 100 Continue\r\n\r\n")
+        try connection.send(body)
+        let response = try connection.readResponse()
+        XCTAssertEqual(response.status, 200, response.text)
+
+        let tooLarge = try raw(server, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               + "Expect: 100-continue\r\nContent-Length: 999999999\r\n\r\n", timeout: 5)
+        XCTAssertEqual(tooLarge.status, 413, tooLarge.text)
+        try assertStillServing(server)
+    }
 }

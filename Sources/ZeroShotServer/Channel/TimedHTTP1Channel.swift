@@ -24,6 +24,8 @@ struct TimedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
     let responder: HTTPChannelHandler.Responder
+    /// `--max-body-bytes`: an `Expect: 100-continue` request declaring a longer body gets no `100 Continue`.
+    let maxBodyBytes: Int
     let requestTimeout: TimeAmount
     let idleTimeout: TimeAmount?
     /// How long a closing connection still reads (and drops) what the client sends after the response.
@@ -42,11 +44,80 @@ struct TimedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         }
         let http = HTTP1Channel(responder: responder,
                                 configuration: .init(additionalChannelHandlers: [progress.value], idleTimeout: idleTimeout))
-        return http.setup(channel: channel, logger: logger)
+        let maxBodyBytes = self.maxBodyBytes
+        return http.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            // Right after NIO's HTTP/1 decoder, before the conversion to HTTP types drops the request's version.
+            let operations = channel.pipeline.syncOperations
+            let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try operations.addHandler(HTTP1HeadHandler(maxBodyBytes: maxBodyBytes), position: .after(decoder))
+            return value
+        }
     }
 
     func handle(value: Value, logger: Logger) async {
         await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}
+
+/// What HTTP/1 says about a request that the HTTP types Hummingbird works with cannot carry (they have no version):
+///
+/// - A request that does not keep its connection alive (HTTP/1.0 without `Connection: keep-alive`, or `Connection`
+///   with a `close` token in any letter case) gets exactly `Connection: close`, which is what Hummingbird looks for to
+///   close the connection after the response; its response says `Connection: close` too. (Otherwise an HTTP/1.0
+///   client reading up to the end of the connection waits for the idle timeout.) The response to an HTTP/1.0
+///   request that keeps the connection alive says `Connection: keep-alive` (HTTP/1.0 closes by default).
+/// - `Expect: 100-continue` is answered with `100 Continue` as the head arrives, so that a client waiting for it
+///   (curl for bodies over 1 MB) sends its body at once instead of after its own timeout. Not when the declared
+///   `Content-Length` is over `maxBodyBytes` (the 413 answers instead, before any of the body is sent), nor while an
+///   earlier response on the connection is still pending (pipelining: the 100 would go out before it).
+///
+/// Sits between NIO's `HTTPRequestDecoder` and the conversion to HTTP types; all its state is on the event loop.
+final class HTTP1HeadHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let maxBodyBytes: Int
+    /// For each request read whose final response head has not been written, the `Connection` its response must say
+    /// (nil: nothing to add).
+    private var connection: [String?] = []
+    /// A final response head was written and its end was not.
+    private var responding = false
+
+    init(maxBodyBytes: Int) { self.maxBodyBytes = maxBodyBytes }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
+        }
+        let keepAlive = head.isKeepAlive
+        if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        connection.append(!keepAlive ? "close" : head.version == .http1_0 ? "keep-alive" : nil)
+        let expectsContinue = head.headers["expect"].contains { $0.lowercased() == "100-continue" }
+        let declared = head.headers["content-length"].first.flatMap { Int($0) } ?? 0
+        if expectsContinue && declared <= maxBodyBytes && connection.count == 1 && !responding {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                  promise: nil)
+        }
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where head.status.code >= 200 || head.status == .switchingProtocols:
+            responding = true
+            if !connection.isEmpty, let value = connection.removeFirst() {
+                head.headers.replaceOrAdd(name: "connection", value: value)
+            }
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .end:
+            responding = false
+            context.write(data, promise: promise)
+        default:
+            context.write(data, promise: promise)
+        }
     }
 }
 
