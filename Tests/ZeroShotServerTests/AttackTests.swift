@@ -134,4 +134,28 @@ final class AttackTests: XCTestCase {
         XCTAssertEqual(tooLarge.status, 413, tooLarge.text)
         try assertStillServing(server)
     }
+
+    // MARK: - Bodies
+
+    /// Bytes that are not JSON got "the request body is not valid JSON" and nothing more (Foundation's decoder on
+    /// Linux gives no reason); a lone surrogate escape in a string-or-list field was "expected a string or a list of
+    /// strings", which it is.
+    func testJSONErrorsSayWhatIsWrong() throws {
+        let server = try server()
+        for (body, expected) in [
+            (#"{"input": NaN}"#, "Invalid value around character 10"),
+            (String(repeating: "[", count: 100_000), "Too many nested arrays or dictionaries"),
+            (#"{"input": ["a", "b\u0001"]}"#.replacingOccurrences(of: "\\u0001", with: "\u{01}"), "control character"),
+        ] {
+            let response = try server.postJSON("/v1/embeddings", body)
+            XCTAssertEqual(response.status, 400, response.text)
+            XCTAssertTrue(response.error?.message.contains(expected) == true, "\(response.text) lacks \(expected)")
+        }
+        let surrogate = try server.postJSON("/v1/embeddings", #"{"input": "\ud800"}"#)
+        XCTAssertTrue([400, 422].contains(surrogate.status), surrogate.text)
+        XCTAssertFalse(surrogate.error?.message.contains("expected a string or a list") ?? true, surrogate.text)
+        XCTAssertTrue(surrogate.error?.message.lowercased().contains("surrogate") == true
+                      || surrogate.error?.message.contains("escape") == true, surrogate.text)
+        try assertStillServing(server)
+    }
 }

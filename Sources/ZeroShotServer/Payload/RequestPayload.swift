@@ -33,8 +33,23 @@ enum RequestPayload {
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty && context.underlyingError == nil {
+            // Foundation's decoder on Linux says only "not valid JSON"; its JSONSerialization says what and where
+            // ("Invalid value around character 12.", "Invalid UTF-8 sequence ...", "expected low-surrogate ...").
+            throw serverError(.dataCorrupted(.init(codingPath: [], debugDescription: context.debugDescription,
+                                                   underlyingError: syntaxError(data))))
         } catch let error as DecodingError {
             throw serverError(error)
+        }
+    }
+
+    /// The syntax error of bytes that are not JSON, as `JSONSerialization` reports it (nil when it reads them).
+    private static func syntaxError(_ data: Data) -> Error? {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return nil
+        } catch {
+            return error
         }
     }
 
@@ -65,7 +80,9 @@ enum RequestPayload {
     /// column 2").
     private static func describe(_ error: Error) -> String {
         let nsError = error as NSError
-        if let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
+        if let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String {
+            return detail.hasSuffix(".") ? String(detail.dropLast()) : detail
+        }
         return "\(error)"
     }
 
@@ -108,10 +125,13 @@ enum StringOrList: Decodable, Sendable, Equatable {
 
     init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) {
-            self = .string(text)
+        do {
+            self = .string(try container.decode(String.self))
             return
+        } catch DecodingError.typeMismatch {
+            // Not a string: a list, or a value of another type.
         }
+        // (A string that cannot be read, such as a lone UTF-16 surrogate escape, is an error of its own above.)
         if container.decodeNil() {
             throw DecodingError.valueNotFound(String.self, .init(codingPath: decoder.codingPath,
                                                                  debugDescription: "null"))
