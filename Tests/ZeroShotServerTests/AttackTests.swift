@@ -158,4 +158,24 @@ final class AttackTests: XCTestCase {
                       || surrogate.error?.message.contains("escape") == true, surrogate.text)
         try assertStillServing(server)
     }
+
+    /// A multipart body cut off inside its last part (no closing boundary) was read as if that part were not sent:
+    /// "candidate_labels: missing". It is a 400 that says the body was cut off.
+    func testTruncatedMultipartBodySaysItWasCutOff() throws {
+        let server = try server()
+        let image = try Data(contentsOf: pipelineImage("chelsea.jpg"))
+        var body = Data("--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n\r\n".utf8)
+        body += image
+        body += Data("\r\n--B\r\nContent-Disposition: form-data; name=\"candidate_labels\"\r\n\r\ncat, dog".utf8)
+        let response = try server.request("POST", "/v1/zero-shot-image-classification",
+                                          headers: ["Content-Type": "multipart/form-data; boundary=B"], body: body)
+        XCTAssertEqual(response.status, 400, response.text)
+        XCTAssertTrue(response.error?.message.contains("cut off") == true, response.text)
+        XCTAssertTrue(response.error?.message.contains("candidate_labels") == true, response.text)
+        // The same body with its closing boundary is read.
+        let whole = try server.request("POST", "/v1/zero-shot-image-classification",
+                                       headers: ["Content-Type": "multipart/form-data; boundary=B"],
+                                       body: body + Data("\r\n--B--\r\n".utf8))
+        XCTAssertEqual(whole.status, 200, whole.text)
+    }
 }

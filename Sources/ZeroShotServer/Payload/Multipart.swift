@@ -42,6 +42,14 @@ struct FormData: Sendable {
         guard !parts.isEmpty else {
             throw ServerError.badRequest("the multipart/form-data body has no complete part (boundary \"\(boundary)\")")
         }
+        // Headers or bytes after the last complete part: the body ends inside a part, without its closing boundary
+        // (a truncated upload); its field would otherwise be reported missing.
+        guard headers.first == nil, partBody.readableBytes == 0 else {
+            let name = headers.first(name: "Content-Disposition").flatMap { Self.parameter("name", of: $0) }
+            throw ServerError.badRequest("the multipart/form-data body ends inside a part"
+                                         + (name.map { " (\"\($0)\")" } ?? "")
+                                         + " before its closing boundary \"--\(boundary)--\": it was cut off")
+        }
         self.parts = parts.map { part in
             let disposition = part.headers.first(name: "Content-Disposition") ?? ""
             return Part(name: Self.parameter("name", of: disposition), filename: Self.parameter("filename", of: disposition),
