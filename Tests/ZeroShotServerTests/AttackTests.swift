@@ -178,4 +178,29 @@ final class AttackTests: XCTestCase {
                                        body: body + Data("\r\n--B--\r\n".utf8))
         XCTAssertEqual(whole.status, 200, whole.text)
     }
+
+    // MARK: - The index under the server
+
+    /// An indexed image replaced by a link to another file (here a text file standing for /etc/passwd) was served:
+    /// `/v1/images` read any file at an indexed path. Only images are served now.
+    func testImagesServesOnlyFilesThatAreStillImages() throws {
+        let server = try server()
+        let folder = try XCTUnwrap(Self.folder)
+        let path = folder.appendingPathComponent("photos/chelsea.jpg").path
+        let query = "/v1/images?path=" + path.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        XCTAssertEqual(try server.request("GET", query).status, 200)
+        let saved = folder.appendingPathComponent("chelsea.saved")
+        let secret = folder.appendingPathComponent("secret.txt")
+        try Data("root:x:0:0:root:/root:/bin/bash\n".utf8).write(to: secret)
+        try FileManager.default.moveItem(atPath: path, toPath: saved.path)
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.moveItem(atPath: saved.path, toPath: path)
+        }
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: secret.path)
+        let response = try server.request("GET", query)
+        XCTAssertEqual(response.status, 404, response.text)
+        XCTAssertFalse(response.text.contains("root:x"), "the linked file was served")
+        XCTAssertTrue(response.error?.message.contains("no longer an image") == true, response.text)
+    }
 }

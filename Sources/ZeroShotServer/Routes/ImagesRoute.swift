@@ -9,12 +9,14 @@ import ZeroShot
 
 /// `GET /v1/images?path=P`: the bytes of an image of the `--db` index, for the page's search thumbnails.
 ///
-/// Only a path that is exactly a row of the index is served (no other file can be read through it); the content type
-/// comes from the file's first bytes (`image/jpeg`, `image/png`, `image/gif`, `image/webp`, `image/bmp`, else
-/// `application/octet-stream`). A row that is a URL (indexed from http(s)) is answered with a redirect to it.
+/// Only a path that is exactly a row of the index is served (no other file can be read through it), and only while
+/// the file there is still an image: the content type comes from the file's first bytes (`image/jpeg`, `image/png`,
+/// `image/gif`, `image/webp`, `image/bmp`), and a file that starts like none of them (the indexed image was replaced,
+/// say by a link to another file) is not served. A row that is a URL (indexed from http(s)) is answered with a
+/// redirect to it.
 ///
-/// Errors: 404 without --db, for a path that is not a row, or for a row whose file can no longer be read;
-/// 422 without `path`.
+/// Errors: 404 without --db, for a path that is not a row, or for a row whose file can no longer be read or is no
+/// longer an image; 422 without `path`.
 enum ImagesRoute {
     static func respond(_ request: Request, state: ServerState, snapshots: IndexSnapshots, logger: Logger) async throws -> Response {
         guard let index = state.index else {
@@ -37,8 +39,11 @@ enum ImagesRoute {
         } catch {
             throw ServerError.notFound("path: the indexed image cannot be read now: \(error.localizedDescription)")
         }
-        let type = loaded.bytes.withUnsafeBytes { ImageFormat.detect($0) }.map { "image/\($0.rawValue)" } ?? "application/octet-stream"
-        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "private, max-age=60"],
+        guard let format = loaded.bytes.withUnsafeBytes({ ImageFormat.detect($0) }) else {
+            throw ServerError.notFound("path: the file at \(path) is no longer an image (it changed since it was "
+                                       + "indexed); run zeroshot index again")
+        }
+        return Response(status: .ok, headers: [.contentType: "image/\(format.rawValue)", .cacheControl: "private, max-age=60"],
                         body: .init(byteBuffer: ByteBuffer(bytes: loaded.bytes)))
     }
 }
