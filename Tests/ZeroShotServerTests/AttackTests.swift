@@ -203,4 +203,38 @@ final class AttackTests: XCTestCase {
         XCTAssertFalse(response.text.contains("root:x"), "the linked file was served")
         XCTAssertTrue(response.error?.message.contains("no longer an image") == true, response.text)
     }
+
+    /// An index file replaced while the server runs (removed and made again, or another moved over it) was never
+    /// seen: the server read the old, unlinked file for ever. It is opened again; a removed index is a 500 naming it.
+    func testAnIndexReplacedWhileTheServerRunsIsReadAgain() throws {
+        let server = try server()
+        let folder = try XCTUnwrap(Self.folder)
+        func paths() throws -> [String] {
+            let response = try server.postJSON("/v1/search", #"{"query": "a cat", "top_k": 10}"#)
+            XCTAssertEqual(response.status, 200, response.text)
+            return try XCTUnwrap(try response.jsonObject() as? [[String: Any]]).compactMap { $0["path"] as? String }.sorted()
+        }
+        XCTAssertEqual(try paths().count, Self.images.count)
+        let saved = folder.appendingPathComponent("photos.saved").path
+        try FileManager.default.copyItem(atPath: Self.db, toPath: saved)
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: Self.db + suffix) }
+            try? FileManager.default.moveItem(atPath: saved, toPath: Self.db)
+        }
+        // Another index with one photo, moved over the served one.
+        let other = folder.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: pipelineImage("rocket.jpg"), to: other.appendingPathComponent("rocket.jpg"))
+        let otherDB = folder.appendingPathComponent("other.db").path
+        let run = try Self.index(other.path, into: otherDB)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(rename(otherDB, Self.db), 0)
+        XCTAssertEqual(try paths(), [other.appendingPathComponent("rocket.jpg").path])
+
+        try FileManager.default.removeItem(atPath: Self.db)
+        let gone = try server.postJSON("/v1/search", #"{"query": "a cat"}"#)
+        XCTAssertEqual(gone.status, 500, gone.text)
+        XCTAssertTrue(gone.error?.message.contains(Self.db) == true, gone.text)
+        try assertStillServing(server)
+    }
 }

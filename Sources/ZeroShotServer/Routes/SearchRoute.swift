@@ -80,7 +80,9 @@ enum SearchRoute {
 
 /// The index's embeddings held in memory between requests (`ImageIndex.embeddingMatrix`), read again when the
 /// index file or its write-ahead log changes (size or modification time), so that a `zeroshot index` run adding
-/// photos is seen by the next request. Reads happen on a worker thread, one at a time.
+/// photos is seen by the next request. An index file replaced by another one (removed and made again, moved over) is
+/// opened again: the connection opened first would go on reading the old, unlinked file. Reads happen on a worker
+/// thread, one at a time.
 final class IndexSnapshots: @unchecked Sendable {
     struct Snapshot: Sendable {
         let matrix: EmbeddingMatrix
@@ -89,34 +91,55 @@ final class IndexSnapshots: @unchecked Sendable {
 
     private struct Stamp: Equatable {
         let file: [Double]
+        /// Device and inode of the index file (nil when there is none).
+        let identity: [UInt64]?
     }
 
     private let lock = NSLock()
     private var cached: (stamp: Stamp, snapshot: Snapshot?)?
+    /// The index as opened here, and the file it was opened on.
+    private var opened: (index: ImageIndex, identity: [UInt64])?
 
-    /// The current snapshot of `index`; nil while nothing is indexed (no model recorded).
+    /// The current snapshot of the index at `index.path`; nil while nothing is indexed (no model recorded).
     ///
-    /// - Throws: `ServerError` 500 when the index was made with another model than `classifier`'s, or cannot be
-    ///   read (naming the index and the reason).
+    /// - Throws: `ServerError` 500 when the index was made with another model than `classifier`'s, is gone or cannot
+    ///   be read (naming the index and the reason).
     func snapshot(_ index: ImageIndex, servedBy classifier: ZeroShotClassifier, logger: Logger) async throws -> Snapshot? {
         try await OffLoop.run { [self] in
             try lock.withLock {
                 let stamp = Self.stamp(index.path)
                 if let cached, cached.stamp == stamp { return cached.snapshot }
-                let snapshot = try Self.read(index, servedBy: classifier, logger: logger)
+                guard let identity = stamp.identity else {
+                    throw ServerError.internalError("the index \(index.path) cannot be read: there is no file there "
+                                                    + "anymore (removed or moved while the server runs)")
+                }
+                let current: ImageIndex
+                if let opened, opened.identity == identity {
+                    current = opened.index
+                } else {
+                    do {
+                        current = try ImageIndex(path: index.path, create: false, readOnly: true)
+                    } catch {
+                        throw ServerError.internalError("the index \(index.path) cannot be read: \(error.localizedDescription)")
+                    }
+                    opened = (current, identity)
+                }
+                let snapshot = try Self.read(current, servedBy: classifier, logger: logger)
                 cached = (stamp, snapshot)
                 return snapshot
             }
         }
     }
 
-    /// Size and modification time of the index file and its `-wal`.
+    /// Size and modification time of the index file and its `-wal`, and the file's device and inode.
     private static func stamp(_ path: String) -> Stamp {
         var values: [Double] = []
         for file in [path, path + "-wal"] {
             if let status = InputLoader.fileStatus(file) { values += [Double(status.size), status.mtime] } else { values += [-1, -1] }
         }
-        return Stamp(file: values)
+        var st = stat()
+        let identity = stat(path, &st) == 0 ? [UInt64(st.st_dev), UInt64(st.st_ino)] : nil
+        return Stamp(file: values, identity: identity)
     }
 
     private static func read(_ index: ImageIndex, servedBy classifier: ZeroShotClassifier, logger: Logger) throws -> Snapshot? {
