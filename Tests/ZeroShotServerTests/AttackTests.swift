@@ -179,6 +179,56 @@ final class AttackTests: XCTestCase {
         XCTAssertEqual(whole.status, 200, whole.text)
     }
 
+    // MARK: - Image URLs
+
+    /// Downloads of image URLs (--allow-urls) ran on the Dispatch workers that index and file reads share, each for
+    /// as long as its remote server took: a hundred URLs that never answer stopped search and thumbnails. They run
+    /// on threads of their own now, at most `ImageBytes.maxDownloads` at a time.
+    func testImageURLsThatNeverAnswerDoNotStopSearch() throws {
+        // A listening socket that never accepts: connections complete, requests go out, nothing comes back.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(listener, 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        XCTAssertTrue(bound)
+        XCTAssertEqual(listen(listener, 512), 0)
+        var listenerOpen = true
+        defer { if listenerOpen { close(listener) } }
+        let url = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/photo.jpg"
+
+        let server = try ServerProcess.start(["--model", fixtureModel("tiny-f16").path, "--no-text-cache", "--threads", "1",
+                                              "--db", Self.db, "--allow-urls"])
+        defer { server.stop() }
+        let count = 100
+        let statuses = LockedArray()
+        let done = DispatchGroup()
+        for _ in 0..<count {
+            done.enter()
+            Thread {
+                let status = try? server.postJSON("/v1/zero-shot-image-classification",
+                                                  #"{"inputs": "\#(url)", "parameters": {"candidate_labels": ["a", "b"]}}"#,
+                                                  timeout: 30).status
+                statuses.append(status ?? -1)
+                done.leave()
+            }.start()
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let search = try server.postJSON("/v1/search", #"{"query": "a cat"}"#, timeout: 10)
+        XCTAssertEqual(search.status, 200, search.text)
+        XCTAssertEqual(try server.request("GET", "/healthz", timeout: 10).status, 200)
+        // The remote server goes away: every download fails at once, each request is a 400.
+        close(listener)
+        listenerOpen = false
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success, "requests still waiting for their URLs")
+        XCTAssertEqual(statuses.values.filter { $0 == 400 }.count, count, "\(statuses.values)")
+        try assertStillServing(server)
+    }
+
     // MARK: - The index under the server
 
     /// An indexed image replaced by a link to another file (here a text file standing for /etc/passwd) was served:
@@ -237,4 +287,12 @@ final class AttackTests: XCTestCase {
         XCTAssertTrue(gone.error?.message.contains(Self.db) == true, gone.text)
         try assertStillServing(server)
     }
+}
+
+/// Values appended from several threads.
+final class LockedArray: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Int] = []
+    func append(_ value: Int) { lock.withLock { items.append(value) } }
+    var values: [Int] { lock.withLock { items } }
 }

@@ -6,12 +6,23 @@ import ZeroShot
 
 /// The bytes of a request's image, and the helpers the routes share to run blocking work and answer JSON.
 enum ImageBytes {
-    /// The encoded image of `reference`: the bytes themselves, or the body of its URL fetched on a worker thread as
-    /// `zeroshot classify` fetches URLs (`RemoteFile.fetch`: 30 s without data, at most 5 redirects), capped at
-    /// `--max-body-bytes` like an image sent in the body.
+    /// Most URL downloads running at a time; more wait for one to end (and leave the wait when their client goes
+    /// away).
+    static let maxDownloads = 16
+    static let downloads = Slots(maxDownloads)
+
+    /// The encoded image of `reference`: the bytes themselves, or the body of its URL fetched as `zeroshot classify`
+    /// fetches URLs (`RemoteFile.fetch`: 30 s without data, at most 5 redirects), capped at `--max-body-bytes` like
+    /// an image sent in the body.
+    ///
+    /// A download blocks a thread for as long as the remote server takes (one that trickles a byte at a time can
+    /// take hours), so it runs on a thread of its own, at most `maxDownloads` at a time, never on the Dispatch
+    /// workers that the other blocking work of the server (`OffLoop`: index reads, file reads) shares: slow URLs
+    /// cannot stop search or thumbnails.
     ///
     /// - Throws: `ServerError` 413 for a download over the cap, 400 for any other failed download (naming the
-    ///   field and the URL's error: status, timeout, refused connection, ...).
+    ///   field and the URL's error: status, timeout, refused connection, ...); `CancellationError` when the caller
+    ///   is cancelled while it waits for a download slot.
     static func load(_ reference: ImageReference, field: String, configuration: ServerConfiguration) async throws -> Data {
         switch reference {
         case .bytes(let data):
@@ -19,7 +30,11 @@ enum ImageBytes {
         case .url(let url):
             let limit = configuration.maxBodyBytes
             do {
-                return try await OffLoop.run { try RemoteFile.fetch(url, maxBytes: limit, timeout: 30) }
+                try await downloads.acquire()
+                return try await OwnThread.run {
+                    defer { downloads.release() }
+                    return try RemoteFile.fetch(url, maxBytes: limit, timeout: 30)
+                }
             } catch let error as RemoteFileError {
                 if case .tooLarge(let url, _, let length) = error {
                     throw ServerError.tooLarge("\(field): the image at \(url) is "
@@ -32,7 +47,63 @@ enum ImageBytes {
     }
 }
 
-/// Blocking work (a download, an SQLite read, a file read) on a Dispatch worker thread, never the event loop.
+/// Blocking work that may take as long as another machine wants (a download) on a new thread of its own.
+enum OwnThread {
+    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try work() }) }
+            thread.name = "zeroshot-download"
+            thread.start()
+        }
+    }
+}
+
+/// A counting semaphore for async callers: `acquire` waits (in order) while all slots are taken, and a cancelled
+/// waiter leaves the wait at once with `CancellationError`.
+final class Slots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: Int
+    private var waiters: [(id: UUID, continuation: CheckedContinuation<Void, Error>)] = []
+
+    init(_ count: Int) { free = count }
+
+    func acquire() async throws {
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                let now: Result<Void, Error>? = lock.withLock {
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if free > 0 {
+                        free -= 1
+                        return .success(())
+                    }
+                    waiters.append((id, continuation))
+                    return nil
+                }
+                if let now { continuation.resume(with: now) }
+            }
+        } onCancel: {
+            let waiter = lock.withLock { () -> CheckedContinuation<Void, Error>? in
+                guard let i = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return waiters.remove(at: i).continuation
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    func release() {
+        let next = lock.withLock { () -> CheckedContinuation<Void, Error>? in
+            if waiters.isEmpty {
+                free += 1
+                return nil
+            }
+            return waiters.removeFirst().continuation
+        }
+        next?.resume()
+    }
+}
+
+/// Blocking work (an SQLite read, a file read) on a Dispatch worker thread, never the event loop.
 enum OffLoop {
     static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
