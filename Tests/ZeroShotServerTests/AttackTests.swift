@@ -159,6 +159,32 @@ final class AttackTests: XCTestCase {
         try assertStillServing(server)
     }
 
+    /// 1,000 labels (or embeddings inputs) of up to 10,000 characters each were accepted: one request of a few MB
+    /// kept the engine thread tokenizing for tens of seconds while every other request waited. The texts of a
+    /// request are bounded in all now (`TextLimit.totalCharacters`); the bound leaves 1,000 ordinary labels alone.
+    func testManyLongLabelsInOneRequestAreRefused() throws {
+        let server = try server()
+        let image = try Data(contentsOf: pipelineImage("chelsea.jpg")).base64EncodedString()
+        let long = (0..<1000).map { "label \($0) " + String(repeating: "x", count: 9_000) }
+        func classify(_ labels: [String]) throws -> ServerProcess.Response {
+            let body = try JSONSerialization.data(withJSONObject: ["inputs": image, "parameters": ["candidate_labels": labels]])
+            return try server.request("POST", "/v1/zero-shot-image-classification",
+                                      headers: ["Content-Type": "application/json"], body: body, timeout: 10)
+        }
+        let refused = try classify(long)
+        XCTAssertEqual(refused.status, 422, refused.text)
+        XCTAssertTrue(refused.error?.message.hasPrefix("parameters.candidate_labels: ") == true, refused.text)
+        XCTAssertTrue(refused.error?.message.contains("100000") == true, refused.text)
+        let body = try JSONSerialization.data(withJSONObject: ["input": long])
+        let embeddings = try server.request("POST", "/v1/embeddings", headers: ["Content-Type": "application/json"],
+                                            body: body, timeout: 10)
+        XCTAssertEqual(embeddings.status, 422, embeddings.text)
+        XCTAssertTrue(embeddings.error?.message.hasPrefix("input: ") == true, embeddings.text)
+        // 1,000 labels of ordinary length.
+        let ordinary = try classify((0..<1000).map { "a photo label number \($0)" })
+        XCTAssertEqual(ordinary.status, 200, ordinary.text)
+    }
+
     /// A multipart body cut off inside its last part (no closing boundary) was read as if that part were not sent:
     /// "candidate_labels: missing". It is a 400 that says the body was cut off.
     func testTruncatedMultipartBodySaysItWasCutOff() throws {

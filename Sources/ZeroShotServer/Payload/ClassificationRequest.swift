@@ -109,13 +109,16 @@ struct ClassificationRequest: Sendable {
             throw ServerError.invalidField(templateField, "the template makes texts of \(bare) characters, more than the "
                                            + "limit of \(TextLimit.characters) (\(TextLimit.why))")
         }
+        var total = 0
         for (i, label) in candidateLabels.enumerated() {
             let length = try fill(label).unicodeScalars.count
             guard length <= TextLimit.characters else {
                 throw ServerError.invalidField("\(labelsField)[\(i)]", "the label through the template is \(length) "
                                                + "characters, more than the limit of \(TextLimit.characters) (\(TextLimit.why))")
             }
+            total += length
         }
+        try TextLimit.checkTotal(total, field: labelsField, what: "the labels through the template")
     }
 
     /// The reason of a template error, without repeating the field.
@@ -131,9 +134,23 @@ struct ClassificationRequest: Sendable {
 /// search query. The text towers read at most 64 (SigLIP) to 77 (CLIP) tokens and the rest is cut off, so a longer
 /// text only costs tokenizer time on the engine's thread, which every request shares; a template's width
 /// (`{:>1000000}`) would otherwise multiply a small body into gigabytes of text.
+///
+/// The texts of one request together are bounded too (`totalCharacters`): 1,000 labels of 10,000 characters each
+/// kept the engine thread tokenizing for tens of seconds, stalling every other request.
 enum TextLimit {
     static let characters = 10_000
+    /// Most characters of all the texts of one request (the labels through the template, or the embeddings
+    /// inputs): 1,000 texts of 100 characters.
+    static let totalCharacters = 100_000
     static let why = "the text tower reads its first 64 to 77 tokens only"
+
+    /// - Throws: `ServerError` 422 naming `field` when the texts of a request have more than `totalCharacters`.
+    static func checkTotal(_ total: Int, field: String, what: String) throws {
+        guard total <= totalCharacters else {
+            throw ServerError.invalidField(field, "\(what) have \(total) characters in all, more than the limit of "
+                                           + "\(totalCharacters) per request (\(why)); shorten them or send fewer")
+        }
+    }
 
     /// - Throws: `ServerError` 422 naming `field` for a longer text.
     static func check(_ text: String, field: String) throws {

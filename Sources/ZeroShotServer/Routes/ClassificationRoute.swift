@@ -18,7 +18,8 @@ import ZeroShot
 ///
 /// Errors: 400 body not JSON, bad base64, not an image, a URL without --allow-urls, a URL that cannot be fetched;
 /// 413 body over --max-body-bytes, image over --max-pixels; 422 missing `inputs`/`image`, missing or empty
-/// labels, more than --max-labels labels, wrong JSON types, a template that cannot be filled, each naming the
+/// labels, more than --max-labels labels, labels through the template over `TextLimit.characters` each or
+/// `TextLimit.totalCharacters` in all, wrong JSON types, a template that cannot be filled, each naming the
 /// field; 503 while the model loads or when the queue is full.
 enum ClassificationRoute {
     static func respond(_ request: Request, state: ServerState, logger: Logger) async throws -> Response {

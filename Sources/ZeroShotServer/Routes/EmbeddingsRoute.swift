@@ -15,7 +15,7 @@ import ZeroShot
 /// them (special tokens included, truncated to the model's length, no padding); images count 0.
 ///
 /// Errors: 422 for a missing, empty or over-long `input` (more than --max-labels items), an empty text or one over
-/// `TextLimit.characters` (10,000), an unknown
+/// `TextLimit.characters` (10,000), texts of more than `TextLimit.totalCharacters` (100,000) in all, an unknown
 /// `modality` or `encoding_format`, a `dimensions` other than the model's, an image input that is not a data: URI
 /// or URL; 400/413 for an image as in classification.
 enum EmbeddingsRoute {
@@ -55,7 +55,10 @@ enum EmbeddingsRoute {
         if let empty = inputs.first(where: { $0.text.isEmpty }) {
             throw ServerError.invalidField(empty.field, "an empty string; give a text" + (modality == .image ? " (a data: URI)" : ""))
         }
-        if modality == .text { for input in inputs { try TextLimit.check(input.text, field: input.field) } }
+        if modality == .text {
+            for input in inputs { try TextLimit.check(input.text, field: input.field) }
+            try TextLimit.checkTotal(inputs.reduce(0) { $0 + $1.text.unicodeScalars.count }, field: "input", what: "the texts")
+        }
         let embeddings: [[Float]]
         var tokens = 0
         switch modality {
