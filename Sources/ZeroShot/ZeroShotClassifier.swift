@@ -14,9 +14,10 @@ import Tokenizers
 ///
 /// `ScoringRule` gives the alternatives to the pipeline's scores: a threshold, and labels scored independently.
 ///
-/// Text embeddings are cached inside the classifier per filled template, so repeated calls with the same
-/// candidate labels and hypothesis template only run the image tower; with `Options.textEmbeddingCache` they are
-/// kept on disk across runs too (`TextEmbeddingStore`). A classifier is safe to share between threads.
+/// Text embeddings are cached inside the classifier per filled template (a bounded least-recently-used cache of
+/// `Options.textEmbeddingMemoryCapacity` entries), so repeated calls with the same candidate labels and hypothesis
+/// template only run the image tower; with `Options.textEmbeddingCache` they are kept on disk across runs too
+/// (`TextEmbeddingStore`). A classifier is safe to share between threads.
 public final class ZeroShotClassifier: @unchecked Sendable {
     /// The model used when none is named and `ZEROSHOT_MODEL` is not set.
     public static let defaultModel = ModelLocator.defaultModelID
@@ -38,15 +39,49 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         /// `TextEmbeddingStore.defaultDirectory()` unless told otherwise. A cache that cannot be used is warned
         /// about once (`warn`) and never fails a call.
         public var textEmbeddingCache: URL?
+        /// Most text embeddings kept in memory (entries; default `defaultTextEmbeddingMemoryCapacity`, 16,384; 0:
+        /// none, every call reads the disk cache or runs the text tower). The least recently used are forgotten
+        /// first. Two maps of this many entries each are kept, one by exact text and one by token sequence (so
+        /// that texts that tokenize alike share one embedding); they share the embeddings, so an entry costs about
+        /// D × 4 bytes plus its key: about 2.1 KB at D = 512 (CLIP ViT-B) and 3.1 KB at D = 768 (ViT-L), i.e. about
+        /// 35 MB and 51 MB at the default capacity, and at most twice that when the two maps hold different
+        /// embeddings.
+        public var textEmbeddingMemoryCapacity: Int
+
+        /// The default of `textEmbeddingMemoryCapacity`: 16,384 entries.
+        public static let defaultTextEmbeddingMemoryCapacity = 16_384
 
         public init(maxPixels: Int = ImageDecoder.defaultMaxPixels, batchSize: Int = 16,
                     precision: Precision = .fp32, textEmbeddingCache: URL? = nil,
+                    textEmbeddingMemoryCapacity: Int = Options.defaultTextEmbeddingMemoryCapacity,
                     warn: @escaping @Sendable (String) -> Void = ZeroShotClassifier.standardErrorWarning) {
             self.maxPixels = maxPixels
             self.batchSize = max(1, batchSize)
             self.precision = precision
             self.textEmbeddingCache = textEmbeddingCache
+            self.textEmbeddingMemoryCapacity = max(0, textEmbeddingMemoryCapacity)
             self.warn = warn
+        }
+    }
+
+    /// Counts of the in-memory text-embedding cache since the classifier was made (`textCacheStatistics`).
+    public struct TextCacheStatistics: Sendable, Equatable {
+        /// Texts (one per element of a `textEmbeddings` call, repeats included) whose embedding was found in memory
+        /// by their exact text.
+        public var hits: Int
+        /// Texts that were not: their embedding came from a text of the same token sequence held in memory, from
+        /// the disk cache or from the text tower.
+        public var misses: Int
+        /// Embeddings held by exact text now (at most `capacity`).
+        public var entries: Int
+        /// `Options.textEmbeddingMemoryCapacity`.
+        public var capacity: Int
+
+        public init(hits: Int, misses: Int, entries: Int, capacity: Int) {
+            self.hits = hits
+            self.misses = misses
+            self.entries = entries
+            self.capacity = capacity
         }
     }
 
@@ -71,9 +106,13 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// The name the model was loaded by (`init(model:)`), for `identity`; nil after `init(directory:)`.
     private var loadedName: String?
     private var cachedIdentity: ModelIdentity?
-    /// Text embeddings by the exact text (`ExactText`: canonically equivalent texts are not merged).
-    private var textEmbeddingCache: [ExactText: [Float]] = [:]
-    private var embeddingByInputIds: [[Int32]: [Float]] = [:]
+    /// Text embeddings by the exact text (`ExactText`: canonically equivalent texts are not merged), least recently
+    /// used forgotten first (guarded by `cacheLock`, as the two below).
+    private var textEmbeddingCache: LRUCache<ExactText, [Float]>
+    /// Text embeddings by token sequence (input_ids), so that texts that tokenize alike share one embedding.
+    private var embeddingByInputIds: LRUCache<[Int32], [Float]>
+    private var textCacheHits = 0
+    private var textCacheMisses = 0
     private let storeLock = NSLock()
     /// The disk cache (`options.textEmbeddingCache`), made on first use; `storeUnavailable` once it cannot be.
     private var store: TextEmbeddingStore?
@@ -87,6 +126,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     public init(directory: URL, options: Options = Options()) throws {
         self.modelDirectory = directory
         self.options = options
+        textEmbeddingCache = LRUCache(capacity: options.textEmbeddingMemoryCapacity)
+        embeddingByInputIds = LRUCache(capacity: options.textEmbeddingMemoryCapacity)
         self.model = try ModelTypeRegistry.load(directory: directory, precision: options.precision)
         self.tokenizer = try AutoTokenizer.load(directory: directory)
         textLength = Self.textLength(model.textPadding, maxPositions: model.textMaxLength)
@@ -257,15 +298,19 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// embedding), in memory and, with `options.textEmbeddingCache`, on disk (`TextEmbeddingStore`): memory first,
     /// then the disk, then the text tower for the rest, whose embeddings are appended to the disk cache. An
     /// embedding read from the disk is, bit for bit, the one the run that computed it used; the truncation warning
-    /// of a text that was truncated is given again.
+    /// of a text that was truncated is given again. The memory cache keeps the `options.textEmbeddingMemoryCapacity`
+    /// most recently used texts and token sequences (`textCacheStatistics` counts its hits and misses); a text
+    /// whose entries were forgotten is looked up again on disk or recomputed.
     public func textEmbeddings(_ texts: [String]) throws -> [[Float]] {
         var result = [[Float]?](repeating: nil, count: texts.count)
         let keys = texts.map(ExactText.init)
         var missing: [Int] = []
         cacheLock.lock()
         for (i, key) in keys.enumerated() {
-            if let cached = textEmbeddingCache[key] { result[i] = cached } else { missing.append(i) }
+            if let cached = textEmbeddingCache.value(forKey: key) { result[i] = cached } else { missing.append(i) }
         }
+        textCacheHits += texts.count - missing.count
+        textCacheMisses += missing.count
         cacheLock.unlock()
         if !missing.isEmpty {
             // Each distinct text once.
@@ -286,13 +331,14 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             }
             let computing = order.filter { fresh[keys[$0]] == nil }
             var known: [[Int32]: [Float]] = [:]
+            var encodings: [Encoding] = []
             if !computing.isEmpty {
                 // Each distinct token sequence once, in this call and across calls: texts that tokenize alike ("a
                 // photo of ." and "a photo of  .") get the very same embedding, so their scores tie exactly, as
                 // identical rows of one batch do in transformers.
-                let encodings = computing.map { tokenize(texts[$0]) }
+                encodings = computing.map { tokenize(texts[$0]) }
                 cacheLock.lock()
-                for encoding in encodings { known[encoding.ids] = embeddingByInputIds[encoding.ids] }
+                for encoding in encodings { known[encoding.ids] = embeddingByInputIds.value(forKey: encoding.ids) }
                 cacheLock.unlock()
                 // A text read from the disk gives its embedding to the texts computed now that tokenize alike.
                 if !stored.isEmpty {
@@ -336,12 +382,34 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                 }
             }
             cacheLock.lock()
-            textEmbeddingCache.merge(fresh) { old, _ in old }
-            embeddingByInputIds.merge(known) { old, _ in old }
+            // In the order of the texts, so that the last ones are the most recently used; an entry another thread
+            // stored meanwhile stays (as the dictionaries' merge kept the old value).
+            for i in missing { textEmbeddingCache.insertIfAbsent(fresh[keys[i]]!, forKey: keys[i]) }
+            for encoding in encodings { embeddingByInputIds.insertIfAbsent(known[encoding.ids]!, forKey: encoding.ids) }
             cacheLock.unlock()
             for i in missing { result[i] = fresh[keys[i]] }
         }
         return result.map { $0! }
+    }
+
+    /// The embeddings `textEmbeddings(texts)` gives when every text is held in the memory cache by its exact text
+    /// (counted as hits, made the most recently used), else nil (nothing counted, nothing computed): a lookup that
+    /// never runs the text tower or reads the disk, for callers that run the model on a thread of their own.
+    public func cachedTextEmbeddings(_ texts: [String]) -> [[Float]]? {
+        let keys = texts.map(ExactText.init)
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        guard keys.allSatisfy({ textEmbeddingCache.contains($0) }) else { return nil }
+        textCacheHits += keys.count
+        return keys.map { textEmbeddingCache.value(forKey: $0)! }
+    }
+
+    /// Hits and misses of the in-memory text-embedding cache since the classifier was made, its entries and capacity.
+    public var textCacheStatistics: TextCacheStatistics {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        return TextCacheStatistics(hits: textCacheHits, misses: textCacheMisses, entries: textEmbeddingCache.count,
+                                   capacity: textEmbeddingCache.capacity)
     }
 
     /// The disk cache of `options.textEmbeddingCache` for this model, made on first use (the model key needs the

@@ -1,22 +1,118 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import ZeroShot
 
 /// `zeroshot serve`: zero-shot image classification, embeddings and photo-index search over HTTP, an application on
-/// top of the `ZeroShot` library (Hummingbird 2, swift-service-lifecycle for graceful shutdown).
+/// top of the `ZeroShot` library (Hummingbird 2, swift-service-lifecycle for graceful shutdown, swift-log JSON
+/// lines, swift-metrics with swift-prometheus).
 public enum ZeroShotServer {
-    /// Runs the server until SIGTERM or SIGINT: stops accepting, finishes in-flight requests (at most
-    /// `configuration.shutdownGracePeriod`), then returns.
+    /// Runs the server until SIGTERM or SIGINT.
+    ///
+    /// 1. Binds `configuration.host:port` (port 0: any free port) and logs `{"msg":"listening","host","port"}` with
+    ///    the bound port; `/healthz` answers from then on.
+    /// 2. Loads the model (and `--db`'s index) in the background (`ModelLoader`); `/readyz` is 503 until it is
+    ///    loaded, the inference routes answer 503 with `Retry-After`.
+    /// 3. On SIGTERM/SIGINT: stops accepting, lets in-flight requests finish (at most
+    ///    `configuration.shutdownGracePeriod`), then returns.
+    ///
+    /// Each request goes through, outermost first: the request log and metrics (`RequestLogMiddleware`), JSON errors
+    /// (`ErrorMiddleware`), the API key (`AuthMiddleware`, with `apiKey`), the body limit (`BodyLimitMiddleware`), and
+    /// 405 for a known path with another method (`MethodNotAllowedMiddleware`). Connections have the request deadline
+    /// and idle timeout of `TimedHTTP1Channel`.
+    ///
+    /// - Throws: the model's loading error (after logging it), or an error binding the address.
     public static func run(_ configuration: ServerConfiguration, logger: Logger) async throws {
-        let router = Router()
-        router.get("/healthz") { _, _ in "ok\n" }
+        ServerMetrics.bootstrap()
+        ServerMetrics.setModelReady(false)
+        ServerRequestContext.uploadLimit.value = configuration.maxBodyBytes
+        let loader = ModelLoader(configuration: configuration, logger: logger)
+        let router = makeRouter(configuration, loader: loader, logger: logger)
+
+        // Hummingbird's own logs (connection errors, ...) only from warning up: the request lines are ours.
+        var frameworkLogger = logger
+        frameworkLogger.logLevel = max(logger.logLevel, .warning)
+        let requestTimeout = TimeAmount(configuration.requestTimeout)
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
         let app = Application(
             router: router,
+            server: HTTPServerBuilder { responder in
+                TimedHTTP1Channel(responder: responder, requestTimeout: requestTimeout, idleTimeout: idleTimeout,
+                                  linger: .seconds(2))
+            },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zeroshot"),
-            logger: logger
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.info("listening", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port)])
+                loader.serverIsListening()
+            },
+            logger: frameworkLogger
         )
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                // Shut down in reverse order: the HTTP server drains first, then the model goes.
+                .init(service: loader, successTerminationBehavior: .ignore),
+                .init(service: app),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: frameworkLogger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        try await withGracefulShutdownLogged(logger, configuration) {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        }
+        logger.info("stopped")
+    }
+
+    /// Logs `{"msg":"shutting down","grace_seconds"}` when the graceful shutdown begins, around `body`.
+    private static func withGracefulShutdownLogged(_ logger: Logger, _ configuration: ServerConfiguration,
+                                                   _ body: () async throws -> Void) async throws {
+        let (signals, continuation) = AsyncStream<Int32>.makeStream()
+        let watcher = Task {
+            for await signal in signals {
+                logger.info("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
+                                                        "grace_seconds": .stringConvertible(configuration.shutdownGracePeriod.inMilliseconds / 1000)])
+            }
+        }
+        let sources = [SIGTERM, SIGINT].map { signal in
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+            source.setEventHandler { continuation.yield(signal) }
+            source.resume()
+            return source
+        }
+        defer {
+            sources.forEach { $0.cancel() }
+            continuation.finish()
+            watcher.cancel()
+        }
+        try await body()
+    }
+
+    /// The router: middlewares, then the health, static and API routes, then the table of methods for 405.
+    static func makeRouter(_ configuration: ServerConfiguration, loader: ModelLoader,
+                           logger: Logger) -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self, options: [.autoGenerateHeadEndpoints])
+        let routes = RouteTable()
+        // Middlewares apply to the routes registered after them.
+        router.add(middleware: RequestLogMiddleware(logger: logger))
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        if let key = configuration.apiKey { router.add(middleware: AuthMiddleware(key: key)) }
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+        router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
+        HealthRoutes.register(on: router, model: loader)
+        StaticRoutes.register(on: router)
+        APIRoutes.register(on: router, state: { try loader.state() })
+        routes.fill(from: router)
+        return router
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(duration.totalNanoseconds)
     }
 }

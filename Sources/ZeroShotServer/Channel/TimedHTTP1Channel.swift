@@ -1,0 +1,190 @@
+import Foundation
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// Hummingbird's HTTP/1.1 child channel (`HTTP1Channel`, with its idle timeout) plus a request deadline and a
+/// close instead of a drain:
+///
+/// - `RequestDeadlineHandler`, first in the pipeline, sees the raw bytes: the first byte of a request starts a
+///   timer of `requestTimeout`; when the request's end has not been decoded by then (headers or body trickling),
+///   the client gets `408` with a JSON error body and `Connection: close` if no response to it has begun, and the
+///   connection is closed. A handler after the HTTP decoder could not do this: it sees nothing until the whole
+///   head has arrived.
+/// - `RequestProgressHandler`, after the HTTP codec, tells it where requests end and responses begin; when a
+///   response ends before its request's body has been received (a 413 for a body over the limit, a 401, ...), it
+///   closes the connection (output first, then the whole connection after a short linger, reading and dropping what
+///   the client still sends, so that the client reads the response instead of a reset) rather than letting
+///   Hummingbird read and drop the rest of a body that may never end.
+struct TimedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let requestTimeout: TimeAmount
+    let idleTimeout: TimeAmount?
+    /// How long a closing connection still reads (and drops) what the client sends after the response.
+    let linger: TimeAmount
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let deadline = RequestDeadlineHandler(timeout: requestTimeout, linger: linger)
+        let progress = NIOLoopBound(RequestProgressHandler(deadline: deadline), eventLoop: channel.eventLoop)
+        do {
+            try channel.pipeline.syncOperations.addHandler(deadline, position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        let http = HTTP1Channel(responder: responder,
+                                configuration: .init(additionalChannelHandlers: [progress.value], idleTimeout: idleTimeout))
+        return http.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}
+
+/// See `TimedHTTP1Channel`. Raw bytes in and out; all its state is on the channel's event loop.
+final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let timeout: TimeAmount
+    let linger: TimeAmount
+    private var context: ChannelHandlerContext?
+    private var timer: Scheduled<Void>?
+    /// A request has begun (a byte arrived, or a head was decoded) and its end has not been decoded.
+    private var receiving = false
+    /// A response to the current request has begun (its head was written).
+    var responseStarted = false
+    /// The connection is closing: what arrives is dropped.
+    private var discarding = false
+
+    init(timeout: TimeAmount, linger: TimeAmount) {
+        self.timeout = timeout
+        self.linger = linger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if discarding { return }
+        if !receiving && unwrapInboundIn(data).readableBytes > 0 { requestBegan() }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+    }
+
+    /// A request head was decoded (it may have come with the previous request's bytes).
+    func requestBegan() {
+        if !receiving {
+            receiving = true
+            responseStarted = false
+            startTimer()
+        }
+    }
+
+    /// The request's end was decoded: the client has sent all of it.
+    func requestEnded() {
+        receiving = false
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Whether the current request is still being received.
+    var isReceiving: Bool { receiving }
+
+    private func startTimer() {
+        guard let context else { return }
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            self?.timedOut()
+        }
+    }
+
+    private func timedOut() {
+        timer = nil
+        guard receiving, let context, !discarding else { return }
+        receiving = false
+        if !responseStarted {
+            let seconds = Double(timeout.nanoseconds) / 1e9
+            let body = "{\"error\":{\"message\":\(jsonString("the request was not received within \(seconds) s (--request-timeout)")),"
+                + "\"type\":\"invalid_request_error\"}}\n"
+            let head = "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+            responseStarted = true
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: head + body)), promise: nil)
+        }
+        closeAfterLinger()
+    }
+
+    /// Closes the connection: output now (after what was written), the whole connection after `linger`, dropping
+    /// what arrives meanwhile.
+    func closeAfterLinger() {
+        guard let context, !discarding else { return }
+        discarding = true
+        receiving = false
+        timer?.cancel()
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: promise)
+        promise.futureResult.assumeIsolated().whenFailure { [weak self] _ in self?.context?.close(promise: nil) }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: linger) { [weak self] in
+            self?.context?.close(promise: nil)
+        }
+    }
+}
+
+/// See `TimedHTTP1Channel`: sits after the HTTP codec and reports request ends and response starts to the
+/// `RequestDeadlineHandler` of its connection.
+final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let deadline: RequestDeadlineHandler
+
+    init(deadline: RequestDeadlineHandler) { self.deadline = deadline }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: deadline.requestBegan()
+        case .body: break
+        case .end: deadline.requestEnded()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head:
+            deadline.responseStarted = true
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            context.write(data, promise: promise)
+            if deadline.isReceiving {
+                // The response is complete but the request's body is not: close rather than drain it.
+                context.flush()
+                deadline.closeAfterLinger()
+            }
+        }
+    }
+}
