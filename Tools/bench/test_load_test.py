@@ -79,9 +79,9 @@ class StandIn:
         return 404, {"error": {"message": "no route", "type": "not_found_error"}}
 
 
-def workload(share=0.5):
+def workload(share=0.5, pool=20):
     photos = [(Path(f"/p{i}.jpg"), bytes([i]) * 100) for i in range(3)]
-    return load_test.Workload(photos, LABELS, "a {}", load_test.text_pool(20, 0), share, 0)
+    return load_test.Workload(photos, LABELS, "a {}", load_test.text_pool(pool, 0) if pool else None, share, 0)
 
 
 async def phase(mode, concurrency=3, duration=0.4, share=0.5):
@@ -153,6 +153,26 @@ class ClientTests(unittest.TestCase):
         first = [prepared.next()[1] for _ in range(50)]
         prepared.reset()
         self.assertEqual([prepared.next()[1] for _ in range(50)], first)  # each phase sends the same sequence
+
+    def test_texts_are_fresh_or_from_the_pool(self):
+        def texts(prepared, phase, count=200):
+            prepared.reset(phase)
+            found = []
+            while len(found) < count:
+                kind, request, n = prepared.next()
+                if kind == "embeddings":
+                    body = json.loads(request.partition(b"\r\n\r\n")[2])
+                    self.assertEqual(len(body["input"]), n)
+                    self.assertTrue(1 <= n <= 4)
+                    found += body["input"]
+            return found
+        fresh = workload(pool=0).prepared("127.0.0.1", 1, None)
+        first, second = texts(fresh, "a"), texts(fresh, "b")
+        self.assertGreater(len(set(first)), 0.95 * len(first))  # hardly any text twice
+        self.assertFalse(set(first) & set(second))  # another phase, other texts
+        self.assertEqual(texts(fresh, "a"), first)  # the same phase again: the same sequence (every server)
+        pooled = workload(pool=20).prepared("127.0.0.1", 1, None)
+        self.assertLessEqual(set(texts(pooled, "a")), set(load_test.text_pool(20, 0)))
 
     def test_percentile(self):
         values = list(range(1, 101))
