@@ -732,7 +732,8 @@ def report(result):
         out.append(f"`zeroshot classify --format jsonl` over the same photos ({c[0]['images']:,} images, one process): "
                    f"{fmt(median([x['images_per_s'] for x in c]), 2)} images/s from its first result to its last "
                    f"({fmt(median([x['whole_process_images_per_s'] for x in c]), 2)} images/s over the whole "
-                   f"process, {fmt(median([x['wall_s'] for x in c]))} s; medians of {len(c)})")
+                   f"process, {fmt(median([x['wall_s'] for x in c]))} s; medians of {len(c)}; the waiting servers "
+                   f"used {fmt(median([x.get('idle_servers_cpu_cores') for x in c]), 3)} cores meanwhile)")
     if checks:
         out.append("")
         out.append("| target | measured | |")
@@ -899,7 +900,8 @@ def main(argv=None):
 
     result = {"config": {"duration_s": args.duration, "concurrency": args.concurrency, "rounds": args.rounds,
                          "warmup_s": args.warmup, "classification_share": args.classification_share,
-                         "labels": args.label_list, "template": args.template, "text_pool": len(texts) if texts else None,
+                         "labels": args.label_list, "template": args.template,
+                         "text_pool": len(texts) if texts else None,
                          "threads": args.threads, "server_args": args.server_arg, "model": model,
                          "request_timeout_s": args.request_timeout, "seed": args.seed},
               "machine": machine_info(),
@@ -978,8 +980,12 @@ def main(argv=None):
             order = servers[round_index % len(servers):] + servers[:round_index % len(servers)]
             if repeats:
                 log(f"round {round_index + 1}: zeroshot classify, {repeats * len(photos)} images")
+                idle = [cpu_seconds(s.pid) for s in servers if s.pid]
                 run, _ = run_classify(args.zeroshot, model, photos, repeats, args.label_list, args.template,
                                       args.threads, max(120, 4 * args.classify_seconds), workdir)
+                idle_after = [cpu_seconds(s.pid) for s in servers if s.pid]
+                if None not in idle + idle_after:  # the servers wait meanwhile: their CPU use should be ~0
+                    run["idle_servers_cpu_cores"] = sum(b - a for a, b in zip(idle, idle_after)) / run["wall_s"]
                 run["round"] = round_index + 1
                 result["classify"].append(run)
                 log(f"  {run['images_per_s']:.2f} images/s")
