@@ -10,7 +10,7 @@ import ZeroShot
 /// Loading runs on a thread of its own (it reads and converts the checkpoint, which takes seconds), never on the
 /// event loop or the cooperative pool. A failure is logged (`{"msg":"model failed to load","error":...}`) and
 /// thrown from `run`, which ends the server with that error (exit status 1). On graceful shutdown the service
-/// returns after the HTTP server has drained (it is shut down after it).
+/// shuts the engine down after the HTTP server has drained (it is shut down after it).
 final class ModelLoader: Service, @unchecked Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
@@ -49,7 +49,7 @@ final class ModelLoader: Service, @unchecked Sendable {
                 self.lock.withLock { self.loaded = state }
                 ServerMetrics.setModelReady(true)
                 let seconds = ((ContinuousClock.now - start).inMilliseconds).rounded() / 1000
-                logger.info("model loaded", metadata: ["model": .string(state.modelName),
+                logger.notice("model loaded", metadata: ["model": .string(state.modelName),
                                                        "load_seconds": .stringConvertible(seconds)])
             case .failure(let error):
                 let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
@@ -58,6 +58,8 @@ final class ModelLoader: Service, @unchecked Sendable {
             }
         }
         try? await gracefulShutdown()
+        // The HTTP server has drained (it is shut down first): the engine finishes what it holds and stops.
+        if let state = lock.withLock({ loaded }) { await state.engine.shutdown() }
     }
 
     /// Loads the classifier of `configuration` (and opens its index) as `zeroshot classify`/`search` do.

@@ -46,7 +46,7 @@ public enum ZeroShotServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zeroshot"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
-                logger.info("listening", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port)])
+                logger.notice("listening", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port)])
                 loader.serverIsListening()
             },
             logger: frameworkLogger
@@ -65,7 +65,7 @@ public enum ZeroShotServer {
         try await withGracefulShutdownLogged(logger, configuration) {
             try await ServiceGroup(configuration: groupConfiguration).run()
         }
-        logger.info("stopped")
+        logger.notice("stopped")
     }
 
     /// Logs `{"msg":"shutting down","grace_seconds"}` when the graceful shutdown begins, around `body`.
@@ -74,7 +74,7 @@ public enum ZeroShotServer {
         let (signals, continuation) = AsyncStream<Int32>.makeStream()
         let watcher = Task {
             for await signal in signals {
-                logger.info("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
+                logger.notice("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
                                                         "grace_seconds": .stringConvertible(configuration.shutdownGracePeriod.inMilliseconds / 1000)])
             }
         }

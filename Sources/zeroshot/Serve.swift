@@ -122,7 +122,7 @@ struct Serve: CheckedCommand {
         configuration.host = try env.value(host, "--host", "ZEROSHOT_HOST", default: configuration.host) { $0.isEmpty ? nil : $0 }
         configuration.port = try env.integer(port, "--port", "ZEROSHOT_PORT", 0...65535, default: configuration.port)
         configuration.model = model.model
-        configuration.indexPath = try env.value(db, "--db", "ZEROSHOT_DB", default: nil) { $0.isEmpty ? nil : $0 }
+        configuration.indexPath = db ?? env.text("ZEROSHOT_DB")
         configuration.precision = try env.value(precision, "--precision", "ZEROSHOT_PRECISION",
                                                 default: configuration.precision) { Precision(argument: $0) }
         if let threads = try env.optionalInteger(threads, "--threads", "ZEROSHOT_THREADS", 1...ComputeThreads.maximum) {
@@ -138,7 +138,7 @@ struct Serve: CheckedCommand {
                                                   default: configuration.maxPixels)
         configuration.maxLabels = try env.integer(maxLabels, "--max-labels", "ZEROSHOT_MAX_LABELS", 1...Int.max,
                                                   default: configuration.maxLabels)
-        configuration.apiKey = try env.value(apiKey, "--api-key", "ZEROSHOT_API_KEY", default: nil) { $0 }
+        configuration.apiKey = apiKey ?? environment["ZEROSHOT_API_KEY"]
         if configuration.apiKey?.isEmpty == true {
             throw ValidationError(apiKey != nil ? "--api-key needs a key" : "ZEROSHOT_API_KEY is empty: unset it or give a key")
         }
@@ -199,6 +199,12 @@ struct EnvironmentOptions {
         guard let text = environment[name], !text.isEmpty else { return fallback }
         guard let value = parse(text) else { throw ValidationError("\(name)=\(text): not a valid value for \(option)") }
         return value
+    }
+
+    /// The variable `name`, nil when unset or empty.
+    func text(_ name: String) -> String? {
+        guard let text = environment[name], !text.isEmpty else { return nil }
+        return text
     }
 
     func integer(_ given: Int?, _ option: String, _ name: String, _ range: ClosedRange<Int>, default fallback: Int) throws -> Int {

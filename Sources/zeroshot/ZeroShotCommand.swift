@@ -178,34 +178,21 @@ func checkRange(_ option: String, _ value: Int, _ range: ClosedRange<Int>) throw
     throw ValidationError("\(option) \(value) is out of range: give a number \(allowed)")
 }
 
-/// What separates the labels of `--labels`: the comma, the full-width comma "，" (U+FF0C) and the ideographic
-/// comma "、" (U+3001).
-let labelSeparators: Set<Character> = [",", "\u{FF0C}", "\u{3001}"]
-
 /// An option that takes one value, given `count` times: more than once is a usage error, since a later value would
 /// silently replace an earlier one.
 func checkGivenOnce(_ option: String, _ count: Int) throws {
     if count > 1 { throw ValidationError("\(option) is given \(count) times; give it once") }
 }
 
-/// Splits `--labels "a, b,c"` (or "猫，狗", "猫、狗") on `labelSeparators`, trimming spaces (Unicode space
-/// separators and tabs) around each label. A separator that leaves an empty label (trailing, leading or doubled)
-/// is a usage error that says which; an empty or whitespace-only label can be given with `--label`.
+/// Splits `--labels "a, b,c"` (or "猫，狗", "猫、狗") as `LabelList.split` does. A separator that leaves an empty
+/// label (trailing, leading or doubled) is a usage error that says which; an empty or whitespace-only label can be
+/// given with `--label`.
 func parseLabelList(_ labels: String) throws -> [String] {
-    let parts = labels.split(omittingEmptySubsequences: false, whereSeparator: labelSeparators.contains)
-        .map { $0.trimmingCharacters(in: .whitespaces) }
-    guard let empty = parts.firstIndex(where: \.isEmpty) else { return parts }
-    let what: String
-    if parts.count == 1 {
-        what = "no labels"
-    } else if empty == parts.count - 1 {
-        what = "a trailing comma leaves label #\(empty + 1) empty; remove it"
-    } else if empty == 0 {
-        what = "a leading comma leaves label #1 empty; remove it"
-    } else {
-        what = "two commas in a row leave label #\(empty + 1) empty"
+    do {
+        return try LabelList.split(labels)
+    } catch {
+        throw ValidationError("--labels \"\(labels)\": \(error.reason) (an empty or whitespace-only label can be given with --label \"\")")
     }
-    throw ValidationError("--labels \"\(labels)\": \(what) (an empty or whitespace-only label can be given with --label \"\")")
 }
 
 /// Fills the template with every label before anything is loaded, so that a bad `--template` is a usage error.

@@ -9,8 +9,11 @@ import Prometheus
 /// - `zeroshot_requests_total{route,method,status}` counter: requests answered (route: the matched route pattern,
 ///   `NotFound` for no route).
 /// - `zeroshot_request_duration_seconds{route,method}` histogram: time from the request head to the response.
-/// - `zeroshot_batch_size` histogram: the image-tower batch each image request ran in (`RequestLog.batchSize`).
-/// - `zeroshot_queue_depth` gauge: requests waiting or running in the engine, read when `/metrics` is rendered.
+/// - `zeroshot_batch_size` histogram: the images of each image-tower batch (reported by the engine).
+/// - `zeroshot_queue_depth` gauge: calls waiting or running in the engine (reported by the engine, and read again
+///   when `/metrics` is rendered).
+/// - `zeroshot_label_cache_hits_total` / `zeroshot_label_cache_misses_total` counters: the classifier's in-memory
+///   text-embedding cache (reported by the engine).
 /// - `zeroshot_model_ready` gauge: 1 once the model is loaded.
 public enum ServerMetrics {
     /// The registry every metric of this process is in.
@@ -29,6 +32,11 @@ public enum ServerMetrics {
             .seconds(5), .seconds(10), .seconds(30),
         ]
         MetricsSystem.bootstrap(factory)
+        // The families the engine reports to (`InferenceEngine.Observer.metrics`), present from the start.
+        _ = Recorder(label: "zeroshot_batch_size", aggregate: true)
+        _ = Counter(label: "zeroshot_label_cache_hits_total")
+        _ = Counter(label: "zeroshot_label_cache_misses_total")
+        setQueueDepth(0)
     }()
 
     /// Counts one answered request and its duration.
@@ -39,16 +47,12 @@ public enum ServerMetrics {
             .recordNanoseconds(duration.totalNanoseconds)
     }
 
-    /// Records the batch size an image request ran in.
-    static func recordBatchSize(_ size: Int) {
-        Recorder(label: "zeroshot_batch_size", aggregate: true).record(size)
-    }
-
-    /// Sets the gauges read at render time.
+    /// Sets the queue-depth gauge.
     static func setQueueDepth(_ depth: Int) {
         Gauge(label: "zeroshot_queue_depth").record(depth)
     }
 
+    /// Sets the readiness gauge.
     static func setModelReady(_ ready: Bool) {
         Gauge(label: "zeroshot_model_ready").record(ready ? 1 : 0)
     }

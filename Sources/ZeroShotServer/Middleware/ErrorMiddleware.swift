@@ -103,7 +103,11 @@ final class RouteTable: @unchecked Sendable {
     /// Records the routes of a router (call after every route is registered).
     func fill<Context>(from router: Router<Context>) {
         var byPath: [String: Set<String>] = [:]
-        for route in router.routes { byPath["\(route.path)", default: []].insert(route.method.rawValue) }
+        for route in router.routes {
+            byPath["\(route.path)", default: []].insert(route.method.rawValue)
+            // HEAD of every GET route (`RouterOptions.autoGenerateHeadEndpoints`, added when the responder is built).
+            if route.method == .get { byPath["\(route.path)", default: []].insert("HEAD") }
+        }
         let list = byPath.map { (path, methods) in
             (components: path.split(separator: "/"), methods: methods.sorted())
         }

@@ -33,7 +33,6 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         ]
         if let batchSize = record.batchSize {
             metadata["batch_size"] = .stringConvertible(batchSize)
-            ServerMetrics.recordBatchSize(batchSize)
         }
         logger.info("request", metadata: metadata)
         ServerMetrics.recordRequest(route: route, method: request.method.rawValue, status: Int(response.status.code),
