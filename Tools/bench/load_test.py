@@ -184,7 +184,8 @@ class PreparedWorkload:
                                for body in workload.classification_bodies]
         self.reset()
 
-    def reset(self, phase=0):
+    def reset(self, phase=0, classify_share=None):
+        self.share = self.workload.classify_share if classify_share is None else classify_share
         self.rng = random.Random(f"{self.workload.seed}/{phase}/kinds")
         self.text_rng = random.Random(f"{self.workload.seed}/{phase}/texts")
         self.image_cursor = 0
@@ -195,7 +196,7 @@ class PreparedWorkload:
 
     def next(self):
         """("classification", request bytes, photo index) or ("embeddings", request bytes, number of texts)."""
-        if self.rng.random() < self.workload.classify_share:
+        if self.rng.random() < self.share:
             index = self.image_cursor % len(self.classification)
             self.image_cursor += 1
             return "classification", self.classification[index], index
@@ -301,10 +302,10 @@ class Connection:
 
 
 async def run_phase(host, port, prepared, concurrency, duration, request_timeout, labels_count, phase=0,
-                    validate=True):
+                    classify_share=None, validate=True):
     """`concurrency` connections send requests until `duration` seconds have passed; in-flight requests are waited
     for (at most `request_timeout`). Returns the records (start offset s, latency s, kind, status, error, detail)."""
-    prepared.reset(phase)
+    prepared.reset(phase, classify_share)
     records = []
     start = time.perf_counter()
     deadline = start + duration
@@ -388,14 +389,33 @@ def cpu_seconds(pid):
         return None
 
 
-def rss_mib(pid):
+def rss_mib(pid, field="VmRSS"):
+    """A process's resident memory in MiB (`field` VmRSS: now; VmHWM: its peak), or None once it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         return None
     return None
+
+
+def metric_sums(text):
+    """{name: value} of the unlabelled samples and of the sums over labels of each metric in Prometheus text."""
+    sums = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        try:
+            name_part, value = line.rsplit(" ", 1)
+            number = float(value)
+        except ValueError:
+            continue
+        name = name_part.split("{", 1)[0]
+        if "_bucket" in name:
+            continue
+        sums[name] = sums.get(name, 0.0) + number
+    return sums
 
 
 def machine_busy_seconds():
@@ -517,6 +537,14 @@ class Server:
         finally:
             connection.close()
 
+    def metrics(self):
+        """The sums of `metric_sums` from GET /metrics, or None when the server has none."""
+        try:
+            status, body = self.get("/metrics")
+        except (OSError, http.client.HTTPException):
+            return None
+        return metric_sums(body.decode("utf-8", "replace")) if status == 200 else None
+
     def wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
         last = None
@@ -573,7 +601,8 @@ def run_classify(binary, model, photos, repeats, labels, template, threads, time
                 stamps.append(time.perf_counter())
                 if len(first_pass) < len(photos):
                     first_pass.append(json.loads(line))
-            process.wait()
+            _, status, usage = os.wait4(process.pid, 0)  # wait4: the command's own CPU time
+            process.returncode = os.waitstatus_to_exitcode(status)
         finally:
             timer.cancel()
             if process in STARTED:
@@ -586,8 +615,10 @@ def run_classify(binary, model, photos, repeats, labels, template, threads, time
     first = stamps[0]
     after_first = sum(1 for s in stamps if s > first)
     steady = after_first / (stamps[-1] - first) if stamps[-1] > first else None
+    cpu = usage.ru_utime + usage.ru_stime
     return {"images": expected, "wall_s": wall, "images_per_s": steady, "whole_process_images_per_s": expected / wall,
-            "first_result_s": first - began}, first_pass
+            "first_result_s": first - began, "cpu_s": cpu, "cpu_ms_per_image": 1000 * cpu / expected,
+            "peak_rss_mib": usage.ru_maxrss / 1024}, first_pass
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -652,12 +683,12 @@ def aggregate(result):
     """Per server and concurrency: requests and errors summed over rounds; throughput and latencies medians."""
     table = {}
     for phase in result["phases"]:
-        key = (phase["server"], phase["concurrency"])
+        key = (phase["server"], phase["concurrency"], phase.get("mix", "mixed"))
         table.setdefault(key, []).append(phase)
     rows = []
-    for (server, concurrency), phases in table.items():
+    for (server, concurrency, mix), phases in table.items():
         rows.append({
-            "server": server, "concurrency": concurrency, "rounds": len(phases),
+            "server": server, "concurrency": concurrency, "mix": mix, "rounds": len(phases),
             "requests": sum(p["requests"] for p in phases), "errors": sum(p["errors"] for p in phases),
             "throughput_rps": median([p["throughput_rps"] for p in phases]),
             "images_per_s": median([p["images_per_s"] for p in phases]),
@@ -667,6 +698,9 @@ def aggregate(result):
             "server_cpu_cores": median([p.get("server_cpu_cores") for p in phases]),
             "client_cpu_cores": median([p["client_cpu_cores"] for p in phases]),
             "foreign_load": median([p.get("foreign_load") for p in phases]),
+            "mean_batch_size": median([p.get("mean_batch_size") for p in phases]),
+            "server_rss_mib": median([p.get("server_rss_mib") for p in phases]),
+            "server_cpu_ms_per_request": median([p.get("server_cpu_ms_per_request") for p in phases]),
         })
     return rows
 
@@ -674,7 +708,8 @@ def aggregate(result):
 def evaluate(result, rows):
     """The issue's targets, each with its numbers and PASS/FAIL (None: not measured in this run)."""
     checks = []
-    find = {(r["server"], r["concurrency"]): r for r in rows}
+    find = {(r["server"], r["concurrency"], r["mix"]): r for r in rows}
+    top = max(result["config"]["concurrency"])
     for server in result["servers"]:
         name = server["name"]
         errors = sum(r["errors"] for r in rows if r["server"] == name)
@@ -687,13 +722,19 @@ def evaluate(result, rows):
                            "value": f"{rss['after_warmup']:.0f} -> {rss['after_run']:.0f} MiB ({growth:+.1%})",
                            "ok": abs(growth) <= TARGETS["rss_growth"] if name == "zeroshot" else None})
     classify = median([c["images_per_s"] for c in result.get("classify", [])])
-    z32 = find.get(("zeroshot", 32))
-    if classify and z32 and z32["images_per_s"]:
-        ratio = z32["images_per_s"] / classify
-        checks.append({"target": "zeroshot images/s at c=32 >= 0.85x `zeroshot classify` (one process)",
-                       "value": f"{z32['images_per_s']:.2f} / {classify:.2f} = {ratio:.2f}x",
-                       "ok": ratio >= TARGETS["zeroshot_ratio_vs_classify"]})
-    z8, p8 = find.get(("zeroshot", 8)), find.get(("python", 8))
+    # Like for like, classify's work is photos only: the photos-only phase decides; the mixed phase (which also
+    # runs the text tower for a quarter of the requests) is shown for context, and decides only without the other.
+    photos_only = find.get(("zeroshot", top, "photos only"))
+    for mix in ("photos only", "mixed"):
+        row = find.get(("zeroshot", top, mix))
+        if classify and row and row["images_per_s"]:
+            ratio = row["images_per_s"] / classify
+            decides = mix == "photos only" or photos_only is None
+            checks.append({"target": f"zeroshot images/s at c={top} ({mix}) >= 0.85x `zeroshot classify` (one "
+                                     f"process)" + ("" if decides else ", for context"),
+                           "value": f"{row['images_per_s']:.2f} / {classify:.2f} = {ratio:.2f}x",
+                           "ok": ratio >= TARGETS["zeroshot_ratio_vs_classify"] if decides else None})
+    z8, p8 = find.get(("zeroshot", 8, "mixed")), find.get(("python", 8, "mixed"))
     if z8 and p8 and p8["throughput_rps"]:
         ratio = z8["throughput_rps"] / p8["throughput_rps"]
         checks.append({"target": "zeroshot throughput at c=8 >= 3x the Python server's",
@@ -717,14 +758,16 @@ def report(result):
                f"(medians), {result['machine']['cpu']}, {result['machine']['cores']} cores, "
                f"{result['machine']['date']}")
     out.append("")
-    out.append("| server | concurrency | requests | errors | req/s | images/s | p50 ms | p99 ms | server CPU (cores) "
-               "| client CPU (cores) | other processes |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| server | concurrency | requests | errors | req/s | images/s | p50 ms | p99 ms | mean batch "
+               "| server CPU (cores) | client CPU (cores) | other processes |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         foreign = r["foreign_load"]
-        out.append(f"| {r['server']} | {r['concurrency']} | {r['requests']:,} | {r['errors']:,} | "
+        name = r["server"] + (" (photos only)" if r["mix"] != "mixed" else "")
+        out.append(f"| {name} | {r['concurrency']} | {r['requests']:,} | {r['errors']:,} | "
                    f"{fmt(r['throughput_rps'], 2)} | {fmt(r['images_per_s'], 2)} | {fmt(r['p50_ms'])} | "
-                   f"{fmt(r['p99_ms'])} | {fmt(r['server_cpu_cores'], 2)} | {fmt(r['client_cpu_cores'], 3)} | "
+                   f"{fmt(r['p99_ms'])} | {fmt(r['mean_batch_size'])} | {fmt(r['server_cpu_cores'], 2)} | "
+                   f"{fmt(r['client_cpu_cores'], 3)} | "
                    f"{'n/a' if foreign is None else f'{foreign:.0%}'} |")
     if result.get("classify"):
         c = result["classify"]
@@ -741,6 +784,13 @@ def report(result):
         for check in checks:
             out.append(f"| {check['target']} | {check['value']} | {verdict(check['ok'])} |")
     notes = []
+    photos_only = [r for r in rows if r["server"] == "zeroshot" and r["mix"] == "photos only"]
+    classify_cpu = median([c.get("cpu_ms_per_image") for c in result.get("classify", [])])
+    if photos_only and photos_only[0]["server_cpu_ms_per_request"] and classify_cpu:
+        row = photos_only[0]
+        notes.append(f"CPU time per photo (moves less with other processes' load than the rates do): zeroshot serve "
+                     f"{row['server_cpu_ms_per_request']:.0f} ms (photos only, c={row['concurrency']}), zeroshot "
+                     f"classify {classify_cpu:.0f} ms (model load included)")
     for server in result["servers"]:
         if server.get("score_check") is not None:
             notes.append(f"{server['name']}: largest |score - zeroshot classify's| over the photos and labels "
@@ -768,6 +818,58 @@ def report(result):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+
+
+def measure_phase(server, servers, prepared, concurrency, share, args, phase):
+    """One measured phase against `server`: the load, its summary, the CPU time of the server, of this client and
+    of other processes, the server's RSS after it and, from /metrics when the server has them, the mean image
+    batch size and the label-cache hits and misses during the phase."""
+    mix = "photos only" if share == 1.0 else "mixed"
+    log(f"{server.name}, concurrency {concurrency}, {mix}, {args.duration:g} s")
+    pids = [s.pid for s in servers if s.pid]
+    metrics = server.metrics()
+    server_cpu = cpu_seconds(server.pid) if server.pid else None
+    all_cpu = [cpu_seconds(pid) for pid in pids]
+    own, busy, wall = own_cpu_seconds(), machine_busy_seconds(), time.perf_counter()
+    records, elapsed = asyncio.run(run_phase(server.host, server.port, prepared, concurrency, args.duration,
+                                             args.request_timeout, len(args.label_list), phase=phase,
+                                             classify_share=share))
+    wall = time.perf_counter() - wall
+    own = own_cpu_seconds() - own
+    summary = summarize(records, elapsed)
+    summary.update({"server": server.name, "concurrency": concurrency, "mix": mix,
+                    "classification_share": share if share is not None else args.classification_share,
+                    "client_cpu_cores": own / wall})
+    if server.pid and server_cpu is not None:
+        after = cpu_seconds(server.pid)
+        summary["server_cpu_cores"] = (after - server_cpu) / wall if after is not None else None
+        summary["server_rss_mib"] = rss_mib(server.pid)
+        if summary["images_per_s"] and summary.get("server_cpu_cores") is not None:
+            summary["server_cpu_ms_per_request"] = 1000 * summary["server_cpu_cores"] / summary["throughput_rps"]
+    after_all = [cpu_seconds(pid) for pid in pids]
+    busy_after = machine_busy_seconds()
+    if busy is not None and busy_after is not None and None not in all_cpu + after_all:
+        ours = own + sum(a - b for a, b in zip(after_all, all_cpu))
+        summary["foreign_load"] = max(0.0, (busy_after - busy - ours) / (wall * (os.cpu_count() or 1)))
+    metrics_after = server.metrics() if metrics is not None else None
+    if metrics and metrics_after:
+        def delta(name):
+            return metrics_after.get(name, 0.0) - metrics.get(name, 0.0) if name in metrics_after else None
+        batches, images = delta("zeroshot_batch_size_count"), delta("zeroshot_batch_size_sum")
+        if batches:
+            summary["mean_batch_size"] = images / batches
+        hits, misses = delta("zeroshot_label_cache_hits_total"), delta("zeroshot_label_cache_misses_total")
+        if hits is not None and misses is not None:
+            summary["label_cache"] = {"hits": hits, "misses": misses}
+    summary["records"] = [[round(r[0], 4), round(r[1] * 1000, 2), r[2], r[3], r[4], r[5]] for r in records]
+    batch = f", mean batch {summary['mean_batch_size']:.1f}" if summary.get("mean_batch_size") else ""
+    log(f"  {summary['requests']} requests, {summary['errors']} errors, {fmt(summary['throughput_rps'], 2)} req/s, "
+        f"{fmt(summary['images_per_s'], 2)} images/s, p50 {fmt(summary['p50_ms'])} ms, p99 {fmt(summary['p99_ms'])} "
+        f"ms, client CPU {summary['client_cpu_cores']:.3f} cores{batch}")
+    if server.process and server.process.poll() is not None:
+        raise RuntimeError(f"{server.name} exited with {server.process.returncode} during the run:\n"
+                           f"{server.log_tail()}")
+    return summary
 
 
 def loopback_url(url):
@@ -838,8 +940,11 @@ def parse_args(argv=None):
     load.add_argument("--duration", type=positive(float), default=60.0, help="seconds per concurrency level")
     load.add_argument("--concurrency", type=levels_type, default=[1, 8, 32], help="levels, comma-separated")
     load.add_argument("--rounds", type=positive(int), default=1, help="rounds (servers alternate; medians)")
-    load.add_argument("--warmup", type=float, default=10.0, help="seconds of load at the highest level before "
+    load.add_argument("--warmup", type=float, default=20.0, help="seconds of load at the highest level before "
                                                                  "measuring (each server)")
+    load.add_argument("--images-only-phase", action=argparse.BooleanOptionalAction, default=True,
+                      help="with the classify baseline, one more zeroshot phase per round at the highest concurrency "
+                           "with classification requests only (the like-for-like ratio to classify)")
     load.add_argument("--classification-share", type=float, default=0.75,
                       help="fraction of requests that classify a photo (the rest: text embeddings)")
     load.add_argument("--images", metavar="DIR", help="folder of photos (default: the repository's and the venv's "
@@ -978,8 +1083,9 @@ def main(argv=None):
 
         for round_index in range(args.rounds):
             order = servers[round_index % len(servers):] + servers[:round_index % len(servers)]
+            log(f"round {round_index + 1} of {args.rounds}")
             if repeats:
-                log(f"round {round_index + 1}: zeroshot classify, {repeats * len(photos)} images")
+                log(f"zeroshot classify, {repeats * len(photos)} images")
                 idle = [cpu_seconds(s.pid) for s in servers if s.pid]
                 run, _ = run_classify(args.zeroshot, model, photos, repeats, args.label_list, args.template,
                                       args.threads, max(120, 4 * args.classify_seconds), workdir)
@@ -990,44 +1096,19 @@ def main(argv=None):
                 result["classify"].append(run)
                 log(f"  {run['images_per_s']:.2f} images/s")
             for server in order:
-                for concurrency in args.concurrency:
-                    log(f"round {round_index + 1}: {server.name}, concurrency {concurrency}, {args.duration:g} s")
-                    pids = [s.pid for s in servers if s.pid]
-                    server_cpu = cpu_seconds(server.pid) if server.pid else None
-                    all_cpu = [cpu_seconds(pid) for pid in pids]
-                    own, busy, wall = own_cpu_seconds(), machine_busy_seconds(), time.perf_counter()
-                    records, elapsed = asyncio.run(run_phase(server.host, server.port, prepared[server.name],
-                                                             concurrency, args.duration, args.request_timeout,
-                                                             len(args.label_list),
-                                                             phase=f"{round_index}/{concurrency}"))
-                    wall = time.perf_counter() - wall
-                    own = own_cpu_seconds() - own
-                    summary = summarize(records, elapsed)
-                    summary.update({"server": server.name, "concurrency": concurrency, "round": round_index + 1,
-                                    "client_cpu_cores": own / wall})
-                    if server.pid and server_cpu is not None:
-                        after = cpu_seconds(server.pid)
-                        summary["server_cpu_cores"] = (after - server_cpu) / wall if after is not None else None
-                    after_all = [cpu_seconds(pid) for pid in pids]
-                    busy_after = machine_busy_seconds()
-                    if busy is not None and busy_after is not None and None not in all_cpu + after_all:
-                        ours = own + sum(a - b for a, b in zip(after_all, all_cpu))
-                        cores = os.cpu_count() or 1
-                        summary["foreign_load"] = max(0.0, (busy_after - busy - ours) / (wall * cores))
-                    summary["records"] = [[round(r[0], 4), round(r[1] * 1000, 2), r[2], r[3], r[4], r[5]]
-                                          for r in records]
+                plan = [(concurrency, None) for concurrency in args.concurrency]
+                if server.name == "zeroshot" and args.images_only_phase and repeats:
+                    plan.append((max(args.concurrency), 1.0))  # like for like with classify: photos only
+                for concurrency, share in plan:
+                    summary = measure_phase(server, servers, prepared[server.name], concurrency, share, args,
+                                            phase=f"{round_index}/{concurrency}/{share}")
+                    summary["round"] = round_index + 1
                     result["phases"].append(summary)
-                    log(f"  {summary['requests']} requests, {summary['errors']} errors, "
-                        f"{fmt(summary['throughput_rps'], 2)} req/s, {fmt(summary['images_per_s'], 2)} images/s, "
-                        f"p50 {fmt(summary['p50_ms'])} ms, p99 {fmt(summary['p99_ms'])} ms, client CPU "
-                        f"{summary['client_cpu_cores']:.3f} cores")
-                    if server.process and server.process.poll() is not None:
-                        raise RuntimeError(f"{server.name} exited with {server.process.returncode} during the run:\n"
-                                           f"{server.log_tail()}")
 
         for server in servers:
             if server.pid:
                 entries[server.name]["rss_mib"]["after_run"] = rss_mib(server.pid)
+                entries[server.name]["rss_mib"]["peak"] = rss_mib(server.pid, "VmHWM")
         for server in servers:
             if server.process:
                 entries[server.name]["shutdown"] = server.stop(args.shutdown_grace)

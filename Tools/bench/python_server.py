@@ -44,8 +44,8 @@ MAX_LABELS = 1000
 class APIError(Exception):
     """An error response: `status` and `{"error": {"message", "type"}}`."""
 
-    TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large", 422: "invalid_request_error",
-             500: "internal_error", 503: "service_unavailable"}
+    TYPES = {400: "invalid_request_error", 404: "not_found_error", 405: "invalid_request_error",
+             413: "payload_too_large", 422: "invalid_request_error", 500: "server_error", 503: "overloaded_error"}
 
     def __init__(self, status, message):
         super().__init__(message)

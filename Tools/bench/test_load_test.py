@@ -193,8 +193,8 @@ class ServerLogTests(unittest.TestCase):
 
     def test_listening_lines(self):
         self.assertEqual(self.port_of('{"time":"t","level":"info","msg":"loading"}\n'
-                                      '{"time":"t","level":"info","msg":"listening","host":"127.0.0.1","port":41234}\n'),
-                         41234)
+                                      '{"time":"t","level":"info","msg":"listening","host":"127.0.0.1",'
+                                      '"port":41234}\n'), 41234)
         self.assertEqual(self.port_of("2026-12-01T10:00:00 info zeroshot: host=127.0.0.1 port=5123 listening\n"), 5123)
         self.assertEqual(self.port_of('{"level":"info","msg":"listening","metadata":{"port":"8088"}}\n'), 8088)
         self.assertIsNone(self.port_of('{"msg":"loading model"}\n'))
@@ -242,6 +242,59 @@ class EndToEndTests(unittest.TestCase):
         self.assertIn("| server | 1 |", table)
         self.assertIn("| server | 2 |", table)
         self.assertIn("| server: zero errors | 0 | PASS |", table)
+
+
+class ReportTests(unittest.TestCase):
+    def phase(self, server, concurrency, rps, images, p99, mix="mixed", errors=0):
+        return {"server": server, "concurrency": concurrency, "mix": mix, "requests": 100, "errors": errors,
+                "error_kinds": {"HTTP 503: full": errors} if errors else {}, "throughput_rps": rps,
+                "images_per_s": images, "p50_ms": p99 / 2, "p99_ms": p99, "client_cpu_cores": 0.01,
+                "by_kind": {"classification": {"p99_ms": p99}, "embeddings": {"p99_ms": p99}}}
+
+    def result(self, phases, classify_rates, rss=(600, 620)):
+        return {"config": {"duration_s": 60, "classification_share": 0.75, "labels": LABELS, "rounds": 1,
+                           "concurrency": [1, 8, 32]},
+                "machine": {"cpu": "cpu", "cores": 2, "date": "today"}, "photos": [1, 2],
+                "servers": [{"name": "zeroshot", "rss_mib": {"after_warmup": rss[0], "after_run": rss[1]}},
+                            {"name": "python", "rss_mib": {}}],
+                "phases": phases, "notes": [],
+                "classify": [{"images": 100, "images_per_s": r, "whole_process_images_per_s": r, "wall_s": 40}
+                             for r in classify_rates]}
+
+    def verdicts(self, result):
+        _, _, checks = load_test.report(result)
+        return {c["target"].split(" >=")[0].split(" <")[0].split(" within")[0]: c["ok"] for c in checks}
+
+    def test_targets(self):
+        phases = [self.phase("zeroshot", 8, 30, 20, 500), self.phase("python", 8, 9, 7, 900),
+                  self.phase("zeroshot", 32, 30, 20, 900), self.phase("zeroshot", 32, 26, 26, 900, "photos only")]
+        verdicts = self.verdicts(self.result(phases, [25, 30, 28]))  # classify: median 28 images/s
+        self.assertEqual(verdicts["zeroshot: zero errors"], True)
+        self.assertEqual(verdicts["zeroshot: RSS after the run"], True)  # +3.3%
+        self.assertEqual(verdicts["zeroshot images/s at c=32 (photos only)"], True)  # 26 / 28 = 0.93
+        self.assertIsNone(verdicts["zeroshot images/s at c=32 (mixed)"])  # context only
+        self.assertEqual(verdicts["zeroshot throughput at c=8"], True)  # 30 / 9 = 3.3
+        self.assertEqual(verdicts["zeroshot p99 at c=8"], True)
+
+        phases = [self.phase("zeroshot", 8, 20, 15, 1000, errors=2), self.phase("python", 8, 9, 7, 900),
+                  self.phase("zeroshot", 32, 20, 20, 900)]
+        verdicts = self.verdicts(self.result(phases, [28], rss=(600, 640)))
+        self.assertEqual(verdicts["zeroshot: zero errors"], False)
+        self.assertEqual(verdicts["zeroshot: RSS after the run"], False)  # +6.7%
+        self.assertEqual(verdicts["zeroshot images/s at c=32 (mixed)"], False)  # decides without photos only
+        self.assertEqual(verdicts["zeroshot throughput at c=8"], False)  # 2.2x
+        self.assertEqual(verdicts["zeroshot p99 at c=8"], False)
+
+    def test_metric_sums(self):
+        text = ("# TYPE zeroshot_batch_size histogram\n"
+                'zeroshot_batch_size_bucket{le="1"} 3\nzeroshot_batch_size_sum 40\nzeroshot_batch_size_count 5\n'
+                'hb_requests_total{method="POST",status="200"} 7\nhb_requests_total{method="GET",status="200"} 2\n'
+                "garbage line\n")
+        sums = load_test.metric_sums(text)
+        self.assertEqual(sums["zeroshot_batch_size_sum"], 40)
+        self.assertEqual(sums["zeroshot_batch_size_count"], 5)
+        self.assertEqual(sums["hb_requests_total"], 9)
+        self.assertNotIn("zeroshot_batch_size_bucket", sums)
 
 
 class OptionTests(unittest.TestCase):
