@@ -605,6 +605,9 @@ def run_classify(binary, model, photos, repeats, labels, template, threads, time
             process.returncode = os.waitstatus_to_exitcode(status)
         finally:
             timer.cancel()
+            if process.returncode is None:  # interrupted or failed while reading: stop it here
+                process.kill()
+                process.wait()
             if process in STARTED:
                 STARTED.remove(process)
         wall = time.perf_counter() - began
