@@ -460,8 +460,8 @@ def stop_all(grace=10):
 class Server:
     """A server process started by this script, or one running at a URL."""
 
-    def __init__(self, name, command=None, url=None, env=None):
-        self.name, self.command, self.env = name, command, env
+    def __init__(self, name, command=None, url=None, env=None, api_key=None):
+        self.name, self.command, self.env, self.api_key = name, command, env, api_key
         self.process = None
         self.host, self.port = "127.0.0.1", None
         self.log_path = None
@@ -531,7 +531,8 @@ class Server:
         """(status, body) of a GET over a fresh connection (blocking; for health checks)."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
-            connection.request("GET", path)
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             return response.status, response.read()
         finally:
@@ -851,7 +852,10 @@ def measure_phase(server, servers, prepared, concurrency, share, args, phase):
             summary["server_cpu_ms_per_request"] = 1000 * summary["server_cpu_cores"] / summary["throughput_rps"]
     after_all = [cpu_seconds(pid) for pid in pids]
     busy_after = machine_busy_seconds()
-    if busy is not None and busy_after is not None and None not in all_cpu + after_all:
+    # Other processes' share: the machine's busy time less this client's and the started servers'; a server at --url
+    # is not ours to measure, so the share is left out when one is running.
+    if busy is not None and busy_after is not None and None not in all_cpu + after_all \
+            and all(s.pid for s in servers):
         ours = own + sum(a - b for a, b in zip(after_all, all_cpu))
         summary["foreign_load"] = max(0.0, (busy_after - busy - ours) / (wall * (os.cpu_count() or 1)))
     metrics_after = server.metrics() if metrics is not None else None
@@ -1026,13 +1030,13 @@ def main(argv=None):
             command += args.server_arg
             if args.api_key:
                 command += ["--api-key", args.api_key]
-            servers.append(Server("zeroshot", command=command, env=threads_env))
+            servers.append(Server("zeroshot", command=command, env=threads_env, api_key=args.api_key))
         if args.python_server:
             command = [args.python, str(HERE / "python_server.py"), "--host", "127.0.0.1", "--port", "0",
                        "--model", model, "--threads", str(args.threads or len(os.sched_getaffinity(0)))]
             servers.append(Server("python", command=command, env=threads_env))
         if args.url:
-            servers.append(Server("server", url=args.url))
+            servers.append(Server("server", url=args.url, api_key=args.api_key))
         for server in servers:
             if server.command:
                 server.start(60, workdir)
