@@ -1,26 +1,26 @@
 #!/usr/bin/env python3
 """Load test for `zeroshot serve` (issue 12's targets), side by side with a Python server in the same run.
 
-For a bounded time at each concurrency level, N keep-alive HTTP/1.1 connections (asyncio, raw sockets: one
-request in flight per connection, the next sent as soon as the answer is read) send a mix of requests: by default 75%
+For a bounded time at each concurrency level, N keep-alive HTTP/1.1 connections (asyncio streams: one request in
+flight per connection, the next sent as soon as the answer is read) send a mix of requests: by default 75%
 `POST /v1/zero-shot-image-classification` (JSON, a base64 photo, fixed candidate labels) and 25% `POST
-/v1/embeddings` (1 to 4 short texts from a pool of varying texts). Every answer is checked (status 200 and the
-expected JSON shape); anything else counts as an error, by kind. Per request the latency (send to last byte of the
+/v1/embeddings` (1 to 4 short texts, new for each request). Every answer is checked (status 200 and the expected
+JSON shape); anything else counts as an error, by kind. Per request the latency (send to the last byte of the
 answer), status and error are recorded.
 
-Targets (servers started here by `--zeroshot`/`--python-server`, or one running at `--url`, loopback only):
-
-    python Tools/bench/load_test.py --zeroshot .build/release/zeroshot --python-server     # the README table
+    python Tools/bench/load_test.py --zeroshot .build/release/zeroshot --python-server --rounds 3   # README table
     python Tools/bench/load_test.py --url http://127.0.0.1:8080 --duration 10 --concurrency 1,8
 
 A started server is `zeroshot serve --host 127.0.0.1 --port 0 --model DIR` (the bound port read from its
-`{"msg":"listening","port"}` log line) or `python_server.py` (transformers' pipeline behind uvicorn); the script
-waits for `/readyz`, checks that each server's scores match `zeroshot classify` on every photo, warms the server up
-at the highest concurrency, reads its resident memory (VmRSS of /proc/PID/status) after the warm-up and after all
-rounds, and stops it with SIGTERM (SIGKILL after a grace period) at the end, on error and on Ctrl-C. Rounds
-alternate the servers (the order rotates each round) and the table gives medians over rounds. With `--zeroshot`,
-each round also times `zeroshot classify --format jsonl` over the same photos repeated (about `--classify-seconds`
-of work, one process, the same labels and template) for the baseline images/s.
+`{"msg":"listening","port"}` log line) or `python_server.py` (transformers' pipeline behind uvicorn); a server at
+`--url` must be on loopback. The script waits for `/readyz`, checks that each server's scores match `zeroshot
+classify` on every photo, warms the server up at the highest concurrency, reads its resident memory (VmRSS of
+/proc/PID/status) after the warm-up, after each phase and after all rounds, and stops it with SIGTERM (SIGKILL after
+a grace period) at the end, on an error and on Ctrl-C. Rounds alternate the servers (the order rotates each round)
+and the table gives medians over rounds. With `--zeroshot`, each round also times `zeroshot classify --format
+jsonl` over the same photos repeated (about `--classify-seconds` of work, one process, the same labels and template)
+for the baseline images/s, and runs zeroshot once more at the highest concurrency on photos only, like for like.
+Every phase has a time limit; the client's own CPU use is reported next to the server's.
 """
 
 import argparse
