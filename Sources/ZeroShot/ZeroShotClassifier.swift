@@ -43,9 +43,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         /// none, every call reads the disk cache or runs the text tower). The least recently used are forgotten
         /// first. Two maps of this many entries each are kept, one by exact text and one by token sequence (so
         /// that texts that tokenize alike share one embedding); they share the embeddings, so an entry costs about
-        /// D × 4 bytes plus its key: about 2.1 KB at D = 512 (CLIP ViT-B) and 3.1 KB at D = 768 (ViT-L), i.e. about
-        /// 35 MB and 51 MB at the default capacity, and at most twice that when the two maps hold different
-        /// embeddings.
+        /// D × 4 bytes plus its two keys and bookkeeping (about 300 bytes for a short prompt): about 2.3 KB at
+        /// D = 512 (CLIP ViT-B) and 3.4 KB at D = 768 (ViT-L), i.e. about 40 MB and 55 MB at the default capacity;
+        /// up to about twice that when the two maps come to hold different embeddings.
         public var textEmbeddingMemoryCapacity: Int
 
         /// The default of `textEmbeddingMemoryCapacity`: 16,384 entries.

@@ -16,6 +16,7 @@ final class ModelLoader: Service, @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var loaded: ServerState?
+    private var listened = false
     private let started: AsyncStream<Void>
     private let startedContinuation: AsyncStream<Void>.Continuation
 
@@ -34,7 +35,13 @@ final class ModelLoader: Service, @unchecked Sendable {
     }
 
     /// Called once the server listens: loading begins.
-    func serverIsListening() { startedContinuation.yield() }
+    func serverIsListening() {
+        lock.withLock { listened = true }
+        startedContinuation.yield()
+    }
+
+    /// Whether the server has listened.
+    var hasListened: Bool { lock.withLock { listened } }
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {

@@ -20,11 +20,12 @@ public enum ZeroShotServer {
     ///    `configuration.shutdownGracePeriod`), then returns.
     ///
     /// Each request goes through, outermost first: the request log and metrics (`RequestLogMiddleware`), JSON errors
-    /// (`ErrorMiddleware`), the API key (`AuthMiddleware`, with `apiKey`), the body limit (`BodyLimitMiddleware`), and
+    /// (`ErrorMiddleware`), cancellation when the client goes away (`DisconnectMiddleware`), the API key
+    /// (`AuthMiddleware`, with `apiKey`), the body limit (`BodyLimitMiddleware`), and
     /// 405 for a known path with another method (`MethodNotAllowedMiddleware`). Connections have the request deadline
     /// and idle timeout of `TimedHTTP1Channel`.
     ///
-    /// - Throws: the model's loading error (after logging it), or an error binding the address.
+    /// - Throws: the model's loading error (after logging it), or `ListenError` when the address cannot be bound.
     public static func run(_ configuration: ServerConfiguration, logger: Logger) async throws {
         ServerMetrics.bootstrap()
         ServerMetrics.setModelReady(false)
@@ -32,16 +33,21 @@ public enum ZeroShotServer {
         let loader = ModelLoader(configuration: configuration, logger: logger)
         let router = makeRouter(configuration, loader: loader, logger: logger)
 
-        // Hummingbird's own logs (connection errors, ...) only from warning up: the request lines are ours.
+        // Hummingbird's and ServiceLifecycle's own lines only at debug and trace level (ZEROSHOT_LOG_LEVEL): the
+        // request, lifecycle and error lines are ours, and theirs repeat them (a failed load is followed by the
+        // server's cancellation errors).
         var frameworkLogger = logger
-        frameworkLogger.logLevel = max(logger.logLevel, .warning)
+        frameworkLogger.logLevel = logger.logLevel <= .debug ? logger.logLevel : .critical
         let requestTimeout = TimeAmount(configuration.requestTimeout)
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         let app = Application(
             router: router,
             server: HTTPServerBuilder { responder in
                 TimedHTTP1Channel(responder: responder, requestTimeout: requestTimeout, idleTimeout: idleTimeout,
-                                  linger: .seconds(2))
+                                  linger: .seconds(2)) { status, route, duration in
+                    RequestLogMiddleware<ServerRequestContext>.record(logger, method: "", route: route, path: "",
+                                                                      status: status, duration: duration, batchSize: nil)
+                }
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zeroshot"),
             onServerRunning: { channel in
@@ -62,33 +68,31 @@ public enum ZeroShotServer {
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
         groupConfiguration.maximumCancellationDuration = .seconds(5)
-        try await withGracefulShutdownLogged(logger, configuration) {
-            try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await withGracefulShutdownLogged(logger, configuration) {
+                try await ServiceGroup(configuration: groupConfiguration).run()
+            }
+        } catch where !loader.hasListened {
+            throw ListenError(host: configuration.host, port: configuration.port, underlying: error)
         }
         logger.notice("stopped")
     }
 
-    /// Logs `{"msg":"shutting down","grace_seconds"}` when the graceful shutdown begins, around `body`.
+    /// Logs `{"msg":"shutting down","signal","grace_seconds"}` when SIGTERM or SIGINT arrives during `body` (the
+    /// `ServiceGroup` in `body` handles the signal itself).
     private static func withGracefulShutdownLogged(_ logger: Logger, _ configuration: ServerConfiguration,
                                                    _ body: () async throws -> Void) async throws {
-        let (signals, continuation) = AsyncStream<Int32>.makeStream()
-        let watcher = Task {
-            for await signal in signals {
-                logger.notice("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
-                                                        "grace_seconds": .stringConvertible(configuration.shutdownGracePeriod.inMilliseconds / 1000)])
-            }
-        }
+        let grace = configuration.shutdownGracePeriod.inMilliseconds / 1000
         let sources = [SIGTERM, SIGINT].map { signal in
             let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler { continuation.yield(signal) }
+            source.setEventHandler {
+                logger.notice("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
+                                                          "grace_seconds": .stringConvertible(grace)])
+            }
             source.resume()
             return source
         }
-        defer {
-            sources.forEach { $0.cancel() }
-            continuation.finish()
-            watcher.cancel()
-        }
+        defer { sources.forEach { $0.cancel() } }
         try await body()
     }
 
@@ -100,6 +104,7 @@ public enum ZeroShotServer {
         // Middlewares apply to the routes registered after them.
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: DisconnectMiddleware())
         if let key = configuration.apiKey { router.add(middleware: AuthMiddleware(key: key)) }
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
@@ -108,6 +113,18 @@ public enum ZeroShotServer {
         APIRoutes.register(on: router, state: { try loader.state() })
         routes.fill(from: router)
         return router
+    }
+}
+
+/// The server could not listen on `host:port` (address in use, not an address of this machine, a privileged port).
+public struct ListenError: Error, LocalizedError {
+    public let host: String
+    public let port: Int
+    public let underlying: Error
+
+    public var errorDescription: String? {
+        let reason = (underlying as? LocalizedError)?.errorDescription ?? "\(underlying)"
+        return "cannot listen on \(host):\(port): \(reason)"
     }
 }
 

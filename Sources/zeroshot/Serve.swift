@@ -34,8 +34,8 @@ struct Serve: CheckedCommand {
               zeroshot serve --model google/siglip-base-patch16-224 --port 9000
               zeroshot serve --host 0.0.0.0 --db photos.db --api-key "$KEY"
               ZEROSHOT_HOST=0.0.0.0 ZEROSHOT_PORT=8080 ZEROSHOT_MAX_BATCH=32 zeroshot serve
-              curl -s localhost:8080/v1/zero-shot-image-classification -H 'Content-Type: application/json' \\
-                -d "{\\"inputs\\": \\"$(base64 -w0 cat.jpg)\\", \\"parameters\\": {\\"candidate_labels\\": [\\"cat\\", \\"dog\\"]}}"
+              curl -s -F image=@cat.jpg -F candidate_labels=cat,dog \\
+                localhost:8080/v1/zero-shot-image-classification
             """
     )
 

@@ -137,6 +137,22 @@ final class EngineTests: XCTestCase {
         await engine.shutdown()
     }
 
+    /// An image over the classifier's pixel limit is refused with 413 naming the field, before any model work.
+    func testTooManyPixelsIs413() async throws {
+        let classifier = try ZeroShotClassifier(directory: engineFixtureModel(), options: .init(maxPixels: 1000, warn: { _ in }))
+        let engine = InferenceEngine(classifier: classifier, maxBatch: 4, maxBatchWait: .milliseconds(1), maxQueue: 4,
+                                     prepareConcurrency: 1, observer: .none)
+        do {
+            _ = try await engine.prepare(try engineFixtureImage("chelsea.jpg"), field: "image")
+            XCTFail("an image over maxPixels was decoded")
+        } catch let error as ServerError {
+            XCTAssertEqual(error.status, .contentTooLarge)
+            XCTAssertTrue(error.message.hasPrefix("image: "), error.message)
+        }
+        XCTAssertEqual(engine.queueDepth, 0)
+        await engine.shutdown()
+    }
+
     /// Label and image calls at the same time: each text embedding is the classifier's, each image is embedded, and
     /// the label cache reports its misses then its hits.
     func testTextAndImageCallsTogether() async throws {
@@ -185,7 +201,7 @@ final class EngineTests: XCTestCase {
         let b = Task { try await engine.imageEmbedding(tower.image(2)) }
         try await eventually { engine.queueDepth == 2 }
         do {
-            _ = try await engine.imageEmbedding(tower.image(3))
+            _ = try await withDeadline(seconds: 5) { try await engine.imageEmbedding(tower.image(3)) }
             XCTFail("a call past maxQueue was queued")
         } catch let error as ServerError {
             XCTAssertEqual(error.status, .serviceUnavailable)
@@ -194,7 +210,7 @@ final class EngineTests: XCTestCase {
         }
         // Text calls count against the same queue.
         do {
-            _ = try await engine.textEmbeddings(["not cached yet"])
+            _ = try await withDeadline(seconds: 5) { try await engine.textEmbeddings(["not cached yet"]) }
             XCTFail("a text call past maxQueue was queued")
         } catch let error as ServerError {
             XCTAssertEqual(error.status, .serviceUnavailable)
@@ -205,6 +221,38 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(second.embedding, [2])
         XCTAssertEqual(tower.runs.entries, ["1", "2"])
         XCTAssertEqual(engine.queueDepth, 0)
+        await engine.shutdown()
+    }
+
+    /// A request's calls made within `withRequestSlot` share its one slot: with maxQueue 1 a request doing a text
+    /// and several image calls at once runs, and a second request meanwhile gets 503; the slot is free afterwards.
+    func testRequestSlotIsSharedByItsCalls() async throws {
+        let tower = StandInTower()
+        let engine = try tower.engine(maxBatch: 4, maxQueue: 1)
+        let request = Task {
+            try await engine.withRequestSlot {
+                try await withThrowingTaskGroup(of: [Float].self) { group in
+                    for i in 1...3 { group.addTask { try await engine.imageEmbedding(tower.image(Float(i))).embedding } }
+                    var embeddings: [[Float]] = []
+                    for try await embedding in group { embeddings.append(embedding) }
+                    return embeddings.sorted { $0[0] < $1[0] }
+                }
+            }
+        }
+        try await eventually { !tower.runs.entries.isEmpty }
+        XCTAssertEqual(engine.queueDepth, 1)
+        do {
+            _ = try await withDeadline(seconds: 5) { try await engine.withRequestSlot { 0 } }
+            XCTFail("a second request was admitted past maxQueue 1")
+        } catch let error as ServerError {
+            XCTAssertEqual(error.status, .serviceUnavailable)
+        }
+        tower.release()
+        let embeddings = try await request.value
+        XCTAssertEqual(embeddings, [[1], [2], [3]])
+        XCTAssertEqual(engine.queueDepth, 0)
+        let next = try await engine.withRequestSlot { 7 }
+        XCTAssertEqual(next, 7)
         await engine.shutdown()
     }
 
@@ -228,6 +276,7 @@ final class EngineTests: XCTestCase {
         let c = Task { try await engine.imageEmbedding(tower.image(9)) }
         try await eventually { engine.queueDepth == 2 }
         tower.release()
+        _ = try await withDeadline(seconds: 10) { try await c.value }
         let first = try await a.value, third = try await c.value
         XCTAssertEqual(first.embedding, [1])
         XCTAssertEqual(third.embedding, [9])
@@ -271,6 +320,42 @@ final class EngineTests: XCTestCase {
         await engine.shutdown()
     }
 
+    /// Decoding runs on worker threads, never more than `prepareConcurrency` at a time and never on the engine
+    /// thread; a prepare call cancelled while it waits for a worker is never run.
+    func testPrepareIsBoundedAndOffTheEngineThread() async throws {
+        let tower = StandInTower()
+        let engine = try tower.engine(maxBatch: 1, maxQueue: 16, prepareConcurrency: 2)
+        // The engine thread is busy with a held batch meanwhile: decoding does not wait for it.
+        let held = Task { try await engine.imageEmbedding(tower.image(1)) }
+        try await eventually { tower.runs.entries == ["1"] }
+        let probe = PrepareProbe()
+        let image = tower.image(2)
+        let calls = (0..<6).map { i in
+            Task { try await engine.queue.submitPrepare { probe.run(i, image) } }
+        }
+        try await eventually { probe.started.count == 2 }
+        // The others wait for a worker; cancel one of them.
+        try await eventually { engine.queueDepth == 7 }
+        let waiting = (0..<6).first { !probe.started.contains($0) }!
+        calls[waiting].cancel()
+        probe.open()
+        for (i, call) in calls.enumerated() {
+            let result = await call.result
+            if i == waiting {
+                XCTAssertThrowsError(try result.get()) { XCTAssertTrue($0 is CancellationError, "\($0)") }
+            } else {
+                XCTAssertNoThrow(try result.get())
+            }
+        }
+        XCTAssertEqual(probe.started.count, 5)
+        XCTAssertFalse(probe.started.contains(waiting))
+        XCTAssertLessThanOrEqual(probe.mostAtOnce, 2)
+        XCTAssertEqual(probe.threadNames.filter { $0 == "zeroshot-engine" }, [])
+        tower.release()
+        _ = try await held.value
+        await engine.shutdown()
+    }
+
     /// Text jobs queued while a batch runs go before the images queued ahead of them.
     func testTextJobsRunBetweenBatches() async throws {
         let tower = StandInTower()
@@ -307,7 +392,7 @@ final class EngineTests: XCTestCase {
         }
         try await eventually { engine.isShuttingDown }
         do {
-            _ = try await engine.imageEmbedding(tower.image(5))
+            _ = try await withDeadline(seconds: 5) { try await engine.imageEmbedding(tower.image(5)) }
             XCTFail("a call was queued during shutdown")
         } catch let error as ServerError {
             XCTAssertEqual(error.status, .serviceUnavailable)
@@ -365,17 +450,36 @@ private func eventually(_ condition: @Sendable () -> Bool, file: StaticString = 
 
 private struct DeadlineExceeded: Error {}
 
-/// `body`'s result, or `DeadlineExceeded` after `seconds` (so that a hang fails instead of blocking the suite).
+/// `body`'s result, or `DeadlineExceeded` after `seconds` (so that a hang fails instead of blocking the suite; a
+/// body that ignores cancellation is left running).
 private func withDeadline<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
+    let work = Task { try await body() }
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        let once = ResumeOnce(continuation)
+        Task { once.resume(with: await work.result) }
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            work.cancel()
+            once.resume(with: .failure(DeadlineExceeded()))
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
-        return value
+    }
+}
+
+/// Resumes a continuation with the first result given.
+private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Error>?
+
+    init(_ continuation: CheckedContinuation<T, Error>) {
+        self.continuation = continuation
+    }
+
+    func resume(with result: Result<T, Error>) {
+        lock.lock()
+        let continuation = self.continuation
+        self.continuation = nil
+        lock.unlock()
+        continuation?.resume(with: result)
     }
 }
 
@@ -419,14 +523,14 @@ private final class StandInTower: @unchecked Sendable {
     }
 
     func engine(maxBatch: Int, maxQueue: Int, hold: Bool = true, wait: Duration = .milliseconds(1),
-                observer: InferenceEngine.Observer = .none,
+                prepareConcurrency: Int? = nil, observer: InferenceEngine.Observer = .none,
                 trace: (@Sendable (String) -> Void)? = nil) throws -> InferenceEngine {
         let classifier = try engineFixtureClassifier()
         perImage = 3 * classifier.model.imageSize * classifier.model.imageSize
         held = !hold
         let perImage = self.perImage
         return InferenceEngine(classifier: classifier, maxBatch: maxBatch, maxBatchWait: wait, maxQueue: maxQueue,
-                               prepareConcurrency: nil, observer: observer, embed: { [self] pixels, count in
+                               prepareConcurrency: prepareConcurrency, observer: observer, embed: { [self] pixels, count in
             let markers = (0..<count).map { pixels[$0 * perImage] }
             runs.append(markers.map { String(Int($0)) }.joined(separator: ","))
             lock.lock()
@@ -437,6 +541,37 @@ private final class StandInTower: @unchecked Sendable {
             if let failing, markers.contains(failing) { throw StandInFailure() }
             return markers.map { [$0] }
         }, trace: trace)
+    }
+}
+
+/// Prepare work that records which calls started, how many ran at once and on which threads, and holds each call
+/// until `open()`.
+private final class PrepareProbe: @unchecked Sendable {
+    private let lock = NSLock()
+    private let gate = DispatchSemaphore(value: 0)
+    private var startedList: [Int] = []
+    private var running = 0
+    private var most = 0
+    private var names: [String] = []
+
+    var started: [Int] { lock.withLock { startedList } }
+    var mostAtOnce: Int { lock.withLock { most } }
+    var threadNames: [String] { lock.withLock { names } }
+
+    func open() { gate.signal() }
+
+    func run(_ i: Int, _ image: InferenceEngine.PreparedImage) -> InferenceEngine.PreparedImage {
+        lock.withLock {
+            startedList.append(i)
+            running += 1
+            most = max(most, running)
+            names.append(Thread.current.name ?? "")
+        }
+        // Held until opened; then each call lets the next one through.
+        gate.wait()
+        gate.signal()
+        lock.withLock { running -= 1 }
+        return image
     }
 }
 

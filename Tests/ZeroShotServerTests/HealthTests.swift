@@ -110,5 +110,22 @@ final class HealthTests: XCTestCase {
         let delete = try server.request("DELETE", "/metrics")
         XCTAssertEqual(delete.status, 405)
         XCTAssertNotNil(delete.error)
+
+        // Not HTTP, a header without a colon, a header block over the decoder's limit: 400 with the JSON body.
+        for raw in ["NOT HTTP AT ALL\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n",
+                    "GET /healthz HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"] {
+            let connection = try server.connect(timeout: 5)
+            try? connection.send(raw)
+            let response = try connection.readResponse()
+            XCTAssertEqual(response.status, 400, raw.prefix(40) + ": " + response.text)
+            XCTAssertEqual(response.error?.type, "invalid_request_error", response.text)
+            XCTAssertTrue(connection.closedByPeer(within: 4))
+        }
+        // The server still answers; the three are logged and counted.
+        XCTAssertEqual(try server.request("GET", "/healthz").status, 200)
+        let rejected = server.logLines.filter { $0["msg"] as? String == "request" && $0["route"] as? String == "BadRequest" }
+        XCTAssertEqual(rejected.map { $0["status"] as? Int }, [400, 400, 400])
+        XCTAssertTrue(try server.request("GET", "/metrics").text
+            .contains("zeroshot_requests_total{route=\"BadRequest\",method=\"\",status=\"400\"} 3"))
     }
 }

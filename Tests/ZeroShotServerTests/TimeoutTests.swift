@@ -39,16 +39,18 @@ final class TimeoutTests: XCTestCase {
         let head = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + String(repeating: "a", count: 40) + "\r\n\r\n"
         let (closed, answer) = try trickle(head.map(String.init), pause: 0.1)
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 408"), answer)
-        XCTAssertTrue(answer.contains("\"type\":\"invalid_request_error\""), answer)
+        XCTAssertTrue(answer.contains("\"type\": \"invalid_request_error\""), answer)
         XCTAssertTrue(answer.contains("--request-timeout"), answer)
         // 1 s deadline (+ the short linger before the whole connection closes); all of it would take 6 s.
         XCTAssertLessThan(try XCTUnwrap(closed), 4.5)
+        let line = try self.server.waitForLogLine { $0["msg"] as? String == "request" && $0["status"] as? Int == 408 }
+        XCTAssertEqual(line?["route"] as? String, "RequestTimeout")
     }
 
     func testTricklingBodyIsCutOff() throws {
         // A body the route reads: the request cannot be answered before the body is complete.
         let head = "POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
-        let body = "{\"input\": \"" + String(repeating: "a", count: 26) + "\"}"
+        let body = "{\"input\": \"" + String(repeating: "a", count: 27) + "\"}"
         XCTAssertEqual(body.utf8.count, 40)
         let (closed, answer) = try trickle([head] + body.map(String.init), pause: 0.1)
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 408"), answer)

@@ -1,7 +1,9 @@
 import Foundation
+import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// Hummingbird's HTTP/1.1 child channel (`HTTP1Channel`, with its idle timeout) plus a request deadline and a
@@ -12,7 +14,8 @@ import NIOHTTPTypes
 ///   the client gets `408` with a JSON error body and `Connection: close` if no response to it has begun, and the
 ///   connection is closed. A handler after the HTTP decoder could not do this: it sees nothing until the whole
 ///   head has arrived.
-/// - `RequestProgressHandler`, after the HTTP codec, tells it where requests end and responses begin; when a
+/// - `RequestProgressHandler`, after the HTTP codec, tells it where requests end and responses begin, and answers a
+///   request that cannot be parsed with a JSON 400; when a
 ///   response ends before its request's body has been received (a 413 for a body over the limit, a 401, ...), it
 ///   closes the connection (output first, then the whole connection after a short linger, reading and dropping what
 ///   the client still sends, so that the client reads the response instead of a reset) rather than letting
@@ -25,9 +28,12 @@ struct TimedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let idleTimeout: TimeAmount?
     /// How long a closing connection still reads (and drops) what the client sends after the response.
     let linger: TimeAmount
+    /// Told of each request answered here, never reaching the router (status 400 or 408, `route` `BadRequest` or
+    /// `RequestTimeout`, time since its first byte), for the request log and metrics.
+    let rejected: @Sendable (_ status: Int, _ route: String, _ duration: Duration) -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let deadline = RequestDeadlineHandler(timeout: requestTimeout, linger: linger)
+        let deadline = RequestDeadlineHandler(timeout: requestTimeout, linger: linger, rejected: rejected)
         let progress = NIOLoopBound(RequestProgressHandler(deadline: deadline), eventLoop: channel.eventLoop)
         do {
             try channel.pipeline.syncOperations.addHandler(deadline, position: .first)
@@ -53,7 +59,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     let timeout: TimeAmount
     let linger: TimeAmount
+    let rejected: @Sendable (_ status: Int, _ route: String, _ duration: Duration) -> Void
     private var context: ChannelHandlerContext?
+    /// When the current request's first byte arrived.
+    private var started = ContinuousClock.now
+    /// The current request's head was decoded (the router has it).
+    var headDecoded = false
     private var timer: Scheduled<Void>?
     /// A request has begun (a byte arrived, or a head was decoded) and its end has not been decoded.
     private var receiving = false
@@ -62,9 +73,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// The connection is closing: what arrives is dropped.
     private var discarding = false
 
-    init(timeout: TimeAmount, linger: TimeAmount) {
+    init(timeout: TimeAmount, linger: TimeAmount,
+         rejected: @escaping @Sendable (_ status: Int, _ route: String, _ duration: Duration) -> Void) {
         self.timeout = timeout
         self.linger = linger
+        self.rejected = rejected
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -96,6 +109,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         if !receiving {
             receiving = true
             responseStarted = false
+            headDecoded = false
+            started = .now
             startTimer()
         }
     }
@@ -105,6 +120,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         receiving = false
         timer?.cancel()
         timer = nil
+    }
+
+    /// Tells `rejected` of the current request.
+    func reportRejected(_ status: Int, _ route: String) {
+        rejected(status, route, ContinuousClock.now - started)
     }
 
     /// Whether the current request is still being received.
@@ -124,12 +144,14 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         receiving = false
         if !responseStarted {
             let seconds = Double(timeout.nanoseconds) / 1e9
-            let body = "{\"error\":{\"message\":\(jsonString("the request was not received within \(seconds) s (--request-timeout)")),"
-                + "\"type\":\"invalid_request_error\"}}\n"
+            let body = ServerError(.requestTimeout, type: "invalid_request_error",
+                                   "the request was not received within \(seconds) s (--request-timeout)").jsonBody
             let head = "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\n"
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
             responseStarted = true
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: head + body)), promise: nil)
+            // A request whose head the router has is logged by the router (its body read fails).
+            if !headDecoded { rejected(408, "RequestTimeout", ContinuousClock.now - started) }
         }
         closeAfterLinger()
     }
@@ -159,16 +181,53 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPResponsePart
 
     let deadline: RequestDeadlineHandler
+    /// Requests whose head was decoded and whose response has not ended.
+    private var outstanding = 0
 
     init(deadline: RequestDeadlineHandler) { self.deadline = deadline }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: deadline.requestBegan()
+        case .head:
+            outstanding += 1
+            deadline.requestBegan()
+            deadline.headDecoded = true
         case .body: break
         case .end: deadline.requestEnded()
         }
         context.fireChannelRead(data)
+    }
+
+    /// The client closed its side while a request is being answered: it has gone away (as nginx's 499), so the
+    /// connection is closed, which cancels the route (`DisconnectMiddleware`) and frees its queue slot. Otherwise the
+    /// event goes on (Hummingbird ends the connection).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event, outstanding > 0 {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// A request line or header block that is not HTTP/1.1 (or over the header limits), while no request is being
+    /// answered: 400 with the JSON error body, then close. (Hummingbird would answer 400 with an empty body.) A
+    /// parse error inside a request being answered goes on to Hummingbird.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parseError = error as? HTTPParserError, outstanding == 0 else {
+            context.fireErrorCaught(error)
+            return
+        }
+        outstanding += 1
+        deadline.requestBegan()
+        let body = ServerError.badRequest("the request is not valid HTTP/1.1: \(parseError)").jsonBody
+        let head = HTTPResponse(status: .badRequest, headerFields: [
+            .contentType: "application/json; charset=utf-8", .contentLength: String(body.utf8.count), .connection: "close",
+        ])
+        write(context: context, data: wrapOutboundOut(.head(head)), promise: nil)
+        write(context: context, data: wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
+        write(context: context, data: wrapOutboundOut(.end(nil)), promise: nil)
+        context.flush()
+        deadline.reportRejected(400, "BadRequest")
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -179,6 +238,7 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .body:
             context.write(data, promise: promise)
         case .end:
+            outstanding = max(0, outstanding - 1)
             context.write(data, promise: promise)
             if deadline.isReceiving {
                 // The response is complete but the request's body is not: close rather than drain it.

@@ -17,8 +17,9 @@ import ZeroShot
 /// - `textEmbeddings` / `labelEmbeddings` go through the classifier's bounded LRU text-embedding cache: texts all
 ///   held in memory are answered at once, on the caller's thread; others run on the engine thread, between batches
 ///   (every text job queued when a batch ends runs before the next one).
-/// - Every call that waits or runs (prepare, image, text) holds one of `maxQueue` slots (`queueDepth`); a call past
-///   them throws `ServerError.unavailable` (503 with `Retry-After`).
+/// - A request holds one of `maxQueue` slots (`queueDepth`) while it waits or runs: the calls made within
+///   `withRequestSlot` share its slot; a call made outside one takes a slot of its own. Past them,
+///   `ServerError.unavailable` (503 with `Retry-After`).
 /// - A cancelled caller (the client went away) leaves the queue at once, throwing `CancellationError`, and frees its
 ///   slot; a job cancelled before its batch or text pass started is never run.
 /// - `shutdown()` refuses new calls and finishes the queued ones.
@@ -36,7 +37,7 @@ public final class InferenceEngine: Sendable {
     public let maxQueue: Int
     /// Most images decoded and preprocessed at a time.
     public let prepareConcurrency: Int
-    private let queue: EngineQueue
+    let queue: EngineQueue
     private let cacheCounts = CacheCounts()
 
     /// Where the engine reports what it does, for metrics. The closures are called on the engine's and the callers'
@@ -49,13 +50,17 @@ public final class InferenceEngine: Sendable {
         /// New hits and misses of the classifier's in-memory text-embedding cache (`textCacheStatistics`) since
         /// the previous report, after each text call.
         public var labelCache: @Sendable (_ hits: Int, _ misses: Int) -> Void
+        /// Called once as the engine starts (e.g. to make metrics that exist before their first value).
+        public var start: @Sendable () -> Void
 
         public init(batch: @escaping @Sendable (Int) -> Void = { _ in },
                     queueDepth: @escaping @Sendable (Int) -> Void = { _ in },
-                    labelCache: @escaping @Sendable (_ hits: Int, _ misses: Int) -> Void = { _, _ in }) {
+                    labelCache: @escaping @Sendable (_ hits: Int, _ misses: Int) -> Void = { _, _ in },
+                    start: @escaping @Sendable () -> Void = {}) {
             self.batch = batch
             self.queueDepth = queueDepth
             self.labelCache = labelCache
+            self.start = start
         }
 
         /// Reports nothing.
@@ -64,13 +69,20 @@ public final class InferenceEngine: Sendable {
         /// Reports to swift-metrics' bootstrapped factory (nothing before `MetricsSystem.bootstrap`): the recorder
         /// `zeroshot_batch_size` (a histogram with Prometheus), the gauge `zeroshot_queue_depth`, the counters
         /// `zeroshot_label_cache_hits_total` and `zeroshot_label_cache_misses_total`. The handles are made at each
-        /// report, so the metrics system may be bootstrapped after the engine is made.
+        /// report, so the metrics system may be bootstrapped after the engine is made; the four are made (the
+        /// gauge set to 0) as the engine starts, so that they are exported before the first request.
         public static let metrics = Observer(
             batch: { Recorder(label: "zeroshot_batch_size").record($0) },
             queueDepth: { Gauge(label: "zeroshot_queue_depth").record($0) },
             labelCache: { hits, misses in
-                if hits > 0 { Counter(label: "zeroshot_label_cache_hits_total").increment(by: hits) }
-                if misses > 0 { Counter(label: "zeroshot_label_cache_misses_total").increment(by: misses) }
+                Counter(label: "zeroshot_label_cache_hits_total").increment(by: hits)
+                Counter(label: "zeroshot_label_cache_misses_total").increment(by: misses)
+            },
+            start: {
+                _ = Recorder(label: "zeroshot_batch_size")
+                Gauge(label: "zeroshot_queue_depth").record(0)
+                _ = Counter(label: "zeroshot_label_cache_hits_total")
+                _ = Counter(label: "zeroshot_label_cache_misses_total")
             })
     }
 
@@ -104,6 +116,7 @@ public final class InferenceEngine: Sendable {
         queue = EngineQueue(maxBatch: maxBatch, maxBatchWait: maxBatchWait, maxQueue: maxQueue,
                             prepareLimit: self.prepareConcurrency, observer: observer, embed: embed, trace: trace)
         cacheCounts.reset(to: classifier.textCacheStatistics)
+        observer.start()
         queue.start()
     }
 
@@ -189,7 +202,15 @@ public final class InferenceEngine: Sendable {
         return try await textEmbeddings(texts)
     }
 
-    /// Calls waiting or running now (prepare, image and text calls).
+    /// Runs `body`, one request's inference (its prepare, image and text calls, in this task and its child tasks), in
+    /// one queue slot held throughout.
+    ///
+    /// - Throws: 503 (`ServerError.unavailable`) when every slot is taken or the engine shuts down; what `body` throws.
+    public func withRequestSlot<T>(_ body: () async throws -> T) async throws -> T {
+        try await queue.admit(body)
+    }
+
+    /// Requests (and calls outside `withRequestSlot`) waiting or running now.
     public var queueDepth: Int { queue.queueDepth }
 
     /// Whether `shutdown()` was called: new calls are refused.

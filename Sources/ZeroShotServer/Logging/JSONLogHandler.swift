@@ -27,9 +27,9 @@ public struct JSONLogHandler: LogHandler {
                     source: String, file: String, function: String, line: UInt) {
         var merged = metadata
         if let explicit { merged.merge(explicit) { _, new in new } }
-        var text = "{\"time\":\(jsonString(Self.timestamp(Date()))),\"level\":\(jsonString(level.rawValue)),\"msg\":\(jsonString(message.description))"
+        var text = "{\"time\":\(Self.string(Self.timestamp(Date()))),\"level\":\(Self.string(level.rawValue)),\"msg\":\(Self.string(message.description))"
         for key in merged.keys.sorted() where !["time", "level", "msg"].contains(key) {
-            text += ",\(jsonString(key)):\(Self.json(merged[key]!))"
+            text += ",\(Self.string(key)):\(Self.json(merged[key]!))"
         }
         text += "}\n"
         write(text)
@@ -39,24 +39,32 @@ public struct JSONLogHandler: LogHandler {
     static func json(_ value: Logger.Metadata.Value) -> String {
         switch value {
         case .string(let string):
-            return jsonString(string)
+            return Self.string(string)
         case .stringConvertible(let convertible):
             switch convertible {
             case let value as Bool: return value ? "true" : "false"
             case let value as any BinaryInteger: return "\(value)"
             case let value as Double where value.isFinite: return "\(value)"
             case let value as Float where value.isFinite: return "\(value)"
-            default: return jsonString(convertible.description)
+            default: return Self.string(convertible.description)
             }
         case .array(let values):
             return "[" + values.map(json).joined(separator: ",") + "]"
         case .dictionary(let values):
-            return "{" + values.keys.sorted().map { "\(jsonString($0)):\(json(values[$0]!))" }.joined(separator: ",") + "}"
+            return "{" + values.keys.sorted().map { "\(Self.string($0)):\(json(values[$0]!))" }.joined(separator: ",") + "}"
         }
     }
 
     static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
+    }
+
+    /// A JSON string literal of `text` (slashes not escaped: paths and routes read as they are).
+    static func string(_ text: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     private static let lock = NSLock()

@@ -22,21 +22,26 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             response = try ErrorMiddleware<Context>.response(for: error, request: request, context: context, logger: logger)
         }
-        let duration = ContinuousClock.now - start
-        let route = context.endpointPath ?? "NotFound"
+        Self.record(logger, method: request.method.rawValue, route: context.endpointPath ?? "NotFound",
+                    path: request.uri.path, status: Int(response.status.code), duration: ContinuousClock.now - start,
+                    batchSize: record.batchSize)
+        return response
+    }
+
+    /// Logs the request line and counts the request in the metrics (also for the requests the channel answers
+    /// itself: 400 for what is not HTTP, 408 for a head that does not arrive in time; their method and path are
+    /// empty, as they were not read).
+    static func record(_ logger: Logger, method: String, route: String, path: String, status: Int, duration: Duration,
+                       batchSize: Int?) {
         var metadata: Logger.Metadata = [
-            "method": .string(request.method.rawValue),
+            "method": .string(method),
             "route": .string(route),
-            "path": .string(request.uri.path),
-            "status": .stringConvertible(Int(response.status.code)),
+            "path": .string(path),
+            "status": .stringConvertible(status),
             "duration_ms": .stringConvertible((duration.inMilliseconds * 1000).rounded() / 1000),
         ]
-        if let batchSize = record.batchSize {
-            metadata["batch_size"] = .stringConvertible(batchSize)
-        }
+        if let batchSize { metadata["batch_size"] = .stringConvertible(batchSize) }
         logger.info("request", metadata: metadata)
-        ServerMetrics.recordRequest(route: route, method: request.method.rawValue, status: Int(response.status.code),
-                                    duration: duration)
-        return response
+        ServerMetrics.recordRequest(route: route, method: method, status: status, duration: duration)
     }
 }

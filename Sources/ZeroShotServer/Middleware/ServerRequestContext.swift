@@ -1,14 +1,18 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// The request context of the server's routes: Hummingbird's core context, with `maxUploadSize` the configured
 /// `--max-body-bytes` (what `Request.decode` and `collectBody(upTo: context.maxUploadSize)` allow).
 public struct ServerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let maxUploadSize: Int
+    /// The connection of the request (`DisconnectMiddleware` watches it close).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         maxUploadSize = Self.uploadLimit.value
     }
 
