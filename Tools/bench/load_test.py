@@ -876,7 +876,22 @@ def measure_phase(server, servers, prepared, concurrency, share, args, phase):
     if server.process and server.process.poll() is not None:
         raise RuntimeError(f"{server.name} exited with {server.process.returncode} during the run:\n"
                            f"{server.log_tail()}")
+    if server.pid:
+        summary["settle_s"] = settle(server.pid, args.request_timeout)
     return summary
+
+
+def settle(pid, limit):
+    """Waits (at most `limit` seconds) until the process uses less than 5% of a core over half a second: work the
+    client gave up on (timed-out requests) must not run into the next phase. Returns the seconds waited."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit:
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        after = cpu_seconds(pid)
+        if before is None or after is None or (after - before) / 0.5 < 0.05:
+            break
+    return time.monotonic() - began
 
 
 def loopback_url(url):
@@ -1085,6 +1100,8 @@ def main(argv=None):
                                                          phase="warm-up"))
                 warm = summarize(records, elapsed)
                 entry["warmup"] = {k: warm[k] for k in ("requests", "errors", "error_kinds", "throughput_rps")}
+                if server.pid:
+                    settle(server.pid, args.request_timeout)
             if server.pid:
                 entry["rss_mib"]["after_warmup"] = rss_mib(server.pid)
 
