@@ -5,7 +5,7 @@ import ZeroShot
 public struct ServerConfiguration: Sendable {
     /// Address to bind (loopback by default: expose it on purpose, e.g. `0.0.0.0` in a container).
     public var host: String = "127.0.0.1"
-    /// TCP port (0: any free port; the bound port is logged and returned by `ZeroShotServer.start`).
+    /// TCP port (0: any free port; the bound port is in the `listening` log line).
     public var port: Int = 8080
     /// A Hub repo id or a model directory; nil: `$ZEROSHOT_MODEL`, else the default model.
     public var model: String?

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ZeroShot
 
 /// An error answered as `{"error": {"message": ..., "type": ...}}` with its status (Hummingbird's
 /// `HTTPResponseError`: the error knows its status). Every error a route or middleware throws to the client is one of
@@ -61,13 +62,12 @@ public struct ServerError: Error, HTTPResponseError, LocalizedError, Sendable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
-        let body = "{\"error\":{\"message\":\(jsonString(message)),\"type\":\(jsonString(type))}}\n"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: jsonBody)))
     }
-}
 
-/// A JSON string literal of `text`, as JSONEncoder writes it.
-func jsonString(_ text: String) -> String {
-    let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
-    return String(decoding: data, as: UTF8.self)
+    /// The response body: `{"error":{"message":...,"type":...}}` and a newline.
+    public var jsonBody: String {
+        JSONText.object([("error", JSONText.object([("message", JSONText.string(message)),
+                                                    ("type", JSONText.string(type))]))]) + "\n"
+    }
 }

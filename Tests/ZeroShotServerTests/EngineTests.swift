@@ -224,6 +224,38 @@ final class EngineTests: XCTestCase {
         await engine.shutdown()
     }
 
+    /// A request's calls made within `withRequestSlot` share its one slot: with maxQueue 1 a request doing a text
+    /// and several image calls at once runs, and a second request meanwhile gets 503; the slot is free afterwards.
+    func testRequestSlotIsSharedByItsCalls() async throws {
+        let tower = StandInTower()
+        let engine = try tower.engine(maxBatch: 4, maxQueue: 1)
+        let request = Task {
+            try await engine.withRequestSlot {
+                try await withThrowingTaskGroup(of: [Float].self) { group in
+                    for i in 1...3 { group.addTask { try await engine.imageEmbedding(tower.image(Float(i))).embedding } }
+                    var embeddings: [[Float]] = []
+                    for try await embedding in group { embeddings.append(embedding) }
+                    return embeddings.sorted { $0[0] < $1[0] }
+                }
+            }
+        }
+        try await eventually { !tower.runs.entries.isEmpty }
+        XCTAssertEqual(engine.queueDepth, 1)
+        do {
+            _ = try await withDeadline(seconds: 5) { try await engine.withRequestSlot { 0 } }
+            XCTFail("a second request was admitted past maxQueue 1")
+        } catch let error as ServerError {
+            XCTAssertEqual(error.status, .serviceUnavailable)
+        }
+        tower.release()
+        let embeddings = try await request.value
+        XCTAssertEqual(embeddings, [[1], [2], [3]])
+        XCTAssertEqual(engine.queueDepth, 0)
+        let next = try await engine.withRequestSlot { 7 }
+        XCTAssertEqual(next, 7)
+        await engine.shutdown()
+    }
+
     /// A caller cancelled while its image waits gets CancellationError at once (the engine still busy), frees its
     /// slot, and its image never runs.
     func testCancelledCallLeavesTheQueueAndIsNotRun() async throws {

@@ -39,7 +39,7 @@ final class TimeoutTests: XCTestCase {
         let head = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + String(repeating: "a", count: 40) + "\r\n\r\n"
         let (closed, answer) = try trickle(head.map(String.init), pause: 0.1)
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 408"), answer)
-        XCTAssertTrue(answer.contains("\"type\":\"invalid_request_error\""), answer)
+        XCTAssertTrue(answer.contains("\"type\": \"invalid_request_error\""), answer)
         XCTAssertTrue(answer.contains("--request-timeout"), answer)
         // 1 s deadline (+ the short linger before the whole connection closes); all of it would take 6 s.
         XCTAssertLessThan(try XCTUnwrap(closed), 4.5)

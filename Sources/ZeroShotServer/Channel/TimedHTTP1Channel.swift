@@ -215,8 +215,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         receiving = false
         if !responseStarted {
             let seconds = Double(timeout.nanoseconds) / 1e9
-            let body = "{\"error\":{\"message\":\(jsonString("the request was not received within \(seconds) s (--request-timeout)")),"
-                + "\"type\":\"invalid_request_error\"}}\n"
+            let body = ServerError(.requestTimeout, type: "invalid_request_error",
+                                   "the request was not received within \(seconds) s (--request-timeout)").jsonBody
             let head = "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\n"
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
             responseStarted = true
@@ -290,8 +290,7 @@ final class RequestProgressHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         outstanding += 1
         deadline.requestBegan()
-        let body = "{\"error\":{\"message\":\(jsonString("the request is not valid HTTP/1.1: \(parseError)")),"
-            + "\"type\":\"invalid_request_error\"}}\n"
+        let body = ServerError.badRequest("the request is not valid HTTP/1.1: \(parseError)").jsonBody
         let head = HTTPResponse(status: .badRequest, headerFields: [
             .contentType: "application/json; charset=utf-8", .contentLength: String(body.utf8.count), .connection: "close",
         ])

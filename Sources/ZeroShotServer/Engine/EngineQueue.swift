@@ -14,6 +14,8 @@ final class EngineJob<Payload, Output: Sendable>: @unchecked Sendable {
     let enqueued: ContinuousClock.Instant
     var state = State.new
     var cancelled = false
+    /// Whether the call took a queue slot of its own (not when its request holds one: `EngineQueue.admit`).
+    var holdsSlot = false
     var continuation: CheckedContinuation<Output, Error>?
 
     init(_ payload: Payload) {
@@ -30,7 +32,8 @@ final class EngineJob<Payload, Output: Sendable>: @unchecked Sendable {
 /// - Text jobs run on the same thread: every text job queued when a batch ends runs before the next batch.
 /// - Prepare jobs (decoding) run on Dispatch worker threads, at most `prepareLimit` at a time, never on the engine
 ///   thread.
-/// - Every call waiting or running holds a slot of `maxQueue` (`depth`); a call past it is refused with 503.
+/// - Every call waiting or running holds a slot of `maxQueue` (`depth`), unless it is made within `admit`, whose
+///   request holds one slot for all its calls; a call or request past them is refused with 503.
 final class EngineQueue: @unchecked Sendable {
     typealias ImageJob = EngineJob<[Float], (embedding: [Float], batchSize: Int)>
     typealias TextJob = EngineJob<@Sendable () throws -> [[Float]], [[Float]]>
@@ -92,6 +95,49 @@ final class EngineQueue: @unchecked Sendable {
 
     // MARK: - Calls
 
+    /// The queue whose `admit` the current task runs in (its calls take no slot of their own).
+    @TaskLocal static var admittedBy: ObjectIdentifier?
+
+    /// Runs `body` as one request holding one queue slot throughout (refused with 503 when none is free, or when the
+    /// queue shuts down); the calls it makes, in its task and child tasks, take no slot of their own.
+    func admit<T>(_ body: () async throws -> T) async throws -> T {
+        if Self.admittedBy == ObjectIdentifier(self) { return try await body() }
+        try takeRequestSlot()
+        defer { freeRequestSlot() }
+        return try await Self.$admittedBy.withValue(ObjectIdentifier(self)) { try await body() }
+    }
+
+    private func takeRequestSlot() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let refusal = refusalReason() { throw refusal }
+        depth += 1
+        observer.queueDepth(depth)
+    }
+
+    private func freeRequestSlot() {
+        condition.lock()
+        releaseSlot()
+        condition.unlock()
+    }
+
+    /// Why a new request or call cannot be taken now (under the lock), or nil.
+    private func refusalReason() -> Error? {
+        if closing { return ServerError.unavailable("the server is shutting down; retry on another instance") }
+        if depth >= maxQueue {
+            return ServerError.unavailable("the inference queue is full (\(maxQueue) requests waiting or running, "
+                                           + "--max-queue); retry later")
+        }
+        return nil
+    }
+
+    /// Frees a slot (under the lock).
+    private func releaseSlot() {
+        depth -= 1
+        observer.queueDepth(depth)
+        if closing && depth == 0 { condition.broadcast() }
+    }
+
     func submitImage(_ pixelValues: [Float]) async throws -> (embedding: [Float], batchSize: Int) {
         try await submit(ImageJob(pixelValues), enqueue: { [self] job in
             images.append(job)
@@ -123,21 +169,25 @@ final class EngineQueue: @unchecked Sendable {
     private func submit<Payload, Output>(_ job: EngineJob<Payload, Output>,
                                          enqueue: @escaping @Sendable (EngineJob<Payload, Output>) -> Void,
                                          dequeue: @escaping @Sendable (EngineJob<Payload, Output>) -> Void) async throws -> Output {
-        try await withTaskCancellationHandler {
+        let admitted = Self.admittedBy == ObjectIdentifier(self)
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, Error>) in
                 condition.lock()
                 let refusal: Error?
                 if job.cancelled {
                     refusal = CancellationError()
-                } else if closing {
-                    refusal = ServerError.unavailable("the server is shutting down; retry on another instance")
-                } else if depth >= maxQueue {
-                    refusal = ServerError.unavailable("the inference queue is full (\(maxQueue) requests waiting or "
-                                                      + "running, --max-queue); retry later")
-                } else {
+                } else if admitted {
+                    // The request holds a slot (`admit`), so shutdown waits for it: never refused.
                     refusal = nil
-                    depth += 1
-                    observer.queueDepth(depth)
+                } else {
+                    refusal = refusalReason()
+                }
+                if refusal == nil {
+                    if !admitted {
+                        depth += 1
+                        observer.queueDepth(depth)
+                        job.holdsSlot = true
+                    }
                     job.continuation = continuation
                     job.state = .queued
                     enqueue(job)
@@ -162,9 +212,7 @@ final class EngineQueue: @unchecked Sendable {
     private func takeContinuation<Payload, Output>(_ job: EngineJob<Payload, Output>) -> CheckedContinuation<Output, Error>? {
         guard let continuation = job.continuation else { return nil }
         job.continuation = nil
-        depth -= 1
-        observer.queueDepth(depth)
-        if closing && depth == 0 { condition.broadcast() }
+        if job.holdsSlot { releaseSlot() }
         return continuation
     }
 

@@ -17,8 +17,9 @@ import ZeroShot
 /// - `textEmbeddings` / `labelEmbeddings` go through the classifier's bounded LRU text-embedding cache: texts all
 ///   held in memory are answered at once, on the caller's thread; others run on the engine thread, between batches
 ///   (every text job queued when a batch ends runs before the next one).
-/// - Every call that waits or runs (prepare, image, text) holds one of `maxQueue` slots (`queueDepth`); a call past
-///   them throws `ServerError.unavailable` (503 with `Retry-After`).
+/// - A request holds one of `maxQueue` slots (`queueDepth`) while it waits or runs: the calls made within
+///   `withRequestSlot` share its slot; a call made outside one takes a slot of its own. Past them,
+///   `ServerError.unavailable` (503 with `Retry-After`).
 /// - A cancelled caller (the client went away) leaves the queue at once, throwing `CancellationError`, and frees its
 ///   slot; a job cancelled before its batch or text pass started is never run.
 /// - `shutdown()` refuses new calls and finishes the queued ones.
@@ -201,7 +202,15 @@ public final class InferenceEngine: Sendable {
         return try await textEmbeddings(texts)
     }
 
-    /// Calls waiting or running now (prepare, image and text calls).
+    /// Runs `body`, one request's inference (its prepare, image and text calls, in this task and its child tasks), in
+    /// one queue slot held throughout.
+    ///
+    /// - Throws: 503 (`ServerError.unavailable`) when every slot is taken or the engine shuts down; what `body` throws.
+    public func withRequestSlot<T>(_ body: () async throws -> T) async throws -> T {
+        try await queue.admit(body)
+    }
+
+    /// Requests (and calls outside `withRequestSlot`) waiting or running now.
     public var queueDepth: Int { queue.queueDepth }
 
     /// Whether `shutdown()` was called: new calls are refused.

@@ -33,7 +33,7 @@ enum ClassificationRoute {
         // The client gets them as headers; the log has them at debug level (a busy server would repeat them).
         for warning in warnings { logger.debug("candidate labels: \(warning)") }
         let bytes = try await ImageBytes.load(parsed.image, field: parsed.imageField, configuration: configuration)
-        let predictions = try await APIResponse.inference("classification") {
+        let predictions = try await APIResponse.inference("classification") { try await engine.withRequestSlot {
             let prepared = try await engine.prepare(bytes, field: parsed.imageField)
             async let labelEmbeddings = engine.labelEmbeddings(parsed.candidateLabels,
                                                                hypothesisTemplate: parsed.hypothesisTemplate)
@@ -41,7 +41,7 @@ enum ClassificationRoute {
             RequestLog.current?.batchSize = batchSize
             return engine.classifier.predictions(imageEmbeddings: [embedding], textEmbeddings: try await labelEmbeddings,
                                                  candidateLabels: parsed.candidateLabels)[0]
-        }
+        } }
         return APIResponse.json(render(predictions), headers: APIResponse.warningFields(warnings))
     }
 

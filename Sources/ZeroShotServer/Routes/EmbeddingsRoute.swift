@@ -85,29 +85,36 @@ enum EmbeddingsRoute {
         ]))
     }
 
-    /// The image embeddings of several inputs, fetched, decoded and embedded concurrently (the engine batches them);
-    /// the request log gets the largest batch any of them ran in.
+    /// The image embeddings of several inputs, fetched, decoded and embedded concurrently (the engine batches them),
+    /// in one queue slot; at most two batches' worth (`2 * maxBatch`) in flight, so that a request of many images
+    /// never holds all their pixel_values at once. The request log gets the largest batch any of them ran in.
     static func imageEmbeddings(_ references: [ImageReference], fields: [String], state: ServerState) async throws -> [[Float]] {
         let engine = state.engine, configuration = state.configuration
-        return try await withThrowingTaskGroup(of: (Int, [Float], Int).self) { group in
-            for (i, reference) in references.enumerated() {
-                group.addTask {
-                    let bytes = try await ImageBytes.load(reference, field: fields[i], configuration: configuration)
-                    return try await APIResponse.inference("image embedding") {
-                        let prepared = try await engine.prepare(bytes, field: fields[i])
-                        let (embedding, batchSize) = try await engine.imageEmbedding(prepared)
-                        return (i, embedding, batchSize)
+        let inFlight = max(1, 2 * engine.maxBatch)
+        return try await engine.withRequestSlot {
+            try await withThrowingTaskGroup(of: (Int, [Float], Int).self) { group in
+                func embed(_ i: Int) {
+                    group.addTask {
+                        let bytes = try await ImageBytes.load(references[i], field: fields[i], configuration: configuration)
+                        return try await APIResponse.inference("image embedding") {
+                            let prepared = try await engine.prepare(bytes, field: fields[i])
+                            let (embedding, batchSize) = try await engine.imageEmbedding(prepared)
+                            return (i, embedding, batchSize)
+                        }
                     }
                 }
+                var next = 0
+                while next < min(inFlight, references.count) { embed(next); next += 1 }
+                var result = [[Float]](repeating: [], count: references.count)
+                var largestBatch = 0
+                while let (i, embedding, batchSize) = try await group.next() {
+                    result[i] = embedding
+                    largestBatch = max(largestBatch, batchSize)
+                    if next < references.count { embed(next); next += 1 }
+                }
+                RequestLog.current?.batchSize = largestBatch
+                return result
             }
-            var result = [[Float]](repeating: [], count: references.count)
-            var largestBatch = 0
-            for try await (i, embedding, batchSize) in group {
-                result[i] = embedding
-                largestBatch = max(largestBatch, batchSize)
-            }
-            RequestLog.current?.batchSize = largestBatch
-            return result
         }
     }
 

@@ -55,17 +55,22 @@ enum SearchRoute {
         }
         let engine = state.engine
         let snapshot = try await snapshots.snapshot(index, servedBy: engine.classifier, logger: logger)
-        var positive: [[Float]] = []
-        if let query = body.query {
-            positive += try await APIResponse.inference("text embedding") { try await engine.textEmbeddings([query]) }
-        }
-        if let image {
-            let bytes = try await ImageBytes.load(image, field: "image", configuration: configuration)
-            positive.append(try await APIResponse.inference("image embedding") {
-                let (embedding, batchSize) = try await engine.imageEmbedding(try await engine.prepare(bytes, field: "image"))
-                RequestLog.current?.batchSize = batchSize
-                return embedding
-            })
+        var imageBytes: Data?
+        if let image { imageBytes = try await ImageBytes.load(image, field: "image", configuration: configuration) }
+        // The text and the image in one queue slot.
+        let positive: [[Float]] = try await engine.withRequestSlot {
+            var positive: [[Float]] = []
+            if let query = body.query {
+                positive += try await APIResponse.inference("text embedding") { try await engine.textEmbeddings([query]) }
+            }
+            if let imageBytes {
+                positive.append(try await APIResponse.inference("image embedding") {
+                    let (embedding, batchSize) = try await engine.imageEmbedding(try await engine.prepare(imageBytes, field: "image"))
+                    RequestLog.current?.batchSize = batchSize
+                    return embedding
+                })
+            }
+            return positive
         }
         guard let query = ImageIndex.combinedQuery(positive: positive, negative: []) else {
             throw ServerError.invalidField("query", "the text and the image cancel each other exactly; nothing to search for")
