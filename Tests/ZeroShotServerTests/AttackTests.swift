@@ -103,6 +103,14 @@ final class AttackTests: XCTestCase {
             XCTAssertEqual(response.headers["connection"], "close", request)
             XCTAssertTrue(connection.closedByPeer(within: 3), "the connection stays open after \(request.debugDescription)")
         }
+        // CONNECT is not served; its 404 has no body nor length (NIO's encoder), so only the close ends it.
+        do {
+            let connection = try server.connect(timeout: 5)
+            defer { connection.close() }
+            try connection.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+            let answer = String(decoding: try connection.readToEnd(), as: UTF8.self)
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 404"), answer)
+        }
         // HTTP/1.0 with keep-alive: the connection stays, and the response says so (HTTP/1.0 closes by default).
         let connection = try server.connect(timeout: 5)
         defer { connection.close() }

@@ -64,7 +64,8 @@ struct TimedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 /// - A request that does not keep its connection alive (HTTP/1.0 without `Connection: keep-alive`, or `Connection`
 ///   with a `close` token in any letter case) gets exactly `Connection: close`, which is what Hummingbird looks for to
 ///   close the connection after the response; its response says `Connection: close` too. (Otherwise an HTTP/1.0
-///   client reading up to the end of the connection waits for the idle timeout.) The response to an HTTP/1.0
+///   client reading up to the end of the connection waits for the idle timeout.) So does CONNECT, whose response
+///   NIO writes without a body or length. The response to an HTTP/1.0
 ///   request that keeps the connection alive says `Connection: keep-alive` (HTTP/1.0 closes by default).
 /// - `Expect: 100-continue` is answered with `100 Continue` as the head arrives, so that a client waiting for it
 ///   (curl for bodies over 1 MB) sends its body at once instead of after its own timeout. Not when the declared
@@ -92,7 +93,8 @@ final class HTTP1HeadHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
             return
         }
-        let keepAlive = head.isKeepAlive
+        // CONNECT (a proxy tunnel, not served here) closes too: NIO writes its response without a body or length.
+        let keepAlive = head.isKeepAlive && head.method != .CONNECT
         if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
         connection.append(!keepAlive ? "close" : head.version == .http1_0 ? "keep-alive" : nil)
         let expectsContinue = head.headers["expect"].contains { $0.lowercased() == "100-continue" }
