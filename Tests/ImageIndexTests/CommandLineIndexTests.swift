@@ -203,7 +203,9 @@ final class CommandLineIndexTests: XCTestCase {
         XCTAssertEqual(scores, scores.sorted(by: >))
         let expected = try index.search(query: classifier.textEmbeddings(["a photo of a cat"])[0], topK: 3)
         XCTAssertEqual(hits.compactMap { $0["path"] as? String }, expected.map(\.path))
-        for (s, e) in zip(scores, expected) { XCTAssertEqual(Float(s), e.score) }
+        // Within float32 rounding: the text tower's thread count, and so its summation order, follows the load of
+        // the machine in each process.
+        for (s, e) in zip(scores, expected) { XCTAssertEqual(Float(s), e.score, accuracy: 1e-6) }
 
         // --template, --not and --image combine as documented.
         let combined = try zeroshot(["search", "--db", db, "--format", "jsonl", "--template", "a photo of {}.", "--not", "rocket",
