@@ -14,6 +14,8 @@ struct HTTPResult {
     /// The exchange was cancelled because the body is longer than `memoryLimit` (with `cancelOverLimit`): by its
     /// `Content-Length` before any body byte, or while the body streamed in.
     var overLimit = false
+    /// The exchange was cancelled because it had not ended by its deadline (`totalTimeout`).
+    var pastDeadline = false
 
     func header(_ name: String) -> String? { response?.headerValue(name) }
 }
@@ -48,10 +50,13 @@ enum HTTP {
     ///   - onData: called with the byte count of each chunk written to the sink.
     ///   - cancelOverLimit: when `true`, a 2xx body longer than `memoryLimit` bytes cancels the exchange
     ///     (`overLimit`); otherwise (and for other statuses) bytes past the limit are dropped.
+    ///   - totalTimeout: seconds the whole exchange may take, however steadily data arrives; past them it is
+    ///     cancelled (`pastDeadline`). URLSession's own resource timeout is not applied on Linux.
     static func perform(
         _ request: URLRequest,
         followRedirects: Bool,
         timeout: TimeInterval,
+        totalTimeout: TimeInterval? = nil,
         memoryLimit: Int = 64 << 20,
         cancelOverLimit: Bool = false,
         bodySink: ((HTTPURLResponse) -> FileHandle?)? = nil,
@@ -78,9 +83,20 @@ enum HTTP {
         request.timeoutInterval = timeout
         let task = session.dataTask(with: request)
         task.resume()
-        delegate.done.wait()
+        var pastDeadline = false
+        if let totalTimeout {
+            if delegate.done.wait(timeout: .now() + max(0, totalTimeout)) == .timedOut {
+                pastDeadline = true
+                task.cancel()
+                delegate.done.wait()
+            }
+        } else {
+            delegate.done.wait()
+        }
         session.finishTasksAndInvalidate()
-        return delegate.result()
+        var result = delegate.result()
+        result.pastDeadline = pastDeadline
+        return result
     }
 }
 

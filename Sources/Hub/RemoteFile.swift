@@ -24,13 +24,17 @@ public enum RemoteFile {
     ///     of it is read, or, without one, as soon as the bytes received pass the cap (never held beyond it).
     ///   - timeout: seconds the server may stay silent (connecting, before the response, between body bytes).
     ///   - maxRedirects: 3xx responses followed at most (each target must be http or https too).
+    ///   - deadline: seconds the whole fetch may take, redirects included, however steadily the server sends (nil:
+    ///     no limit but `timeout`'s): a server trickling a byte now and then is cut off.
     /// - Returns: the body of the final 2xx response.
     /// - Throws: `RemoteFileError`, every case naming `url`: `.unsupportedScheme`, `.httpStatus` (any status other
-    ///   than 2xx after redirects), `.timedOut`, `.tooLarge`, `.tooManyRedirects`, `.badRedirect`, `.transport`.
+    ///   than 2xx after redirects), `.timedOut`, `.pastDeadline`, `.tooLarge`, `.tooManyRedirects`, `.badRedirect`,
+    ///   `.transport`.
     public static func fetch(_ url: URL, maxBytes: Int = defaultMaxBytes, timeout: TimeInterval = 30,
-                             maxRedirects: Int = 5) throws -> Data {
+                             maxRedirects: Int = 5, deadline: TimeInterval? = nil) throws -> Data {
         var current = url
         var redirects = 0
+        let end = deadline.map { Date().addingTimeInterval($0) }
         while true {
             guard let scheme = current.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
                 throw RemoteFileError.unsupportedScheme(url: url.absoluteString, target: current == url ? nil : current.absoluteString)
@@ -44,7 +48,11 @@ public enum RemoteFile {
             request.httpMethod = "GET"
             request.setValue("zeroshot", forHTTPHeaderField: "User-Agent")
             let result = HTTP.perform(request, followRedirects: false, timeout: timeout,
+                                      totalTimeout: end.map { $0.timeIntervalSinceNow },
                                       memoryLimit: max(0, maxBytes), cancelOverLimit: true)
+            if result.pastDeadline, let deadline {
+                throw RemoteFileError.pastDeadline(url: url.absoluteString, seconds: deadline)
+            }
             if result.overLimit {
                 let announced = result.response?.expectedContentLength
                 throw RemoteFileError.tooLarge(url: url.absoluteString, maxBytes: maxBytes,
@@ -91,6 +99,8 @@ public enum RemoteFileError: Error, LocalizedError, CustomStringConvertible, Sen
     case httpStatus(url: String, status: Int)
     /// The server sent nothing for `seconds`.
     case timedOut(url: String, seconds: TimeInterval)
+    /// The whole fetch took longer than `seconds` (`fetch`'s `deadline`).
+    case pastDeadline(url: String, seconds: TimeInterval)
     /// The body is longer than `maxBytes`: announced by `Content-Length` (`contentLength`), or counted while streaming
     /// (`contentLength` nil).
     case tooLarge(url: String, maxBytes: Int, contentLength: Int?)
@@ -104,7 +114,8 @@ public enum RemoteFileError: Error, LocalizedError, CustomStringConvertible, Sen
     /// The URL the error concerns, as given to `fetch`.
     public var url: String {
         switch self {
-        case .unsupportedScheme(let url, _), .httpStatus(let url, _), .timedOut(let url, _), .tooLarge(let url, _, _),
+        case .unsupportedScheme(let url, _), .httpStatus(let url, _), .timedOut(let url, _), .pastDeadline(let url, _),
+             .tooLarge(let url, _, _),
              .tooManyRedirects(let url, _), .badRedirect(let url, _, _), .transport(let url, _):
             return url
         }
@@ -120,6 +131,8 @@ public enum RemoteFileError: Error, LocalizedError, CustomStringConvertible, Sen
             return "\(url): HTTP \(status)\(Self.reasonPhrase(status).map { " " + $0 } ?? "")"
         case .timedOut(let url, let seconds):
             return "\(url): timed out (no data from the server for \(Self.seconds(seconds)))"
+        case .pastDeadline(let url, let seconds):
+            return "\(url): not received within \(Self.seconds(seconds)) (the server sends too slowly)"
         case .tooLarge(let url, let maxBytes, let length?):
             return "\(url): the file is \(length) bytes, more than the limit of \(maxBytes) bytes "
                 + "(--max-download-bytes raises it)"

@@ -22,8 +22,13 @@ public struct ServerConfiguration: Sendable {
     public var maxQueue: Int = 128
     /// Largest request body in bytes; a larger one gets 413.
     public var maxBodyBytes: Int = 20_000_000
-    /// Most pixels of an image (width x height); more gets 413 (Pillow's decompression-bomb threshold by default).
-    public var maxPixels: Int = ImageDecoder.defaultMaxPixels
+    /// Most pixels of an image (width x height); more gets 413. `defaultMaxPixels` (50 megapixels) by default, below
+    /// the command line's Pillow threshold (178,956,970): a 20 MB body can hold a PNG that decodes to that many
+    /// pixels (about 0.6 GB while decoding), and a server decodes several images at once.
+    public var maxPixels: Int = ServerConfiguration.defaultMaxPixels
+
+    /// The server's default `maxPixels`: 50,000,000 (a 48-megapixel phone photo, 8064 x 6048, passes).
+    public static let defaultMaxPixels = 50_000_000
     /// Most candidate labels (or embedding inputs) in one request; more gets 422.
     public var maxLabels: Int = 1000
     /// With a key, every route but `/healthz`, `/readyz` and `/` needs `Authorization: Bearer KEY` (else 401).

@@ -77,7 +77,7 @@ struct Serve: CheckedCommand {
     var maxBodyBytes: Int?
 
     @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: ArgumentHelp(
-        "Reject images with more pixels than this with 413 (default: Pillow's decompression-bomb threshold).",
+        "Reject images with more pixels than this with 413 (default 50000000, below the command line's Pillow threshold).",
         valueName: "pixels"))
     var maxPixels: Int?
 

@@ -113,6 +113,22 @@ final class RemoteFileTests: XCTestCase {
         XCTAssertLessThan(elapsed, 1.8, "the fetch waited for the server instead of timing out")
     }
 
+    /// A server that trickles its body (never silent for the timeout) is cut off at the deadline.
+    func testTricklingServerIsCutOffAtTheDeadline() throws {
+        let s = try server { _ in .init(status: 200, body: Data(count: 40), pieces: 40, pause: 0.1) }
+        let url = s.baseURL.appendingPathComponent("trickle.jpg")
+        let start = Date()
+        XCTAssertThrowsError(try RemoteFile.fetch(url, timeout: 2, deadline: 0.8)) { error in
+            XCTAssertEqual(error as? RemoteFileError, .pastDeadline(url: url.absoluteString, seconds: 0.8))
+            XCTAssertEqual((error as? RemoteFileError)?.description,
+                           "\(url.absoluteString): not received within 0.8 s (the server sends too slowly)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3, "the fetch waited for the whole body")
+        // Within its deadline the same body is received.
+        let quick = try server { _ in .init(status: 200, body: Data(count: 40), pieces: 4, pause: 0.05) }
+        XCTAssertEqual(try RemoteFile.fetch(quick.baseURL.appendingPathComponent("a.jpg"), deadline: 10).count, 40)
+    }
+
     /// Announced by Content-Length: refused before the body.
     func testOverTheCapByContentLength() throws {
         let s = try server { _ in .init(status: 200, body: Data(count: 5000)) }

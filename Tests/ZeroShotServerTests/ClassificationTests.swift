@@ -270,5 +270,30 @@ final class ClassificationTests: XCTestCase {
                                        files: [("image", "g.jpg", try Data(contentsOf: pipelineImage("camera_gray.jpg")))])
         XCTAssertEqual(form.status, 413, form.text)
         XCTAssertTrue(form.errorMessage?.hasPrefix("image: ") == true, form.text)
+        XCTAssertTrue(form.errorMessage?.contains("--max-pixels") == true, form.text)
+    }
+
+    /// The server's default pixel limit is 50,000,000 (below the command line's Pillow threshold): a BMP header
+    /// announcing 10,000 x 5,001 pixels is refused from its header with 413; 10,000 x 5,000 passes the limit (and
+    /// then fails as the truncated file it is, 400).
+    func testDefaultPixelLimitIsFiftyMegapixels() throws {
+        let server = try PayloadServer.shared("tiny-f16", model: "tiny-f16")
+        func bmpHeader(width: Int32, height: Int32) -> Data {
+            var data = Data("BM".utf8)
+            func le<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+            le(UInt32(54 + 3 * Int(width) * Int(height)))  // file size
+            le(UInt32(0)); le(UInt32(54))                  // reserved, pixel data offset
+            le(UInt32(40)); le(width); le(height)           // BITMAPINFOHEADER
+            le(UInt16(1)); le(UInt16(24)); le(UInt32(0)); le(UInt32(0))
+            le(Int32(2835)); le(Int32(2835)); le(UInt32(0)); le(UInt32(0))
+            return data
+        }
+        let over = try server.postJSON(Self.route, ["inputs": bmpHeader(width: 10_000, height: 5_001).base64EncodedString(),
+                                                    "parameters": ["candidate_labels": ["cat", "dog"]]])
+        XCTAssertEqual(over.status, 413, over.text)
+        XCTAssertTrue(over.errorMessage?.contains("50000000") == true, over.text)
+        let at = try server.postJSON(Self.route, ["inputs": bmpHeader(width: 10_000, height: 5_000).base64EncodedString(),
+                                                  "parameters": ["candidate_labels": ["cat", "dog"]]])
+        XCTAssertEqual(at.status, 400, at.text)
     }
 }

@@ -148,7 +148,7 @@ public final class InferenceEngine: Sendable {
             do {
                 image = try classifier.decode(.encoded(bytes))
             } catch let error as ImageIOError {
-                if error.kind == .tooLarge { throw ServerError.tooLarge("\(field): \(error.localizedDescription)") }
+                if error.kind == .tooLarge { throw ServerError.tooLarge("\(field): \(error.localizedDescription) (--max-pixels)") }
                 throw ServerError.badRequest("\(field): \(error.localizedDescription)")
             } catch {
                 throw ServerError.badRequest("\(field): \(error.localizedDescription)")

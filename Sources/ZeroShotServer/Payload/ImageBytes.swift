@@ -10,13 +10,14 @@ enum ImageBytes {
     /// away).
     static let maxDownloads = 16
     static let downloads = Slots(maxDownloads)
+    /// Seconds a URL download may take in all, however steadily the remote server trickles data.
+    static let downloadDeadline: TimeInterval = 60
 
     /// The encoded image of `reference`: the bytes themselves, or the body of its URL fetched as `zeroshot classify`
     /// fetches URLs (`RemoteFile.fetch`: 30 s without data, at most 5 redirects), capped at `--max-body-bytes` like
-    /// an image sent in the body.
+    /// an image sent in the body, and given `downloadDeadline` (60 s) in all.
     ///
-    /// A download blocks a thread for as long as the remote server takes (one that trickles a byte at a time can
-    /// take hours), so it runs on a thread of its own, at most `maxDownloads` at a time, never on the Dispatch
+    /// A download blocks a thread for as long as the remote server takes (at most `downloadDeadline`), so it runs on a thread of its own, at most `maxDownloads` at a time, never on the Dispatch
     /// workers that the other blocking work of the server (`OffLoop`: index reads, file reads) shares: slow URLs
     /// cannot stop search or thumbnails.
     ///
@@ -33,7 +34,7 @@ enum ImageBytes {
                 try await downloads.acquire()
                 return try await OwnThread.run {
                     defer { downloads.release() }
-                    return try RemoteFile.fetch(url, maxBytes: limit, timeout: 30)
+                    return try RemoteFile.fetch(url, maxBytes: limit, timeout: 30, deadline: ImageBytes.downloadDeadline)
                 }
             } catch let error as RemoteFileError {
                 if case .tooLarge(let url, _, let length) = error {
