@@ -31,6 +31,7 @@ public enum ZeroShotServer {
         ServerMetrics.setModelReady(false)
         ServerRequestContext.uploadLimit.value = configuration.maxBodyBytes
         let loader = ModelLoader(configuration: configuration, logger: logger)
+        let signal = SignalBox()
         let router = makeRouter(configuration, loader: loader, logger: logger)
 
         // Hummingbird's and ServiceLifecycle's own lines only at debug and trace level (ZEROSHOT_LOG_LEVEL): the
@@ -60,9 +61,11 @@ public enum ZeroShotServer {
         )
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                // Shut down in reverse order: the HTTP server drains first, then the model goes.
+                // Shut down in reverse order: the line first, then the HTTP server drains, then the model goes.
                 .init(service: loader, successTerminationBehavior: .ignore),
                 .init(service: app),
+                .init(service: ShutdownAnnouncer(logger: logger, configuration: configuration, signal: signal),
+                      successTerminationBehavior: .ignore),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: frameworkLogger
@@ -70,7 +73,7 @@ public enum ZeroShotServer {
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         do {
-            try await withGracefulShutdownLogged(logger, configuration) {
+            try await withSignalRecorded(signal) {
                 try await ServiceGroup(configuration: groupConfiguration).run()
             }
         } catch where !loader.hasListened {
@@ -79,17 +82,12 @@ public enum ZeroShotServer {
         logger.notice("stopped")
     }
 
-    /// Logs `{"msg":"shutting down","signal","grace_seconds"}` when SIGTERM or SIGINT arrives during `body` (the
-    /// `ServiceGroup` in `body` handles the signal itself).
-    private static func withGracefulShutdownLogged(_ logger: Logger, _ configuration: ServerConfiguration,
-                                                   _ body: () async throws -> Void) async throws {
-        let grace = configuration.shutdownGracePeriod.inMilliseconds / 1000
+    /// Records in `box` which of SIGTERM and SIGINT arrives during `body`, for the shutdown line (the `ServiceGroup`
+    /// in `body` handles the signal itself).
+    private static func withSignalRecorded(_ box: SignalBox, _ body: () async throws -> Void) async throws {
         let sources = [SIGTERM, SIGINT].map { signal in
             let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler {
-                logger.notice("shutting down", metadata: ["signal": .stringConvertible(Int(signal)),
-                                                          "grace_seconds": .stringConvertible(grace)])
-            }
+            source.setEventHandler { box.set(signal) }
             source.resume()
             return source
         }
@@ -132,5 +130,32 @@ public struct ListenError: Error, LocalizedError {
 extension TimeAmount {
     init(_ duration: Duration) {
         self = .nanoseconds(duration.totalNanoseconds)
+    }
+}
+
+/// The signal that started the shutdown, as the signal source saw it.
+final class SignalBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var signal: Int32?
+
+    func set(_ value: Int32) { lock.withLock { if signal == nil { signal = value } } }
+    var value: Int32? { lock.withLock { signal } }
+}
+
+/// Logs `{"msg":"shutting down","signal","grace_seconds"}` as the service group's graceful shutdown begins: the last
+/// service of the group, so the first to be told, before the HTTP server drains.
+struct ShutdownAnnouncer: Service {
+    let logger: Logger
+    let configuration: ServerConfiguration
+    let signal: SignalBox
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        guard !Task.isCancelled else { return }
+        // The signal source and the group see the signal at about the same time: give the source a moment.
+        for _ in 0..<20 where signal.value == nil { try? await Task.sleep(for: .milliseconds(5)) }
+        var metadata: Logger.Metadata = ["grace_seconds": .stringConvertible(configuration.shutdownGracePeriod.inMilliseconds / 1000)]
+        if let value = signal.value { metadata["signal"] = .stringConvertible(Int(value)) }
+        logger.notice("shutting down", metadata: metadata)
     }
 }
