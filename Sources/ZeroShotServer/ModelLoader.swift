@@ -49,7 +49,10 @@ final class ModelLoader: Service, @unchecked Sendable {
             try Task.checkCancellation()
             let configuration = self.configuration, logger = self.logger
             let start = ContinuousClock.now
-            logger.info("loading model", metadata: ["model": .string(configuration.model ?? ModelLocator.defaultModel())])
+            // Without --model, the index's recorded model is served (`load`), else $ZEROSHOT_MODEL or the default.
+            let name = configuration.model ?? configuration.indexPath.map { "the model of the index \($0)" }
+                ?? ModelLocator.defaultModel()
+            logger.info("loading model", metadata: ["model": .string(name)])
             let result = await Self.onThread { Result { try Self.load(configuration, logger: logger) } }
             switch result {
             case .success(let state):
@@ -60,7 +63,9 @@ final class ModelLoader: Service, @unchecked Sendable {
                                                        "load_seconds": .stringConvertible(seconds)])
             case .failure(let error):
                 let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
-                logger.error("model failed to load", metadata: ["error": .string(message)])
+                // The index of --db is opened here too: say which of the two failed.
+                let what = error is ImageIndexError ? "index" : "model"
+                logger.error("model failed to load", metadata: ["error": .string(message), "failed": .string(what)])
                 throw error
             }
         }

@@ -122,7 +122,9 @@ public struct ListenError: Error, LocalizedError {
     public let underlying: Error
 
     public var errorDescription: String? {
-        let reason = (underlying as? LocalizedError)?.errorDescription ?? "\(underlying)"
+        // NIO's IOError reads "bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)": the system's words.
+        let reason = (underlying as? IOError).map { String(cString: strerror($0.errnoCode)) }
+            ?? (underlying as? LocalizedError)?.errorDescription ?? "\(underlying)"
         return "cannot listen on \(host):\(port): \(reason)"
     }
 }

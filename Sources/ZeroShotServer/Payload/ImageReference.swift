@@ -29,7 +29,7 @@ enum ImageReference: Sendable, Equatable {
     /// - Throws: `ServerError` 400 naming `field` for bad base64, a malformed `data:` URI or URL, a URL without
     ///   `--allow-urls`; 422 for an empty value or, with `.dataURIOrURL`, a string of another kind.
     static func parse(_ text: String, field: String, accepts: Accepts, allowURLs: Bool) throws -> ImageReference {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = trimmingWhitespace(text)
         guard !trimmed.isEmpty else {
             throw ServerError.invalidField(field, "empty; give the image as "
                                            + (accepts == .dataURIOrURL ? "a data: URI" : "base64 or a data: URI"))
@@ -59,6 +59,17 @@ enum ImageReference: Sendable, Equatable {
                                              + "a data: URI" + (allowURLs ? " or an http(s) URL" : ""))
             }
         }
+    }
+
+    /// `text` without leading and trailing Unicode White_Space, scalar by scalar (Foundation's
+    /// `trimmingCharacters(in:)` goes through UTF-16 on Linux: a tenth of the server's time with 200 kB images).
+    static func trimmingWhitespace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        var start = scalars.startIndex, end = scalars.endIndex
+        while start < end, scalars[start].properties.isWhitespace { start = scalars.index(after: start) }
+        while end > start, scalars[scalars.index(before: end)].properties.isWhitespace { end = scalars.index(before: end) }
+        if start == scalars.startIndex && end == scalars.endIndex { return text }
+        return String(scalars[start..<end])
     }
 
     /// The bytes of a `data:` URI.
