@@ -37,13 +37,15 @@ import platform
 import re
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import log, median  # noqa: E402
 
 import numpy as np
 
@@ -79,15 +81,6 @@ SHAPES = {
     ),
 }
 SHAPE_NAMES = {"b32": "ViT-B/32", "l14": "ViT-L/14", "tiny": "tiny"}
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import compare  # noqa: E402  (checkpoint building, ONNX export, engines, process runner)
+from bench_common import median  # noqa: E402
 
 TARGETS = {"image": 2.2, "image_vs_ort": 1.1, "text": 2.5, "two": 2.3}
 
@@ -134,11 +135,6 @@ def parse_batches(text, parser):
         if batch not in batches:
             batches.append(batch)
     return batches
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def verdict(value, target):

@@ -40,7 +40,6 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,9 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import log, median  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -65,15 +67,6 @@ PLACES = ["on a table", "in the snow", "on a beach", "in a kitchen", "in the cit
           "on a shelf", "in the desert", "at dawn", "in a field", "on a boat", "in the mountains"]
 
 TARGETS = {"zeroshot_ratio_vs_classify": 0.85, "rss_growth": 0.05, "zeroshot_vs_python_throughput_c8": 3.0}
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def percentile(sorted_values, q):
