@@ -62,7 +62,9 @@ public enum ZeroShotServer {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 // Shut down in reverse order: the line first, then the HTTP server drains, then the model goes.
-                .init(service: loader, successTerminationBehavior: .ignore),
+                // A model that fails to load shuts the group down gracefully (open connections end properly; a
+                // cancelled HTTP server could trap in NIO with a connection open), then `run` throws its error.
+                .init(service: loader, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: app),
                 .init(service: ShutdownAnnouncer(logger: logger, configuration: configuration, signal: signal),
                       successTerminationBehavior: .ignore),
