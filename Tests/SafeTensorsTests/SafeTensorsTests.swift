@@ -219,9 +219,11 @@ final class SafeTensorsTests: XCTestCase {
             throw XCTSkip("this file system keeps the file in memory (fadvise DONTNEED had no effect)")
         }
         checkpoint.prefetch(["second", "no such tensor"])
+        // At least 90%, not all: in a memory-limited cgroup (a CI container) the kernel may already have reclaimed a
+        // few of the pages just read (seen: 0.992). Without the prefetch the fraction stays below 0.5.
         let deadline = Date().addingTimeInterval(20)
-        while residentFraction(file, second) < 1, Date() < deadline { usleep(10_000) }
-        XCTAssertEqual(residentFraction(file, second), 1, "the prefetched tensor was not read within 20 s")
+        while residentFraction(file, second) < 0.9, Date() < deadline { usleep(10_000) }
+        XCTAssertGreaterThanOrEqual(residentFraction(file, second), 0.9, "the prefetched tensor was not read within 20 s")
         XCTAssertLessThan(residentFraction(file, first), 0.5)
         XCTAssertTrue(try checkpoint.floats("first").array == firstValues)
         XCTAssertTrue(try checkpoint.floats("second").array == secondValues)
