@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
                        providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .target(
             name: "CImageCodecs",
             path: "Sources/CImageCodecs",
@@ -54,9 +56,12 @@ let package = Package(
         .target(name: "Hub"),
         // Inputs of a run: files, directory walks, URLs, --files-from, shards, SHA-256 of the bytes.
         .target(name: "Inputs", dependencies: ["ImageIO", "Hub", "COpenSSL"]),
+        // Videos: FFmpeg's libraries (the only target with them, besides those above it that take videos: the image
+        // index and the command line); inputs expanded into images and sampled frames.
+        .target(name: "Video", dependencies: ["ImageIO", "Inputs", "CFFmpeg"]),
         .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute", "CZlib"]),
         // The SQLite image index (the only targets with GRDB: this one and the command line).
-        .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Video", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
         // Evaluation on labelled datasets: dataset manifests, the run, metrics (top-1/top-5, confusion, recall).
         .target(name: "Evaluation", dependencies: ["ZeroShot", "Inputs"]),
         // The --report DIR of eval: charts (cairo + pango, the only targets with them: this one and the command line)
@@ -84,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "zeroshot",
-            dependencies: ["ZeroShot", "Inputs", "ImageIndex", "Evaluation", "EvalReport", "ZeroShotServer",
+            dependencies: ["ZeroShot", "Inputs", "Video", "ImageIndex", "Evaluation", "EvalReport", "ZeroShotServer",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
@@ -99,12 +104,13 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "ImageIO", "Hub", "TestSupport"]),
-        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP", "Inputs", "TestSupport"]),
+        .testTarget(name: "ZeroShotTests", dependencies: ["ZeroShot", "zeroshot", "CLIP", "Inputs", "Video", "TestSupport"]),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "Inputs", "ImageIO", "ZeroShot", "zeroshot", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ZeroShot", "zeroshot", "TestSupport"]),
         .testTarget(name: "EvalReportTests", dependencies: ["EvalReport", "Evaluation", "ImageIO", "ZeroShot"]),
         .testTarget(name: "ZeroShotServerTests", dependencies: ["ZeroShotServer", "ZeroShot", "zeroshot", "TestSupport"]),
         .testTarget(name: "ImageIndexTests", dependencies: [
-            "ImageIndex", "Inputs", "ZeroShot", "zeroshot", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "ImageIndex", "Inputs", "Video", "ZeroShot", "zeroshot", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],
     swiftLanguageModes: [.v6]
