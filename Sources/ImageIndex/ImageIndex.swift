@@ -1,31 +1,42 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Video
 import ZeroShot
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// An SQLite file (through GRDB, WAL journal) that holds, for each image, its path, size, modification time,
-/// SHA-256, width and height (after EXIF orientation) and its L2-normalised image embedding, with the model that
-/// made them. Schema 1:
+/// An SQLite file (through GRDB, WAL journal) that holds, for each still image and for each sampled frame of a
+/// video, its path, time in the video, size, modification time, SHA-256, width and height (after EXIF orientation,
+/// or the video's display size) and its L2-normalised image embedding, with the model that made them. Schema 2:
 ///
-///     PRAGMA application_id = 0x5A534958 ("ZSIX"); PRAGMA user_version = 1; PRAGMA page_size = 16384;
+///     PRAGMA application_id = 0x5A534958 ("ZSIX"); PRAGMA user_version = 2; PRAGMA page_size = 16384;
 ///     meta(key TEXT PRIMARY KEY, value TEXT)   -- model_id, model_revision, model_fingerprint, model_type,
 ///                                              -- embedding_dim, created_at
-///     images(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER, mtime REAL, sha256 TEXT,
-///            width INTEGER, height INTEGER, embedding BLOB, indexed_at REAL)
+///     images(id INTEGER PRIMARY KEY, path TEXT NOT NULL, time REAL, sampling TEXT, size INTEGER, mtime REAL,
+///            sha256 TEXT, width INTEGER, height INTEGER, embedding BLOB, indexed_at REAL)
+///     UNIQUE INDEX images_path_time ON images (path, ifnull(time, -1))
 ///
-/// `path` is the absolute, standardized file path (the URL string for a URL); `mtime` seconds since 1970 with
-/// nanoseconds (NULL for a URL); `sha256` lowercase hex of the bytes; `embedding` `embedding_dim` float32
-/// little-endian values; `indexed_at` seconds since 1970.
+/// `path` is the absolute, standardized file path (the URL string for a URL); `time` NULL for a still image, else
+/// the frame's presentation time in seconds from the start of the video (`VideoFrame.time`); `sampling` NULL for a
+/// still image, else the `VideoSampling.key` the video was sampled with, followed by `;partial` when decoding
+/// stopped early (so that the next run samples it again); `mtime` seconds since 1970 with nanoseconds (NULL for a
+/// URL); `sha256` lowercase hex of the bytes (of the whole video file for a frame); `embedding` `embedding_dim`
+/// float32 little-endian values; `indexed_at` seconds since 1970. The rows of one video share path, sampling, size,
+/// mtime, sha256, width and height; (path, time) is unique, and a still image has one row per path.
+///
+/// Schema 1 (an index made before videos: `path TEXT NOT NULL UNIQUE`, no `time` or `sampling`) is migrated when
+/// it is opened for writing (`readOnly` false): the table is rebuilt in one transaction, rows unchanged, as still
+/// images. A read-only open of a schema-1 index reads it as is (every row a still image). If the file cannot be
+/// written (permissions), it stays at schema 1 and is read as such; writing rows into it then fails.
 ///
 /// One process writes an index at a time; readers can read while it writes (WAL).
 public final class ImageIndex: @unchecked Sendable {
     /// `PRAGMA application_id` of every zeroshot index: "ZSIX" in ASCII.
     public static let applicationID: Int32 = 0x5A53_4958
-    /// `PRAGMA user_version`: the schema this build writes and reads.
-    public static let schemaVersion = 1
+    /// `PRAGMA user_version`: the schema this build writes (it also reads and migrates schema 1).
+    public static let schemaVersion = 2
     /// `PRAGMA page_size` of a new index.
     public static let pageSize = 16384
 
@@ -82,6 +93,7 @@ public final class ImageIndex: @unchecked Sendable {
             throw Self.mapped(error, path: path)
         }
         try prepare(create: create && !readOnly)
+        if !readOnly { try migrate() }
     }
 
     /// SQLite's header string; anything else is not an SQLite database.
@@ -127,7 +139,7 @@ public final class ImageIndex: @unchecked Sendable {
                     if version > Self.schemaVersion {
                         throw ImageIndexError.newerSchema(path: path, version: version, supported: Self.schemaVersion)
                     }
-                    guard version == Self.schemaVersion, tables.contains("images"), tables.contains("meta") else {
+                    guard version >= 1, tables.contains("images"), tables.contains("meta") else {
                         throw ImageIndexError.database(path: path, reason: "zeroshot index of schema \(version) without its tables")
                     }
                 } else if applicationID != 0 || !tables.isEmpty {
@@ -154,19 +166,10 @@ public final class ImageIndex: @unchecked Sendable {
                             }
                             return .commit
                         }
+                        try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)")
+                        try db.execute(sql: Self.imagesTable("images"))
                         try db.execute(sql: """
-                            CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT);
-                            CREATE TABLE images (
-                                id INTEGER PRIMARY KEY,
-                                path TEXT NOT NULL UNIQUE,
-                                size INTEGER NOT NULL,
-                                mtime REAL,
-                                sha256 TEXT NOT NULL,
-                                width INTEGER NOT NULL,
-                                height INTEGER NOT NULL,
-                                embedding BLOB NOT NULL,
-                                indexed_at REAL NOT NULL
-                            );
+                            \(Self.imagesIndex);
                             PRAGMA application_id = \(Self.applicationID);
                             PRAGMA user_version = \(Self.schemaVersion);
                             """)
@@ -180,6 +183,81 @@ public final class ImageIndex: @unchecked Sendable {
             throw error
         } catch {
             throw Self.mapped(error, path: path)
+        }
+    }
+
+    /// The `images` table of schema 2, named `name`.
+    static func imagesTable(_ name: String) -> String {
+        """
+        CREATE TABLE \(name) (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            time REAL,
+            sampling TEXT,
+            size INTEGER NOT NULL,
+            mtime REAL,
+            sha256 TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            embedding BLOB NOT NULL,
+            indexed_at REAL NOT NULL
+        )
+        """
+    }
+
+    /// (path, time) is unique; a still image (time NULL) is unique per path. Upserts name this as their conflict
+    /// target (`ON CONFLICT (path, ifnull(time, -1))`).
+    static let imagesIndex = "CREATE UNIQUE INDEX images_path_time ON images (path, ifnull(time, -1))"
+
+    /// The schema of the index as it is now (`PRAGMA user_version`: 1 or 2), read in `db`'s current transaction.
+    static func schema(_ db: Database, _ schema: String = "main") throws -> Int {
+        try Int.fetchOne(db, sql: "PRAGMA \(schema).user_version") ?? 0
+    }
+
+    /// The SQL of a row's time for `SELECT`s: the column in schema 2, NULL in schema 1.
+    static func timeColumn(_ db: Database, _ schema: String = "main") throws -> String {
+        try Self.schema(db, schema) >= 2 ? "time" : "NULL"
+    }
+
+    /// The `ORDER BY` of whole-index reads: path, then a video's frames by time, in the order of the unique index
+    /// (so that SQLite walks the index instead of sorting the rows).
+    static func rowOrder(_ db: Database, _ schema: String = "main") throws -> String {
+        try Self.schema(db, schema) >= 2 ? "path, ifnull(time, -1)" : "path"
+    }
+
+    /// Rebuilds a schema-1 `images` table as schema 2 (every row a still image: time and sampling NULL, ids and
+    /// bytes unchanged) in one IMMEDIATE transaction, deciding again under the write lock (another process may have
+    /// migrated it meanwhile). A file that cannot be written is left at schema 1.
+    private func migrate() throws {
+        var attempt = 0
+        while true {
+            do {
+                try queue.writeWithoutTransaction { db in
+                    guard try Self.schema(db) == 1 else { return }
+                    try db.inTransaction(.immediate) {
+                        guard try Self.schema(db) == 1 else { return .commit }
+                        try db.execute(sql: Self.imagesTable("images_v2"))
+                        try db.execute(sql: """
+                            INSERT INTO images_v2 (id, path, time, sampling, size, mtime, sha256, width, height, embedding, indexed_at)
+                            SELECT id, path, NULL, NULL, size, mtime, sha256, width, height, embedding, indexed_at FROM images;
+                            DROP TABLE images;
+                            ALTER TABLE images_v2 RENAME TO images;
+                            \(Self.imagesIndex);
+                            PRAGMA user_version = 2;
+                            """)
+                        return .commit
+                    }
+                }
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                attempt += 1
+                guard attempt <= 200 else { throw Self.mapped(error, path: path) }
+                usleep(50_000)
+            } catch {
+                throw Self.mapped(error, path: path)
+            }
         }
     }
 
@@ -233,14 +311,46 @@ public final class ImageIndex: @unchecked Sendable {
 
     // MARK: - Contents
 
-    /// The number of indexed images.
+    /// The number of rows: still images plus sampled video frames.
     public func count() throws -> Int {
         try guarded { try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM images") ?? 0 } }
     }
 
-    /// One stored row.
+    /// What the index holds: `images` still images, `videos` videos (distinct paths with frames) and their
+    /// `frames` rows.
+    public struct Contents: Sendable, Equatable {
+        public var images: Int
+        public var videos: Int
+        public var frames: Int
+
+        public init(images: Int, videos: Int, frames: Int) {
+            self.images = images
+            self.videos = videos
+            self.frames = frames
+        }
+    }
+
+    /// The numbers of still images, videos and video frames.
+    public func contents() throws -> Contents {
+        try guarded {
+            try queue.read { db in
+                let time = try Self.timeColumn(db)
+                let images = try Int.fetchOne(db, sql: "SELECT count(*) FROM images WHERE \(time) IS NULL") ?? 0
+                guard time != "NULL" else { return Contents(images: images, videos: 0, frames: 0) }
+                let row = try Row.fetchOne(db, sql: "SELECT count(DISTINCT path), count(*) FROM images WHERE time IS NOT NULL")
+                return Contents(images: images, videos: row?[0] ?? 0, frames: row?[1] ?? 0)
+            }
+        }
+    }
+
+    /// One stored row: a still image (`time` nil) or a frame of a video.
     public struct Record: Sendable, Equatable {
         public var path: String
+        /// Seconds from the start of the video; nil for a still image.
+        public var time: Double?
+        /// The video's `VideoSampling.key` (with `;partial` when decoding stopped early); nil for a still image.
+        public var sampling: String?
+        /// Of the file (the whole video for a frame).
         public var size: Int
         public var mtime: Double?
         public var sha256: String
@@ -250,36 +360,51 @@ public final class ImageIndex: @unchecked Sendable {
         public var embedding: [Float]
     }
 
-    /// The rows in path order (for tests and exports; `forEachEmbedding` streams without holding them).
+    /// The rows in path order, a video's frames by time (for tests and exports; `forEachEmbedding` streams without
+    /// holding them).
     public func records() throws -> [Record] {
         try guarded {
             try queue.read { db in
-                try Row.fetchAll(db, sql: "SELECT path, size, mtime, sha256, width, height, embedding FROM images ORDER BY path")
+                let v2 = try Self.schema(db) >= 2
+                let extra = v2 ? "time, sampling" : "NULL AS time, NULL AS sampling"
+                return try Row.fetchAll(db, sql: """
+                    SELECT path, size, mtime, sha256, width, height, embedding, \(extra) FROM images ORDER BY \(try Self.rowOrder(db))
+                    """)
                     .map { row in
-                        Record(path: row["path"], size: row["size"], mtime: row["mtime"], sha256: row["sha256"],
-                               width: row["width"], height: row["height"],
+                        Record(path: row["path"], time: row["time"], sampling: row["sampling"], size: row["size"],
+                               mtime: row["mtime"], sha256: row["sha256"], width: row["width"], height: row["height"],
                                embedding: try row.withUnsafeData(atIndex: 6) { Self.floats($0 ?? Data()) })
                     }
             }
         }
     }
 
-    /// Streams the stored embeddings in path order, `chunk` rows at a time (memory bounded by a chunk).
+    /// Streams the stored embeddings in path order (a video's frames by time), `chunk` rows at a time (memory
+    /// bounded by a chunk); a video's frames come under its path, once each.
     ///
     /// - Parameter corrupt: when given, a row whose embedding is not `embedding_dim` float32 values is passed to it
     ///   (`ImageIndexError.corruptEmbedding` naming the image) and left out, and the other rows stream; when nil,
     ///   such a row is thrown.
     /// - Throws: `ImageIndexError.corruptEmbedding`, `.noModel`, the errors of `body`.
     public func forEachEmbedding(chunk: Int = 4096, corrupt: ((ImageIndexError) -> Void)? = nil, _ body: (_ paths: [String], _ embeddings: [[Float]]) throws -> Void) throws {
+        try forEachTimedEmbedding(chunk: chunk, corrupt: corrupt) { paths, _, embeddings in try body(paths, embeddings) }
+    }
+
+    /// `forEachEmbedding` with each row's time: seconds from the start of its video for a frame, nil for a still
+    /// image.
+    public func forEachTimedEmbedding(chunk: Int = 4096, corrupt: ((ImageIndexError) -> Void)? = nil,
+                                      _ body: (_ paths: [String], _ times: [Double?], _ embeddings: [[Float]]) throws -> Void) throws {
         guard let model = try model() else { throw ImageIndexError.noModel(path: path) }
         let dimension = model.embeddingDimension
         try guarded {
             try queue.read { db in
                 try db.execute(sql: "PRAGMA mmap_size = \(Self.readMapSize)")
-                let statement = try db.makeStatement(sql: "SELECT path, embedding FROM images ORDER BY path")
+                let time = try Self.timeColumn(db)
+                let statement = try db.makeStatement(sql: "SELECT path, embedding, \(time) FROM images ORDER BY \(try Self.rowOrder(db))")
                 let handle = statement.sqliteStatement
-                var paths: [String] = [], embeddings: [[Float]] = []
+                var paths: [String] = [], times: [Double?] = [], embeddings: [[Float]] = []
                 paths.reserveCapacity(chunk)
+                times.reserveCapacity(chunk)
                 embeddings.reserveCapacity(chunk)
                 while true {
                     let code = sqlite3_step(handle)
@@ -289,24 +414,34 @@ public final class ImageIndex: @unchecked Sendable {
                                             message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                     }
                     let path = sqlite3_column_text(handle, 0).map { String(cString: $0) } ?? ""
+                    let frameTime = sqlite3_column_type(handle, 2) == SQLITE_NULL ? nil : sqlite3_column_double(handle, 2)
                     let bytes = Int(sqlite3_column_bytes(handle, 1))
                     guard bytes == dimension * 4, let blob = sqlite3_column_blob(handle, 1) else {
-                        let error = ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: dimension)
+                        let error = ImageIndexError.corruptEmbedding(path: self.path, image: Self.rowName(path, frameTime),
+                                                                     bytes: bytes, dimension: dimension)
                         guard let corrupt else { throw error }
                         corrupt(error)
                         continue
                     }
                     paths.append(path)
+                    times.append(frameTime)
                     embeddings.append(Self.floats(UnsafeRawBufferPointer(start: blob, count: bytes)))
                     if paths.count == chunk {
-                        try body(paths, embeddings)
+                        try body(paths, times, embeddings)
                         paths.removeAll(keepingCapacity: true)
+                        times.removeAll(keepingCapacity: true)
                         embeddings.removeAll(keepingCapacity: true)
                     }
                 }
-                if !paths.isEmpty { try body(paths, embeddings) }
+                if !paths.isEmpty { try body(paths, times, embeddings) }
             }
         }
+    }
+
+    /// A row as messages name it: the path, and for a frame "at T s" (`VideoTime.text`).
+    static func rowName(_ path: String, _ time: Double?) -> String {
+        guard let time else { return path }
+        return "\(path) at \(VideoTime.text(time)) s"
     }
 
     /// `PRAGMA integrity_check`: "ok" for a sound database, else SQLite's list of problems.

@@ -6,9 +6,10 @@ import Glibc
 #endif
 
 extension ImageIndex {
-    /// What a merge did: rows `added`, rows `replaced` (a path already in the index: the source's row wins), and
-    /// the source's rows left out because their embedding is not `embedding_dim` float32 values (`corrupt`, each an
-    /// `ImageIndexError.corruptEmbedding` naming the source and the image).
+    /// What a merge did, counting files (a video with all its frames is one): `added` paths new to the index,
+    /// `replaced` paths already in it (the source's rows win: a video's old frames are all replaced by the
+    /// source's), and the source's rows left out because their embedding is not `embedding_dim` float32 values
+    /// (`corrupt`, each an `ImageIndexError.corruptEmbedding` naming the source and the image or frame).
     public struct MergeSummary: Sendable, Equatable {
         public var added = 0
         public var replaced = 0
@@ -17,7 +18,9 @@ extension ImageIndex {
     }
 
     /// Copies every row of the index at `source` into this one, in one transaction, bytes unchanged (embeddings,
-    /// times, hashes). An index without a model takes the source's; a source without rows adds nothing.
+    /// times, hashes, sampling keys). A path in both keeps the source's rows only (for a video: its frames). An
+    /// index without a model takes the source's; a source without rows adds nothing. A source of schema 1 is read
+    /// as is (every row a still image).
     ///
     /// - Throws: `ImageIndexError.mergeIntoItself` when `source` is this index's file (by device and inode, so
     ///   through links too); `ImageIndexError.mergeModelMismatch` naming both files and both models when the fingerprints
@@ -39,26 +42,36 @@ extension ImageIndex {
                 defer { try? db.execute(sql: "DETACH DATABASE source") }
                 try db.inTransaction {
                     if try Self.model(db) == nil { try Self.setModel(db, sourceModel) }
+                    let v2 = try Self.schema(db, "source") >= 2
+                    let time = v2 ? "time" : "NULL"
+                    let sampling = v2 ? "sampling" : "NULL"
                     // Rows whose embedding has the wrong size are not copied; each is reported.
                     let bytes = sourceModel.embeddingDimension * 4
                     let valid = "length(CAST(embedding AS BLOB)) = \(bytes)"
                     for row in try Row.fetchAll(db, sql: """
-                        SELECT path, length(CAST(embedding AS BLOB)) AS bytes FROM source.images WHERE NOT (\(valid)) ORDER BY path
+                        SELECT path, \(time) AS time, length(CAST(embedding AS BLOB)) AS bytes FROM source.images
+                        WHERE NOT (\(valid)) ORDER BY \(try Self.rowOrder(db, "source"))
                         """) {
-                        summary.corrupt.append(.corruptEmbedding(path: source, image: row["path"], bytes: row["bytes"] ?? 0,
-                                                                 dimension: sourceModel.embeddingDimension))
+                        summary.corrupt.append(.corruptEmbedding(path: source, image: Self.rowName(row["path"], row["time"]),
+                                                                 bytes: row["bytes"] ?? 0, dimension: sourceModel.embeddingDimension))
                     }
-                    let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM source.images WHERE \(valid)") ?? 0
+                    let total = try Int.fetchOne(db, sql: "SELECT count(DISTINCT path) FROM source.images WHERE \(valid)") ?? 0
                     summary.replaced = try Int.fetchOne(db, sql: """
-                        SELECT count(*) FROM source.images AS s WHERE \(valid)
+                        SELECT count(DISTINCT path) FROM source.images AS s WHERE \(valid)
                             AND EXISTS (SELECT 1 FROM main.images AS m WHERE m.path = s.path)
                         """) ?? 0
                     summary.added = total - summary.replaced
+                    // A path in both: the source's rows replace all of the index's (a video sampled otherwise has
+                    // other frame times).
                     try db.execute(sql: """
-                        INSERT INTO main.images (path, size, mtime, sha256, width, height, embedding, indexed_at)
-                        SELECT path, size, mtime, sha256, width, height, embedding, indexed_at FROM source.images WHERE \(valid) ORDER BY path
-                        ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-                            sha256 = excluded.sha256, width = excluded.width, height = excluded.height,
+                        DELETE FROM main.images WHERE path IN (SELECT path FROM source.images WHERE \(valid))
+                        """)
+                    try db.execute(sql: """
+                        INSERT INTO main.images (path, time, sampling, size, mtime, sha256, width, height, embedding, indexed_at)
+                        SELECT path, \(time), \(sampling), size, mtime, sha256, width, height, embedding, indexed_at
+                        FROM source.images WHERE \(valid) ORDER BY \(try Self.rowOrder(db, "source"))
+                        ON CONFLICT (path, ifnull(time, -1)) DO UPDATE SET sampling = excluded.sampling, size = excluded.size,
+                            mtime = excluded.mtime, sha256 = excluded.sha256, width = excluded.width, height = excluded.height,
                             embedding = excluded.embedding, indexed_at = excluded.indexed_at
                         """)
                     return .commit

@@ -4,22 +4,32 @@ import Glibc
 #endif
 import GRDB
 import GRDBSQLite
+import Video
 import ZeroShot
 
 /// Every stored embedding held contiguously: `values` is the row-major `[count, dimension]` matrix, row i the
-/// embedding of `paths[i]` (path order).
+/// embedding of `paths[i]` at `times[i]` (nil for a still image; seconds from the start of the video for a frame),
+/// in path order, a video's frames by time.
 public struct EmbeddingMatrix: Sendable {
     public let paths: [String]
+    /// One per row: nil for a still image, the frame's time for a video frame.
+    public let times: [Double?]
     public let dimension: Int
     public let values: [Float]
 
     public var count: Int { paths.count }
 
-    public init(paths: [String], dimension: Int, values: [Float]) {
+    /// Whether any row is a video frame.
+    public let hasFrames: Bool
+
+    public init(paths: [String], times: [Double?]? = nil, dimension: Int, values: [Float]) {
         precondition(values.count == paths.count * dimension, "values must be paths.count x dimension")
+        precondition(times == nil || times!.count == paths.count, "times must have one value per path")
         self.paths = paths
+        self.times = times ?? [Double?](repeating: nil, count: paths.count)
         self.dimension = dimension
         self.values = values
+        self.hasFrames = self.times.contains { $0 != nil }
     }
 
     /// Cosine similarities `values · query` (`[count]`), one sgemm with n = 1 (oneDNN), for L2-normalised rows and
@@ -39,11 +49,33 @@ public struct EmbeddingMatrix: Sendable {
         return scores
     }
 
-    /// The `k` best rows for `query`, best first (ties: path order), found with a bounded heap over the scores
-    /// (O(count · log k)), not a full sort. NaN scores rank last.
-    public func search(_ query: [Float], topK k: Int) throws -> [SearchHit] {
+    /// The `k` best hits for `query`, best first (ties: path order, then time), found with a bounded heap over the
+    /// scores (O(count · log k)), not a full sort. NaN scores rank last.
+    ///
+    /// A video is one hit, its best-scoring frame (ties: the earliest), unless `allFrames`, where every frame is a
+    /// hit of its own; `k` counts hits after that grouping. Still images are one hit each either way.
+    public func search(_ query: [Float], topK k: Int, allFrames: Bool = false) throws -> [SearchHit] {
         let scores = try scores(query)
-        return Self.topK(scores, k).map { SearchHit(path: paths[$0], score: scores[$0]) }
+        guard hasFrames && !allFrames else {
+            return Self.topK(scores, k).map { SearchHit(path: paths[$0], time: times[$0], score: scores[$0]) }
+        }
+        // Rows of one path are adjacent (path order): keep each video's best frame (the first of equal scores;
+        // NaN only when every frame is NaN).
+        var best: [Int] = []
+        best.reserveCapacity(count)
+        for i in 0..<count {
+            if let last = best.last, times[i] != nil, paths[last] == paths[i] {
+                let (x, y) = (scores[i], scores[last])
+                if x > y || (y.isNaN && !x.isNaN) { best[best.count - 1] = i }
+            } else {
+                best.append(i)
+            }
+        }
+        let picked = Self.topK(best.map { scores[$0] }, k)
+        return picked.map { j in
+            let i = best[j]
+            return SearchHit(path: paths[i], time: times[i], score: scores[i])
+        }
     }
 
     /// Indices of the `k` largest scores, best first; equal scores by index, NaN after every number.
@@ -99,19 +131,27 @@ public struct EmbeddingMatrix: Sendable {
     }
 }
 
-/// One search result: the stored path and the cosine similarity of its embedding with the query.
+/// One search result: the stored path, the frame's time for a video (seconds from its start; nil for a still
+/// image), and the cosine similarity of its embedding with the query.
 public struct SearchHit: Sendable, Equatable, Codable {
     public let path: String
+    public let time: Double?
     public let score: Float
 
-    public init(path: String, score: Float) {
+    public init(path: String, time: Double? = nil, score: Float) {
         self.path = path
+        self.time = time
         self.score = score
     }
+
+    /// The time as output shows it: 3 decimals, truncated (`VideoTime.text`), a JSON number or CSV field; nil for
+    /// a still image.
+    public var timeText: String? { time.map(VideoTime.text) }
 }
 
 extension ImageIndex {
-    /// Loads every embedding into one contiguous `[count, dimension]` matrix, in path order.
+    /// Loads every embedding into one contiguous `[count, dimension]` matrix, in path order (a video's frames by
+    /// time), with each row's time.
     ///
     /// - Parameter corrupt: when given, a row whose embedding is not `embedding_dim` float32 values is passed to it
     ///   (`ImageIndexError.corruptEmbedding` naming the image) and left out, and the other rows load; when nil, such
@@ -124,8 +164,10 @@ extension ImageIndex {
             try queue.read { db in
                 try db.execute(sql: "PRAGMA mmap_size = \(ImageIndex.readMapSize)")
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM images") ?? 0
-                var paths: [String] = []
+                var paths: [String] = [], times: [Double?] = []
                 paths.reserveCapacity(count)
+                times.reserveCapacity(count)
+                let time = try Self.timeColumn(db)
                 // Filled row by row without being zeroed first; on Linux the pages are asked to be huge pages
                 // (transparent huge pages in madvise mode), 512 times fewer page faults for the matrix.
                 var i = 0, skipped = 0
@@ -135,7 +177,7 @@ extension ImageIndex {
                     Self.adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
                     let raw = UnsafeMutableRawPointer(base)
                     // SQLite's own step/column calls: no Row per image (a third of the time at 100,000 rows).
-                    let statement = try db.makeStatement(sql: "SELECT path, embedding FROM images ORDER BY path")
+                    let statement = try db.makeStatement(sql: "SELECT path, embedding, \(time) FROM images ORDER BY \(try Self.rowOrder(db))")
                     let handle = statement.sqliteStatement
                     while true {
                         let code = sqlite3_step(handle)
@@ -144,10 +186,12 @@ extension ImageIndex {
                             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                         }
                         let path = sqlite3_column_text(handle, 0).map { String(cString: $0) } ?? ""
+                        let frameTime = sqlite3_column_type(handle, 2) == SQLITE_NULL ? nil : sqlite3_column_double(handle, 2)
                         let bytes = Int(sqlite3_column_bytes(handle, 1))
                         guard i < count else { break }
                         guard bytes == d * 4, let blob = sqlite3_column_blob(handle, 1) else {
-                            let error = ImageIndexError.corruptEmbedding(path: self.path, image: path, bytes: bytes, dimension: d)
+                            let error = ImageIndexError.corruptEmbedding(path: self.path, image: Self.rowName(path, frameTime),
+                                                                         bytes: bytes, dimension: d)
                             guard let corrupt else { throw error }
                             corrupt(error)
                             skipped += 1
@@ -156,6 +200,7 @@ extension ImageIndex {
                         // float32 little-endian: the bytes are the values on a little-endian machine.
                         (raw + i * d * 4).copyMemory(from: blob, byteCount: bytes)
                         paths.append(path)
+                        times.append(frameTime)
                         i += 1
                     }
                     initialized = i * d
@@ -166,7 +211,7 @@ extension ImageIndex {
                 #if _endian(big)
                 values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
                 #endif
-                return EmbeddingMatrix(paths: paths, dimension: d, values: values)
+                return EmbeddingMatrix(paths: paths, times: times, dimension: d, values: values)
             }
         }
     }
@@ -183,18 +228,20 @@ extension ImageIndex {
         #endif
     }
 
-    /// The `topK` stored images closest to `query` (an L2-normalised vector of the index's dimension), best first,
-    /// score = cosine similarity.
+    /// The `topK` stored images and videos closest to `query` (an L2-normalised vector of the index's dimension),
+    /// best first, score = cosine similarity; a video is its best frame unless `allFrames` (see
+    /// `EmbeddingMatrix.search`).
     ///
     /// `corrupt`: as `embeddingMatrix(corrupt:)` (rows with a corrupt embedding reported and left out).
     ///
     /// - Throws: `ImageIndexError.queryDimension`, and the errors of `embeddingMatrix()`.
-    public func search(query: [Float], topK: Int, corrupt: ((ImageIndexError) -> Void)? = nil) throws -> [SearchHit] {
+    public func search(query: [Float], topK: Int, allFrames: Bool = false,
+                       corrupt: ((ImageIndexError) -> Void)? = nil) throws -> [SearchHit] {
         let matrix = try embeddingMatrix(corrupt: corrupt)
         guard query.count == matrix.dimension else {
             throw ImageIndexError.queryDimension(path: path, query: query.count, dimension: matrix.dimension)
         }
-        return try matrix.search(query, topK: topK)
+        return try matrix.search(query, topK: topK, allFrames: allFrames)
     }
 
     /// Adds `positive` vectors and subtracts `negative` ones, then L2-normalises (rclip's way of combining a text,

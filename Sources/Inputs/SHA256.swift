@@ -1,5 +1,10 @@
 import COpenSSL
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// SHA-256 (FIPS 180-4) through OpenSSL's EVP interface (libcrypto), as Python's `hashlib.sha256`.
 public enum SHA256 {
@@ -30,5 +35,86 @@ public enum SHA256 {
             out.append(digits[Int(b & 15)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+    /// A running SHA-256 over bytes given piece by piece (OpenSSL's `EVP_DigestInit_ex` / `Update` / `Final_ex`).
+    public final class Hasher {
+        private let context: OpaquePointer
+
+        public init() {
+            // EVP_MD_CTX_new and EVP_DigestInit_ex fail only when OpenSSL cannot allocate; SHA-256 is always there.
+            guard let context = EVP_MD_CTX_new() else { preconditionFailure("OpenSSL EVP_MD_CTX_new failed") }
+            self.context = context
+            precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1, "OpenSSL EVP_DigestInit_ex(SHA-256) failed")
+        }
+
+        deinit { EVP_MD_CTX_free(context) }
+
+        /// Adds `count` bytes at `bytes`.
+        public func update(_ bytes: UnsafeRawPointer, count: Int) {
+            precondition(EVP_DigestUpdate(context, bytes, count) == 1, "OpenSSL EVP_DigestUpdate failed")
+        }
+
+        /// Adds `bytes`.
+        public func update(_ bytes: some ContiguousBytes) {
+            bytes.withUnsafeBytes { buffer in
+                if let base = buffer.baseAddress { update(base, count: buffer.count) }
+            }
+        }
+
+        /// The 32-byte digest of everything added (call once).
+        public func finish() -> [UInt8] {
+            var digest = [UInt8](repeating: 0, count: 32)
+            var length: UInt32 = 0
+            precondition(EVP_DigestFinal_ex(context, &digest, &length) == 1 && length == 32, "OpenSSL EVP_DigestFinal_ex failed")
+            return digest
+        }
+    }
+
+    /// The SHA-256 (64 lowercase hex digits) of the regular file at `path` (named `name` in errors), read in chunks
+    /// of `chunkSize` bytes through one descriptor (the file is never held in memory whole, so a video of any size
+    /// hashes in constant memory), with its size and modification time (seconds since 1970 with nanoseconds, as
+    /// `LoadedInput.mtime`) from `fstat` on that descriptor, checked unchanged after the last byte.
+    ///
+    /// - Throws: `InputError.unreadable`, `.notRegularFile`, `.changedWhileReading` (the size or time changed, or
+    ///   the file held more or fewer bytes than `fstat` said).
+    public static func hexOfFile(_ path: String, name: String, chunkSize: Int = 1 << 20) throws -> (hex: String, size: Int, mtime: Double) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var before = stat()
+        guard fstat(fd, &before) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        switch before.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw InputError.unreadable(name, reason: String(cString: strerror(EISDIR)))
+        default: throw InputError.notRegularFile(name)
+        }
+        let hasher = Hasher()
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, chunkSize), alignment: 16)
+        defer { buffer.deallocate() }
+        var total = 0
+        while true {
+            let n = read(fd, buffer, max(1, chunkSize))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw InputError.unreadable(name, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            hasher.update(buffer, count: n)
+            total += n
+        }
+        var after = stat()
+        guard fstat(fd, &after) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        func time(_ st: stat) -> (Int, Int) {
+            #if canImport(Darwin)
+            return (Int(st.st_mtimespec.tv_sec), Int(st.st_mtimespec.tv_nsec))
+            #else
+            return (Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec))
+            #endif
+        }
+        guard total == Int(before.st_size), after.st_size == before.st_size, time(after) == time(before) else {
+            throw InputError.changedWhileReading(name)
+        }
+        let (seconds, nanoseconds) = time(before)
+        return (hexString(hasher.finish()), total, Double(seconds) + Double(nanoseconds) / 1e9)
     }
 }

@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import ImageIndex
 import Inputs
+import Video
 import ZeroShot
 
 struct Index: CheckedCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Index the images of folders, files and URLs into an SQLite file for search and relabeling.",
+        abstract: "Index the images and videos of folders, files and URLs into an SQLite file for search and relabeling.",
         discussion: """
             Stores, for each image, its absolute path (the URL for a URL), size, modification time, SHA-256, width, \
             height and L2-normalised image embedding, with the model's id, revision and fingerprint. Folders are \
@@ -21,6 +22,14 @@ struct Index: CheckedCommand {
             in flight, and the next run resumes. An image that cannot be read is reported on standard error, the \
             others are indexed, and the exit code is 1. Without --model, a re-run uses the model the index was made \
             with ($ZEROSHOT_MODEL and the default model apply only to a new index); another model is an error.
+
+            VIDEOS:
+              A video (recognised by content) is sampled (--every SECONDS, default 1; or --scenes; --max-frames) and \
+            each sampled frame is stored as a row of its own with its time, the video's size, modification time, \
+            SHA-256 and display size on each. The summary counts files: a video is one added, updated or unchanged. \
+            A video is unchanged when its size and modification time are and it was sampled with the same settings; \
+            other settings sample it again. A video whose decoding stops part way keeps the frames before (the \
+            error names the time) and is sampled again by the next run.
 
             By default each image goes through the image tower on its own (--batch 1), so its embedding does not \
             depend on the images around it: shards, re-runs and merges give bit-identical rows. --batch N is faster \
@@ -52,6 +61,8 @@ struct Index: CheckedCommand {
 
     @OptionGroup var inputOptions: InputOptions
 
+    @OptionGroup var videoOptions: IndexVideoOptions
+
     @Flag(name: .long, help: "Keep the rows of files that are gone.")
     var keepMissing = false
 
@@ -70,6 +81,7 @@ struct Index: CheckedCommand {
         try modelOptions.check()
         try checkRange("--batch", batch, 1...4096)
         try inputOptions.check()
+        _ = try videoOptions.sampling()
         if let shard {
             do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard \(shard): give K/N with 0 <= K < N") }
         }
@@ -88,7 +100,8 @@ struct Index: CheckedCommand {
         }
         let options = ImageIndex.UpdateOptions(exclude: inputOptions.exclude, shard: try shard.map(Shard.init(parsing:)),
                                                keepMissing: keepMissing, batchSize: batch,
-                                               maxDownloadBytes: inputOptions.maxDownloadBytes)
+                                               maxDownloadBytes: inputOptions.maxDownloadBytes,
+                                               sampling: try videoOptions.sampling())
         var progress: RunProgress?
         var summary: ImageIndex.UpdateSummary
         // Lines of --files-from that are not UTF-8 are reported and left out; the others are indexed.
@@ -104,6 +117,9 @@ struct Index: CheckedCommand {
                 case .failed(let input, let error):
                     if let progress { progress.message("") }
                     reportInputError(input, error)
+                case .warning(_, let message):
+                    if let progress { progress.message("") }
+                    warn(message)
                 }
             }
         } catch {
@@ -123,5 +139,45 @@ struct Index: CheckedCommand {
         case .table: return fields.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "\n"
         case .json: return JSON.object(fields.map { ($0.0, String($0.1)) }) + "\n"
         }
+    }
+}
+
+/// The video sampling options of `index` (`--every`, `--scenes`, `--max-gap`, `--max-frames`), until the shared
+/// `VideoOptions` group is used here.
+struct IndexVideoOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Sample a video's frames every SECONDS (default 1).", valueName: "seconds"))
+    var every: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Sample a video where the scene changes: frames whose scene score (FFmpeg's "
+        + "select filter 'scene', 0 to 1) is above THRESHOLD (0.4 is typical).", valueName: "threshold"))
+    var scenes: Double?
+
+    @Option(name: .customLong("max-gap"), help: ArgumentHelp("With --scenes: at least one frame per SECONDS (default 10).",
+                                                         valueName: "seconds"))
+    var maxGap: Double?
+
+    @Option(name: .customLong("max-frames"), help: ArgumentHelp("At most N frames per video (the first N).", valueName: "N"))
+    var maxFrames: Int?
+
+    /// The sampling these options give.
+    /// - Throws: `ValidationError` naming the option: --every and --scenes together, --max-gap without --scenes,
+    ///   values out of range.
+    func sampling() throws -> VideoSampling {
+        if every != nil && scenes != nil { throw ValidationError("give either --every or --scenes, not both") }
+        if let every, !(every.isFinite && every > 0) {
+            throw ValidationError("--every \(every): give a number of seconds > 0")
+        }
+        if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames \(maxFrames): give N >= 1") }
+        if let maxGap {
+            guard scenes != nil else { throw ValidationError("--max-gap is only used with --scenes") }
+            guard maxGap.isFinite && maxGap > 0 else { throw ValidationError("--max-gap \(maxGap): give a number of seconds > 0") }
+        }
+        if let scenes {
+            guard scenes.isFinite && (0...1).contains(scenes) else {
+                throw ValidationError("--scenes \(scenes): give a threshold from 0 to 1")
+            }
+            return VideoSampling(mode: .scenes(threshold: scenes, maxGap: maxGap ?? VideoSampling.defaultMaxGap), maxFrames: maxFrames)
+        }
+        return VideoSampling(mode: .every(seconds: every ?? VideoSampling.defaultEvery), maxFrames: maxFrames)
     }
 }

@@ -8,14 +8,16 @@ struct Merge: CheckedCommand {
         abstract: "Merge indexes made with the same model (the shards of a --shard K/N run) into one.",
         discussion: """
             Copies every row of each SHARD.db into --db (created when missing), bytes unchanged, each shard in one \
-            transaction; a path in several indexes keeps the row of the last one given. Indexes of different models \
+            transaction; a path in several indexes keeps the rows of the last one given (a video: all its frames). \
+            Counts are of files (a video is one, whatever its frames). Indexes of different models \
             (model fingerprints) do not merge: the error names both.
 
             EXAMPLES:
               zeroshot merge --db photos.db shard-0.db shard-1.db shard-2.db
 
             OUTPUT:
-              one line per shard: its path, rows added and replaced; then the total of --db
+              one line per shard: its path, files added and replaced; then the total of --db (images, and videos with
+              their frames when there are any)
             """
     )
 
@@ -57,7 +59,9 @@ struct Merge: CheckedCommand {
             lines += "\(source): added \(summary.added), replaced \(summary.replaced)"
                 + (summary.corrupt.isEmpty ? "" : ", left out \(summary.corrupt.count) with a corrupt embedding") + "\n"
         }
-        lines += "\(db): \(try index.count()) images\n"
+        let contents = try index.contents()
+        lines += "\(db): \(contents.images) images"
+            + (contents.videos == 0 ? "" : ", \(contents.videos) video\(contents.videos == 1 ? "" : "s") (\(contents.frames) frames)") + "\n"
         try writeOut(lines)
         if corrupt > 0 { throw ExitCode(1) }
     }

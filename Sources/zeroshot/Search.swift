@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageIndex
 import Inputs
+import Video
 import ZeroShot
 
 struct Search: CheckedCommand {
@@ -11,7 +12,9 @@ struct Search: CheckedCommand {
             The query is the sum of the L2-normalised embeddings of TEXT (embedded as given, or put through \
             --template, or the renormalised mean over the prompts of a --templates set) and of each --image, minus those of each --not text, L2-normalised again; every stored \
             image is scored by the cosine similarity of its embedding with it (one matrix product over all \
-            stored embeddings), and the best are listed first. The index's own model is used (not \
+            stored embeddings), and the best are listed first. A video is listed once, at its best-scoring \
+            frame (with that frame's time), unless --all-frames lists every frame; --top-k counts what is listed. \
+            The index's own model is used (not \
             $ZEROSHOT_MODEL or the default model); --model, when given, must name the same model (same fingerprint).
 
             EXAMPLES:
@@ -20,10 +23,10 @@ struct Search: CheckedCommand {
               zeroshot search --db photos.db "mountains" --not "snow" --format json
 
             FORMATS:
-              table  score and path, best first (default)
-              json   [{"path": path, "score": cosine}] best first
-              jsonl  one {"path", "score"} object per line
-              csv    path,score
+              table  score and path, best first (default); a frame's time after its path ("  12.000 s")
+              json   [{"path": path, "score": cosine}] best first; a video frame {"path", "time": seconds, "score"}
+              jsonl  one such object per line
+              csv    path,score; path,time,score when the index holds video frames (empty time for an image)
             """
     )
 
@@ -38,6 +41,9 @@ struct Search: CheckedCommand {
 
     @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
     var format: OutputFormat = .table
+
+    @Flag(name: .customLong("all-frames"), help: "List every matching frame of a video, not only its best one.")
+    var allFrames = false
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "An image file or URL whose similar images are wanted (repeatable; added to the query).", valueName: "path"))
@@ -123,25 +129,41 @@ struct Search: CheckedCommand {
         }
         // A row with a corrupt embedding is an error naming its image; the others are still searched (exit 1).
         var corruptRows = 0
-        let hits = try index.search(query: query, topK: topK, corrupt: { error in
+        let matrix = try index.embeddingMatrix(corrupt: { error in
             corruptRows += 1
             reportInputError(db, error)
         })
-        try writeOut(Self.render(hits, format: format))
+        guard query.count == matrix.dimension else {
+            throw ImageIndexError.queryDimension(path: db, query: query.count, dimension: matrix.dimension)
+        }
+        let hits = try matrix.search(query, topK: topK, allFrames: allFrames)
+        try writeOut(Self.render(hits, format: format, frames: matrix.hasFrames))
         if corruptRows > 0 { throw ExitCode(1) }
     }
 
-    static func render(_ hits: [SearchHit], format: OutputFormat) -> String {
+    /// The hits as `format` writes them: a still image `{"path", "score"}`, a video frame `{"path", "time",
+    /// "score"}` (time with 3 decimals, `VideoTime.text`); csv has a time column when `frames` (the index holds video
+    /// frames), empty for an image.
+    static func render(_ hits: [SearchHit], format: OutputFormat, frames: Bool = false) -> String {
         func object(_ hit: SearchHit) -> String {
-            JSON.object([("path", JSON.string(hit.path)), ("score", JSON.number(hit.score))])
+            var fields = [("path", JSON.string(hit.path))]
+            if let time = hit.time { fields.append(("time", VideoTime.text(time))) }
+            fields.append(("score", JSON.number(hit.score)))
+            return JSON.object(fields)
         }
         switch format {
         case .table:
-            return hits.map { String(format: "%.4f  ", Double($0.score)) + $0.path + "\n" }.joined()
+            return hits.map { hit in
+                String(format: "%.4f  ", Double(hit.score)) + hit.path + (hit.time.map { "  \(VideoTime.text($0)) s" } ?? "") + "\n"
+            }.joined()
         case .json:
             return JSON.array(hits.map(object)) + "\n"
         case .jsonl:
             return hits.map { object($0) + "\n" }.joined()
+        case .csv where frames:
+            return (["path,time,score"] + hits.map {
+                CSV.field($0.path) + "," + ($0.time.map(VideoTime.text) ?? "") + "," + JSON.number($0.score)
+            }).joined(separator: "\n") + "\n"
         case .csv:
             return (["path,score"] + hits.map { CSV.field($0.path) + "," + JSON.number($0.score) }).joined(separator: "\n") + "\n"
         }

@@ -16,7 +16,7 @@ import ZeroShot
 /// redirect to it.
 ///
 /// Errors: 404 without --db, for a path that is not a row, or for a row whose file can no longer be read or is no
-/// longer an image; 422 without `path`.
+/// longer an image; 422 without `path`, or for the path of a video of the index (a video has no thumbnail).
 enum ImagesRoute {
     static func respond(_ request: Request, state: ServerState, snapshots: IndexSnapshots, logger: Logger) async throws -> Response {
         guard let index = state.index else {
@@ -29,6 +29,10 @@ enum ImagesRoute {
         let snapshot = try await snapshots.snapshot(index, servedBy: state.engine.classifier, logger: logger)
         guard let snapshot, snapshot.paths.contains(path) else {
             throw ServerError.notFound("path: \(path) is not an image of the index")
+        }
+        if snapshot.videos.contains(path) {
+            throw ServerError.invalidField("path", "\(path) is a video of the index; /v1/images serves only still images "
+                                           + "(no thumbnail for videos)")
         }
         if RemoteFile.isRemote(path) {
             return Response(status: .found, headers: [.location: path])

@@ -8,12 +8,13 @@ import ZeroShot
 /// `POST /v1/search` over the photo index of `--db`, as `zeroshot search --db` searches it.
 ///
 /// Request: `{"query"?: str, "image"?: base64 | data: URI | http(s) URL (only with --allow-urls), "top_k"?: int
-/// (1...1000, default 10)}`, at least one of `query` and `image`. The query text is embedded as given (no
+/// (1...1000, default 10), "all_frames"?: bool (default false)}`, at least one of `query` and `image`. The query text is embedded as given (no
 /// template); with both, the query is the L2-normalised sum of the text's and the image's embeddings
 /// (`ImageIndex.combinedQuery`).
 ///
 /// Response: `[{"path": str, "score": float}]` best first, score the cosine similarity of the stored embedding with
-/// the query (ties in path order).
+/// the query (ties in path order); a video frame is `{"path", "time": seconds (3 decimals, truncated), "score"}`. A
+/// video is one hit, its best frame, unless `all_frames` (`EmbeddingMatrix.search`); `top_k` counts hits.
 ///
 /// The index must have been made with the served model: its recorded fingerprint is compared with the model's on
 /// every request, and a different model is a 500 naming both (its embeddings cannot be compared). An index with
@@ -27,6 +28,7 @@ enum SearchRoute {
         var query: String?
         var image: String?
         var top_k: JSONInteger?
+        var all_frames: Bool?
     }
 
     static let defaultTopK = 10
@@ -76,9 +78,13 @@ enum SearchRoute {
             throw ServerError.invalidField("query", "the text and the image cancel each other exactly; nothing to search for")
         }
         guard let matrix = snapshot?.matrix else { return APIResponse.json("[]") }
-        let hits = try await OffLoop.run { try matrix.search(query, topK: topK) }
+        let allFrames = body.all_frames ?? false
+        let hits = try await OffLoop.run { try matrix.search(query, topK: topK, allFrames: allFrames) }
         return APIResponse.json(JSONText.array(hits.map { hit in
-            JSONText.object([("path", JSONText.string(hit.path)), ("score", JSONText.number(hit.score))])
+            var fields = [("path", JSONText.string(hit.path))]
+            if let time = hit.timeText { fields.append(("time", time)) }
+            fields.append(("score", JSONText.number(hit.score)))
+            return JSONText.object(fields)
         }))
     }
 }
@@ -92,6 +98,8 @@ final class IndexSnapshots: @unchecked Sendable {
     struct Snapshot: Sendable {
         let matrix: EmbeddingMatrix
         let paths: Set<String>
+        /// The paths whose rows are video frames.
+        let videos: Set<String>
     }
 
     private struct Stamp: Equatable {
@@ -158,7 +166,8 @@ final class IndexSnapshots: @unchecked Sendable {
             let matrix = try index.embeddingMatrix(corrupt: { error in
                 logger.warning("index row left out: \(error.description)")
             })
-            return Snapshot(matrix: matrix, paths: Set(matrix.paths))
+            let videos = Set(zip(matrix.paths, matrix.times).compactMap { $0.1 == nil ? nil : $0.0 })
+            return Snapshot(matrix: matrix, paths: Set(matrix.paths), videos: videos)
         } catch let error as ServerError {
             throw error
         } catch {
