@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inputs
+import Video
 import ZeroShot
 
 @main
@@ -16,7 +17,9 @@ struct ZeroShotCommand: ParsableCommand {
         StandardStreams.ignoreBrokenPipeSignal()
         var command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            // `--scenes` takes an optional value (see VideoOptions.rewritingBareScenes).
+            command = try parseAsRoot(VideoOptions.rewritingBareScenes(Array(CommandLine.arguments.dropFirst()),
+                                                                       root: ZeroShotCommand.self))
         } catch {
             finish(error)
         }
@@ -239,6 +242,7 @@ func reportError(_ input: String, _ error: Error) {
 /// source, input and download errors, which name the path or URL) are not prefixed again.
 func errorLine(_ input: String, _ error: Error) -> String {
     let named = (error as? ImageIOError)?.source != nil || error is InputError || error is RemoteFileError
+        || error is VideoError
     var message = named ? "\(error)" : "\(input): \(error)"
     if (error as? ImageIOError)?.kind == .tooLarge { message += "; --max-pixels raises the limit" }
     return "\(ZeroShotCommand._errorPrefix)\(printable(message))\n"
