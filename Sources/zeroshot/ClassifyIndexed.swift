@@ -8,7 +8,9 @@ extension Classify {
     /// `classify --db PATH`: every indexed image and video frame, in path order (a video's frames by time), scored
     /// from its stored embedding with the index's model (no image tower), written as `classify` writes results
     /// (image = the stored path), streamed chunk by chunk. An index without video frames gives exactly the output
-    /// of images; with frames, see `IndexedFramesOutput`.
+    /// of images; with frames, a frame is written as classify writes the frames of a video (`ClassifyOutput.frame`:
+    /// "time" in json, a time column in csv, empty for a still image; the table groups a video's frames under its
+    /// path).
     func runIndexed(db: String) throws {
         let labels = try candidateLabels()
         let index = try ImageIndex(path: db, create: false)
@@ -20,7 +22,10 @@ extension Classify {
         }
         let textEmbeddings = try classifier.classEmbeddings(classNames: labels, templates: hypothesisTemplates)
         var first = true, total = 0, nonFinite = 0
-        var framesOutput = try index.contents().frames > 0 ? IndexedFramesOutput(format: format, threshold: rule.threshold) : nil
+        var framesOutput = try index.contents().frames > 0
+            ? ClassifyOutput(format: format, threshold: rule.threshold, timeColumn: true) : nil
+        // The table groups the frames of one video: a number per video path.
+        var video = 0, lastPath: String?
         if let framesOutput {
             try writeOut(framesOutput.header())
         } else if format == .json {
@@ -42,7 +47,15 @@ extension Classify {
             total += results.count
             if framesOutput != nil {
                 var text = ""
-                for ((path, shown), time) in zip(results, times) { text += framesOutput!.item(path, time, shown) }
+                for ((path, shown), time) in zip(results, times) {
+                    if let time {
+                        if path != lastPath { video += 1 }
+                        text += framesOutput!.frame(video: video, path: path, time: time, shown)
+                    } else {
+                        text += framesOutput!.item(path, shown)
+                    }
+                    lastPath = path
+                }
                 try writeOut(text)
             } else {
                 try writeOut(Self.renderChunk(results, format: format, first: first, threshold: rule.threshold))
@@ -82,66 +95,3 @@ extension Classify {
     }
 }
 
-/// `classify --db` of an index that holds video frames, as classify writes frames: a frame is
-/// `{"image": path, "time": seconds (3 decimals), "predictions": [...]}`, a still image `{"image", "predictions"}`
-/// (json array, jsonl); csv `image,time,rank,label,score,logit` with an empty time for a still image; table: a
-/// video's path once, then per frame an indented time line (`  12.000 s`) and its labels indented one more level; a
-/// blank line between files.
-struct IndexedFramesOutput {
-    let format: Classify.OutputFormat
-    let threshold: Float?
-    private var count = 0
-    private var lastPath: String?
-
-    init(format: Classify.OutputFormat, threshold: Float?) {
-        self.format = format
-        self.threshold = threshold
-    }
-
-    func header() -> String {
-        switch format {
-        case .json: return "["
-        case .csv: return "image,time,rank,label,score,logit\n"
-        case .table, .jsonl: return ""
-        }
-    }
-
-    func footer() -> String { format == .json ? "]\n" : "" }
-
-    /// One image's or frame's predictions (already cut to --top-k).
-    mutating func item(_ path: String, _ time: Double?, _ predictions: [Prediction]) -> String {
-        defer {
-            count += 1
-            lastPath = path
-        }
-        switch format {
-        case .table:
-            // A still image as classify shows it; a frame under its video's path line.
-            var image = ClassifyOutput(format: .table, threshold: threshold)
-            guard let time else { return (count > 0 ? "\n" : "") + image.item(path, predictions) }
-            let head = lastPath == path ? "" : (count > 0 ? "\n" : "") + path + "\n"
-            let lines = image.item("\(VideoTime.text(time)) s", predictions).split(separator: "\n", omittingEmptySubsequences: false)
-            return head + lines.map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
-        case .json:
-            return (count > 0 ? ", " : "") + Self.object(path, time, predictions)
-        case .jsonl:
-            return Self.object(path, time, predictions) + "\n"
-        case .csv:
-            let timeField = time.map(VideoTime.text) ?? ""
-            return predictions.enumerated().map { rank, p in
-                [CSV.field(path), timeField, "\(rank + 1)", CSV.field(p.label), JSON.number(p.score), JSON.number(p.logit)]
-                    .joined(separator: ",") + "\n"
-            }.joined()
-        }
-    }
-
-    static func object(_ path: String, _ time: Double?, _ predictions: [Prediction]) -> String {
-        let predictions = predictions.map { p in
-            JSON.object([("label", JSON.string(p.label)), ("score", JSON.number(p.score)), ("logit", JSON.number(p.logit))])
-        }
-        var fields = [("image", JSON.string(path))]
-        if let time { fields.append(("time", VideoTime.text(time))) }
-        fields.append(("predictions", JSON.array(predictions)))
-        return JSON.object(fields)
-    }
-}

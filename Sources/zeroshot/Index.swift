@@ -61,7 +61,7 @@ struct Index: CheckedCommand {
 
     @OptionGroup var inputOptions: InputOptions
 
-    @OptionGroup var videoOptions: IndexVideoOptions
+    @OptionGroup var videoOptions: VideoOptions
 
     @Flag(name: .long, help: "Keep the rows of files that are gone.")
     var keepMissing = false
@@ -81,7 +81,7 @@ struct Index: CheckedCommand {
         try modelOptions.check()
         try checkRange("--batch", batch, 1...4096)
         try inputOptions.check()
-        _ = try videoOptions.sampling()
+        try videoOptions.check()
         if let shard {
             do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard \(shard): give K/N with 0 <= K < N") }
         }
@@ -142,42 +142,3 @@ struct Index: CheckedCommand {
     }
 }
 
-/// The video sampling options of `index` (`--every`, `--scenes`, `--max-gap`, `--max-frames`), until the shared
-/// `VideoOptions` group is used here.
-struct IndexVideoOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Sample a video's frames every SECONDS (default 1).", valueName: "seconds"))
-    var every: Double?
-
-    @Option(name: .long, help: ArgumentHelp("Sample a video where the scene changes: frames whose scene score (FFmpeg's "
-        + "select filter 'scene', 0 to 1) is above THRESHOLD (0.4 is typical).", valueName: "threshold"))
-    var scenes: Double?
-
-    @Option(name: .customLong("max-gap"), help: ArgumentHelp("With --scenes: at least one frame per SECONDS (default 10).",
-                                                         valueName: "seconds"))
-    var maxGap: Double?
-
-    @Option(name: .customLong("max-frames"), help: ArgumentHelp("At most N frames per video (the first N).", valueName: "N"))
-    var maxFrames: Int?
-
-    /// The sampling these options give.
-    /// - Throws: `ValidationError` naming the option: --every and --scenes together, --max-gap without --scenes,
-    ///   values out of range.
-    func sampling() throws -> VideoSampling {
-        if every != nil && scenes != nil { throw ValidationError("give either --every or --scenes, not both") }
-        if let every, !(every.isFinite && every > 0) {
-            throw ValidationError("--every \(every): give a number of seconds > 0")
-        }
-        if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames \(maxFrames): give N >= 1") }
-        if let maxGap {
-            guard scenes != nil else { throw ValidationError("--max-gap is only used with --scenes") }
-            guard maxGap.isFinite && maxGap > 0 else { throw ValidationError("--max-gap \(maxGap): give a number of seconds > 0") }
-        }
-        if let scenes {
-            guard scenes.isFinite && (0...1).contains(scenes) else {
-                throw ValidationError("--scenes \(scenes): give a threshold from 0 to 1")
-            }
-            return VideoSampling(mode: .scenes(threshold: scenes, maxGap: maxGap ?? VideoSampling.defaultMaxGap), maxFrames: maxFrames)
-        }
-        return VideoSampling(mode: .every(seconds: every ?? VideoSampling.defaultEvery), maxFrames: maxFrames)
-    }
-}
