@@ -167,14 +167,16 @@ func ffmpegCommand() throws -> String? {
 
 /// A tiny H.264 video made of `photos`, each shown `seconds` at 10 frames per second, 64x48 pixels (cut times:
 /// 0, seconds, 2 x seconds, ...), written to `url`.
-func makeVideo(_ url: URL, photos: [URL], seconds: Double = 1, extra: [String] = []) throws {
+func makeVideo(_ url: URL, photos: [URL], seconds: Double = 1,
+               codec: [String] = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10"],
+               extra: [String] = []) throws {
     guard let ffmpeg = try ffmpegCommand() else { throw XCTSkip("ffmpeg is missing") }
     var arguments = ["-nostdin", "-loglevel", "error", "-y"]
     for p in photos { arguments += ["-loop", "1", "-t", "\(seconds)", "-i", p.path] }
     let scaled = photos.indices.map { "[\($0):v]scale=64:48,setsar=1,fps=10[v\($0)]" }.joined(separator: ";")
     let inputs = photos.indices.map { "[v\($0)]" }.joined()
-    arguments += ["-filter_complex", "\(scaled);\(inputs)concat=n=\(photos.count):v=1:a=0[out]", "-map", "[out]",
-                  "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10"] + extra + [url.path]
+    arguments += ["-filter_complex", "\(scaled);\(inputs)concat=n=\(photos.count):v=1:a=0[out]", "-map", "[out]"]
+        + codec + extra + [url.path]
     let process = Process()
     process.executableURL = URL(fileURLWithPath: ffmpeg)
     process.arguments = arguments
@@ -316,43 +318,51 @@ final class VideoIndexTests: XCTestCase {
         XCTAssertEqual(try ImageIndex(path: db).contents(), .init(images: 2, videos: 0, frames: 0))
     }
 
-    /// A video cut short (its end missing): the frames before are kept and the file is reported, naming it; the
-    /// next run samples it again.
+    /// A video whose second half is corrupt (Motion JPEG in AVI, the JPEG data of its last 20 frames zeroed): the
+    /// frames before are kept, the file is reported naming it and the time, and the next run samples it again.
     func testABrokenVideoKeepsItsFirstFramesAndIsReported() throws {
         let dir = try temporaryDirectory(self)
         let folder = dir.appendingPathComponent("media")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: photo("chelsea.jpg"), to: folder.appendingPathComponent("cat.jpg"))
-        let whole = dir.appendingPathComponent("whole.ts")
-        try makeVideo(whole, photos: [photo("rocket.jpg"), photo("imagenet_00_243.jpg"), photo("camera_gray.png"),
-                                      photo("chelsea.jpg")], extra: ["-f", "mpegts"])
-        let bytes = try Data(contentsOf: whole)
-        let broken = folder.appendingPathComponent("broken.ts")
-        // The first half, then garbage where the rest was.
-        var cut = bytes.prefix(bytes.count / 2)
-        cut.append(Data(repeating: 0xA5, count: 4096))
-        try cut.write(to: broken)
+        let whole = dir.appendingPathComponent("whole.avi")
+        try makeVideo(whole, photos: [photo("rocket.jpg"), photo("chelsea.jpg"), photo("camera_gray.png"),
+                                      photo("imagenet_00_243.jpg")],
+                      codec: ["-c:v", "mjpeg", "-q:v", "5", "-pix_fmt", "yuvj420p"])
+        var bytes = [UInt8](try Data(contentsOf: whole))
+        var starts: [Int] = []
+        for i in 0..<(bytes.count - 3) where bytes[i] == 0xFF && bytes[i + 1] == 0xD8 && bytes[i + 2] == 0xFF { starts.append(i) }
+        XCTAssertEqual(starts.count, 40, "a JPEG per frame: 4 s at 10 frames per second")
+        for start in starts[(starts.count / 2)...] {
+            for i in (start + 200)..<min(bytes.count, start + 400) { bytes[i] = 0 }
+        }
+        let broken = folder.appendingPathComponent("broken.avi")
+        try Data(bytes).write(to: broken)
         let db = dir.appendingPathComponent("index.db").path
         var events = Events()
         let summary = try update(db, [folder.path], events: &events)
+        XCTAssertEqual([summary.added, summary.updated, summary.failed], [1, 0, 1], "the photo is added, the video failed")
         let frames = try ImageIndex(path: db).records().filter { $0.path == broken.path }
-        XCTAssertFalse(frames.isEmpty, "the frames before the break are kept")
-        XCTAssertLessThan(frames.count, 4)
-        XCTAssertEqual(frames.map(\.time), frames.map(\.time).sorted { $0! < $1! })
-        let reported = events.failed.map(\.1) + events.warnings
-        XCTAssertTrue(reported.contains { $0.contains(broken.path) }, "reported naming the file: \(reported)")
-        if summary.failed == 1 {
-            XCTAssertTrue(events.failed.contains { $0.0 == broken.path && $0.1.contains("s") }, "\(events.failed)")
-            XCTAssertTrue(frames.allSatisfy { $0.sampling == "every=1;partial" })
-            XCTAssertEqual(summary.added, 1, "the photo")
-            // Sampled again by the next run, and reported again.
-            var again = Events()
-            XCTAssertEqual(try update(db, [folder.path], events: &again).failed, 1)
-            XCTAssertFalse(again.failed.isEmpty)
-        } else {
-            XCTAssertEqual(summary.added, 2, "a warning, not a failure: \(events.warnings)")
-        }
-        XCTAssertEqual(try ImageIndex(path: db).records().filter { $0.path.hasSuffix("cat.jpg") }.count, 1)
+        XCTAssertEqual(frames.map(\.time), [0, 1], "the frames before the corrupt half are kept")
+        XCTAssertTrue(frames.allSatisfy { $0.sampling == "every=1;partial" })
+        XCTAssertEqual(Set(frames.map(\.sha256)), [SHA256.hex(Data(bytes))])
+        XCTAssertEqual(events.failed.count, 1, "\(events.failed)")
+        XCTAssertEqual(events.failed.first?.0, broken.path)
+        XCTAssertTrue(events.failed.first?.1.contains("\(broken.path): decoding stopped after 1.900 s") == true, "\(events.failed)")
+        // Sampled again by the next run (and reported again); its frames stay.
+        var again = Events()
+        let rerun = try update(db, [folder.path], events: &again)
+        XCTAssertEqual([rerun.unchanged, rerun.failed], [1, 1])
+        XCTAssertEqual(again.failed.map(\.0), [broken.path])
+        XCTAssertEqual(try ImageIndex(path: db).records().filter { $0.path == broken.path }.map(\.time), [0, 1])
+        // Repaired: sampled whole, no longer partial.
+        try FileManager.default.removeItem(at: broken)
+        try FileManager.default.copyItem(at: whole, to: broken)
+        let repaired = try update(db, [folder.path])
+        XCTAssertEqual([repaired.updated, repaired.unchanged, repaired.failed], [1, 1, 0])
+        let whole4 = try ImageIndex(path: db).records().filter { $0.path == broken.path }
+        XCTAssertEqual(whole4.map(\.time), [0, 1, 2, 3])
+        XCTAssertTrue(whole4.allSatisfy { $0.sampling == "every=1" })
     }
 
     func testMergeCopiesFramesAndAVideoKeepsTheLastSourcesFrames() throws {
