@@ -311,6 +311,7 @@ struct Classify: CheckedCommand {
         try classifier.classify(media, candidateLabels: labels, hypothesisTemplates: hypothesisTemplates,
                                 rule: rule.droppingThreshold, load: { item in try media.image(item) }) { item, result in
             let entry = item.entry
+            videos.next(item)
             switch item {
             case .image:
                 switch result {
@@ -353,8 +354,7 @@ struct Classify: CheckedCommand {
                 }
                 videos.lastDuration = frame.videoDuration
             case .failure(_, _, let error):
-                videos.report(entry.name, error)
-                videos.videoFailed = true
+                videos.reportFailure(item, error)
             case .videoEnd(let index, _, let summary):
                 if segments {
                     if let s = merger.finish(duration: videos.videoFailed ? nil : videos.lastDuration) {
@@ -369,7 +369,7 @@ struct Classify: CheckedCommand {
             }
         }
         try writeOut(segments ? segmentOutput.footer() : output.footer())
-        videos.progress.finish()
+        videos.finish()
         if nonFinite > 0 {
             warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded, logitScale: classifier.model.logitScale,
                                              imageProcessor: classifier.imageProcessor.config))
