@@ -14,7 +14,8 @@ import Darwin
 ///   (Python's `sorted(os.listdir(...))`). Hidden names (starting with ".", which covers AppleDouble "._x" files)
 ///   are skipped, files and folders alike. Symbolic links are followed, but a link to a folder already on the way
 ///   down (same device and inode) is reported as a loop and not entered. Files are recognised by their first bytes
-///   (`ContentKind`); other files are counted in `skippedNonImages` and left out.
+///   (`ContentKind`: images, unsupported image formats, video containers); other files are counted in
+///   `skippedNonImages` and left out.
 /// - `exclude` globs (`fnmatch(3)` without flags, as Python's `fnmatch`): a glob without "/" is matched against each
 ///   file and folder name below an argument, a glob with "/" against the path relative to the argument
 ///   ("raw/*.jpg"); a matching folder is not entered. Arguments themselves are never excluded (named on purpose).

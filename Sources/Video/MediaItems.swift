@@ -1,6 +1,11 @@
 import Foundation
 import ImageIO
 import Inputs
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One unit of work of a run over images and videos, in input order.
 public enum MediaItem: @unchecked Sendable {
@@ -8,7 +13,8 @@ public enum MediaItem: @unchecked Sendable {
     case image(index: Int, entry: InputEntry, bytes: LoadedInput?)
     /// A sampled frame of the video `entry`.
     case frame(index: Int, entry: InputEntry, frame: VideoFrame)
-    /// A video that could not be opened, or where decoding stopped (its frames before this item were delivered).
+    /// A video that could not be opened, or where decoding stopped (its frames before this item were delivered);
+    /// also a URL whose download failed (then no `.videoEnd` follows).
     case failure(index: Int, entry: InputEntry, error: Error)
     /// A video is done: sent after its last frame (and after its failure, if any).
     case videoEnd(index: Int, entry: InputEntry, summary: VideoSummary)
@@ -27,14 +33,26 @@ public enum MediaItem: @unchecked Sendable {
     }
 }
 
-/// Expands inputs into images and sampled video frames, in input order. Inputs are recognised by content (a local
-/// file's first bytes, a URL once downloaded); videos are decoded on a background thread ahead of the consumer
-/// (a bounded queue), so decoding overlaps the image tower.
+/// Expands inputs into images and sampled video frames, in input order.
+///
+/// - Inputs are recognised by content: a local file by its first `ContentKind.headerLength` bytes (files named
+///   explicitly as well as walked ones), a URL once downloaded with `loader` (within its `maxDownloadBytes`).
+///   A file that cannot be opened to be sniffed is passed on as `.image` (loading it reports the error as before);
+///   a download that fails is a `.failure` (no `.videoEnd` follows: it is not known to be a video).
+/// - A video gives its sampled frames (`.frame`), then `.failure` if it could not be opened or decoding stopped
+///   (after the frames before that point), then `.videoEnd` with its summary. A local video is opened by path, a
+///   downloaded one from memory.
+/// - Everything is produced on one background thread, ahead of the consumer, through a bounded queue of
+///   `queueCapacity` items (so decoding overlaps the image tower and at most that many decoded pictures wait);
+///   the thread stops when the iterator is released. Frames hold the decoded picture (not RGB) until
+///   `VideoFrame.rgbImage()` (or `image(_:)`) converts it.
 public struct MediaItems: Sequence, Sendable {
     public let entries: [InputEntry]
     public let loader: InputLoader
     public let sampling: VideoSampling
     public let maxPixels: Int
+    /// Items the producer may be ahead of the consumer.
+    public var queueCapacity = 4
 
     public init(_ entries: [InputEntry], loader: InputLoader, sampling: VideoSampling,
                 maxPixels: Int = ImageDecoder.defaultMaxPixels) {
@@ -46,16 +64,49 @@ public struct MediaItems: Sequence, Sendable {
 
     public struct Iterator: IteratorProtocol {
         let items: MediaItems
-        var position = 0
+        private var producer: Producer?
+        private var token: CancelToken?
+
+        init(items: MediaItems) { self.items = items }
 
         public mutating func next() -> MediaItem? {
-            guard position < items.entries.count else { return nil }
-            defer { position += 1 }
-            return .image(index: position, entry: items.entries[position], bytes: nil)
+            if producer == nil {
+                guard !items.entries.isEmpty else { return nil }
+                let channel = Channel(capacity: Swift.max(1, items.queueCapacity))
+                let producer = Producer(items: items, channel: channel)
+                self.producer = producer
+                token = CancelToken(channel)
+                let thread = Thread { producer.run() }
+                thread.name = "zeroshot.video-decoder"
+                thread.stackSize = 4 << 20
+                thread.start()
+            }
+            return producer!.channel.pop()
         }
     }
 
     public func makeIterator() -> Iterator { Iterator(items: self) }
+
+    /// What an input holds: nil when it cannot be told (the file cannot be opened for reading).
+    static func sniffLocal(_ url: URL) -> ContentKind? {
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var header = [UInt8](repeating: 0, count: ContentKind.headerLength)
+        var count = 0
+        while count < header.count {
+            let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            count += n
+        }
+        return header.withUnsafeBytes { ContentKind.sniff(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
 
     /// The RGB pixels of an `.image` or `.frame` item (EXIF orientation applied to images; see
     /// `VideoFrame.rgbImage`); `.failure` throws its error. Call on a worker thread (the `load` of
@@ -80,4 +131,139 @@ public enum MediaItemsError: Error, LocalizedError {
     /// `.videoEnd` carries no picture.
     case notAnImage
     public var errorDescription: String? { "a video's end marker carries no picture" }
+}
+
+/// The bounded queue between the producer thread and the iterator.
+final class Channel: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [MediaItem] = []
+    private var head = 0
+    private var finished = false
+    private(set) var cancelled = false
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; false when the consumer is gone (the producer stops).
+    func push(_ item: MediaItem) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count - head >= capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next item, waiting for the producer; nil once it finished and everything was taken.
+    func pop() -> MediaItem? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == items.count && !finished { condition.wait() }
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        condition.broadcast()
+        return item
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        items.removeAll()
+        head = 0
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
+    }
+}
+
+/// Cancels the producer when the iterator that holds it is released.
+final class CancelToken {
+    let channel: Channel
+    init(_ channel: Channel) { self.channel = channel }
+    deinit { channel.cancel() }
+}
+
+/// The consumer went away.
+struct ProducerCancelled: Error {}
+
+/// Walks the entries on the background thread.
+final class Producer: @unchecked Sendable {
+    let items: MediaItems
+    let channel: Channel
+
+    init(items: MediaItems, channel: Channel) {
+        self.items = items
+        self.channel = channel
+    }
+
+    func run() {
+        defer { channel.finish() }
+        for (index, entry) in items.entries.enumerated() {
+            if channel.isCancelled { return }
+            let ok: Bool
+            switch entry.location {
+            case .file(let url):
+                if case .video(let container) = MediaItems.sniffLocal(url) {
+                    ok = video(index, entry, container: container) {
+                        try VideoReader(path: url.path, name: entry.name, container: container, maxPixels: items.maxPixels)
+                    }
+                } else {
+                    ok = channel.push(.image(index: index, entry: entry, bytes: nil))
+                }
+            case .remote:
+                let loaded: LoadedInput
+                do {
+                    loaded = try items.loader.load(entry)
+                } catch {
+                    ok = channel.push(.failure(index: index, entry: entry, error: error))
+                    if !ok { return }
+                    continue
+                }
+                let kind = loaded.bytes.prefix(ContentKind.headerLength).withUnsafeBytes { ContentKind.sniff($0) }
+                if case .video(let container) = kind {
+                    ok = video(index, entry, container: container) {
+                        try VideoReader(data: loaded.bytes, name: entry.name, container: container, maxPixels: items.maxPixels)
+                    }
+                } else {
+                    ok = channel.push(.image(index: index, entry: entry, bytes: loaded))
+                }
+            }
+            if !ok { return }
+        }
+    }
+
+    /// Decodes one video into the channel; false when the consumer is gone.
+    private func video(_ index: Int, _ entry: InputEntry, container: String, open: () throws -> VideoReader) -> Bool {
+        let reader: VideoReader
+        do {
+            reader = try open()
+        } catch {
+            return channel.push(.failure(index: index, entry: entry, error: error))
+                && channel.push(.videoEnd(index: index, entry: entry, summary: VideoSummary()))
+        }
+        let (summary, error) = reader.sample(items.sampling) { frame in
+            guard channel.push(.frame(index: index, entry: entry, frame: frame)) else { throw ProducerCancelled() }
+        }
+        if error is ProducerCancelled { return false }
+        if let error, !channel.push(.failure(index: index, entry: entry, error: error)) { return false }
+        return channel.push(.videoEnd(index: index, entry: entry, summary: summary))
+    }
 }

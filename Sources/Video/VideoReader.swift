@@ -1,5 +1,7 @@
+import CFFmpeg
 import Foundation
 import ImageIO
+import Inputs
 
 /// What a video's container and stream say.
 public struct VideoInfo: Sendable, Equatable {
@@ -43,22 +45,125 @@ public struct VideoSummary: Sendable, Equatable {
 }
 
 /// Reads one video through FFmpeg's libraries (libavformat, libavcodec, libswscale).
+///
+/// - The container's demuxer is forced from the sniffed content (`ContentKind.video`): MP4/MOV/3GP ("mov"),
+///   Matroska/WebM ("matroska"), AVI ("avi"), MPEG-TS/M2TS ("mpegts"); input that is none of these is refused.
+///   A file is opened as "file:" + path (names with ":" work) with FFmpeg's protocol whitelist "file"; bytes in
+///   memory through a custom AVIOContext (read and seek) that opens nothing else.
+/// - The video stream is FFmpeg's best one (`av_find_best_stream`), never an attached cover picture; the decoder
+///   runs frame and slice threads, one per core.
+/// - Times are seconds from the container's start time: (pts − start) with pts the frame's best-effort timestamp.
+/// - Nothing is allocated from the counts or durations a container states.
 public final class VideoReader {
     /// The input as errors name it.
     public let name: String
     public let info: VideoInfo
+    let maxPixels: Int
+    private let source: VideoSource
+    private var unused: DemuxedVideo?
+    private let rotation: Int
+    private let openWarnings: [String]
+    /// The video stream's own duration in seconds (for the "stated duration" check), else the container's.
+    private let streamDuration: Double?
 
-    /// Opens a local video file.
+    /// Whether sparse samples seek through the index (tests switch it off to compare with dense decoding).
+    var seekingEnabled = true
+    /// Seeks and fallbacks to sequential decoding of the last pass (for tests).
+    private(set) var lastSeeks = 0
+    private(set) var lastFallbacks = 0
+
+    /// Opens a local video file (never read whole into memory).
+    /// - Parameter container: the container `ContentKind.sniff` named (nil: the file's first bytes are sniffed here).
     /// - Throws: `VideoError` (`.cannotOpen`, `.noVideoStream`, `.codecUnavailable`, `.tooLarge`).
-    public init(path: String, name: String, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws {
-        self.name = name
-        throw VideoError.cannotOpen(name, reason: "video decoding is not built yet")
+    public convenience init(path: String, name: String, container: String? = nil,
+                            maxPixels: Int = ImageDecoder.defaultMaxPixels) throws {
+        let kind = container ?? Self.sniffFile(path)
+        guard let kind, let demuxer = VideoContainer.demuxer(for: kind) else {
+            throw VideoError.cannotOpen(name, reason: Self.notAVideo)
+        }
+        try self.init(source: .path(path, demuxer: demuxer), name: name, maxPixels: maxPixels)
     }
 
     /// Opens a video held in memory (a download).
-    public init(data: Data, name: String, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws {
+    /// - Throws: `VideoError` (`.cannotOpen`, `.noVideoStream`, `.codecUnavailable`, `.tooLarge`).
+    public convenience init(data: Data, name: String, container: String? = nil,
+                            maxPixels: Int = ImageDecoder.defaultMaxPixels) throws {
+        var kind = container
+        if kind == nil, case .video(let c) = data.prefix(ContentKind.headerLength).withUnsafeBytes({ ContentKind.sniff($0) }) {
+            kind = c
+        }
+        guard let kind, let demuxer = VideoContainer.demuxer(for: kind) else {
+            throw VideoError.cannotOpen(name, reason: Self.notAVideo)
+        }
+        try self.init(source: .memory(MemoryBuffer(data), demuxer: demuxer), name: name, maxPixels: maxPixels)
+    }
+
+    static let notAVideo = "not a video container this build reads (MP4/MOV, Matroska/WebM, AVI, MPEG-TS)"
+
+    init(source: VideoSource, name: String, maxPixels: Int) throws {
         self.name = name
-        throw VideoError.cannotOpen(name, reason: "video decoding is not built yet")
+        self.source = source
+        self.maxPixels = maxPixels
+        let video = try DemuxedVideo(source, name: name)
+        let format = video.format!
+        let st = video.stream
+        let parameters = st.pointee.codecpar.pointee
+        var warnings: [String] = []
+        // The command line's autorotate angle.
+        var angle = 0
+        if let matrix = zs_display_matrix(st) {
+            var theta = -av_display_rotation_get(matrix).rounded()
+            if theta.isFinite {
+                theta -= 360 * (theta / 360 + 0.9 / 360).rounded(.down)
+                if abs(theta - 90) < 1 { angle = 90 }
+                else if abs(theta - 180) < 1 { angle = 180 }
+                else if abs(theta - 270) < 1 { angle = 270 }
+                else if abs(theta) > 1 {
+                    warnings.append("\(name): the video's rotation of \(Int(theta)) degrees is not applied "
+                                    + "(only multiples of 90 degrees are)")
+                }
+            }
+        }
+        rotation = angle
+        let sar = av_guess_sample_aspect_ratio(format, st, nil)
+        let conversion = FrameConversion(rotation: angle, sampleAspect: sar, name: name)
+        let size = conversion.displaySize(width: Int(parameters.width), height: Int(parameters.height))
+        var duration: Double? = nil
+        if format.pointee.duration != FF.noPTS && format.pointee.duration > 0 {
+            duration = Double(format.pointee.duration) / 1e6
+        }
+        var ownDuration: Double? = nil
+        if st.pointee.duration != FF.noPTS && st.pointee.duration > 0 {
+            ownDuration = Double(st.pointee.duration) * av_q2d(st.pointee.time_base)
+        }
+        if duration == nil { duration = ownDuration }
+        streamDuration = ownDuration ?? duration
+        let rate = st.pointee.avg_frame_rate
+        info = VideoInfo(duration: duration, width: size.width, height: size.height,
+                         codec: String(cString: avcodec_get_name(parameters.codec_id)),
+                         frameRate: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil, rotation: angle)
+        if size.width * size.height > maxPixels {
+            throw VideoError.tooLarge(name, width: size.width, height: size.height, maxPixels: maxPixels)
+        }
+        openWarnings = warnings
+        unused = video
+    }
+
+    /// The container named by the first bytes of the file at `path` (nil: not a video, or unreadable).
+    static func sniffFile(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: ContentKind.headerLength) else { return nil }
+        if case .video(let container) = data.withUnsafeBytes({ ContentKind.sniff($0) }) { return container }
+        return nil
+    }
+
+    private func takeVideo() throws -> DemuxedVideo {
+        if let video = unused {
+            unused = nil
+            return video
+        }
+        return try DemuxedVideo(source, name: name)
     }
 
     /// Decodes the frames `sampling` takes, in time order, calling `body` with each.
@@ -66,11 +171,179 @@ public final class VideoReader {
     /// - Throws: `VideoError.decodingStopped` / `.noFrames` where decoding failed (the frames before it were given to
     ///   `body`), or what `body` throws.
     public func forEachFrame(_ sampling: VideoSampling, _ body: (VideoFrame) throws -> Void) throws -> VideoSummary {
-        throw VideoError.noFrames(name, reason: "video decoding is not built yet")
+        let (summary, error) = sample(sampling, body)
+        if let error { throw error }
+        return summary
     }
 
     /// The frame `ffmpeg -ss time -i VIDEO -frames:v 1` gives: the first frame whose presentation time is >= `time`.
+    /// - Throws: `VideoError.noFrames` when no frame is at or after `time`, or the errors of `forEachFrame`.
     public func frame(at time: Double) throws -> VideoFrame {
-        throw VideoError.noFrames(name, reason: "video decoding is not built yet")
+        let video = try takeVideo()
+        let stream = makeStream(video, seeking: seekingEnabled)
+        let clock = Clock(video)
+        guard let target = clock.targetPTS(time) else {
+            throw VideoError.noFrames(name, reason: "no frame at or after \(VideoTime.text(time)) s")
+        }
+        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks }
+        while let (picture, pts) = try stream.next(target: target, skipNonReference: true) {
+            if pts >= target { return try makeFrame(picture, pts: pts, index: 0, clock: clock, stream: stream) }
+        }
+        if let reason = stream.readError {
+            throw VideoError.decodingStopped(name, time: stream.lastDecodedPTS.map(clock.seconds), reason: reason)
+        }
+        throw VideoError.noFrames(name, reason: "no frame at or after \(VideoTime.text(time)) s")
+    }
+
+    private func makeStream(_ video: DemuxedVideo, seeking: Bool) -> FrameStream {
+        let source = self.source, name = self.name
+        return FrameStream(video, seeking: seeking, reopen: { try DemuxedVideo(source, name: name) })
+    }
+
+    /// Seconds and timestamps of one stream.
+    struct Clock {
+        let timeBase: AVRational
+        let startMicroseconds: Int64
+
+        init(_ video: DemuxedVideo) {
+            timeBase = video.timeBase
+            startMicroseconds = video.startMicroseconds
+        }
+
+        /// Seconds from the container's start.
+        func seconds(_ pts: Int64) -> Double {
+            Double(pts) * Double(timeBase.num) / Double(timeBase.den) - Double(startMicroseconds) / 1e6
+        }
+
+        /// The pts a frame needs to be at or after `seconds` from the start, as `ffmpeg -ss` compares: the time in
+        /// microseconds plus the start time, rescaled to the stream's time base (rounded to nearest).
+        func targetPTS(_ seconds: Double) -> Int64? {
+            let us = (seconds * 1e6).rounded()
+            guard us.isFinite, abs(us) < 4e18 else { return nil }
+            let value = av_rescale_q(Int64(us) &+ startMicroseconds, FF.timeBaseQ, timeBase)
+            return value == Int64.min ? nil : value
+        }
+    }
+
+    private func makeFrame(_ picture: DecodedPicture, pts: Int64, index: Int, clock: Clock,
+                           stream: FrameStream) throws -> VideoFrame {
+        let sar = av_guess_sample_aspect_ratio(stream.video.format, stream.video.stream, picture.frame)
+        let conversion = FrameConversion(rotation: rotation, sampleAspect: sar, name: name)
+        let size = conversion.displaySize(width: Int(picture.frame.pointee.width), height: Int(picture.frame.pointee.height))
+        if size.width * size.height > maxPixels {
+            throw VideoError.tooLarge(name, width: size.width, height: size.height, maxPixels: maxPixels)
+        }
+        return VideoFrame(time: clock.seconds(pts), index: index, videoDuration: info.duration,
+                          convert: { try conversion.rgbImage(picture) })
+    }
+
+    /// Samples the video: the summary, and the error where decoding stopped (frames before it went to `body`).
+    func sample(_ sampling: VideoSampling, _ body: (VideoFrame) throws -> Void) -> (VideoSummary, Error?) {
+        var summary = VideoSummary(warnings: openWarnings)
+        let video: DemuxedVideo
+        do { video = try takeVideo() } catch { return (summary, error) }
+        let clock = Clock(video)
+        var scenes: (threshold: Double, maxGap: Double)? = nil
+        var step = VideoSampling.defaultEvery
+        switch sampling.mode {
+        case .every(let seconds): step = seconds
+        case .scenes(let threshold, let maxGap): scenes = (threshold, maxGap)
+        }
+        let stream = makeStream(video, seeking: seekingEnabled && scenes == nil)
+        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks }
+        var detector = SceneDetector()
+        var lastDelivered: Int64? = nil
+        var lastTakenTime: Double? = nil
+        let first = clock.targetPTS(0) ?? 0
+        var target: Int64? = first
+        var targetIndex: Int64 = 0
+        var completed = true
+        do {
+            decoding: while true {
+                guard let (picture, pts) = try stream.next(target: scenes == nil ? target : nil,
+                                                           skipNonReference: scenes == nil) else { break }
+                let take: Bool
+                if let scenes {
+                    let score = detector.score(picture)
+                    let t = clock.seconds(pts)
+                    if pts < first || (lastDelivered.map { pts <= $0 } ?? false) {
+                        take = false
+                    } else if let last = lastTakenTime {
+                        take = score > scenes.threshold || t >= last + scenes.maxGap - 1e-9
+                    } else {
+                        take = true
+                    }
+                } else {
+                    guard let current = target else { break }
+                    take = pts >= current && (lastDelivered.map { pts > $0 } ?? true)
+                }
+                guard take else { continue }
+                let frame = try makeFrame(picture, pts: pts, index: summary.frames, clock: clock, stream: stream)
+                try body(frame)
+                summary.frames += 1
+                lastDelivered = pts
+                lastTakenTime = frame.time
+                if let maxFrames = sampling.maxFrames, summary.frames >= maxFrames {
+                    summary.stoppedAtMaxFrames = frame.time
+                    completed = false
+                    break decoding
+                }
+                if scenes == nil {
+                    // The next target that this frame does not answer already.
+                    let t = frame.time
+                    guard t / step < 1e15 else { target = nil; break decoding }
+                    var k = max(targetIndex + 1, Int64((t / step).rounded(.down)))
+                    var guardSteps = 0
+                    while let p = clock.targetPTS(Double(k) * step), p <= pts, guardSteps < 64 {
+                        k += 1
+                        guardSteps += 1
+                    }
+                    targetIndex = k
+                    target = clock.targetPTS(Double(k) * step)
+                    if target == nil { break decoding }
+                }
+            }
+        } catch {
+            return (summary, error)
+        }
+        let lastTime = stream.lastDecodedPTS.map(clock.seconds)
+        if stream.skippedPackets > 0 {
+            summary.warnings.append("\(name): \(stream.skippedPackets) packet(s) the decoder rejected were skipped")
+        }
+        if let corrupt = stream.corruptFrames.first {
+            summary.warnings.append("\(name): \(stream.corruptFrames.count) frame(s) decoded with errors, "
+                                    + "the first at \(VideoTime.text(clock.seconds(corrupt))) s")
+        }
+        guard completed else { return (summary, nil) }
+        if stream.lastDecodedPTS == nil {
+            let reason = stream.readError ?? stream.lastErrorMessage ?? "the video stream holds no frames"
+            return (summary, VideoError.noFrames(name, reason: reason))
+        }
+        if let reason = stream.readError {
+            return (summary, VideoError.decodingStopped(name, time: lastTime, reason: reason))
+        }
+        if stream.errorsSinceLastFrame > 0 {
+            let reason = "truncated or corrupt data: " + (stream.lastErrorMessage ?? "the decoder rejected the rest")
+            return (summary, VideoError.decodingStopped(name, time: lastTime, reason: reason))
+        }
+        if let stated = streamDuration, let lastTime, stated - lastTime > max(2.0, 0.1 * stated) {
+            summary.warnings.append("\(name): the container states a duration of \(VideoTime.text(stated)) s but the "
+                                    + "last frame is at \(VideoTime.text(lastTime)) s (truncated, or a wrong header)")
+        }
+        return (summary, nil)
+    }
+}
+
+/// The FFmpeg demuxer of each container `ContentKind` recognises.
+public enum VideoContainer {
+    /// FFmpeg's short demuxer name for a container name of `ContentKind.video` (nil: not one this build reads).
+    public static func demuxer(for container: String) -> String? {
+        switch container {
+        case "MP4", "QuickTime", "3GP": return "mov"
+        case "Matroska", "WebM": return "matroska"
+        case "AVI": return "avi"
+        case "MPEG-TS", "M2TS": return "mpegts"
+        default: return nil
+        }
     }
 }
