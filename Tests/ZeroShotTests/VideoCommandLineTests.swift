@@ -256,6 +256,46 @@ final class VideoCommandLineTests: XCTestCase {
         XCTAssertTrue(segments.stderr.contains("--top-k"), segments.stderr)
     }
 
+    /// A video that stops halfway and one that cannot be opened, among good images: the images' results and the
+    /// frames before the break are written, each bad video is named on standard error, and the exit code is 1.
+    func testABadVideoAmongGoodImagesKeepsEverythingElse() throws {
+        let dir = try TestVideos.temporaryDirectory(for: self)
+        // The index first (+faststart), so that a file cut short opens and decodes up to the cut.
+        let whole = try cutsVideo("whole.mp4", in: dir, codec: ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "30",
+                                                                 "-movflags", "+faststart"])
+        let bytes = try Data(contentsOf: whole)
+        let cut = dir.appendingPathComponent("cut.mp4")
+        try bytes.prefix(bytes.count * 55 / 100).write(to: cut)
+        // The index at the end (the default): cut short, the file cannot be opened at all.
+        let plain = try cutsVideo("plain.mp4", in: dir)
+        let unopenable = dir.appendingPathComponent("unopenable.mp4")
+        try (try Data(contentsOf: plain)).prefix(2000).write(to: unopenable)
+        let a = fixtureImage("rocket.jpg").path, b = fixtureImage("chelsea.jpg").path
+
+        let r = try run(["classify", "--model", try model, "--labels", "a,b", "--every", "0.5", "--format", "json",
+                         a, cut.path, unopenable.path, b])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let objects = try parseArray(r.stdout)
+        XCTAssertEqual(objects.first?["image"] as? String, a)
+        XCTAssertEqual(objects.last?["image"] as? String, b)
+        let frames = objects.filter { $0["image"] as? String == cut.path }
+        XCTAssertFalse(frames.isEmpty, r.stdout)
+        let times = frames.compactMap { $0["time"] as? Double }
+        XCTAssertEqual(times, Array([0, 0.5, 1, 1.5, 2, 2.5].prefix(times.count)))
+        XCTAssertLessThan(times.count, 6, "frames past the cut: \(times)")
+        XCTAssertFalse(objects.contains { $0["image"] as? String == unopenable.path })
+        XCTAssertTrue(r.stderr.contains("error: \(cut.path)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: \(unopenable.path): "), r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "error: ").count - 1, 2, r.stderr)
+
+        // --segments: the last segment of the broken video ends at its last frame, not at the stated duration.
+        let s = try run(["classify", "--model", try model, "--labels", "a,b", "--every", "0.5", "--segments",
+                         "--format", "json", cut.path])
+        XCTAssertEqual(s.status, 1, s.stderr)
+        let ends = try parseArray(s.stdout).compactMap { $0["end"] as? Double }
+        XCTAssertEqual(ends.last, times.last)
+    }
+
     func testEmbedGivesFramesWithTheirTime() throws {
         let dir = try TestVideos.temporaryDirectory(for: self)
         let video = try cutsVideo(in: dir).path
