@@ -120,7 +120,7 @@ struct Classify: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
-    @OptionGroup(title: "Video sampling") var videoOptions: VideoOptions
+    @OptionGroup var videoOptions: VideoOptions
     @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(

@@ -40,7 +40,7 @@ struct Embed: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
-    @OptionGroup(title: "Video sampling") var videoOptions: VideoOptions
+    @OptionGroup var videoOptions: VideoOptions
     @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("An image or video file, folder or http(s) URL to embed (repeatable).", valueName: "path"))

@@ -296,6 +296,40 @@ final class VideoCommandLineTests: XCTestCase {
         XCTAssertEqual(ends.last, times.last)
     }
 
+    /// A video URL is recognised once downloaded and decoded from memory; in a csv run whose header has no time
+    /// column (no local video, no sampling option) it is an error for that input naming the fix.
+    func testAVideoURLInEveryFormatAndInACSVWithoutATimeColumn() throws {
+        let dir = try TestVideos.temporaryDirectory(for: self)
+        let video = try Data(contentsOf: try cutsVideo(in: dir))
+        let image = try Data(contentsOf: fixtureImage("rocket.jpg"))
+        let server = try LoopbackServer { request in
+            LoopbackServer.Response(status: 200, body: request.path == "/clip" ? video : image)
+        }
+        defer { server.stop() }
+        let clip = server.baseURL.appendingPathComponent("clip").absoluteString
+        let photo = server.baseURL.appendingPathComponent("photo").absoluteString
+        let base = ["classify", "--model", try model, "--labels", "a,b"]
+
+        let json = try run(base + ["--format", "json", photo, clip])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let objects = try parseArray(json.stdout)
+        XCTAssertEqual(objects.map { $0["image"] as? String }, [photo, clip, clip, clip])
+        XCTAssertEqual(objects.map { $0["time"] as? Double }, [nil, 0, 1, 2])
+
+        let csv = try run(base + ["--format", "csv", photo, clip])
+        XCTAssertEqual(csv.status, 1, csv.stderr)
+        XCTAssertTrue(csv.stdout.hasPrefix("image,rank,label,score,logit\n\(photo),1,"), csv.stdout)
+        XCTAssertFalse(csv.stdout.contains(clip), csv.stdout)
+        XCTAssertTrue(csv.stderr.contains("error: \(clip): a video"), csv.stderr)
+        XCTAssertTrue(csv.stderr.contains("add --every 1"), csv.stderr)
+        XCTAssertEqual(csv.stderr.components(separatedBy: "error: ").count - 1, 1, csv.stderr)
+
+        let timed = try run(base + ["--format", "csv", "--every", "1", photo, clip])
+        XCTAssertEqual(timed.status, 0, timed.stderr)
+        XCTAssertTrue(timed.stdout.hasPrefix("image,time,rank,label,score,logit\n\(photo),,1,"), timed.stdout)
+        XCTAssertTrue(timed.stdout.contains("\n\(clip),2.000,2,"), timed.stdout)
+    }
+
     func testEmbedGivesFramesWithTheirTime() throws {
         let dir = try TestVideos.temporaryDirectory(for: self)
         let video = try cutsVideo(in: dir).path
