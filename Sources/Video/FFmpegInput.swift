@@ -113,11 +113,13 @@ final class DemuxedVideo {
                 candidates.append(Int32(i))
             }
         }
+        let streamCount = Int(context!.pointee.nb_streams)
         guard !candidates.isEmpty else {
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
             if info < 0 { throw VideoError.cannotOpen(name, reason: FF.message(info)) }
+            if streamCount == 0 { throw VideoError.cannotOpen(name, reason: "no streams found (a truncated or damaged header?)") }
             throw VideoError.noVideoStream(name)
         }
         let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
@@ -196,7 +198,8 @@ final class DecodedPicture: @unchecked Sendable {
 /// Decodes the frames of one video in presentation order, seeking ahead through the stream's index when the key
 /// frame before the next target is after what was read so far (sparse targets), decoding on otherwise (dense
 /// targets). A seek that lands past its target, lands before the position it started from, fails, or finds no
-/// frame makes the stream reopen the input and decode sequentially from then on: it never loops.
+/// frame or lands on a frame that is no key frame makes the stream reopen the input and decode sequentially from
+/// then on: it never loops.
 final class FrameStream {
     private(set) var video: DemuxedVideo
     private let reopen: () throws -> DemuxedVideo
@@ -213,6 +216,7 @@ final class FrameStream {
     private(set) var fallbacks = 0
 
     private var maxPacketPTS = Int64.min
+    private var maxPacketDTS = Int64.min
     private var lastSeekKey = Int64.min
     /// The largest pts - dts seen: the index of some containers (MP4) holds decoding times, so a key frame is
     /// looked up this much before a target.
@@ -223,6 +227,9 @@ final class FrameStream {
 
     /// The last decoded frame's pts, and decoder errors since then.
     private(set) var lastDecodedPTS: Int64?
+    /// The last frame decoded without errors, and whether the last frame had errors (data ending inside a frame).
+    private(set) var lastGoodPTS: Int64?
+    private(set) var lastFrameCorrupt = false
     private(set) var errorsSinceLastFrame = 0
     private(set) var lastErrorMessage: String?
     private(set) var skippedPackets = 0
@@ -266,14 +273,15 @@ final class FrameStream {
                 var pts = frame.pointee.best_effort_timestamp
                 if pts == FF.noPTS { pts = frame.pointee.pts }
                 if pts == FF.noPTS { pts = (lastPTS ?? -frameDuration) + frameDuration }
-                if frame.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.pointee.decode_error_flags != 0 {
-                    corruptFrames.append(pts)
-                }
+                let corrupt = frame.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.pointee.decode_error_flags != 0
+                if corrupt { corruptFrames.append(pts) } else { lastGoodPTS = pts }
+                lastFrameCorrupt = corrupt
                 if let pending = pendingSeek {
                     pendingSeek = nil
-                    if pts > pending.target {
-                        // Landed past the target (a key frame missing where the index said): frames may have been
-                        // skipped. Start again, sequentially.
+                    if pts > pending.target || frame.pointee.key_frame == 0 || corrupt {
+                        // Landed past the target, or not on a key frame (an index listing key frames where there
+                        // are none): frames may have been skipped or decoded from missing references. Start again,
+                        // sequentially.
                         try restartSequential()
                         av_frame_unref(frame)
                         continue
@@ -295,6 +303,7 @@ final class FrameStream {
                     continue
                 }
                 ended = true
+                checkIndexAtEnd()
                 return nil
             }
             if received != FF.eagain {
@@ -319,6 +328,7 @@ final class FrameStream {
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == video.streamIndex else { continue }
             let pts = packet.pointee.pts, dts = packet.pointee.dts
+            if dts != FF.noPTS { maxPacketDTS = max(maxPacketDTS, dts) }
             if pts != FF.noPTS {
                 maxPacketPTS = max(maxPacketPTS, pts)
                 if dts != FF.noPTS, pts > dts, pts - dts < Int64.max / 4 { maxReorder = max(maxReorder, pts - dts) }
@@ -336,6 +346,23 @@ final class FrameStream {
             }
         }
         return nil
+    }
+
+    /// At the end of the file: whether the stream's index (MP4's sample tables) lists packets after the last one
+    /// read, which means the file ends early (truncated).
+    private func checkIndexAtEnd() {
+        guard readError == nil, maxPacketDTS != Int64.min else { return }
+        let st = video.stream
+        let count = avformat_index_get_entries_count(st)
+        guard count > 0 else { return }
+        var last: Int64 = 0
+        var isKey: Int32 = 0
+        guard zs_index_entry(st, count - 1, &last, &isKey) == 0, last != FF.noPTS else { return }
+        if last > maxPacketDTS {
+            let seconds = Double(last) * av_q2d(st.pointee.time_base)
+            readError = "the file ends before the frames its index lists (up to \(VideoTime.text(seconds)) s): "
+                + "truncated or corrupt"
+        }
     }
 
     /// Seeks to the key frame before `target` when it lies after everything read so far.

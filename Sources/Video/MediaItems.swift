@@ -64,7 +64,7 @@ public struct MediaItems: Sequence, Sendable {
 
     public struct Iterator: IteratorProtocol {
         let items: MediaItems
-        private var producer: Producer?
+        private(set) var producer: Producer?
         private var token: CancelToken?
 
         init(items: MediaItems) { self.items = items }
@@ -185,6 +185,12 @@ final class Channel: @unchecked Sendable {
         head = 0
         condition.broadcast()
         condition.unlock()
+    }
+
+    var isFinished: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return finished
     }
 
     var isCancelled: Bool {

@@ -137,7 +137,9 @@ public final class VideoReader {
             ownDuration = Double(st.pointee.duration) * av_q2d(st.pointee.time_base)
         }
         if duration == nil { duration = ownDuration }
-        streamDuration = ownDuration ?? duration
+        // The check of a stated duration against the last frame uses the container's duration when the video is its
+        // only stream (else an audio track running longer would be taken for a claim).
+        streamDuration = format.pointee.nb_streams == 1 ? (duration ?? ownDuration) : (ownDuration ?? duration)
         let rate = st.pointee.avg_frame_rate
         info = VideoInfo(duration: duration, width: size.width, height: size.height,
                          codec: String(cString: avcodec_get_name(parameters.codec_id)),
@@ -322,11 +324,16 @@ public final class VideoReader {
         if let reason = stream.readError {
             return (summary, VideoError.decodingStopped(name, time: lastTime, reason: reason))
         }
+        if stream.lastFrameCorrupt {
+            let good = stream.lastGoodPTS.map(clock.seconds)
+            return (summary, VideoError.decodingStopped(name, time: good, reason: "the data ends inside a frame "
+                                                        + "(a truncated or corrupt file)"))
+        }
         if stream.errorsSinceLastFrame > 0 {
             let reason = "truncated or corrupt data: " + (stream.lastErrorMessage ?? "the decoder rejected the rest")
             return (summary, VideoError.decodingStopped(name, time: lastTime, reason: reason))
         }
-        if let stated = streamDuration, let lastTime, stated - lastTime > max(2.0, 0.1 * stated) {
+        if let stated = streamDuration, let lastTime, stated - lastTime > max(0.5, 0.02 * stated) {
             summary.warnings.append("\(name): the container states a duration of \(VideoTime.text(stated)) s but the "
                                     + "last frame is at \(VideoTime.text(lastTime)) s (truncated, or a wrong header)")
         }

@@ -97,9 +97,20 @@ enum TestVideos {
         try make(name, ["-i", try source()] + extra + codec)
     }
 
+    /// `path` with the display matrix of a rotation (`-metadata:s:v:0 rotate=ANGLE` on a stream copy, which is
+    /// how FFmpeg 5.1 writes one).
+    static func rotated(_ path: String, _ angle: Int, name: String) throws -> String {
+        try make(name, ["-i", path, "-c", "copy", "-metadata:s:v:0", "rotate=\(angle)"])
+    }
+
     /// The frame `ffmpeg -ss TIME -i PATH -frames:v 1 -pix_fmt rgb24` gives (with `filter` as -vf when given).
+    /// For MPEG-TS the command line's input seeking lands on frames that are no key frames (its seek in a
+    /// transport stream goes by timestamps, not key frames) and decodes B-frames without their references, so
+    /// there the reference is output seeking (`-i PATH -ss TIME`), which decodes from the start and drops the
+    /// frames before TIME by the same comparison.
     static func cliFrame(_ path: String, at time: String, filter: String? = nil) throws -> Data {
-        var arguments = ["-nostdin", "-v", "error", "-ss", time, "-i", path]
+        var arguments = ["-nostdin", "-v", "error"]
+        arguments += path.hasSuffix(".ts") ? ["-i", path, "-ss", time] : ["-ss", time, "-i", path]
         if let filter { arguments += ["-vf", filter] }
         arguments += ["-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"]
         return try run(ffmpeg, arguments)

@@ -1,0 +1,194 @@
+import Foundation
+import ImageIO
+import XCTest
+@testable import Video
+
+/// Every bad input of the issue: a clear error or warning naming the file and where decoding stopped; the frames
+/// before it kept; nothing loops, hangs or allocates from a header's claims.
+final class BadInputTests: XCTestCase {
+    /// Samples every `step` seconds: the frames' times, the summary, and the error.
+    func sample(_ path: String, step: Double = 0.2, seeking: Bool = true) throws
+        -> (times: [Double], images: [RGBImage], summary: VideoSummary, error: Error?, reader: VideoReader) {
+        let reader = try VideoReader(path: path, name: (path as NSString).lastPathComponent)
+        reader.seekingEnabled = seeking
+        var times: [Double] = []
+        var images: [RGBImage] = []
+        let (summary, error) = reader.sample(VideoSampling(mode: .every(seconds: step))) { frame in
+            times.append(frame.time)
+            images.append(try frame.rgbImage())
+        }
+        return (times, images, summary, error, reader)
+    }
+
+    func openError(_ path: String) -> VideoError? {
+        do {
+            _ = try VideoReader(path: path, name: (path as NSString).lastPathComponent)
+            return nil
+        } catch { return error as? VideoError }
+    }
+
+    func base(_ ext: String, _ codec: [String] = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "12"]) throws -> String {
+        try TestVideos.encoded("bad-base.\(ext)", codec + (ext == "mp4" ? ["-movflags", "+faststart"] : []))
+    }
+
+    let everyFifth = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]
+
+    func assertTimes(_ times: [Double], _ expected: [Double], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(times.count, expected.count, "\(times)", file: file, line: line)
+        for (a, b) in zip(times, expected) { XCTAssertEqual(a, b, accuracy: 1e-6, file: file, line: line) }
+    }
+
+    func testTruncatedMP4StopsWithTheTimeAndKeepsTheFramesBefore() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.copy(try base("mp4"), to: "truncated.mp4") { $0 = Array($0.prefix($0.count * 6 / 10)) }
+        let result = try sample(path)
+        XCTAssertGreaterThanOrEqual(result.times.count, 4)
+        assertTimes(result.times, Array(everyFifth.prefix(result.times.count)))
+        guard case .decodingStopped(let name, let time, let reason)? = result.error as? VideoError else {
+            return XCTFail("expected decodingStopped, got \(String(describing: result.error))")
+        }
+        XCTAssertEqual(name, "truncated.mp4")
+        XCTAssertGreaterThanOrEqual(time ?? -1, result.times.last!)
+        XCTAssertLessThan(time ?? 99, 1.8)
+        XCTAssertTrue(reason.contains("truncated"), reason)
+        XCTAssertTrue("\(result.error!)".contains("truncated.mp4: decoding stopped after"))
+    }
+
+    func testTruncatedMatroskaAndTransportStream() throws {
+        try TestVideos.requireFFmpeg()
+        let mkv = try TestVideos.copy(try base("mkv"), to: "truncated.mkv") { $0 = Array($0.prefix($0.count * 6 / 10)) }
+        let a = try sample(mkv)
+        XCTAssertGreaterThanOrEqual(a.times.count, 4)
+        XCTAssertNil(a.error)
+        // Nothing but the stated duration tells: a warning with the time of the last frame.
+        XCTAssertTrue(a.summary.warnings.contains { $0.hasPrefix("truncated.mkv: the container states a duration of 1.800 s") },
+                      "\(a.summary.warnings)")
+
+        let ts = try TestVideos.copy(try base("ts"), to: "truncated.ts") { $0 = Array($0.prefix($0.count * 6 / 10)) }
+        let b = try sample(ts)
+        XCTAssertGreaterThanOrEqual(b.times.count, 4)
+        guard case .decodingStopped("truncated.ts", let time?, _)? = b.error as? VideoError else {
+            return XCTFail("expected decodingStopped, got \(String(describing: b.error))")
+        }
+        XCTAssertGreaterThanOrEqual(time, b.times.last!)
+    }
+
+    func testCorruptBytesAreWarningsWithTheirTimeAndDecodingGoesOn() throws {
+        try TestVideos.requireFFmpeg()
+        for (ext, codec) in [("ts", ["-c:v", "libx264", "-preset", "ultrafast", "-g", "12"]), ("avi", ["-c:v", "mpeg4", "-g", "12"])] {
+            let path = try TestVideos.copy(try base(ext, codec), to: "corrupt.\(ext)") { bytes in
+                let start = bytes.count / 2
+                for i in start..<min(bytes.count, start + 4000) { bytes[i] = UInt8(truncatingIfNeeded: (i &* 2654435761) >> 13) }
+            }
+            let result = try sample(path)
+            XCTAssertNil(result.error, ext)
+            assertTimes(result.times, everyFifth)
+            XCTAssertTrue(result.summary.warnings.contains { $0.hasPrefix("corrupt.\(ext): ") && $0.contains("decoded with errors, the first at") },
+                          "\(result.summary.warnings)")
+        }
+    }
+
+    func testAudioOnlyFiles() throws {
+        try TestVideos.requireFFmpeg()
+        let mp4 = try TestVideos.make("audio-only.mp4", ["-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "aac"])
+        XCTAssertEqual(openError(mp4), .noVideoStream("audio-only.mp4"))
+        let mkv = try TestVideos.make("audio-only.mkv", ["-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "libvorbis"])
+        XCTAssertEqual(openError(mkv), .noVideoStream("audio-only.mkv"))
+        XCTAssertEqual(openError(mkv)?.description, "audio-only.mkv: no video stream (an audio-only file?)")
+    }
+
+    func testUnknownCodecTag() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.copy(try base("avi", ["-c:v", "mpeg4", "-g", "12"]), to: "unknown-tag.avi") { bytes in
+            let found = bytes.offsets(of: "FMP4")
+            XCTAssertFalse(found.isEmpty)
+            for o in found { bytes.replaceSubrange(o..<o + 4, with: Array("ZZZZ".utf8)) }
+        }
+        XCTAssertEqual(openError(path), .codecUnavailable("unknown-tag.avi", codec: "with tag ZZZZ"))
+    }
+
+    func testZeroFramesAndNoMedia() throws {
+        try TestVideos.requireFFmpeg()
+        let avi = try TestVideos.make("zero-frames.avi", ["-i", try TestVideos.source(), "-frames:v", "0", "-c:v", "mpeg4"])
+        let result = try sample(avi)
+        XCTAssertTrue(result.times.isEmpty)
+        guard case .noFrames("zero-frames.avi", _)? = result.error as? VideoError else {
+            return XCTFail("expected noFrames, got \(String(describing: result.error))")
+        }
+        // A Matroska header without any cluster, and an MP4 cut inside its first box: cannot be read.
+        let mkv = try TestVideos.copy(try base("mkv"), to: "header-only.mkv") { bytes in
+            let cluster = (1..<bytes.count - 4).first {
+                bytes[$0] == 0x1F && bytes[$0 + 1] == 0x43 && bytes[$0 + 2] == 0xB6 && bytes[$0 + 3] == 0x75 && bytes[$0 - 1] != 0x84
+            }
+            bytes = Array(bytes.prefix(cluster ?? 100))
+        }
+        XCTAssertNotNil(openError(mkv))
+        let cut = try TestVideos.copy(try base("mp4"), to: "cut-header.mp4") { $0 = Array($0.prefix(40)) }
+        guard case .cannotOpen("cut-header.mp4", _)? = openError(cut) else { return XCTFail("\(String(describing: openError(cut)))") }
+    }
+
+    /// Key frames listed where there are none (MP4 `stss` shifted by 6 samples): the seek lands on a frame that is no
+    /// key frame, and decoding falls back to sequential; the frames are those of the intact file.
+    func testBrokenIndexFallsBackToSequentialDecoding() throws {
+        try TestVideos.requireFFmpeg()
+        let good = try base("mp4")
+        let broken = try TestVideos.copy(good, to: "broken-index.mp4") { bytes in
+            guard let stss = bytes.offsets(of: "stss").first else { return XCTFail("no stss box") }
+            // version/flags (4), count (4), then 32-bit sample numbers 1, 13, 25, 37.
+            let count = Int(bytes[stss + 8]) << 24 | Int(bytes[stss + 9]) << 16 | Int(bytes[stss + 10]) << 8 | Int(bytes[stss + 11])
+            XCTAssertEqual(count, 4)
+            for i in 1..<count {
+                let o = stss + 12 + 4 * i
+                let n = (Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])) - 6
+                bytes[o + 2] = UInt8(n >> 8)
+                bytes[o + 3] = UInt8(n & 0xFF)
+            }
+        }
+        let expected = try sample(good, step: 0.9, seeking: false)
+        let result = try sample(broken, step: 0.9)
+        XCTAssertNil(result.error)
+        assertTimes(result.times, [0, 0.92])
+        assertTimes(result.times, expected.times)
+        XCTAssertEqual(result.images, expected.images)
+        XCTAssertGreaterThanOrEqual(result.reader.lastFallbacks, 1)
+        // Every-0.5 sampling over the broken index also gives the intact file's frames.
+        let dense = try sample(broken, step: 0.5)
+        let denseExpected = try sample(good, step: 0.5, seeking: false)
+        assertTimes(dense.times, denseExpected.times)
+        XCTAssertEqual(dense.images, denseExpected.images)
+    }
+
+    /// Headers claiming 10^9 frames (AVI) or a duration of years (MP4): nothing is allocated from them; the frames
+    /// there are come out; the duration claim is a warning.
+    func testAbsurdClaims() throws {
+        try TestVideos.requireFFmpeg()
+        let avi = try TestVideos.copy(try base("avi", ["-c:v", "mpeg4", "-g", "12"]), to: "claims.avi") { bytes in
+            func put(_ value: UInt32, at o: Int) {
+                for k in 0..<4 { bytes[o + k] = UInt8((value >> (8 * UInt32(k))) & 0xFF) }
+            }
+            guard let avih = bytes.offsets(of: "avih").first, let strh = bytes.offsets(of: "strh").first else {
+                return XCTFail("no avih/strh")
+            }
+            put(1_000_000_000, at: avih + 8 + 16)   // dwTotalFrames
+            put(1_000_000_000, at: strh + 8 + 32)   // dwLength
+        }
+        let a = try sample(avi)
+        XCTAssertNil(a.error)
+        assertTimes(a.times, everyFifth)
+
+        let mp4 = try TestVideos.copy(try base("mp4"), to: "claims.mp4") { bytes in
+            // mvhd and mdhd (version 0): duration at +24 (after size, type, version/flags, times, timescale).
+            for box in ["mvhd", "mdhd"] {
+                for o in bytes.offsets(of: box) {
+                    for k in 0..<4 { bytes[o + 20 + k] = [0x7F, 0xFF, 0xFF, 0x00][k] }
+                }
+            }
+        }
+        let m = try sample(mp4)
+        XCTAssertNil(m.error)
+        assertTimes(m.times, everyFifth)
+        XCTAssertGreaterThan(m.reader.info.duration ?? 0, 1000)
+        XCTAssertTrue(m.summary.warnings.contains { $0.hasPrefix("claims.mp4: the container states a duration of") },
+                      "\(m.summary.warnings)")
+    }
+}
