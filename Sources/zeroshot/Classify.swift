@@ -6,7 +6,7 @@ import ZeroShot
 
 struct Classify: CheckedCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Rank candidate labels for each image.",
+        abstract: "Rank candidate labels for each image (and sampled video frame).",
         discussion: """
             Each label is put through the hypothesis template ("{}" is replaced by the label, as Python's \
             str.format) and scored against every image. CLIP and Chinese-CLIP models give a softmax over the \
@@ -102,7 +102,8 @@ struct Classify: CheckedCommand {
             "score"}: start is the time of the segment's first frame, end the time of the next sampled frame, or \
             for a video's last segment its duration when that is later than its last frame (else the last \
             frame's time), score the label's mean score over the segment's frames. A still image gives one entry \
-            with its top label and "start" and "end" null. csv: image,start,end,label,score (start and end empty \
+            with its top label and "start" and "end" null (none when --threshold leaves it no label; the table \
+            says so). csv: image,start,end,label,score (start and end empty \
             for a still image); table: the path, then one line per segment, "  0.000-12.000 s  91.20%  dog".
 
             FORMATS:
