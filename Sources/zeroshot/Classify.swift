@@ -6,7 +6,7 @@ import ZeroShot
 
 struct Classify: CheckedCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Rank candidate labels for each image.",
+        abstract: "Rank candidate labels for each image (and sampled video frame).",
         discussion: """
             Each label is put through the hypothesis template ("{}" is replaced by the label, as Python's \
             str.format) and scored against every image. CLIP and Chinese-CLIP models give a softmax over the \
@@ -102,7 +102,8 @@ struct Classify: CheckedCommand {
             "score"}: start is the time of the segment's first frame, end the time of the next sampled frame, or \
             for a video's last segment its duration when that is later than its last frame (else the last \
             frame's time), score the label's mean score over the segment's frames. A still image gives one entry \
-            with its top label and "start" and "end" null. csv: image,start,end,label,score (start and end empty \
+            with its top label and "start" and "end" null (none when --threshold leaves it no label; the table \
+            says so). csv: image,start,end,label,score (start and end empty \
             for a still image); table: the path, then one line per segment, "  0.000-12.000 s  91.20%  dog".
 
             FORMATS:
@@ -120,7 +121,7 @@ struct Classify: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
-    @OptionGroup(title: "Video sampling") var videoOptions: VideoOptions
+    @OptionGroup var videoOptions: VideoOptions
     @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
@@ -311,6 +312,7 @@ struct Classify: CheckedCommand {
         try classifier.classify(media, candidateLabels: labels, hypothesisTemplates: hypothesisTemplates,
                                 rule: rule.droppingThreshold, load: { item in try media.image(item) }) { item, result in
             let entry = item.entry
+            videos.next(item)
             switch item {
             case .image:
                 switch result {
@@ -353,8 +355,7 @@ struct Classify: CheckedCommand {
                 }
                 videos.lastDuration = frame.videoDuration
             case .failure(_, _, let error):
-                videos.report(entry.name, error)
-                videos.videoFailed = true
+                videos.reportFailure(item, error)
             case .videoEnd(let index, _, let summary):
                 if segments {
                     if let s = merger.finish(duration: videos.videoFailed ? nil : videos.lastDuration) {
@@ -369,7 +370,7 @@ struct Classify: CheckedCommand {
             }
         }
         try writeOut(segments ? segmentOutput.footer() : output.footer())
-        videos.progress.finish()
+        videos.finish()
         if nonFinite > 0 {
             warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded, logitScale: classifier.model.logitScale,
                                              imageProcessor: classifier.imageProcessor.config))

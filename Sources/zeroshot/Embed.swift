@@ -40,7 +40,7 @@ struct Embed: CheckedCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
-    @OptionGroup(title: "Video sampling") var videoOptions: VideoOptions
+    @OptionGroup var videoOptions: VideoOptions
     @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp("An image or video file, folder or http(s) URL to embed (repeatable).", valueName: "path"))
@@ -85,6 +85,7 @@ struct Embed: CheckedCommand {
         }
         try classifier.embedImages(media, load: { item in try media.image(item) }) { item, result in
             let entry = item.entry
+            videos.next(item)
             switch item {
             case .image:
                 switch result {
@@ -98,12 +99,12 @@ struct Embed: CheckedCommand {
                 case .failure(let error): videos.reportFrame(entry.name, time: frame.time, error)
                 }
             case .failure(_, _, let error):
-                videos.report(entry.name, error)
+                videos.reportFailure(item, error)
             case .videoEnd(_, _, let summary):
                 videos.end(entry.name, summary)
             }
         }
-        videos.progress.finish()
+        videos.finish()
         for (t, embedding) in zip(text, textEmbeddings) { try write(Self.row(t, embedding)) }
         if format == .json { try writeOut(rows == 0 ? "[]\n" : "]\n") }
         if !walk.problems.isEmpty || videos.failed { throw ExitCode(1) }

@@ -156,19 +156,48 @@ struct MediaRun {
     /// Any input or frame failed (exit code 1 at the end).
     private(set) var failed = false
     /// The current video failed (decoding stopped): its last segment ends at its last frame.
-    var videoFailed = false
+    private(set) var videoFailed = false
     /// The current video's duration as its container states it.
     var lastDuration: Double?
+    /// The input of the last `.failure`, until its `.videoEnd` (a failed download has none).
+    private var failedInput: Int?
 
     init(progress: RunProgress, sampling: VideoSampling) {
         self.progress = progress
         self.sampling = sampling
     }
 
-    /// Reports an input's error (an image that could not be read, a video that could not be opened or stopped).
+    /// Called first for every item: an input whose `.failure` had no `.videoEnd` (a download that failed) is done
+    /// once the next input's items come.
+    mutating func next(_ item: MediaItem) {
+        if let input = failedInput, input != item.index { settle() }
+    }
+
+    /// Called after the last item.
+    mutating func finish() {
+        if failedInput != nil { settle() }
+        progress.finish()
+    }
+
+    private mutating func settle() {
+        failedInput = nil
+        videoFailed = false
+        lastDuration = nil
+        progress.advance()
+    }
+
+    /// Reports an input's error (an image that could not be read).
     mutating func report(_ input: String, _ error: Error) {
         progress.message(errorLine(input, error))
         failed = true
+    }
+
+    /// Reports a `.failure` item: a video that could not be opened, or where decoding stopped (its frames before
+    /// were given), or a download that failed.
+    mutating func reportFailure(_ item: MediaItem, _ error: Error) {
+        report(item.entry.name, error)
+        failedInput = item.index
+        videoFailed = true
     }
 
     /// Reports the error of one sampled frame (its picture could not be converted or preprocessed), naming the
@@ -189,14 +218,17 @@ struct MediaRun {
             progress.message("warning: \(printable(input)): sampling stopped at --max-frames \(limit), after the frame "
                              + "at \(VideoTime.text(time)) s; later frames were not taken\n")
         }
-        videoFailed = false
-        lastDuration = nil
-        progress.advance()
+        settle()
     }
 
-    /// A local file whose content is a video (its first bytes, as the walk recognises it).
+    /// A local file whose content is a video (its first bytes, as the walk recognises it); false when it cannot
+    /// be read (its error comes when its turn comes).
     static func isLocalVideo(_ entry: InputEntry) -> Bool {
-        false
+        guard case .file(let url) = entry.location, let handle = try? FileHandle(forReadingFrom: url) else { return false }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: ContentKind.headerLength) else { return false }
+        if case .video = header.withUnsafeBytes({ ContentKind.sniff($0) }) { return true }
+        return false
     }
 
     /// A video among the inputs of a csv run whose header has no time column: only a download can be one, since

@@ -83,6 +83,7 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot classify --labels "beach,snow,city" --format jsonl ~/Pictures > labels.jsonl
               zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
               zeroshot classify --model google/siglip-base-patch16-224 --labels "fox,bear,owl" animal.jpg
+              zeroshot classify --labels "dog,cat,empty room" --every 2 --segments clip.mp4
               zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
               zeroshot eval --classnames cifar10 --templates openai-cifar cifar10-test/
               zeroshot embed --text "a diagram" --text "a dog"

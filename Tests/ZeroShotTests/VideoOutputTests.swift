@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Video
 import ZeroShot
 @testable import zeroshot
 
@@ -88,21 +89,21 @@ final class VideoOutputFormatTests: XCTestCase {
             + table.item("b.jpg", [p2])
         XCTAssertEqual(text, """
             a.jpg
-               75.00%  dog
+                75.00%  dog
 
             v.mp4
               0.000 s
-                 75.00%  dog
-                 25.00%  a cat
+                  75.00%  dog
+                  25.00%  a cat
               2.000 s
                 (no label scored >= 0.5)
 
             v.mp4
               0.000 s
-                 75.00%  dog
+                  75.00%  dog
 
             b.jpg
-               25.00%  a cat
+                25.00%  a cat
 
             """)
     }
