@@ -74,7 +74,7 @@ struct Index: CheckedCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
 
-    @Argument(help: ArgumentHelp("Image files, folders and URLs.", valueName: "path"))
+    @Argument(help: ArgumentHelp("Image and video files, folders and URLs.", valueName: "path"))
     var inputs: [String] = []
 
     func check() throws {

@@ -385,6 +385,33 @@ final class VideoIndexTests: XCTestCase {
         XCTAssertEqual(try index.integrityCheck(), "ok")
     }
 
+    /// Two shards of a folder with videos, merged, hold exactly the rows of one run over it.
+    func testShardsOfVideosMergeIntoTheRowsOfOneRun() throws {
+        let dir = try temporaryDirectory(self)
+        let (folder, _) = try library(dir)
+        for (i, photos) in [[photo("chelsea.jpg"), photo("rocket.jpg")], [photo("camera_gray.png"), photo("coffee.webp")]].enumerated() {
+            try makeVideo(folder.appendingPathComponent("more-\(i).mkv"), photos: photos)
+        }
+        let single = dir.appendingPathComponent("single.db").path
+        XCTAssertEqual(try update(single, [folder.path]).added, 5)
+        let merged = try ImageIndex(path: dir.appendingPathComponent("merged.db").path)
+        var added = 0
+        for k in 0..<2 {
+            let shard = dir.appendingPathComponent("shard-\(k).db").path
+            let summary = try ImageIndex(path: shard).update([folder.path], classifier: tinyClassifier(),
+                                                             options: .init(shard: try Shard(parsing: "\(k)/2")))
+            added += summary.added
+            // A re-run of the shard leaves the other shard's files alone.
+            let again = try ImageIndex(path: shard).update([folder.path], classifier: tinyClassifier(),
+                                                           options: .init(shard: try Shard(parsing: "\(k)/2")))
+            XCTAssertEqual([again.added, again.removed, again.unchanged], [0, 0, summary.added])
+            _ = try merged.merge(from: shard)
+        }
+        XCTAssertEqual(added, 5)
+        XCTAssertEqual(try merged.records(), try ImageIndex(path: single).records())
+        XCTAssertEqual(try merged.contents(), .init(images: 2, videos: 3, frames: 7))
+    }
+
     func testCommandLineSearchAndClassifyGiveFrameTimes() throws {
         let dir = try temporaryDirectory(self)
         let (folder, video) = try library(dir)
