@@ -105,7 +105,8 @@ def shown_percent(text):
 
 def search_in_page(driver, args, body, log):
     """Submits the page's search form (filled in already) and checks the hits shown against the server's own answer
-    to `body`: paths, order, scores, and a thumbnail loaded for each."""
+    to `body`: paths, order, scores, and a thumbnail loaded for each image; a video frame shows its time (3
+    decimals) and no thumbnail."""
     error = submit_and_wait(driver, args.timeout, "search-submit", "search-results", "search-error")
     status, hits = http(args.url + "/v1/search", json.dumps(body).encode(),
                         {"Content-Type": "application/json", **auth(args.api_key)}, "POST")
@@ -119,14 +120,24 @@ def search_in_page(driver, args, body, log):
         check(float(li.get_attribute("data-score")) == hit["score"], f"{hit['path']}: score differs")
         shown = li.find_element(By.CSS_SELECTOR, ".score").text
         check(abs(float(shown) - hit["score"]) <= 0.00005 + 1e-12, f"{hit['path']}: shown {shown}, score {hit['score']!r}")
+        times = li.find_elements(By.CSS_SELECTOR, ".time")
+        if "time" in hit:
+            expected = f"at {hit['time']:.3f} s"
+            check([t.text for t in times] == [expected], f"{hit['path']}: the frame's time shown {[t.text for t in times]}, "
+                  f"not [{expected!r}]")
+            check(li.get_attribute("data-thumb") == "video", f"{hit['path']}: a video frame asks for a thumbnail")
+        else:
+            check(not times, f"{hit['path']}: a still image shows a time")
     WebDriverWait(driver, args.timeout).until(lambda d: all(
         li.get_attribute("data-thumb") for li in d.find_elements(By.CSS_SELECTOR, "#search-results li")))
-    failed = [li.find_element(By.CSS_SELECTOR, ".path").text for li in items
-              if li.get_attribute("data-thumb") != "loaded"
+    failed = [li.find_element(By.CSS_SELECTOR, ".path").text for li, hit in zip(items, hits)
+              if "time" not in hit and (li.get_attribute("data-thumb") != "loaded"
               or not driver.execute_script("return arguments[0].naturalWidth > 0",
-                                           li.find_element(By.CSS_SELECTOR, ".thumb"))]
+                                           li.find_element(By.CSS_SELECTOR, ".thumb")))]
     check(not failed, f"thumbnails not shown for {failed}")
-    log(f"search {sorted(k for k in body if k != 'top_k')}: {len(hits)} hits, first {hits[0]['path']} {hits[0]['score']}")
+    frames = sum(1 for hit in hits if "time" in hit)
+    log(f"search {sorted(k for k in body if k != 'top_k')}: {len(hits)} hits ({frames} video frames), "
+        f"first {hits[0]['path']} {hits[0]['score']}")
 
 
 def check_ranking(driver, expected):

@@ -108,6 +108,23 @@ enum ExternalTools {
         for name in ["chelsea.jpg", "rocket.jpg", "coffee.webp", "camera_gray.png", "imagenet_00_243.jpg"] {
             try FileManager.default.copyItem(at: fixture("pipeline/images/" + name), to: photos.appendingPathComponent(name))
         }
+        // A 2-second video (a rocket, then a cat): its best frame is a hit with its time and no thumbnail.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") {
+            let ffmpeg = Process()
+            ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+            ffmpeg.arguments = ["-nostdin", "-loglevel", "error", "-y",
+                                "-loop", "1", "-t", "1", "-i", fixture("pipeline/images/rocket.jpg").path,
+                                "-loop", "1", "-t", "1", "-i", fixture("pipeline/images/chelsea.jpg").path,
+                                "-filter_complex", "[0:v]scale=64:48,setsar=1,fps=10[a];[1:v]scale=64:48,setsar=1,fps=10[b];"
+                                    + "[a][b]concat=n=2:v=1:a=0[v]",
+                                "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                                photos.appendingPathComponent("clip.mp4").path]
+            try ffmpeg.run()
+            ffmpeg.waitUntilExit()
+            guard ffmpeg.terminationStatus == 0 else { throw Failure(description: "ffmpeg could not make the test video") }
+        } else if ProcessInfo.processInfo.environment["ZEROSHOT_CI"] == "1" {
+            throw Failure(description: "ffmpeg is missing at /usr/bin/ffmpeg (ZEROSHOT_CI=1)")
+        }
         let db = dir.appendingPathComponent("photos.db")
         let run = try ZeroshotProcess.run(["index", "--db", db.path, "--model", model.path, photos.path])
         guard run.status == 0 else { throw Failure(description: "zeroshot index failed (\(run.status)): \(run.stderr)") }
