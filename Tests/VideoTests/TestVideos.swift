@@ -35,6 +35,11 @@ enum TestVideos {
     /// Runs a command; its standard output.
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> Data {
+        try runBoth(tool, arguments).output
+    }
+
+    /// Runs a command; its standard output and standard error.
+    static func runBoth(_ tool: String, _ arguments: [String]) throws -> (output: Data, errors: Data) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
@@ -59,7 +64,7 @@ enum TestVideos {
             throw Failure(description: "\(tool) \(arguments.joined(separator: " ")) failed: "
                           + String(decoding: errors.suffix(2000), as: UTF8.self))
         }
-        return output
+        return (output, errors)
     }
 
     private static let lock = NSLock()
@@ -121,6 +126,17 @@ enum TestVideos {
         let out = try run(ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=best_effort_timestamp_time",
                                     "-of", "csv=p=0", path])
         return String(decoding: out, as: UTF8.self).split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: ","))) }
+    }
+
+    /// The times of the frames `ffmpeg -i PATH -vf "select='gt(scene,THRESHOLD)',showinfo"` selects.
+    static func cliSceneTimes(_ path: String, threshold: Double) throws -> [Double] {
+        let (_, errors) = try runBoth(ffmpeg, ["-nostdin", "-v", "info", "-i", path, "-vf",
+                                               "select='gt(scene,\(threshold))',showinfo", "-f", "null", "-"])
+        let text = String(decoding: errors, as: UTF8.self)
+        return text.split(separator: "\n").filter { $0.contains("Parsed_showinfo") && $0.contains("pts_time:") }.compactMap { line in
+            guard let range = line.range(of: "pts_time:") else { return nil }
+            return Double(line[range.upperBound...].prefix { !$0.isWhitespace })
+        }
     }
 
     static func copy(_ path: String, to name: String, patch: (inout [UInt8]) throws -> Void) throws -> String {

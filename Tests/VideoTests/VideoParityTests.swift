@@ -149,3 +149,26 @@ final class VideoParityTests: XCTestCase {
         }
     }
 }
+
+/// The containers the tests make are recognised by content.
+final class VideoSniffingTests: XCTestCase {
+    func testGeneratedContainers() throws {
+        try TestVideos.requireFFmpeg()
+        let cases: [(String, [String], String)] = [
+            ("h264.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-g", "12"], "MP4"),
+            ("h264.mov", ["-c:v", "libx264", "-preset", "ultrafast", "-g", "12"], "QuickTime"),
+            ("h264.ts", ["-c:v", "libx264", "-preset", "veryfast", "-g", "12"], "MPEG-TS"),
+            ("vp9.mkv", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "12"], "Matroska"),
+            ("vp8.webm", ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "12"], "WebM"),
+            ("mpeg4.avi", ["-c:v", "mpeg4", "-g", "12"], "AVI"),
+            ("h264.3gp", ["-c:v", "libx264", "-preset", "ultrafast", "-g", "12"], "3GP"),
+        ]
+        for (name, codec, container) in cases {
+            let path = try TestVideos.encoded(name, codec)
+            XCTAssertEqual(VideoReader.sniffFile(path), container, name)
+        }
+        XCTAssertNil(VideoReader.sniffFile(TestVideos.photos[0]))
+        let audio = try TestVideos.make("sniff-audio.m4a", ["-f", "lavfi", "-i", "sine=d=0.2", "-c:a", "aac"])
+        XCTAssertNil(VideoReader.sniffFile(audio))
+    }
+}
