@@ -86,8 +86,8 @@ struct Classify: CheckedCommand {
               --every S (default 1): for each time 0, S, 2S, ... the first frame at or after it, each frame at \
             most once. --scenes [T]: the first frame, every frame whose scene score is above T (0 to 1, default \
             0.4), and the first frame after --max-gap seconds (default 10) without one. The scene score is \
-            FFmpeg's select filter's "scene": the sum of absolute differences of the decoded planes and the \
-            previous frame's, in 8x8 blocks, as a mean per pixel in percent of the sample range (mafd); the score \
+            FFmpeg 5.1's select filter's "scene": mafd, the mean absolute difference between the frame's luma \
+            plane (all bytes for packed RGB) and the previous frame's, on the 8-bit scale (0 to 255); the score \
             is min(mafd, |mafd - the previous frame's mafd|) / 100, clipped to 0..1, so a cut scores high and a \
             steady pan low (ffmpeg -vf "select='gt(scene,T)'" picks the same frames). --max-frames N takes the \
             first N samples of each video; a warning names the video and the time where it stopped. --scenes \

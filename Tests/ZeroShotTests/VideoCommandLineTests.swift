@@ -254,6 +254,12 @@ final class VideoCommandLineTests: XCTestCase {
         let segments = try run(["classify", "--model", try model, "--labels", "a,b", "--segments", "--top-k", "1", image])
         XCTAssertEqual(segments.status, 64, segments.stderr)
         XCTAssertTrue(segments.stderr.contains("--top-k"), segments.stderr)
+        // With --db no video is read: sampling options and --segments have nothing to act on.
+        for options in [["--every", "2"], ["--scenes"], ["--max-frames", "3"], ["--segments"]] {
+            let r = try run(["classify", "--db", "/nonexistent/photos.db", "--labels", "a,b"] + options)
+            XCTAssertEqual(r.status, 64, "\(options): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(options[0]) && r.stderr.contains("--db"), "\(options): \(r.stderr)")
+        }
     }
 
     /// A video that stops halfway and one that cannot be opened, among good images: the images' results and the
