@@ -284,6 +284,13 @@ final class VideoIndexTests: XCTestCase {
         let refreshed = try ImageIndex(path: db).records().filter { $0.path == video.path }
         XCTAssertEqual(refreshed.map(\.time), [0, 0.5])
         XCTAssertTrue(refreshed.allSatisfy { $0.mtime == InputLoader.fileStatus(video.path)?.mtime })
+        // Scene sampling: another key, sampled again from the first frame.
+        let scenes = try update(db, [folder.path], sampling: VideoSampling(mode: .scenes(threshold: 0.4, maxGap: 10)))
+        XCTAssertEqual([scenes.updated, scenes.unchanged], [1, 2])
+        let sceneRows = try ImageIndex(path: db).records().filter { $0.path == video.path }
+        XCTAssertEqual(sceneRows.first?.time, 0)
+        XCTAssertTrue(sceneRows.allSatisfy { $0.sampling == "scenes=0.4,max-gap=10" }, "\(sceneRows.map(\.sampling))")
+        XCTAssertEqual(try update(db, [folder.path], sampling: VideoSampling(mode: .scenes(threshold: 0.4, maxGap: 10))).unchanged, 3)
     }
 
     func testAChangedVideoIsReplacedAndAGoneOneRemoved() throws {
