@@ -75,7 +75,8 @@ extension ImageIndex {
     /// - a new or changed video is expanded into its sampled frames (`MediaItems`), each embedded as an image; when
     ///   the video is done, its file is hashed (streamed in chunks, never held in memory; a URL is downloaded
     ///   again for it) and its old rows are replaced by its frames in one transaction. A video whose sampling is
-    ///   unchanged but whose size or time changed is hashed first: the same bytes only refresh size and mtime;
+    ///   unchanged but whose size or time changed is hashed first: the same bytes only refresh size and mtime (a
+    ///   URL, which has no mtime, is sampled and hashed; the same bytes with the same sampling are unchanged);
     /// - images are committed `options.batchSize` at a time, each in its own transaction, so an interrupted run loses at
     ///   most the batch in flight and the next run resumes;
     /// - a file that fails (unreadable, corrupt or truncated image, changed while read, a video that cannot be
@@ -176,6 +177,20 @@ extension ImageIndex {
             guard !job.settled else { return }
             job.settled = true
             if let hashError { job.failures.append(hashError) }
+            // The same bytes sampled the same way as its rows (a URL served again, a file touched): its frames stand;
+            // only size and mtime are refreshed when they differ.
+            if job.failures.isEmpty, let existing = job.existing, existing.sampling == samplingKey,
+               existing.sha256 == job.sha256 {
+                if existing.size == job.size && existing.mtime == job.mtime {
+                    summary.unchanged += 1
+                } else {
+                    pending.append(.image(job, nil))
+                }
+                inBatch += 1
+                try commit()
+                job.frames.removeAll()
+                return
+            }
             if !job.frames.isEmpty && hashError == nil {
                 let partial = !job.failures.isEmpty
                 pending.append(.video(job, sampling: samplingKey + (partial ? ";partial" : ""), complete: !partial))

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ImageIndex
 import Inputs
+import TestSupport
 import Video
 import XCTest
 import ZeroShot
@@ -390,6 +391,25 @@ final class VideoIndexTests: XCTestCase {
         XCTAssertEqual(frames.map(\.time), [0, 1.5])
         XCTAssertEqual(try index.contents(), .init(images: 2, videos: 1, frames: 2))
         XCTAssertEqual(try index.integrityCheck(), "ok")
+    }
+
+    /// A video URL: downloaded, sampled, and hashed; stored under the URL without a modification time.
+    func testAVideoURLIsIndexedUnderItsURL() throws {
+        let dir = try temporaryDirectory(self)
+        let (_, video) = try library(dir)
+        let bytes = try Data(contentsOf: video)
+        let server = try LoopbackServer { _ in .init(status: 200, headers: [("Content-Type", "video/mp4")], body: bytes) }
+        defer { server.stop() }
+        let url = server.baseURL.appendingPathComponent("clip.mp4").absoluteString
+        let db = dir.appendingPathComponent("index.db").path
+        XCTAssertEqual(try update(db, [url]).added, 1)
+        let frames = try ImageIndex(path: db).records()
+        XCTAssertEqual(frames.map(\.path), [url, url, url])
+        XCTAssertEqual(frames.map(\.time), [0, 1, 2])
+        XCTAssertTrue(frames.allSatisfy { $0.mtime == nil && $0.sha256 == SHA256.hex(bytes) && $0.size == bytes.count })
+        // The same bytes again: unchanged.
+        let again = try update(db, [url])
+        XCTAssertEqual([again.added, again.updated, again.unchanged], [0, 0, 1])
     }
 
     /// Two shards of a folder with videos, merged, hold exactly the rows of one run over it.
