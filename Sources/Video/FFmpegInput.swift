@@ -310,7 +310,11 @@ final class FrameStream {
                 // A decoding error reported on output; go on with the next packet.
                 errorsSinceLastFrame += 1
                 lastErrorMessage = FF.message(received)
-                if draining { continue }
+                if draining {
+                    // A decoder that keeps failing while it drains: stop rather than spin.
+                    if errorsSinceLastFrame > 1000 { ended = true; return nil }
+                    continue
+                }
             }
             if draining {
                 // EAGAIN while draining cannot happen; stop rather than spin.

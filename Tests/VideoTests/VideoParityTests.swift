@@ -86,6 +86,25 @@ final class VideoParityTests: XCTestCase {
         }
     }
 
+    /// 4:2:2 (not square-subsampled): a 90-degree turn is applied to the RGB image after the conversion, where the
+    /// command line converts to another format before its transpose: same size, chroma slightly different.
+    func testRotationOf422Pictures() throws {
+        try TestVideos.requireFFmpeg()
+        let base = try TestVideos.encoded("mjpeg-422.mov", ["-c:v", "mjpeg", "-pix_fmt", "yuvj422p"])
+        let path = try TestVideos.rotated(base, 90, name: "rotate90-422.mov")
+        let reader = try VideoReader(path: path, name: "rotate90-422.mov")
+        XCTAssertEqual(reader.info.rotation, 270)
+        let image = try reader.frame(at: 0.5).rgbImage()
+        XCTAssertEqual(image.width, 144)
+        XCTAssertEqual(image.height, 176)
+        let expected = [UInt8](try TestVideos.cliFrame(path, at: "0.5"))
+        XCTAssertEqual(expected.count, image.pixels.count)
+        let meanDifference = zip(expected, image.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(expected.count)
+        XCTAssertLessThan(meanDifference, 3, "mean absolute difference \(meanDifference)")
+        let unrotated = try VideoReader(path: base, name: "mjpeg-422.mov").frame(at: 0.5).rgbImage()
+        XCTAssertEqual(image, unrotated.transposed(forOrientation: 8))
+    }
+
     /// Non-square pixels are scaled to square in the conversion, as `ffmpeg -vf scale=W:H` with the display size.
     func testSampleAspectRatio() throws {
         try TestVideos.requireFFmpeg()
