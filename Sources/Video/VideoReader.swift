@@ -54,6 +54,10 @@ public struct VideoSummary: Sendable, Equatable {
 ///   runs frame and slice threads, one per core.
 /// - Times are seconds from the container's start time: (pts − start) with pts the frame's best-effort timestamp.
 /// - Nothing is allocated from the counts or durations a container states.
+/// - Frames are those `ffmpeg -ss t -i VIDEO` gives (see `VideoSampling.Mode.every`, `FrameConversion`), decoded
+///   from a key frame, never from where a seek happens to land. (In an MPEG-TS file with B-frames the command line's
+///   input seeking lands on frames that are no key frames and outputs damaged or later frames; there the frames
+///   equal output seeking, `ffmpeg -i VIDEO -ss t`, which decodes from the start.)
 public final class VideoReader {
     /// The input as errors name it.
     public let name: String

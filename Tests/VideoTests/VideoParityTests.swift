@@ -86,6 +86,20 @@ final class VideoParityTests: XCTestCase {
         }
     }
 
+    /// An angle that is no multiple of 90 degrees is not applied: a warning names the video.
+    func testOtherAnglesAreAWarning() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.rotated(try TestVideos.encoded("h264.mov", ["-c:v", "libx264", "-preset", "ultrafast", "-g", "12"]),
+                                          45, name: "rotate45.mp4")
+        let reader = try VideoReader(path: path, name: "rotate45.mp4")
+        XCTAssertEqual(reader.info.rotation, 0)
+        XCTAssertEqual(reader.info.width, 176)
+        let summary = try reader.forEachFrame(VideoSampling(mode: .every(seconds: 1))) { XCTAssertEqual(try $0.rgbImage().width, 176) }
+        XCTAssertEqual(summary.frames, 2)
+        XCTAssertTrue(summary.warnings.contains { $0.hasPrefix("rotate45.mp4: the video's rotation of") && $0.contains("not applied") },
+                      "\(summary.warnings)")
+    }
+
     /// 4:2:2 (not square-subsampled): a 90-degree turn is applied to the RGB image after the conversion, where the
     /// command line converts to another format before its transpose: same size, chroma slightly different.
     func testRotationOf422Pictures() throws {
