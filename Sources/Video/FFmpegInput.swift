@@ -100,6 +100,7 @@ final class DemuxedVideo {
             // avformat_open_input freed the context; a custom AVIOContext stays ours.
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             throw VideoError.cannotOpen(name, reason: FF.message(opened))
         }
         format = context
@@ -118,6 +119,7 @@ final class DemuxedVideo {
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             if info < 0 { throw VideoError.cannotOpen(name, reason: FF.message(info)) }
             if streamCount == 0 { throw VideoError.cannotOpen(name, reason: "no streams found (a truncated or damaged header?)") }
             throw VideoError.noVideoStream(name)
@@ -143,6 +145,7 @@ final class DemuxedVideo {
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             throw VideoError.codecUnavailable(name, codec: codecName)
         }
         var codecContext = avcodec_alloc_context3(decoder)
@@ -159,6 +162,7 @@ final class DemuxedVideo {
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
             throw VideoError.cannotOpen(name, reason: "the \(codecName) decoder cannot be opened: "
                                         + (codecContext == nil ? "out of memory" : FF.message(status)))
@@ -171,6 +175,7 @@ final class DemuxedVideo {
         avformat_close_input(&format)
         if io != nil { zs_memory_io_free(&io) }
         memorySource?.deallocate()
+        memorySource = nil
     }
 
     var timeBase: AVRational { stream.pointee.time_base }
