@@ -215,8 +215,9 @@ final class FrameStream {
 
     /// Whether seeking is allowed (switched off for good after a bad seek).
     var seekingEnabled: Bool
-    /// Seeks done (for tests).
+    /// Seeks done, and frames decoded (for tests).
     private(set) var seeks = 0
+    private(set) var decodedFrames = 0
     /// Times the input was reopened after a bad seek (for tests).
     private(set) var fallbacks = 0
 
@@ -295,6 +296,7 @@ final class FrameStream {
                 }
                 lastPTS = pts
                 lastDecodedPTS = pts
+                decodedFrames += 1
                 errorsSinceLastFrame = 0
                 guard let out = av_frame_alloc() else { throw VideoError.decodingStopped(video.name, time: nil, reason: "out of memory") }
                 av_frame_move_ref(out, frame)

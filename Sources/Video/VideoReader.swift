@@ -72,9 +72,10 @@ public final class VideoReader {
 
     /// Whether sparse samples seek through the index (tests switch it off to compare with dense decoding).
     var seekingEnabled = true
-    /// Seeks and fallbacks to sequential decoding of the last pass (for tests).
+    /// Seeks, fallbacks to sequential decoding and frames decoded in the last pass (for tests).
     private(set) var lastSeeks = 0
     private(set) var lastFallbacks = 0
+    private(set) var lastDecodedFrames = 0
 
     /// Opens a local video file (never read whole into memory).
     /// - Parameter container: the container `ContentKind.sniff` named (nil: the file's first bytes are sniffed here).
@@ -191,7 +192,7 @@ public final class VideoReader {
         guard let target = clock.targetPTS(time) else {
             throw VideoError.noFrames(name, reason: "no frame at or after \(VideoTime.text(time)) s")
         }
-        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks }
+        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks; lastDecodedFrames = stream.decodedFrames }
         while let (picture, pts) = try stream.next(target: target, skipNonReference: true) {
             if pts >= target { return try makeFrame(picture, pts: pts, index: 0, clock: clock, stream: stream) }
         }
@@ -256,7 +257,7 @@ public final class VideoReader {
         case .scenes(let threshold, let maxGap): scenes = (threshold, maxGap)
         }
         let stream = makeStream(video, seeking: seekingEnabled && scenes == nil)
-        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks }
+        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks; lastDecodedFrames = stream.decodedFrames }
         var detector = SceneDetector()
         var lastDelivered: Int64? = nil
         var lastTakenTime: Double? = nil
