@@ -54,6 +54,20 @@ final class VideoParityTests: XCTestCase {
         }
     }
 
+    /// A video with an audio track (interleaved packets, discarded) and B-frames, in MP4 and Matroska.
+    func testVideoWithAudio() throws {
+        try TestVideos.requireFFmpeg()
+        for name in ["with-audio.mp4", "with-audio.mkv"] {
+            let path = try TestVideos.encoded(name, ["-c:v", "libx264", "-preset", "veryfast", "-g", "12", "-c:a", "aac"],
+                                              extra: ["-f", "lavfi", "-i", "sine=d=2.5"])
+            let reader = try VideoReader(path: path, name: name)
+            XCTAssertEqual(reader.info.codec, "h264")
+            try assertParity(path, times: [0, 0.5, 1.3, 1.75])
+            let summary = try reader.forEachFrame(VideoSampling(mode: .every(seconds: 0.5))) { _ in }
+            XCTAssertEqual(summary.frames, 4, name)
+        }
+    }
+
     func testEverySampledFrameMatchesTheCommandLineAtItsPrintedTime() throws {
         try TestVideos.requireFFmpeg()
         for name in ["h264.ts", "vp9.mkv"] {
