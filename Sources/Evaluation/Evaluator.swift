@@ -16,6 +16,20 @@ public struct EvalFailure: Sendable, Equatable {
     }
 }
 
+/// An entry of a dataset that eval cannot score.
+public enum EvalInputError: Error, LocalizedError, Equatable, Sendable {
+    /// The entry (named as the dataset names it) holds a video (`container`: "MP4", "Matroska", ...): eval
+    /// scores images; classify or index sample videos into frames.
+    case video(String, container: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .video(let name, let container):
+            return "\(name): a video (\(container)); eval takes images (zeroshot classify samples videos into frames)"
+        }
+    }
+}
+
 /// Zero-shot evaluation of a classifier on a labelled dataset, with the numbers of transformers'
 /// zero-shot-image-classification pipeline:
 ///
@@ -79,7 +93,7 @@ public struct Evaluator {
         records.reserveCapacity(dataset.items.count)
         var failed: [EvalFailure] = []
         try classifier.embedImages(dataset.items, batchSize: batchSize,
-                                   load: { item in try loader.image(item.entry, maxPixels: maxPixels) }) { item, result in
+                                   load: { item in try Self.image(item.entry, loader: loader, maxPixels: maxPixels) }) { item, result in
             switch result {
             case .success(let embedding):
                 let ranked = classifier.predictions(imageEmbeddings: [embedding], textEmbeddings: textEmbeddings,
@@ -104,6 +118,17 @@ public struct Evaluator {
             }
         }
         return Outcome(result: EvaluationResult(classes: classNames, records: records), failed: failed)
+    }
+
+    /// The decoded image of a dataset entry, read once: its bytes, then `ImageDecoder.decode` (as
+    /// `InputLoader.image`), unless they hold a video.
+    /// - Throws: `EvalInputError.video` for a video (recognised by content, as `ContentKind.sniff` recognises it:
+    ///   a folder walk takes videos, and eval scores images only); the errors of `InputLoader.image` otherwise.
+    static func image(_ entry: InputEntry, loader: InputLoader, maxPixels: Int) throws -> RGBImage {
+        let bytes = try loader.load(entry).bytes
+        let kind = bytes.prefix(ContentKind.headerLength).withUnsafeBytes { ContentKind.sniff($0) }
+        if case .video(let container) = kind { throw EvalInputError.video(entry.name, container: container) }
+        return try ImageDecoder.decode(bytes, maxPixels: maxPixels, source: entry.name)
     }
 
     /// One line for an image's error, naming the image once.

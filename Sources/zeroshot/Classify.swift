@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import Inputs
+import Video
 import ZeroShot
 
 struct Classify: CheckedCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Rank candidate labels for each image.",
+        abstract: "Rank candidate labels for each image (and sampled video frame).",
         discussion: """
             Each label is put through the hypothesis template ("{}" is replaced by the label, as Python's \
             str.format) and scored against every image. CLIP and Chinese-CLIP models give a softmax over the \
@@ -21,7 +22,7 @@ struct Classify: CheckedCommand {
             walked recursively in a stable order (names sorted by their bytes, as Python's sorted), skipping \
             hidden files and folders (".name", AppleDouble "._name") and anything matching --exclude; files are \
             recognised by their content, and the other files found in a folder are skipped (a file named \
-            explicitly that is no image is an error). A symbolic link loop or a folder that cannot be read is \
+            explicitly that is no image or video is an error). A symbolic link loop or a folder that cannot be read is \
             reported and the rest still runs. A URL is downloaded as transformers' load_image does (30 s \
             timeout, at most 5 redirects, at most --max-download-bytes). Results are written as each batch is \
             done, in input order; while standard error is a terminal a progress line shows images done, images \
@@ -57,6 +58,8 @@ struct Classify: CheckedCommand {
               find /data -name "*.jpg" | zeroshot classify --labels "cat,dog" --format csv --files-from -
               zeroshot classify --db photos.db --labels "receipt,screenshot,photo" --top-k 1 --format csv
               zeroshot classify --labels "dog,cat,grass,sky" --multi-label --threshold 0.5 garden.jpg
+              zeroshot classify --labels "dog,cat,empty room" --every 2 --format jsonl clip.mp4
+              zeroshot classify --labels "goal,crowd,pitch" --scenes --segments match.mkv
 
             THRESHOLDS AND MULTI-LABEL:
               --threshold S keeps the predictions with score >= S (S from 0 to 1), after scoring over all labels \
@@ -75,16 +78,50 @@ struct Classify: CheckedCommand {
             logits_per_image; --multi-label --threshold 0.5 keeps the labels whose cosine reaches τ. \
             --min-similarity without --multi-label is a usage error.
 
+            VIDEO:
+              A video (MP4/MOV, Matroska/WebM, AVI or MPEG-TS, recognised by content, as images are; H.264, \
+            HEVC, VP8/VP9, AV1, MPEG-4) is sampled, and each sampled frame goes through exactly the image path \
+            (resize, crop, normalise) after conversion to RGB, the stream's rotation and sample aspect ratio \
+            applied. Folders are walked for videos too.
+              --every S (default 1): for each time 0, S, 2S, ... the first frame at or after it, each frame at \
+            most once. --scenes [T]: the first frame, every frame whose scene score is above T (0 to 1, default \
+            0.4), and the first frame after --max-gap seconds (default 10) without one. The scene score is \
+            FFmpeg 5.1's select filter's "scene": mafd, the mean absolute difference between the frame's luma \
+            plane (all bytes for packed RGB) and the previous frame's, on the 8-bit scale (0 to 255); the score \
+            is min(mafd, |mafd - the previous frame's mafd|) / 100, clipped to 0..1, so a cut scores high and a \
+            steady pan low (ffmpeg -vf "select='gt(scene,T)'" picks the same frames). --max-frames N takes the \
+            first N samples of each video; a warning names the video and the time where it stopped. --scenes \
+            alone uses 0.4; a number after it is its threshold; --scenes=T always works (write it so when the \
+            next argument is an input named like a number).
+              "time" is the frame's presentation time in seconds from the start of the file (the origin of \
+            ffmpeg -ss), with 3 decimals, truncated: ffmpeg -ss TIME -i VIDEO -frames:v 1 gives that very frame. \
+            A video that cannot be read, or where decoding stops, is reported naming it and the time where \
+            decoding stopped; the frames before are kept, the other inputs are unaffected, and the exit code is 1.
+              --segments merges consecutive frames of a video with the same top label (after --threshold; a \
+            frame that keeps no label ends the segment and starts none) into {"image", "start", "end", "label", \
+            "score"}: start is the time of the segment's first frame, end the time of the next sampled frame, or \
+            for a video's last segment its duration when that is later than its last frame (else the last \
+            frame's time), score the label's mean score over the segment's frames. A still image gives one entry \
+            with its top label and "start" and "end" null (none when --threshold leaves it no label; the table \
+            says so). csv: image,start,end,label,score (start and end empty \
+            for a still image); table: the path, then one line per segment, "  0.000-12.000 s  91.20%  dog".
+
             FORMATS:
-              table  each image's labels, best first, with percent scores (default)
-              json   [{"image": path, "predictions": [{"label", "score", "logit"}]}] sorted by score (streamed)
-              jsonl  one {"image", "predictions"} object per line
-              csv    image,rank,label,score,logit (an image that keeps no label under --threshold has no row)
+              table  each image's labels, best first, with percent scores (default); a video: its path, then per
+                     sampled frame a line "  12.000 s" and its labels indented one more level
+              json   [{"image": path, "predictions": [{"label", "score", "logit"}]}] sorted by score (streamed);
+                     a frame: {"image": path, "time": 12.000, "predictions": [...]}
+              jsonl  one {"image", "predictions"} object per line (a frame: {"image", "time", "predictions"})
+              csv    image,rank,label,score,logit (an image that keeps no label under --threshold has no row);
+                     image,time,rank,label,score,logit when a local input is a video or a sampling option
+                     (--every, --scenes, --max-gap, --max-frames) is given, the time empty for a still image
+                     (a video URL in a run without the time column is an error: add --every 1)
             """
     )
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var videoOptions: VideoOptions
     @OptionGroup var textCacheOptions: TextCacheOptions
 
     @Option(name: .long, parsing: .unconditionalSingleValue, help: ArgumentHelp(
@@ -125,12 +162,17 @@ struct Classify: CheckedCommand {
     @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
     var format: OutputFormat = .table
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Merge consecutive sampled frames of a video with the same top label into {image, start, end, label, score} "
+        + "segments (score: the label's mean score)."))
+    var segments = false
+
     @Option(name: .long, help: ArgumentHelp(
         "Relabel every image of this index from its stored embeddings (no image arguments; the index's model).",
         valueName: "path"))
     var db: String?
 
-    @Argument(help: ArgumentHelp("Image files, folders (walked recursively) and http(s) URLs.", valueName: "image"))
+    @Argument(help: ArgumentHelp("Image and video files, folders (walked recursively) and http(s) URLs.", valueName: "image"))
     var images: [String] = []
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -204,6 +246,11 @@ struct Classify: CheckedCommand {
         if let topK { try checkRange("--top-k", topK, 1...Int.max) }
         _ = try scoringRule()
         try inputOptions.check()
+        try videoOptions.check()
+        if segments, !topKs.isEmpty {
+            throw ValidationError("--top-k has no effect with --segments (a segment is a run of frames with the same "
+                                  + "top label); leave one of them out")
+        }
         if db != nil {
             guard images.isEmpty && inputOptions.filesFrom.isEmpty else {
                 throw ValidationError("--db relabels the indexed images; give no image arguments with it")
@@ -214,6 +261,13 @@ struct Classify: CheckedCommand {
             }
             if inputOptions.maxDownloadBytes != RemoteFile.defaultMaxBytes {
                 throw ValidationError("--max-download-bytes applies to URLs read; --db reads no image")
+            }
+            if let option = videoOptions.givenNames.first {
+                throw ValidationError("\(option) applies to videos read; --db reads none (their frames were sampled at "
+                                      + "zeroshot index time)")
+            }
+            if segments {
+                throw ValidationError("--segments merges the frames of videos read; it is not available with --db")
             }
         } else {
             guard try inputOptions.hasInputs(images) else {
@@ -232,39 +286,96 @@ struct Classify: CheckedCommand {
         if let db { return try runIndexed(db: db) }
         let labels = try candidateLabels()
         let hypothesisTemplates = try hypothesisTemplates()
+        let sampling = try videoOptions.sampling()
         let walk = try inputOptions.walk(images)
         let classifier = try modelOptions.loadClassifier(textCache: textCacheOptions.directory)
         let rule = try scoringRule(for: classifier)
         for message in try templateWarnings(labels, hypothesisTemplates, scoring: rule.effectiveScoring(classifier.model.scoring)) {
             warn(message)
         }
-        let loader = inputOptions.loader, maxPixels = modelOptions.maxPixels
-        let progress = inputOptions.progress(total: walk.entries.count, skippedNonImages: walk.skippedNonImages)
-        var output = ClassifyOutput(format: format, threshold: rule.threshold)
-        var failed = !walk.problems.isEmpty
+        let media = MediaItems(walk.entries, loader: inputOptions.loader, sampling: sampling,
+                               maxPixels: modelOptions.maxPixels)
+        var videos = MediaRun(progress: inputOptions.progress(total: walk.entries.count,
+                                                              skippedNonImages: walk.skippedNonImages),
+                              sampling: sampling)
+        // csv has a time column when the run may give frames: a sampling option, or a local video among the inputs
+        // (a video URL is only known once downloaded: without the column it is an error naming the fix).
+        let timeColumn = format == .csv && !segments
+            && (videoOptions.anyGiven || walk.entries.contains(where: MediaRun.isLocalVideo))
+        var output = ClassifyOutput(format: format, threshold: rule.threshold, timeColumn: timeColumn)
+        var segmentOutput = SegmentOutput(format: format, threshold: rule.threshold)
+        var merger = SegmentMerger(), videoFrames = 0, refused: Int? = nil
+        let walkFailed = !walk.problems.isEmpty
         var succeeded = 0, nonFinite = 0
-        try writeOut(output.header())
+        try writeOut(segments ? segmentOutput.header() : output.header())
         // Scores over all labels (for the non-finite check), then --threshold, then --top-k.
-        try classifier.classify(walk.entries, candidateLabels: labels, hypothesisTemplates: hypothesisTemplates,
-                                rule: rule.droppingThreshold, load: { entry in try loader.image(entry, maxPixels: maxPixels) }) { entry, result in
-            switch result {
-            case .success(let predictions):
-                succeeded += 1
-                if predictions.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
-                try writeOut(output.item(entry.name, Self.shown(predictions, rule: rule, topK: topK)))
-            case .failure(let error):
-                progress.message(errorLine(entry.name, error))
-                failed = true
+        try classifier.classify(media, candidateLabels: labels, hypothesisTemplates: hypothesisTemplates,
+                                rule: rule.droppingThreshold, load: { item in try media.image(item) }) { item, result in
+            let entry = item.entry
+            videos.next(item)
+            switch item {
+            case .image:
+                switch result {
+                case .success(let predictions):
+                    succeeded += 1
+                    if predictions.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
+                    let shown = Self.shown(predictions, rule: rule, topK: topK)
+                    try writeOut(segments ? segmentOutput.image(input: item.index, path: entry.name, top: shown.first)
+                                          : output.item(entry.name, shown))
+                case .failure(let error):
+                    videos.report(entry.name, error)
+                }
+                videos.done()
+            case .frame(let index, _, let frame):
+                if refused == index { break }
+                if format == .csv && !segments && !timeColumn {
+                    // Only a download can be a video the walk did not see: the header has no time column.
+                    refused = index
+                    videos.report(entry.name, MediaRun.NoTimeColumn(input: entry.name))
+                    break
+                }
+                videoFrames += 1
+                switch result {
+                case .success(let predictions):
+                    succeeded += 1
+                    if predictions.contains(where: { !$0.score.isFinite }) { nonFinite += 1 }
+                    let shown = Self.shown(predictions, rule: rule, topK: topK)
+                    if segments {
+                        if let s = merger.add(time: frame.time, top: shown.first.map { ($0.label, $0.score) }) {
+                            try writeOut(segmentOutput.segment(input: index, path: entry.name, s))
+                        }
+                    } else {
+                        try writeOut(output.frame(video: index, path: entry.name, time: frame.time, shown))
+                    }
+                case .failure(let error):
+                    videos.reportFrame(entry.name, time: frame.time, error)
+                    if segments, let s = merger.add(time: frame.time, top: nil) {
+                        try writeOut(segmentOutput.segment(input: index, path: entry.name, s))
+                    }
+                }
+                videos.lastDuration = frame.videoDuration
+            case .failure(_, _, let error):
+                videos.reportFailure(item, error)
+            case .videoEnd(let index, _, let summary):
+                if segments {
+                    if let s = merger.finish(duration: videos.videoFailed ? nil : videos.lastDuration) {
+                        try writeOut(segmentOutput.segment(input: index, path: entry.name, s))
+                    } else if videoFrames > 0 {
+                        try writeOut(segmentOutput.empty(input: index, path: entry.name))
+                    }
+                }
+                merger = SegmentMerger()
+                videoFrames = 0
+                videos.end(entry.name, summary)
             }
-            progress.advance()
         }
-        try writeOut(output.footer())
-        progress.finish()
+        try writeOut(segments ? segmentOutput.footer() : output.footer())
+        videos.finish()
         if nonFinite > 0 {
             warn(Self.nonFiniteScoresWarning(images: nonFinite, of: succeeded, logitScale: classifier.model.logitScale,
                                              imageProcessor: classifier.imageProcessor.config))
         }
-        if failed { throw ExitCode(1) }
+        if walkFailed || videos.failed { throw ExitCode(1) }
     }
 
     /// Why scores came out NaN, naming logit_scale, or the preprocessor_config.json value that makes every
@@ -308,57 +419,72 @@ struct Classify: CheckedCommand {
 }
 
 /// The output of `classify`, one image at a time, so that results are written as they come (`header`, then `item`
-/// per image in order, then `footer`); the concatenation is the same text for any number of images.
+/// per image or `frame` per sampled video frame, in order, then `footer`); the concatenation is the same text for
+/// any number of images.
 ///
 /// - table: each image's path, then its labels best first with percent scores; a blank line between images. An
-///   image left without predictions by --threshold has the line `  (no label scored >= S)`.
-/// - json: `[{"image": path, "predictions": [{"label", "score", "logit"}]}]`, streamed as one array.
-/// - jsonl: one `{"image", "predictions"}` object per line.
-/// - csv: `image,rank,label,score,logit` (no row for an image without predictions).
+///   image left without predictions by --threshold has the line `  (no label scored >= S)`. A video: its path once,
+///   then per frame an indented time line (`  12.000 s`) and its predictions indented one more level.
+/// - json: `[{"image": path, "predictions": [{"label", "score", "logit"}]}]`, streamed as one array; a frame has
+///   `"time": 12.000` (seconds, 3 decimals) after "image".
+/// - jsonl: one `{"image", "predictions"}` (frames: `{"image", "time", "predictions"}`) object per line.
+/// - csv: `image,rank,label,score,logit` (no row for an image without predictions); with `timeColumn`,
+///   `image,time,rank,label,score,logit`, the time empty for a still image.
 struct ClassifyOutput {
     let format: Classify.OutputFormat
     /// --threshold, named in the table line of an image without predictions.
     let threshold: Float?
+    /// csv: a time column after "image" (a run with videos or a sampling option).
+    let timeColumn: Bool
     private(set) var count = 0
+    /// The table's video whose path line was written last (`frame`'s `video`).
+    private var shownVideo: Int?
 
-    init(format: Classify.OutputFormat, threshold: Float? = nil) {
+    init(format: Classify.OutputFormat, threshold: Float? = nil, timeColumn: Bool = false) {
         self.format = format
         self.threshold = threshold
+        self.timeColumn = timeColumn
     }
 
     func header() -> String {
         switch format {
         case .json: return "["
-        case .csv: return "image,rank,label,score,logit\n"
+        case .csv: return timeColumn ? "image,time,rank,label,score,logit\n" : "image,rank,label,score,logit\n"
         case .table, .jsonl: return ""
         }
     }
 
     /// The text of one image's predictions (already cut to --top-k).
     mutating func item(_ path: String, _ predictions: [Prediction]) -> String {
-        defer { count += 1 }
+        defer { count += 1; shownVideo = nil }
         switch format {
         case .table:
-            let width = predictions.map(\.label.count).max() ?? 0
-            if predictions.isEmpty {
-                let why = threshold.map { "no label scored >= \($0)" } ?? "no labels"
-                return (count > 0 ? "\n" : "") + path + "\n  (\(why))\n"
-            }
-            return (count > 0 ? "\n" : "") + path + "\n" + predictions.map { p in
-                // NaN has no sign worth showing (printf writes "-nan" for the NaN of inf - inf).
-                let percent = p.score.isNaN ? "     NaN" : String(format: "%7.2f%%", Double(p.score) * 100)
-                return "  \(percent)  \(p.label)\(String(repeating: " ", count: max(0, width - p.label.count)))"
-                    .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-            }.joined(separator: "\n") + "\n"
+            return (count > 0 ? "\n" : "") + path + "\n" + tableLines(predictions, indent: "  ")
         case .json:
             return (count > 0 ? ", " : "") + Self.object(path, predictions)
         case .jsonl:
             return Self.object(path, predictions) + "\n"
         case .csv:
-            return predictions.enumerated().map { rank, p in
-                [CSV.field(path), "\(rank + 1)", CSV.field(p.label), JSON.number(p.score), JSON.number(p.logit)]
-                    .joined(separator: ",") + "\n"
-            }.joined()
+            return csvRows(path, time: timeColumn ? "" : nil, predictions)
+        }
+    }
+
+    /// The text of one sampled frame's predictions (already cut to --top-k): the frame at `time` seconds of the
+    /// video `path`. `video` tells the table which frames belong together: the same number for the frames of one
+    /// video, another for the next input (its position in the run).
+    mutating func frame(video: Int, path: String, time: Double, _ predictions: [Prediction]) -> String {
+        defer { count += 1; shownVideo = video }
+        let timeText = VideoTime.text(time)
+        switch format {
+        case .table:
+            let head = shownVideo == video ? "" : (count > 0 ? "\n" : "") + path + "\n"
+            return head + "  \(timeText) s\n" + tableLines(predictions, indent: "    ")
+        case .json:
+            return (count > 0 ? ", " : "") + Self.object(path, time: timeText, predictions)
+        case .jsonl:
+            return Self.object(path, time: timeText, predictions) + "\n"
+        case .csv:
+            return csvRows(path, time: timeText, predictions)
         }
     }
 
@@ -366,10 +492,37 @@ struct ClassifyOutput {
         format == .json ? "]\n" : ""
     }
 
-    static func object(_ path: String, _ predictions: [Prediction]) -> String {
+    /// The table lines of predictions, each indented by `indent`.
+    private func tableLines(_ predictions: [Prediction], indent: String) -> String {
+        if predictions.isEmpty {
+            let why = threshold.map { "no label scored >= \($0)" } ?? "no labels"
+            return indent + "(\(why))\n"
+        }
+        let width = predictions.map(\.label.count).max() ?? 0
+        return predictions.map { p in
+            // NaN has no sign worth showing (printf writes "-nan" for the NaN of inf - inf).
+            let percent = p.score.isNaN ? "     NaN" : String(format: "%7.2f%%", Double(p.score) * 100)
+            return "\(indent)\(percent)  \(p.label)\(String(repeating: " ", count: max(0, width - p.label.count)))"
+                .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// csv rows, with a time field after the path when `time` is given.
+    private func csvRows(_ path: String, time: String?, _ predictions: [Prediction]) -> String {
+        let lead = CSV.field(path) + (time.map { "," + $0 } ?? "")
+        return predictions.enumerated().map { rank, p in
+            [lead, "\(rank + 1)", CSV.field(p.label), JSON.number(p.score), JSON.number(p.logit)]
+                .joined(separator: ",") + "\n"
+        }.joined()
+    }
+
+    static func object(_ path: String, time: String? = nil, _ predictions: [Prediction]) -> String {
         let predictions = predictions.map { p in
             JSON.object([("label", JSON.string(p.label)), ("score", JSON.number(p.score)), ("logit", JSON.number(p.logit))])
         }
-        return JSON.object([("image", JSON.string(path)), ("predictions", JSON.array(predictions))])
+        var members: [(String, String)] = [("image", JSON.string(path))]
+        if let time { members.append(("time", time)) }
+        members.append(("predictions", JSON.array(predictions)))
+        return JSON.object(members)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inputs
+import Video
 import ZeroShot
 
 @main
@@ -16,7 +17,9 @@ struct ZeroShotCommand: ParsableCommand {
         StandardStreams.ignoreBrokenPipeSignal()
         var command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            // `--scenes` takes an optional value (see VideoOptions.rewritingBareScenes).
+            command = try parseAsRoot(VideoOptions.rewritingBareScenes(Array(CommandLine.arguments.dropFirst()),
+                                                                       root: ZeroShotCommand.self))
         } catch {
             finish(error)
         }
@@ -80,6 +83,7 @@ struct ZeroShotCommand: ParsableCommand {
               zeroshot classify --labels "beach,snow,city" --format jsonl ~/Pictures > labels.jsonl
               zeroshot classify --model ./clip-vit-base-patch32 --label "a red car" --label "a blue car" --format json *.png
               zeroshot classify --model google/siglip-base-patch16-224 --labels "fox,bear,owl" animal.jpg
+              zeroshot classify --labels "dog,cat,empty room" --every 2 --segments clip.mp4
               zeroshot classify --model OFA-Sys/chinese-clip-vit-base-patch16 --labels "猫,狗,火箭" --template "一张{}的照片。" photo.jpg
               zeroshot eval --classnames cifar10 --templates openai-cifar cifar10-test/
               zeroshot embed --text "a diagram" --text "a dog"
@@ -239,6 +243,7 @@ func reportError(_ input: String, _ error: Error) {
 /// source, input and download errors, which name the path or URL) are not prefixed again.
 func errorLine(_ input: String, _ error: Error) -> String {
     let named = (error as? ImageIOError)?.source != nil || error is InputError || error is RemoteFileError
+        || error is VideoError
     var message = named ? "\(error)" : "\(input): \(error)"
     if (error as? ImageIOError)?.kind == .tooLarge { message += "; --max-pixels raises the limit" }
     return "\(ZeroShotCommand._errorPrefix)\(printable(message))\n"
