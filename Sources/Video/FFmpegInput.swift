@@ -100,6 +100,7 @@ final class DemuxedVideo {
             // avformat_open_input freed the context; a custom AVIOContext stays ours.
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             throw VideoError.cannotOpen(name, reason: FF.message(opened))
         }
         format = context
@@ -118,6 +119,7 @@ final class DemuxedVideo {
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             if info < 0 { throw VideoError.cannotOpen(name, reason: FF.message(info)) }
             if streamCount == 0 { throw VideoError.cannotOpen(name, reason: "no streams found (a truncated or damaged header?)") }
             throw VideoError.noVideoStream(name)
@@ -143,6 +145,7 @@ final class DemuxedVideo {
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             throw VideoError.codecUnavailable(name, codec: codecName)
         }
         var codecContext = avcodec_alloc_context3(decoder)
@@ -159,6 +162,7 @@ final class DemuxedVideo {
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
+            memorySource = nil
             let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
             throw VideoError.cannotOpen(name, reason: "the \(codecName) decoder cannot be opened: "
                                         + (codecContext == nil ? "out of memory" : FF.message(status)))
@@ -171,6 +175,7 @@ final class DemuxedVideo {
         avformat_close_input(&format)
         if io != nil { zs_memory_io_free(&io) }
         memorySource?.deallocate()
+        memorySource = nil
     }
 
     var timeBase: AVRational { stream.pointee.time_base }
@@ -210,8 +215,9 @@ final class FrameStream {
 
     /// Whether seeking is allowed (switched off for good after a bad seek).
     var seekingEnabled: Bool
-    /// Seeks done (for tests).
+    /// Seeks done, and frames decoded (for tests).
     private(set) var seeks = 0
+    private(set) var decodedFrames = 0
     /// Times the input was reopened after a bad seek (for tests).
     private(set) var fallbacks = 0
 
@@ -290,6 +296,7 @@ final class FrameStream {
                 }
                 lastPTS = pts
                 lastDecodedPTS = pts
+                decodedFrames += 1
                 errorsSinceLastFrame = 0
                 guard let out = av_frame_alloc() else { throw VideoError.decodingStopped(video.name, time: nil, reason: "out of memory") }
                 av_frame_move_ref(out, frame)
@@ -310,7 +317,11 @@ final class FrameStream {
                 // A decoding error reported on output; go on with the next packet.
                 errorsSinceLastFrame += 1
                 lastErrorMessage = FF.message(received)
-                if draining { continue }
+                if draining {
+                    // A decoder that keeps failing while it drains: stop rather than spin.
+                    if errorsSinceLastFrame > 1000 { ended = true; return nil }
+                    continue
+                }
             }
             if draining {
                 // EAGAIN while draining cannot happen; stop rather than spin.

@@ -36,7 +36,8 @@ public enum MediaItem: @unchecked Sendable {
 /// Expands inputs into images and sampled video frames, in input order.
 ///
 /// - Inputs are recognised by content: a local file by its first `ContentKind.headerLength` bytes (files named
-///   explicitly as well as walked ones), a URL once downloaded with `loader` (within its `maxDownloadBytes`).
+///   explicitly as well as walked ones), a URL once downloaded with `loader` (within its `maxDownloadBytes`;
+///   up to 4 URLs ahead download at once, delivered in input order).
 ///   A file that cannot be opened to be sniffed is passed on as `.image` (loading it reports the error as before);
 ///   a download that fails is a `.failure` (no `.videoEnd` follows: it is not known to be a video).
 /// - A video gives its sampled frames (`.frame`), then `.failure` if it could not be opened or decoding stopped
@@ -220,10 +221,38 @@ final class Producer: @unchecked Sendable {
         self.channel = channel
     }
 
+    /// Downloads run this many URLs ahead, concurrently (their order of delivery stays the input order).
+    static let downloadsAhead = 4
+
+    /// One download in flight.
+    final class Download: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        var result: Result<LoadedInput, Error> = .failure(CancellationError())
+    }
+
+    private var downloads: [Int: Download] = [:]
+
+    /// Starts the downloads of the URLs among the next `downloadsAhead` entries from `index` that are not started.
+    private func startDownloads(from index: Int) {
+        let end = min(items.entries.count, index + Self.downloadsAhead)
+        guard index < end else { return }
+        for j in index..<end where downloads[j] == nil {
+            guard case .remote = items.entries[j].location else { continue }
+            let download = Download()
+            downloads[j] = download
+            let loader = items.loader, entry = items.entries[j]
+            DispatchQueue.global().async {
+                download.result = Result { try loader.load(entry) }
+                download.done.signal()
+            }
+        }
+    }
+
     func run() {
         defer { channel.finish() }
         for (index, entry) in items.entries.enumerated() {
             if channel.isCancelled { return }
+            startDownloads(from: index)
             let ok: Bool
             switch entry.location {
             case .file(let url):
@@ -237,7 +266,9 @@ final class Producer: @unchecked Sendable {
             case .remote:
                 let loaded: LoadedInput
                 do {
-                    loaded = try items.loader.load(entry)
+                    guard let download = downloads.removeValue(forKey: index) else { throw CancellationError() }
+                    download.done.wait()
+                    loaded = try download.result.get()
                 } catch {
                     ok = channel.push(.failure(index: index, entry: entry, error: error))
                     if !ok { return }

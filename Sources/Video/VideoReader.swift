@@ -54,6 +54,10 @@ public struct VideoSummary: Sendable, Equatable {
 ///   runs frame and slice threads, one per core.
 /// - Times are seconds from the container's start time: (pts − start) with pts the frame's best-effort timestamp.
 /// - Nothing is allocated from the counts or durations a container states.
+/// - Frames are those `ffmpeg -ss t -i VIDEO` gives (see `VideoSampling.Mode.every`, `FrameConversion`), decoded
+///   from a key frame, never from where a seek happens to land. (In an MPEG-TS file with B-frames the command line's
+///   input seeking lands on frames that are no key frames and outputs damaged or later frames; there the frames
+///   equal output seeking, `ffmpeg -i VIDEO -ss t`, which decodes from the start.)
 public final class VideoReader {
     /// The input as errors name it.
     public let name: String
@@ -68,9 +72,10 @@ public final class VideoReader {
 
     /// Whether sparse samples seek through the index (tests switch it off to compare with dense decoding).
     var seekingEnabled = true
-    /// Seeks and fallbacks to sequential decoding of the last pass (for tests).
+    /// Seeks, fallbacks to sequential decoding and frames decoded in the last pass (for tests).
     private(set) var lastSeeks = 0
     private(set) var lastFallbacks = 0
+    private(set) var lastDecodedFrames = 0
 
     /// Opens a local video file (never read whole into memory).
     /// - Parameter container: the container `ContentKind.sniff` named (nil: the file's first bytes are sniffed here).
@@ -187,7 +192,7 @@ public final class VideoReader {
         guard let target = clock.targetPTS(time) else {
             throw VideoError.noFrames(name, reason: "no frame at or after \(VideoTime.text(time)) s")
         }
-        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks }
+        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks; lastDecodedFrames = stream.decodedFrames }
         while let (picture, pts) = try stream.next(target: target, skipNonReference: true) {
             if pts >= target { return try makeFrame(picture, pts: pts, index: 0, clock: clock, stream: stream) }
         }
@@ -252,7 +257,7 @@ public final class VideoReader {
         case .scenes(let threshold, let maxGap): scenes = (threshold, maxGap)
         }
         let stream = makeStream(video, seeking: seekingEnabled && scenes == nil)
-        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks }
+        defer { lastSeeks = stream.seeks; lastFallbacks = stream.fallbacks; lastDecodedFrames = stream.decodedFrames }
         var detector = SceneDetector()
         var lastDelivered: Int64? = nil
         var lastTakenTime: Double? = nil

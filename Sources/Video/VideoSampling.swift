@@ -4,10 +4,14 @@ public struct VideoSampling: Sendable, Equatable, Hashable {
         /// One frame per `seconds`: for each target time t = 0, s, 2s, ... (seconds from the start of the file, the
         /// origin of `ffmpeg -ss`), the first frame whose presentation time is >= t; a frame that already answered
         /// an earlier target is not taken twice. Sampling ends when no frame is at or after the next target.
+        /// "At or after" is decided as `ffmpeg -ss t` decides it: t in microseconds plus the container's start time,
+        /// rescaled to the stream's time base (rounded to nearest), against the frame's timestamp; so in a stream
+        /// whose time base is the frame duration (AVI: 1/25 s) a frame up to half a tick before t counts.
         case every(seconds: Double)
-        /// The first frame, every frame whose scene score (FFmpeg's `select` filter `scene` measure, 0 to 1) is
-        /// above `threshold`, and, when no frame has been taken for `maxGap` seconds, the first frame at or after
-        /// that point.
+        /// The first frame (at or after time 0), every frame whose scene score (FFmpeg 5.1's `select` filter
+        /// `scene` measure, 0 to 1: see `SceneDetector`) is above `threshold`, and, when no frame has been taken for
+        /// `maxGap` seconds, the first frame at or after that point. Every frame is decoded (the score compares
+        /// each frame with the one before).
         case scenes(threshold: Double, maxGap: Double)
     }
 

@@ -102,6 +102,34 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(openError(mkv)?.description, "audio-only.mkv: no video stream (an audio-only file?)")
     }
 
+    /// The same errors for videos in memory (downloads), whose reading buffers are released once.
+    func testErrorsFromMemory() throws {
+        try TestVideos.requireFFmpeg()
+        let audio = try TestVideos.make("audio-only.mp4", ["-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "aac"])
+        let tag = try TestVideos.copy(try base("avi", ["-c:v", "mpeg4", "-g", "12"]), to: "unknown-tag-memory.avi") { bytes in
+            for o in bytes.offsets(of: "FMP4") { bytes.replaceSubrange(o..<o + 4, with: Array("ZZZZ".utf8)) }
+        }
+        let truncated = try TestVideos.copy(try base("mp4"), to: "truncated-memory.mp4") { $0 = Array($0.prefix($0.count * 6 / 10)) }
+        for _ in 0..<3 {
+            XCTAssertThrowsError(try VideoReader(data: Data(contentsOf: URL(fileURLWithPath: audio)), name: "a")) {
+                XCTAssertEqual($0 as? VideoError, .noVideoStream("a"))
+            }
+            XCTAssertThrowsError(try VideoReader(data: Data(contentsOf: URL(fileURLWithPath: tag)), name: "t")) {
+                XCTAssertEqual($0 as? VideoError, .codecUnavailable("t", codec: "with tag ZZZZ"))
+            }
+            XCTAssertThrowsError(try VideoReader(data: Data("not a video".utf8), name: "x")) {
+                guard case .cannotOpen("x", _)? = $0 as? VideoError else { return XCTFail("\($0)") }
+            }
+            XCTAssertThrowsError(try VideoReader(data: Data([0, 0, 0, 0x20]) + Data("ftypisom".utf8) + Data(count: 20), name: "h")) {
+                guard case .cannotOpen("h", _)? = $0 as? VideoError else { return XCTFail("\($0)") }
+            }
+            let reader = try VideoReader(data: Data(contentsOf: URL(fileURLWithPath: truncated)), name: "cut")
+            XCTAssertThrowsError(try reader.forEachFrame(VideoSampling()) { _ in }) {
+                guard case .decodingStopped("cut", _, _)? = $0 as? VideoError else { return XCTFail("\($0)") }
+            }
+        }
+    }
+
     func testUnknownCodecTag() throws {
         try TestVideos.requireFFmpeg()
         let path = try TestVideos.copy(try base("avi", ["-c:v", "mpeg4", "-g", "12"]), to: "unknown-tag.avi") { bytes in

@@ -95,6 +95,19 @@ final class SamplingBehaviourTests: XCTestCase {
         }
     }
 
+    /// Outside --scenes, non-reference frames before the next target are not decoded (B-frames here); --scenes
+    /// decodes every frame.
+    func testNonReferenceFramesBeforeATargetAreSkipped() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.make("long.mp4", ["-i", try TestVideos.source(seconds: 2.0), "-c:v", "libx264", "-preset", "veryfast", "-g", "25"])
+        let total = try TestVideos.frameTimes(path).count
+        let every = try frames(path, VideoSampling(mode: .every(seconds: 1)), seeking: false)
+        XCTAssertEqual(every.times.count, 6)
+        XCTAssertLessThan(every.reader.lastDecodedFrames, total * 3 / 4, "non-reference frames were decoded")
+        let scenes = try frames(path, VideoSampling(mode: .scenes(threshold: 0.3, maxGap: 10)))
+        XCTAssertEqual(scenes.reader.lastDecodedFrames, total)
+    }
+
     /// Scene changes as FFmpeg's `select` filter scores them: the frames `select='gt(scene,T)'` passes, plus the
     /// first frame.
     func testScenesMatchFFmpegSelect() throws {

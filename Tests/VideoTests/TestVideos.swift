@@ -11,8 +11,17 @@ enum TestVideos {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures")
 
+    /// The folder of this test process; folders that earlier test processes left (their process is gone) are
+    /// removed first.
     static let folder: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-video-tests-\(getpid())")
+        let temporary = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        where name.hasPrefix("zeroshot-video-tests-") {
+            if let pid = Int32(name.dropFirst("zeroshot-video-tests-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
+            }
+        }
+        let url = temporary.appendingPathComponent("zeroshot-video-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()

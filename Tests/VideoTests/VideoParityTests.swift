@@ -54,6 +54,20 @@ final class VideoParityTests: XCTestCase {
         }
     }
 
+    /// A video with an audio track (interleaved packets, discarded) and B-frames, in MP4 and Matroska.
+    func testVideoWithAudio() throws {
+        try TestVideos.requireFFmpeg()
+        for name in ["with-audio.mp4", "with-audio.mkv"] {
+            let path = try TestVideos.encoded(name, ["-c:v", "libx264", "-preset", "veryfast", "-g", "12", "-c:a", "aac"],
+                                              extra: ["-f", "lavfi", "-i", "sine=d=2.5"])
+            let reader = try VideoReader(path: path, name: name)
+            XCTAssertEqual(reader.info.codec, "h264")
+            try assertParity(path, times: [0, 0.5, 1.3, 1.75])
+            let summary = try reader.forEachFrame(VideoSampling(mode: .every(seconds: 0.5))) { _ in }
+            XCTAssertEqual(summary.frames, 4, name)
+        }
+    }
+
     func testEverySampledFrameMatchesTheCommandLineAtItsPrintedTime() throws {
         try TestVideos.requireFFmpeg()
         for name in ["h264.ts", "vp9.mkv"] {
@@ -84,6 +98,39 @@ final class VideoParityTests: XCTestCase {
             XCTAssertEqual(reader.info.height, angle == 180 ? 144 : 176, name)
             try assertParity(path, times: [0, 0.7, 1.3])
         }
+    }
+
+    /// An angle that is no multiple of 90 degrees is not applied: a warning names the video.
+    func testOtherAnglesAreAWarning() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.rotated(try TestVideos.encoded("h264.mov", ["-c:v", "libx264", "-preset", "ultrafast", "-g", "12"]),
+                                          45, name: "rotate45.mp4")
+        let reader = try VideoReader(path: path, name: "rotate45.mp4")
+        XCTAssertEqual(reader.info.rotation, 0)
+        XCTAssertEqual(reader.info.width, 176)
+        let summary = try reader.forEachFrame(VideoSampling(mode: .every(seconds: 1))) { XCTAssertEqual(try $0.rgbImage().width, 176) }
+        XCTAssertEqual(summary.frames, 2)
+        XCTAssertTrue(summary.warnings.contains { $0.hasPrefix("rotate45.mp4: the video's rotation of") && $0.contains("not applied") },
+                      "\(summary.warnings)")
+    }
+
+    /// 4:2:2 (not square-subsampled): a 90-degree turn is applied to the RGB image after the conversion, where the
+    /// command line converts to another format before its transpose: same size, chroma slightly different.
+    func testRotationOf422Pictures() throws {
+        try TestVideos.requireFFmpeg()
+        let base = try TestVideos.encoded("mjpeg-422.mov", ["-c:v", "mjpeg", "-pix_fmt", "yuvj422p"])
+        let path = try TestVideos.rotated(base, 90, name: "rotate90-422.mov")
+        let reader = try VideoReader(path: path, name: "rotate90-422.mov")
+        XCTAssertEqual(reader.info.rotation, 270)
+        let image = try reader.frame(at: 0.5).rgbImage()
+        XCTAssertEqual(image.width, 144)
+        XCTAssertEqual(image.height, 176)
+        let expected = [UInt8](try TestVideos.cliFrame(path, at: "0.5"))
+        XCTAssertEqual(expected.count, image.pixels.count)
+        let meanDifference = zip(expected, image.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(expected.count)
+        XCTAssertLessThan(meanDifference, 3, "mean absolute difference \(meanDifference)")
+        let unrotated = try VideoReader(path: base, name: "mjpeg-422.mov").frame(at: 0.5).rgbImage()
+        XCTAssertEqual(image, unrotated.transposed(forOrientation: 8))
     }
 
     /// Non-square pixels are scaled to square in the conversion, as `ffmpeg -vf scale=W:H` with the display size.
