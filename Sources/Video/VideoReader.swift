@@ -298,7 +298,13 @@ public final class VideoReader {
                 if scenes == nil {
                     // The next target that this frame does not answer already.
                     let t = frame.time
-                    guard t / step < 1e15 else { target = nil; break decoding }
+                    guard t / step < 1e15 else {
+                        // A step so small that the target index would overflow: every later frame answers a
+                        // target of its own, so the next frame after this one is taken.
+                        target = pts == Int64.max ? nil : pts + 1
+                        if target == nil { break decoding }
+                        continue
+                    }
                     var k = max(targetIndex + 1, Int64((t / step).rounded(.down)))
                     var guardSteps = 0
                     while let p = clock.targetPTS(Double(k) * step), p <= pts, guardSteps < 64 {

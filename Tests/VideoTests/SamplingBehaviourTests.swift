@@ -53,6 +53,19 @@ final class SamplingBehaviourTests: XCTestCase {
         assertTimes(try frames(path, VideoSampling(mode: .every(seconds: 0.01))).times, all)
     }
 
+    /// A step so small that time / step overflows the target index (1e-300 s) still takes every frame once, with no
+    /// claim that the file ends early.
+    func testVanishingStepTakesEveryFrame() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.encoded("tiny-step.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-g", "12"])
+        let all = try TestVideos.frameTimes(path)
+        for step in [1e-300, 5e-324, 1e-9] {
+            let result = try frames(path, VideoSampling(mode: .every(seconds: step)))
+            assertTimes(result.times, all)
+            XCTAssertEqual(result.summary.warnings, [], "every \(step)")
+        }
+    }
+
     func testMaxFramesTakesTheFirstSamples() throws {
         try TestVideos.requireFFmpeg()
         let path = try TestVideos.encoded("h264.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-g", "12"])
