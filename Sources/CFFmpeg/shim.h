@@ -48,6 +48,12 @@ static inline int zs_index_entry(AVStream *st, int idx, int64_t *timestamp, int 
     return 0;
 }
 
+/// The size in bytes of the index entry `idx` of a stream (0 when the index states none), or -1 when there is none.
+static inline int zs_index_entry_size(AVStream *st, int idx) {
+    const AVIndexEntry *e = avformat_index_get_entry(st, idx);
+    return e ? e->size : -1;
+}
+
 /// The display matrix of a stream (its side data), or NULL.
 static inline const int32_t *zs_display_matrix(AVStream *st) {
     size_t size = 0;

@@ -228,6 +228,8 @@ final class FrameStream {
     /// looked up this much before a target.
     private var maxReorder: Int64 = 0
     private var pendingSeek: (target: Int64, before: Int64)?
+    /// The last packet of the stream read: its timestamps and size (to tell a packet cut short by the file's end).
+    private var lastPacket: (pts: Int64, dts: Int64, size: Int)?
     private var lastPTS: Int64?
     private let frameDuration: Int64
 
@@ -339,6 +341,7 @@ final class FrameStream {
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == video.streamIndex else { continue }
             let pts = packet.pointee.pts, dts = packet.pointee.dts
+            lastPacket = (pts, dts, Int(packet.pointee.size))
             if dts != FF.noPTS { maxPacketDTS = max(maxPacketDTS, dts) }
             if pts != FF.noPTS {
                 maxPacketPTS = max(maxPacketPTS, pts)
@@ -373,6 +376,22 @@ final class FrameStream {
             let seconds = Double(last) * av_q2d(st.pointee.time_base)
             readError = "the file ends before the frames its index lists (up to \(VideoTime.text(seconds)) s): "
                 + "truncated or corrupt"
+            return
+        }
+        // The last packet read shorter than its index entry states: the file ends inside it (MP4 reads what is left
+        // of a sample without an error, and the decoder's rejection of it is not told from other errors).
+        if let packet = lastPacket, packet.dts != FF.noPTS {
+            let index = av_index_search_timestamp(st, packet.dts, AVSEEK_FLAG_ANY | AVSEEK_FLAG_BACKWARD)
+            var entryTime: Int64 = 0
+            guard index >= 0, zs_index_entry(st, index, &entryTime, &isKey) == 0, entryTime == packet.dts else { return }
+            let size = Int(zs_index_entry_size(st, index))
+            if size > packet.size {
+                let time = packet.pts != FF.noPTS ? packet.pts : packet.dts
+                let seconds = Double(time) * av_q2d(st.pointee.time_base)
+                    - Double(video.startMicroseconds) / 1e6
+                readError = "the file ends inside the frame at \(VideoTime.text(seconds)) s (\(packet.size) of its "
+                    + "\(size) bytes): truncated"
+            }
         }
     }
 

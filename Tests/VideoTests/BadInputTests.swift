@@ -54,6 +54,25 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue("\(result.error!)".contains("truncated.mp4: decoding stopped after"))
     }
 
+    /// An MP4 (index at the front) cut a few bytes before its end: the last sample is read short without a read
+    /// error; that is an error naming the frame, not a silent loss of it.
+    func testMP4CutInsideItsLastFrame() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.copy(try base("mp4"), to: "cut-last.mp4") { $0 = Array($0.dropLast(40)) }
+        let all = try TestVideos.frameTimes(try base("mp4"))
+        let result = try sample(path, step: 0.01)
+        guard case .decodingStopped(let name, _, let reason)? = result.error as? VideoError else {
+            return XCTFail("expected decodingStopped, got \(String(describing: result.error))")
+        }
+        XCTAssertEqual(name, "cut-last.mp4")
+        XCTAssertTrue(reason.contains("ends inside the frame at"), reason)
+        XCTAssertTrue(reason.contains("truncated"), reason)
+        // Every frame but the cut one was delivered.
+        XCTAssertEqual(result.times.count, all.count - 1, "\(result.times)")
+        // The whole file is no error.
+        XCTAssertNil(try sample(try base("mp4"), step: 0.01).error)
+    }
+
     func testTruncatedMatroskaAndTransportStream() throws {
         try TestVideos.requireFFmpeg()
         let mkv = try TestVideos.copy(try base("mkv"), to: "truncated.mkv") { $0 = Array($0.prefix($0.count * 6 / 10)) }
