@@ -48,10 +48,11 @@ static inline int zs_index_entry(AVStream *st, int idx, int64_t *timestamp, int 
     return 0;
 }
 
-/// The size in bytes of the index entry `idx` of a stream (0 when the index states none), or -1 when there is none.
-static inline int zs_index_entry_size(AVStream *st, int idx) {
+/// The size in bytes of the index entry `idx` of a stream when that entry is at byte `pos` of the file (0 when
+/// the index states no size), or -1 when there is no such entry.
+static inline int zs_index_entry_size(AVStream *st, int idx, int64_t pos) {
     const AVIndexEntry *e = avformat_index_get_entry(st, idx);
-    return e ? e->size : -1;
+    return (e && e->pos == pos) ? e->size : -1;
 }
 
 /// The display matrix of a stream (its side data), or NULL.

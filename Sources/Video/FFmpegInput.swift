@@ -229,7 +229,7 @@ final class FrameStream {
     private var maxReorder: Int64 = 0
     private var pendingSeek: (target: Int64, before: Int64)?
     /// The last packet of the stream read: its timestamps and size (to tell a packet cut short by the file's end).
-    private var lastPacket: (pts: Int64, dts: Int64, size: Int)?
+    private var lastPacket: (pts: Int64, dts: Int64, size: Int, pos: Int64)?
     private var lastPTS: Int64?
     private let frameDuration: Int64
 
@@ -341,7 +341,7 @@ final class FrameStream {
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == video.streamIndex else { continue }
             let pts = packet.pointee.pts, dts = packet.pointee.dts
-            lastPacket = (pts, dts, Int(packet.pointee.size))
+            lastPacket = (pts, dts, Int(packet.pointee.size), packet.pointee.pos)
             if dts != FF.noPTS { maxPacketDTS = max(maxPacketDTS, dts) }
             if pts != FF.noPTS {
                 maxPacketPTS = max(maxPacketPTS, pts)
@@ -380,11 +380,12 @@ final class FrameStream {
         }
         // The last packet read shorter than its index entry states: the file ends inside it (MP4 reads what is left
         // of a sample without an error, and the decoder's rejection of it is not told from other errors).
-        if let packet = lastPacket, packet.dts != FF.noPTS {
+        if let packet = lastPacket, packet.dts != FF.noPTS, packet.pos >= 0 {
             let index = av_index_search_timestamp(st, packet.dts, AVSEEK_FLAG_ANY | AVSEEK_FLAG_BACKWARD)
             var entryTime: Int64 = 0
             guard index >= 0, zs_index_entry(st, index, &entryTime, &isKey) == 0, entryTime == packet.dts else { return }
-            let size = Int(zs_index_entry_size(st, index))
+            // The entry of this very packet (several entries may share a broken timestamp).
+            let size = Int(zs_index_entry_size(st, index, packet.pos))
             if size > packet.size {
                 let time = packet.pts != FF.noPTS ? packet.pts : packet.dts
                 let seconds = Double(time) * av_q2d(st.pointee.time_base)

@@ -71,6 +71,17 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(result.times.count, all.count - 1, "\(result.times)")
         // The whole file is no error.
         XCTAssertNil(try sample(try base("mp4"), step: 0.01).error)
+        // Sample times of 0 (every sample at one decoding time) in a whole file: packets are matched to their index
+        // entries by position, so no frame is taken for cut.
+        let flat = try TestVideos.copy(try base("mp4"), to: "flat-times.mp4") { bytes in
+            let stts = Array("stts".utf8)
+            guard let i = bytes.indices.first(where: { Array(bytes[$0..<min($0 + 4, bytes.count)]) == stts }) else {
+                return XCTFail("no stts box")
+            }
+            for k in 0..<4 { bytes[i + 16 + k] = 0 }
+        }
+        let error = try sample(flat, step: 0.01).error
+        XCTAssertFalse("\(String(describing: error))".contains("ends inside the frame"), "\(String(describing: error))")
     }
 
     func testTruncatedMatroskaAndTransportStream() throws {
