@@ -36,11 +36,16 @@ public struct VideoSummary: Sendable, Equatable {
     /// Things worth a warning that did not stop decoding (a rotation that is not a multiple of 90 degrees, a stated
     /// duration far beyond the last frame, packets the decoder rejected and skipped), each naming the input.
     public var warnings: [String]
+    /// Set when the stated duration lies far beyond the last frame decoded (one of the `warnings`): the container's
+    /// claim is not backed by frames (a truncated file, or a wrong header).
+    public var durationUnconfirmed: Bool
 
-    public init(frames: Int = 0, stoppedAtMaxFrames: Double? = nil, warnings: [String] = []) {
+    public init(frames: Int = 0, stoppedAtMaxFrames: Double? = nil, warnings: [String] = [],
+                durationUnconfirmed: Bool = false) {
         self.frames = frames
         self.stoppedAtMaxFrames = stoppedAtMaxFrames
         self.warnings = warnings
+        self.durationUnconfirmed = durationUnconfirmed
     }
 }
 
@@ -345,6 +350,7 @@ public final class VideoReader {
             return (summary, VideoError.decodingStopped(name, time: lastTime, reason: reason))
         }
         if let stated = streamDuration, let lastTime, stated - lastTime > max(0.5, 0.02 * stated) {
+            summary.durationUnconfirmed = true
             summary.warnings.append("\(name): the container states a duration of \(VideoTime.text(stated)) s but the "
                                     + "last frame is at \(VideoTime.text(lastTime)) s (truncated, or a wrong header)")
         }

@@ -358,7 +358,10 @@ struct Classify: CheckedCommand {
                 videos.reportFailure(item, error)
             case .videoEnd(let index, _, let summary):
                 if segments {
-                    if let s = merger.finish(duration: videos.videoFailed ? nil : videos.lastDuration) {
+                    // The stated duration ends the last segment only when the frames reached it: not after a
+                    // decoding error, a --max-frames stop, or a duration the frames do not back.
+                    let known = !videos.videoFailed && summary.stoppedAtMaxFrames == nil && !summary.durationUnconfirmed
+                    if let s = merger.finish(duration: known ? videos.lastDuration : nil) {
                         try writeOut(segmentOutput.segment(input: index, path: entry.name, s))
                     } else if videoFrames > 0 {
                         try writeOut(segmentOutput.empty(input: index, path: entry.name))

@@ -49,8 +49,9 @@ struct SegmentMerger {
     }
 
     /// Ends the video: the open segment, if any, ends at `duration` when that is later than its last frame (the
-    /// video goes on showing it), else at its last frame. `duration` nil: the container states none, or decoding
-    /// stopped early and nothing is known about what follows.
+    /// video goes on showing it), else at its last frame. `duration` nil: the container states none, or nothing is
+    /// known about what follows (decoding stopped early, --max-frames stopped sampling, or the frames ended far
+    /// before the stated duration).
     mutating func finish(duration: Double?) -> Segment? {
         defer { open = nil }
         guard let current = open else { return nil }

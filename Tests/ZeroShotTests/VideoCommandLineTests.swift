@@ -302,6 +302,31 @@ final class VideoCommandLineTests: XCTestCase {
         XCTAssertEqual(ends.last, times.last)
     }
 
+    /// The last segment ends at the stated duration only when the frames reached it: a --max-frames stop, or a
+    /// Matroska file cut short (its header still states the whole duration), ends it at its last frame.
+    func testSegmentsEndAtTheLastFrameWhenTheDurationIsNotReached() throws {
+        let dir = try TestVideos.temporaryDirectory(for: self)
+        let video = try cutsVideo(in: dir).path
+        let common = ["classify", "--model", try model, "--labels", "a,b", "--every", "0.5", "--segments",
+                      "--format", "json"]
+        let limited = try run(common + ["--max-frames", "2", video])
+        XCTAssertEqual(limited.status, 0, limited.stderr)
+        XCTAssertEqual(try parseArray(limited.stdout).last?["end"] as? Double, 0.5, limited.stdout)
+        let whole = try run(common + [video])
+        XCTAssertEqual(try parseArray(whole.stdout).last?["end"] as? Double, 3.0, whole.stdout)
+
+        let mkv = try cutsVideo("cuts.mkv", in: dir)
+        let cut = dir.appendingPathComponent("cut.mkv")
+        let bytes = try Data(contentsOf: mkv)
+        try bytes.prefix(bytes.count / 2).write(to: cut)
+        let frames = try run(["classify", "--model", try model, "--labels", "a,b", "--every", "0.5", "--format", "json",
+                              cut.path])
+        let last = try XCTUnwrap(try parseArray(frames.stdout).last?["time"] as? Double, frames.stdout)
+        XCTAssertLessThan(last, 2.5)
+        let s = try run(common + [cut.path])
+        XCTAssertEqual(try parseArray(s.stdout).last?["end"] as? Double, last, s.stdout + s.stderr)
+    }
+
     /// A video URL is recognised once downloaded and decoded from memory; in a csv run whose header has no time
     /// column (no local video, no sampling option) it is an error for that input naming the fix.
     func testAVideoURLInEveryFormatAndInACSVWithoutATimeColumn() throws {
