@@ -373,9 +373,10 @@ final class FrameStream {
         var isKey: Int32 = 0
         guard zs_index_entry(st, count - 1, &last, &isKey) == 0, last != FF.noPTS else { return }
         if last > maxPacketDTS {
-            let seconds = Double(last) * av_q2d(st.pointee.time_base)
-            readError = "the file ends before the frames its index lists (up to \(VideoTime.text(seconds)) s): "
-                + "truncated or corrupt"
+            // Counted, not timed: the index holds decoding times, which are not the frames' presentation times.
+            let read = av_index_search_timestamp(st, maxPacketDTS, AVSEEK_FLAG_ANY | AVSEEK_FLAG_BACKWARD)
+            let missing = Int(count) - 1 - Int(max(-1, read))
+            readError = "the file ends before the last \(missing) frame(s) its index lists: truncated or corrupt"
             return
         }
         // The last packet read shorter than its index entry states: the file ends inside it (MP4 reads what is left
