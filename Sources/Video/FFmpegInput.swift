@@ -135,7 +135,10 @@ final class DemuxedVideo {
         let parameters = stream.pointee.codecpar!
         guard let decoder = avcodec_find_decoder(parameters.pointee.codec_id) else {
             let codecName: String
-            if parameters.pointee.codec_id == AV_CODEC_ID_NONE {
+            if parameters.pointee.codec_id == AV_CODEC_ID_NONE && parameters.pointee.codec_tag == 0 {
+                // Matroska/WebM name codecs by a text id ("V_VP9"), which FFmpeg does not keep when it knows none.
+                codecName = "(a codec id FFmpeg does not know)"
+            } else if parameters.pointee.codec_id == AV_CODEC_ID_NONE {
                 var tag = [CChar](repeating: 0, count: 32)
                 zs_fourcc_text(parameters.pointee.codec_tag, &tag)
                 codecName = "with tag \(cText(tag))"

@@ -7,7 +7,8 @@ public enum VideoError: Error, LocalizedError, CustomStringConvertible, Sendable
     case cannotOpen(String, reason: String)
     /// The file holds no video stream (an audio-only file).
     case noVideoStream(String)
-    /// The video stream's codec has no decoder in this FFmpeg build (`codec` as FFmpeg names it, or its tag).
+    /// The video stream's codec has no decoder in this FFmpeg build (`codec` as FFmpeg names it, or its tag, or a
+    /// note when the container names it by a text id FFmpeg does not know).
     case codecUnavailable(String, codec: String)
     /// The container has a video stream but not one frame could be decoded.
     case noFrames(String, reason: String)

@@ -170,6 +170,19 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(openError(path), .codecUnavailable("unknown-tag.avi", codec: "with tag ZZZZ"))
     }
 
+    /// A Matroska codec id FFmpeg does not know ("V_MPEG4/ISO/XYZ"): no fourcc to show, and none made up of zeros.
+    func testUnknownMatroskaCodecId() throws {
+        try TestVideos.requireFFmpeg()
+        let path = try TestVideos.copy(try base("mkv"), to: "unknown-codec.mkv") { bytes in
+            let found = bytes.offsets(of: "V_MPEG4/ISO/AVC")
+            XCTAssertEqual(found.count, 1)
+            for o in found { bytes.replaceSubrange(o..<o + 15, with: Array("V_MPEG4/ISO/XYZ".utf8)) }
+        }
+        let error = openError(path)
+        XCTAssertEqual(error, .codecUnavailable("unknown-codec.mkv", codec: "(a codec id FFmpeg does not know)"))
+        XCTAssertFalse(error?.description.contains("[0]") ?? true, "\(String(describing: error))")
+    }
+
     func testZeroFramesAndNoMedia() throws {
         try TestVideos.requireFFmpeg()
         let avi = try TestVideos.make("zero-frames.avi", ["-i", try TestVideos.source(), "-frames:v", "0", "-c:v", "mpeg4"])
