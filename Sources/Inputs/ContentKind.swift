@@ -1,5 +1,8 @@
 import Foundation
 import ImageIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a file holds, recognised from its first bytes (never from its name), so that a walk can tell the files a
 /// run takes from the others.
@@ -100,5 +103,30 @@ public enum ContentKind: Sendable, Equatable {
         if bytes.count > 376 && bytes[0] == 0x47 && bytes[188] == 0x47 && bytes[376] == 0x47 { return "MPEG-TS" }
         if bytes.count > 388 && bytes[4] == 0x47 && bytes[196] == 0x47 && bytes[388] == 0x47 { return "M2TS" }
         return nil
+    }
+
+    /// Why a file's first bytes could not be read (`reason` in the system's words).
+    public struct ReadFailure: Error, Sendable {
+        public let message: String
+    }
+
+    /// The kind of the file at `path`, from its first `headerLength` bytes (fewer for a shorter file). Opened
+    /// non-blocking, so a FIFO without a writer reads as empty (`.other`) instead of waiting.
+    public static func ofFile(atPath path: String) -> Result<ContentKind, ReadFailure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(ReadFailure(message: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: headerLength)
+        var count = 0
+        while count < header.count {
+            let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadFailure(message: String(cString: strerror(errno))))
+            }
+            if n == 0 { break }
+            count += n
+        }
+        return .success(header.withUnsafeBytes { sniff(UnsafeRawBufferPointer(rebasing: $0[0..<count])) })
     }
 }

@@ -90,23 +90,7 @@ public struct MediaItems: Sequence, Sendable {
 
     /// What an input holds: nil when it cannot be told (the file cannot be opened for reading).
     static func sniffLocal(_ url: URL) -> ContentKind? {
-        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        var header = [UInt8](repeating: 0, count: ContentKind.headerLength)
-        var count = 0
-        while count < header.count {
-            let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { break }
-            count += n
-        }
-        return header.withUnsafeBytes { ContentKind.sniff(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        try? ContentKind.ofFile(atPath: url.path).get()
     }
 
     /// The RGB pixels of an `.image` or `.frame` item (EXIF orientation applied to images; see
