@@ -105,6 +105,15 @@ public enum ContentKind: Sendable, Equatable {
         return nil
     }
 
+    /// The audio-only ISO file `bytes` start with (an `ftyp` box whose major brand is M4A, M4B, M4P, F4A or F4B):
+    /// "M4A" and the like, else nil. Not an input of a walk (music is left out as other files are); named
+    /// explicitly, it is reported as a file without a video stream.
+    public static func audioContainer(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard bytes.count >= 12, String(decoding: bytes[4..<8], as: UTF8.self) == "ftyp" else { return nil }
+        let major = String(decoding: bytes[8..<12], as: UTF8.self)
+        return audioBrands.contains(major) ? major.trimmingCharacters(in: .whitespaces) : nil
+    }
+
     /// Why a file's first bytes could not be read (`reason` in the system's words).
     public struct ReadFailure: Error, Sendable {
         public let message: String
@@ -113,6 +122,11 @@ public enum ContentKind: Sendable, Equatable {
     /// The kind of the file at `path`, from its first `headerLength` bytes (fewer for a shorter file). Opened
     /// non-blocking, so a FIFO without a writer reads as empty (`.other`) instead of waiting.
     public static func ofFile(atPath path: String) -> Result<ContentKind, ReadFailure> {
+        header(ofFile: path).map { bytes in bytes.withUnsafeBytes { sniff($0) } }
+    }
+
+    /// The first `headerLength` bytes of the file at `path` (fewer for a shorter file), read as `ofFile` reads them.
+    public static func header(ofFile path: String) -> Result<[UInt8], ReadFailure> {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return .failure(ReadFailure(message: String(cString: strerror(errno)))) }
         defer { close(fd) }
@@ -127,6 +141,6 @@ public enum ContentKind: Sendable, Equatable {
             if n == 0 { break }
             count += n
         }
-        return .success(header.withUnsafeBytes { sniff(UnsafeRawBufferPointer(rebasing: $0[0..<count])) })
+        return .success(Array(header[0..<count]))
     }
 }
