@@ -1,5 +1,8 @@
 import Foundation
 import ImageIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a file holds, recognised from its first bytes (never from its name), so that a walk can tell the files a
 /// run takes from the others.
@@ -100,5 +103,44 @@ public enum ContentKind: Sendable, Equatable {
         if bytes.count > 376 && bytes[0] == 0x47 && bytes[188] == 0x47 && bytes[376] == 0x47 { return "MPEG-TS" }
         if bytes.count > 388 && bytes[4] == 0x47 && bytes[196] == 0x47 && bytes[388] == 0x47 { return "M2TS" }
         return nil
+    }
+
+    /// The audio-only ISO file `bytes` start with (an `ftyp` box whose major brand is M4A, M4B, M4P, F4A or F4B):
+    /// "M4A" and the like, else nil. Not an input of a walk (music is left out as other files are); named
+    /// explicitly, it is reported as a file without a video stream.
+    public static func audioContainer(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard bytes.count >= 12, String(decoding: bytes[4..<8], as: UTF8.self) == "ftyp" else { return nil }
+        let major = String(decoding: bytes[8..<12], as: UTF8.self)
+        return audioBrands.contains(major) ? major.trimmingCharacters(in: .whitespaces) : nil
+    }
+
+    /// Why a file's first bytes could not be read (`reason` in the system's words).
+    public struct ReadFailure: Error, Sendable {
+        public let message: String
+    }
+
+    /// The kind of the file at `path`, from its first `headerLength` bytes (fewer for a shorter file). Opened
+    /// non-blocking, so a FIFO without a writer reads as empty (`.other`) instead of waiting.
+    public static func ofFile(atPath path: String) -> Result<ContentKind, ReadFailure> {
+        header(ofFile: path).map { bytes in bytes.withUnsafeBytes { sniff($0) } }
+    }
+
+    /// The first `headerLength` bytes of the file at `path` (fewer for a shorter file), read as `ofFile` reads them.
+    public static func header(ofFile path: String) -> Result<[UInt8], ReadFailure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(ReadFailure(message: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: headerLength)
+        var count = 0
+        while count < header.count {
+            let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadFailure(message: String(cString: strerror(errno))))
+            }
+            if n == 0 { break }
+            count += n
+        }
+        return .success(Array(header[0..<count]))
     }
 }

@@ -61,17 +61,8 @@ public struct InputLoader: Sendable {
     /// Reads the regular file at `path` (named `name` in errors) once, checking with `fstat` on the same descriptor
     /// that its size and modification time did not change while it was read.
     public static func readFile(_ path: String, name: String) throws -> LoadedInput {
-        // Non-blocking, so that a FIFO named as an input is reported instead of waiting for a writer.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        let (fd, before) = try openRegularFile(path, name: name)
         defer { close(fd) }
-        var before = stat()
-        guard fstat(fd, &before) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
-        switch before.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw InputError.unreadable(name, reason: String(cString: strerror(EISDIR)))
-        default: throw InputError.notRegularFile(name)
-        }
         let expected = Int(before.st_size)
         var bytes = Data(count: expected)
         var count = 0
@@ -100,6 +91,29 @@ public struct InputLoader: Sendable {
         return LoadedInput(bytes: bytes, size: expected, mtime: Self.seconds(Self.modificationTime(before)))
     }
 
+    /// Opens the regular file at `path` for reading (non-blocking, so that a FIFO named as an input is reported
+    /// instead of waiting for a writer) and `fstat`s the descriptor. The caller closes it.
+    /// - Throws: `InputError.unreadable` (with the system's reason; a folder is "Is a directory"), `.notRegularFile`.
+    static func openRegularFile(_ path: String, name: String) throws -> (fd: Int32, status: stat) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw InputError.unreadable(name, reason: reason)
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return (fd, status)
+        case S_IFDIR:
+            close(fd)
+            throw InputError.unreadable(name, reason: String(cString: strerror(EISDIR)))
+        default:
+            close(fd)
+            throw InputError.notRegularFile(name)
+        }
+    }
+
     /// Size and modification time (seconds since 1970 with nanoseconds, as `LoadedInput.mtime`) of the file at
     /// `path`, following symbolic links; nil when it cannot be stat'ed. Reads no content.
     public static func fileStatus(_ path: String) -> (size: Int, mtime: Double)? {
@@ -108,11 +122,11 @@ public struct InputLoader: Sendable {
         return (Int(st.st_size), seconds(modificationTime(st)))
     }
 
-    private static func seconds(_ time: (tv_sec: Int, tv_nsec: Int)) -> Double {
+    static func seconds(_ time: (tv_sec: Int, tv_nsec: Int)) -> Double {
         Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    private static func modificationTime(_ st: stat) -> (tv_sec: Int, tv_nsec: Int) {
+    static func modificationTime(_ st: stat) -> (tv_sec: Int, tv_nsec: Int) {
         #if canImport(Darwin)
         return (Int(st.st_mtimespec.tv_sec), Int(st.st_mtimespec.tv_nsec))
         #else

@@ -151,24 +151,8 @@ public struct InputWalker: Sendable {
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    struct SniffFailure: Error { let message: String }
-
     /// The content kind of the file at `path` from its first bytes, or why it cannot be opened.
-    private func sniff(_ path: String) -> Result<ContentKind, SniffFailure> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return .failure(SniffFailure(message: String(cString: strerror(errno)))) }
-        defer { close(fd) }
-        var header = [UInt8](repeating: 0, count: ContentKind.headerLength)
-        var count = 0
-        while count < header.count {
-            let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(SniffFailure(message: String(cString: strerror(errno))))
-            }
-            if n == 0 { break }
-            count += n
-        }
-        return .success(header.withUnsafeBytes { ContentKind.sniff(UnsafeRawBufferPointer(rebasing: $0[0..<count])) })
+    private func sniff(_ path: String) -> Result<ContentKind, ContentKind.ReadFailure> {
+        ContentKind.ofFile(atPath: path)
     }
 }

@@ -78,16 +78,8 @@ public enum SHA256 {
     /// - Throws: `InputError.unreadable`, `.notRegularFile`, `.changedWhileReading` (the size or time changed, or
     ///   the file held more or fewer bytes than `fstat` said).
     public static func hexOfFile(_ path: String, name: String, chunkSize: Int = 1 << 20) throws -> (hex: String, size: Int, mtime: Double) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
+        let (fd, before) = try InputLoader.openRegularFile(path, name: name)
         defer { close(fd) }
-        var before = stat()
-        guard fstat(fd, &before) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
-        switch before.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw InputError.unreadable(name, reason: String(cString: strerror(EISDIR)))
-        default: throw InputError.notRegularFile(name)
-        }
         let hasher = Hasher()
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, chunkSize), alignment: 16)
         defer { buffer.deallocate() }
@@ -104,17 +96,11 @@ public enum SHA256 {
         }
         var after = stat()
         guard fstat(fd, &after) == 0 else { throw InputError.unreadable(name, reason: String(cString: strerror(errno))) }
-        func time(_ st: stat) -> (Int, Int) {
-            #if canImport(Darwin)
-            return (Int(st.st_mtimespec.tv_sec), Int(st.st_mtimespec.tv_nsec))
-            #else
-            return (Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec))
-            #endif
-        }
-        guard total == Int(before.st_size), after.st_size == before.st_size, time(after) == time(before) else {
+        let mtime = InputLoader.modificationTime(before)
+        guard total == Int(before.st_size), after.st_size == before.st_size,
+              InputLoader.modificationTime(after) == mtime else {
             throw InputError.changedWhileReading(name)
         }
-        let (seconds, nanoseconds) = time(before)
-        return (hexString(hasher.finish()), total, Double(seconds) + Double(nanoseconds) / 1e9)
+        return (hexString(hasher.finish()), total, InputLoader.seconds(mtime))
     }
 }

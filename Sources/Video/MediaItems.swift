@@ -89,24 +89,9 @@ public struct MediaItems: Sequence, Sendable {
     public func makeIterator() -> Iterator { Iterator(items: self) }
 
     /// What an input holds: nil when it cannot be told (the file cannot be opened for reading).
-    static func sniffLocal(_ url: URL) -> ContentKind? {
-        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        var header = [UInt8](repeating: 0, count: ContentKind.headerLength)
-        var count = 0
-        while count < header.count {
-            let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { break }
-            count += n
-        }
-        return header.withUnsafeBytes { ContentKind.sniff(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    static func sniffLocal(_ url: URL) -> (kind: ContentKind, audio: String?)? {
+        guard let header = try? ContentKind.header(ofFile: url.path).get() else { return nil }
+        return header.withUnsafeBytes { (ContentKind.sniff($0), ContentKind.audioContainer($0)) }
     }
 
     /// The RGB pixels of an `.image` or `.frame` item (EXIF orientation applied to images; see
@@ -115,8 +100,13 @@ public struct MediaItems: Sequence, Sendable {
     public func image(_ item: MediaItem) throws -> RGBImage {
         switch item {
         case .image(_, let entry, let bytes):
-            if let bytes { return try ImageDecoder.decode(bytes.bytes, maxPixels: maxPixels, source: entry.name) }
-            return try loader.image(entry, maxPixels: maxPixels)
+            do {
+                if let bytes { return try ImageDecoder.decode(bytes.bytes, maxPixels: maxPixels, source: entry.name) }
+                return try loader.image(entry, maxPixels: maxPixels)
+            } catch let error as ImageIOError where error.kind == .notAnImage {
+                // Videos are taken too: say so, rather than only naming the image formats.
+                throw MediaItemsError.notAnImageOrVideo(entry.name, reason: error.reason)
+            }
         case .frame(_, _, let frame):
             return try frame.rgbImage()
         case .failure(_, _, let error):
@@ -127,11 +117,25 @@ public struct MediaItems: Sequence, Sendable {
     }
 }
 
-/// Misuse of `MediaItems.image`.
-public enum MediaItemsError: Error, LocalizedError {
-    /// `.videoEnd` carries no picture.
+/// Errors of `MediaItems.image`.
+public enum MediaItemsError: Error, LocalizedError, CustomStringConvertible, Equatable {
+    /// `.videoEnd` carries no picture (a misuse).
     case notAnImage
-    public var errorDescription: String? { "a video's end marker carries no picture" }
+    /// An input that is neither an image nor a video (`reason`: the image decoder's, e.g. "the data is empty").
+    case notAnImageOrVideo(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notAnImage:
+            return "a video's end marker carries no picture"
+        case .notAnImageOrVideo(let name, let reason):
+            let why = reason.hasPrefix("not an image (the data is empty") ? "the file is empty"
+                : "no JPEG, PNG, WebP, GIF or BMP signature, nor that of a video container: MP4/MOV, Matroska/WebM, AVI, MPEG-TS"
+            return "\(name): not an image or a video (\(why))"
+        }
+    }
+
+    public var errorDescription: String? { description }
 }
 
 /// The bounded queue between the producer thread and the iterator.
@@ -256,10 +260,15 @@ final class Producer: @unchecked Sendable {
             let ok: Bool
             switch entry.location {
             case .file(let url):
-                if case .video(let container) = MediaItems.sniffLocal(url) {
+                let sniffed = MediaItems.sniffLocal(url)
+                if case .video(let container) = sniffed?.kind {
                     ok = video(index, entry, container: container) {
                         try VideoReader(path: url.path, name: entry.name, container: container, maxPixels: items.maxPixels)
                     }
+                } else if sniffed?.kind == .other, sniffed?.audio != nil {
+                    // An audio-only MP4 (M4A, ...) named explicitly: no video stream, as an audio-only MP4 video says.
+                    ok = channel.push(.failure(index: index, entry: entry, error: VideoError.noVideoStream(entry.name)))
+                        && channel.push(.videoEnd(index: index, entry: entry, summary: VideoSummary()))
                 } else {
                     ok = channel.push(.image(index: index, entry: entry, bytes: nil))
                 }
@@ -279,6 +288,10 @@ final class Producer: @unchecked Sendable {
                     ok = video(index, entry, container: container) {
                         try VideoReader(data: loaded.bytes, name: entry.name, container: container, maxPixels: items.maxPixels)
                     }
+                } else if kind == .other,
+                          loaded.bytes.prefix(16).withUnsafeBytes({ ContentKind.audioContainer($0) }) != nil {
+                    ok = channel.push(.failure(index: index, entry: entry, error: VideoError.noVideoStream(entry.name)))
+                        && channel.push(.videoEnd(index: index, entry: entry, summary: VideoSummary()))
                 } else {
                     ok = channel.push(.image(index: index, entry: entry, bytes: loaded))
                 }

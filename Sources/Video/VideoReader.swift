@@ -163,10 +163,7 @@ public final class VideoReader {
 
     /// The container named by the first bytes of the file at `path` (nil: not a video, or unreadable).
     static func sniffFile(_ path: String) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: ContentKind.headerLength) else { return nil }
-        if case .video(let container) = data.withUnsafeBytes({ ContentKind.sniff($0) }) { return container }
+        if case .success(.video(let container)) = ContentKind.ofFile(atPath: path) { return container }
         return nil
     }
 

@@ -107,15 +107,19 @@ struct Classify: CheckedCommand {
             for a still image); table: the path, then one line per segment, "  0.000-12.000 s  91.20%  dog".
 
             FORMATS:
-              table  each image's labels, best first, with percent scores (default); a video: its path, then per
-                     sampled frame a line "  12.000 s" and its labels indented one more level
-              json   [{"image": path, "predictions": [{"label", "score", "logit"}]}] sorted by score (streamed);
-                     a frame: {"image": path, "time": 12.000, "predictions": [...]}
-              jsonl  one {"image", "predictions"} object per line (a frame: {"image", "time", "predictions"})
-              csv    image,rank,label,score,logit (an image that keeps no label under --threshold has no row);
-                     image,time,rank,label,score,logit when a local input is a video or a sampling option
-                     (--every, --scenes, --max-gap, --max-frames) is given, the time empty for a still image
-                     (a video URL in a run without the time column is an error: add --every 1)
+              table  each image's labels, best first, with percent scores (default)
+              json   [{"image": path, "predictions": [{"label", "score", "logit"}]}],
+                     labels sorted by score (streamed)
+              jsonl  one {"image", "predictions"} object per line
+              csv    image,rank,label,score,logit (an image that keeps no label
+                     under --threshold has no row)
+              A video's frames: table gives the path, then per frame a line
+              "  12.000 s" and its labels indented one more level; json and jsonl
+              {"image": path, "time": 12.000, "predictions": [...]}; csv
+              image,time,rank,label,score,logit when a local input is a video or a
+              sampling option (--every, --scenes, --max-gap, --max-frames) is
+              given (the time empty for a still image; a video URL in a run
+              without the time column is an error: add --every 1).
             """
     )
 

@@ -23,10 +23,13 @@ struct Search: CheckedCommand {
               zeroshot search --db photos.db "mountains" --not "snow" --format json
 
             FORMATS:
-              table  score and path, best first (default); a frame's time after its path ("  12.000 s")
-              json   [{"path": path, "score": cosine}] best first; a video frame {"path", "time": seconds, "score"}
+              table  score and path, best first (default); a video frame's time
+                     after its path ("  12.000 s")
+              json   [{"path": path, "score": cosine}] best first; a video frame
+                     {"path", "time": seconds, "score"}
               jsonl  one such object per line
-              csv    path,score; path,time,score when the index holds video frames (empty time for an image)
+              csv    path,score; path,time,score when the index holds video frames
+                     (the time empty for an image)
             """
     )
 

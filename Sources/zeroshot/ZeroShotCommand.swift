@@ -243,7 +243,7 @@ func reportError(_ input: String, _ error: Error) {
 /// source, input and download errors, which name the path or URL) are not prefixed again.
 func errorLine(_ input: String, _ error: Error) -> String {
     let named = (error as? ImageIOError)?.source != nil || error is InputError || error is RemoteFileError
-        || error is VideoError
+        || error is VideoError || error is MediaItemsError
     var message = named ? "\(error)" : "\(input): \(error)"
     if (error as? ImageIOError)?.kind == .tooLarge { message += "; --max-pixels raises the limit" }
     return "\(ZeroShotCommand._errorPrefix)\(printable(message))\n"

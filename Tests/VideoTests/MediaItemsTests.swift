@@ -30,7 +30,10 @@ final class MediaItemsTests: XCTestCase {
         let notAVideo = TestVideos.folder.appendingPathComponent("notes.txt").path
         try Data("hello".utf8).write(to: URL(fileURLWithPath: notAVideo))
         let missing = TestVideos.folder.appendingPathComponent("missing.mp4").path
-        let items = MediaItems([entry(photo), entry(video), entry(notAVideo), entry(truncated), entry(audio), entry(missing)],
+        // The ipod muxer writes the M4A brand: an audio file, not a video container, yet named, it says why.
+        let m4a = try TestVideos.make("items-audio.m4a", ["-f", "lavfi", "-i", "sine=d=0.3", "-c:a", "aac"])
+        let items = MediaItems([entry(photo), entry(video), entry(notAVideo), entry(truncated), entry(audio), entry(missing),
+                                entry(m4a)],
                                loader: InputLoader(), sampling: VideoSampling(mode: .every(seconds: 0.5)))
         let described = items.map(describe)
         XCTAssertEqual(described, [
@@ -45,6 +48,7 @@ final class MediaItemsTests: XCTestCase {
             "failure 4 \(audio): no video stream (an audio-only file?)", "end 4 0",
             // Not readable to sniff: passed on as an image, whose loading reports the error as before.
             "image 5 missing.mp4",
+            "failure 6 \(m4a): no video stream (an audio-only file?)", "end 6 0",
         ])
         // Frames convert on demand, as images do; the other items as before.
         for item in items {
@@ -56,7 +60,10 @@ final class MediaItemsTests: XCTestCase {
             case .image(5, _, _):
                 XCTAssertThrowsError(try items.image(item))
             case .image(2, _, _):
-                XCTAssertThrowsError(try items.image(item))
+                XCTAssertThrowsError(try items.image(item)) { error in
+                    XCTAssertEqual("\(error)", "\(notAVideo): not an image or a video (no JPEG, PNG, WebP, GIF or BMP "
+                                   + "signature, nor that of a video container: MP4/MOV, Matroska/WebM, AVI, MPEG-TS)")
+                }
             case .image:
                 XCTAssertEqual(try items.image(item).width, 451)
             case .failure:

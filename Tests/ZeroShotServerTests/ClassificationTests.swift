@@ -204,6 +204,12 @@ final class ClassificationTests: XCTestCase {
             ("bad base64", try server.postJSON(Self.route, ["inputs": "abc$def", "parameters": labels]), 400, "inputs: not valid base64"),
             ("not an image", try server.postJSON(Self.route, ["inputs": Data("hello, world".utf8).base64EncodedString(),
                                                               "parameters": labels]), 400, "inputs"),
+            // The first bytes of an MP4 file (an ftyp box of brand isom): a video, which this route does not sample.
+            ("a video", try server.postJSON(Self.route, ["inputs": Data([0, 0, 0, 0x18] + Array("ftypisom".utf8)
+                                                                         + [0, 0, 2, 0] + Array("isomavc1".utf8)
+                                                                         + [UInt8](repeating: 0, count: 64)).base64EncodedString(),
+                                                         "parameters": labels]), 400,
+             "inputs: a video (MP4); this route takes images (zeroshot classify, embed and index sample videos into frames)"),
             ("missing inputs", try server.postJSON(Self.route, ["parameters": labels]), 422, "inputs: missing"),
             ("inputs not a string", try server.postJSON(Self.route, ["inputs": 3, "parameters": labels]), 422, "inputs: expected a string"),
             ("missing labels", try server.postJSON(Self.route, ["inputs": image]), 422, "parameters.candidate_labels: missing"),

@@ -76,7 +76,7 @@ final class CommandLineFolderTests: XCTestCase {
         XCTAssertEqual(try jsonl(r.stdout).map(\.image), ["lib/2024/Y.jpg", "lib/a.png", "lib/b.jpg", "lib/noext"])
         let errors = r.stderr.split(separator: "\n").map(String.init)
         XCTAssertEqual(errors, ["error: missing.jpg: cannot read the file (No such file or directory)",
-                                "error: lib/notes.jpg: not an image (no JPEG, PNG, WebP, GIF or BMP signature)"])
+                                "error: lib/notes.jpg: not an image or a video (no JPEG, PNG, WebP, GIF or BMP signature, nor that of a video container: MP4/MOV, Matroska/WebM, AVI, MPEG-TS)"])
     }
 
     /// A symbolic link loop is reported, the images are all classified once, and the exit code says so.
@@ -140,7 +140,7 @@ final class CommandLineFolderTests: XCTestCase {
         }
         XCTAssertEqual(r.stderr.split(separator: "\n").map(String.init), [
             "error: \(base)/gone.jpg: HTTP 404 Not Found",
-            "error: \(base)/page: not an image (no JPEG, PNG, WebP, GIF or BMP signature)",
+            "error: \(base)/page: not an image or a video (no JPEG, PNG, WebP, GIF or BMP signature, nor that of a video container: MP4/MOV, Matroska/WebM, AVI, MPEG-TS)",
         ])
         let capped = try run(["classify", "--model", model, "--labels", "cat,dog", "--max-download-bytes", "1000",
                               base + "/cat.jpg"], in: root)

@@ -1,4 +1,5 @@
 import Foundation
+import Inputs
 import Metrics
 import ZeroShot
 
@@ -149,6 +150,11 @@ public final class InferenceEngine: Sendable {
                 image = try classifier.decode(.encoded(bytes))
             } catch let error as ImageIOError {
                 if error.kind == .tooLarge { throw ServerError.tooLarge("\(field): \(error.localizedDescription) (--max-pixels)") }
+                if error.kind == .notAnImage,
+                   case .video(let container) = bytes.prefix(ContentKind.headerLength).withUnsafeBytes({ ContentKind.sniff($0) }) {
+                    throw ServerError.badRequest("\(field): a video (\(container)); this route takes images "
+                                                 + "(zeroshot classify, embed and index sample videos into frames)")
+                }
                 throw ServerError.badRequest("\(field): \(error.localizedDescription)")
             } catch {
                 throw ServerError.badRequest("\(field): \(error.localizedDescription)")
