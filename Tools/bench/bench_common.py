@@ -1,7 +1,9 @@
 """Helpers shared by the bench scripts; standard library only (load_test.py's tests run without numpy or torch)."""
+import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 
 def log(message):
@@ -13,3 +15,14 @@ def median(values):
     """The median of the values that are not None; None when there are none."""
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+def cpu_model():
+    """The CPU's model name as /proc/cpuinfo gives it ("AMD EPYC"), else platform.processor(), else "unknown"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

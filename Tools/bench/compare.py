@@ -45,7 +45,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import log, median  # noqa: E402
+from bench_common import cpu_model, log, median  # noqa: E402
 
 import numpy as np
 
@@ -732,14 +732,7 @@ def table(result, zs_errors):
 
 
 def machine_info(threads):
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     versions = {"python": platform.python_version()}
     for module in ("torch", "transformers", "onnxruntime", "onnx"):
         try:

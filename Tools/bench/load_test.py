@@ -49,7 +49,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import log, median  # noqa: E402
+from bench_common import cpu_model, log, median  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -921,14 +921,7 @@ def positive(kind):
 
 
 def machine_info():
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "os": platform.platform(),
             "python": platform.python_version(),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
