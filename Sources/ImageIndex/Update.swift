@@ -225,8 +225,8 @@ extension ImageIndex {
                 return image
             case .failure(_, _, let error):
                 throw error
-            case .videoEnd(_, let entry, _):
-                try job.hashVideo(entry, loader: loader)
+            case .videoEnd(_, let entry, let summary):
+                try job.hashVideo(entry, summary: summary)
                 throw VideoDone()
             }
         }) { (item: MediaItem, result: Result<[Float], Error>) throws in
@@ -271,7 +271,7 @@ extension ImageIndex {
         for job in jobs where !job.settled && (!job.frames.isEmpty || !job.failures.isEmpty) {
             var hashError: Error?
             if !job.frames.isEmpty {
-                do { try job.hashVideo(job.entry, loader: loader) } catch { hashError = error }
+                do { try job.hashVideo(job.entry, summary: VideoSummary()) } catch { hashError = error }
             }
             try settle(job, hashError: hashError)
         }
@@ -313,8 +313,9 @@ extension ImageIndex {
         }
 
         /// Hashes a video: a file streamed in chunks (and found unchanged since the walk, else
-        /// `InputError.changedWhileReading`: its frames may be of two versions), a URL downloaded again.
-        func hashVideo(_ entry: InputEntry, loader: InputLoader) throws {
+        /// `InputError.changedWhileReading`: its frames may be of two versions), a URL from the download its frames
+        /// were decoded from (`VideoSummary.download`).
+        func hashVideo(_ entry: InputEntry, summary: VideoSummary) throws {
             switch entry.location {
             case .file(let url):
                 let hashed = try SHA256.hexOfFile(url.path, name: entry.name)
@@ -323,9 +324,8 @@ extension ImageIndex {
                 }
                 lock.withLock { (size, mtime, sha256) = (hashed.size, hashed.mtime, hashed.hex) }
             case .remote:
-                let loaded = try loader.load(entry)
-                let hex = SHA256.hex(loaded.bytes)
-                lock.withLock { (size, mtime, sha256) = (loaded.size, nil, hex) }
+                guard let download = summary.download else { throw InputError.unreadable(entry.name, reason: "not downloaded") }
+                lock.withLock { (size, mtime, sha256) = (download.size, nil, download.sha256) }
             }
         }
     }

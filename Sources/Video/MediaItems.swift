@@ -287,7 +287,8 @@ final class Producer: @unchecked Sendable {
                 }
                 let kind = loaded.bytes.prefix(ContentKind.headerLength).withUnsafeBytes { ContentKind.sniff($0) }
                 if case .video(let container) = kind {
-                    ok = video(index, entry, container: container) {
+                    ok = video(index, entry, container: container,
+                               download: (loaded.size, SHA256.hex(loaded.bytes))) {
                         try VideoReader(data: loaded.bytes, name: entry.name, container: container, maxPixels: items.maxPixels)
                     }
                 } else if kind == .other,
@@ -303,18 +304,23 @@ final class Producer: @unchecked Sendable {
     }
 
     /// Decodes one video into the channel; false when the consumer is gone.
-    private func video(_ index: Int, _ entry: InputEntry, container: String, open: () throws -> VideoReader) -> Bool {
+    /// `download`: the size and SHA-256 of a downloaded video, passed on in its summary.
+    private func video(_ index: Int, _ entry: InputEntry, container: String,
+                       download: (size: Int, sha256: String)? = nil, open: () throws -> VideoReader) -> Bool {
         let reader: VideoReader
         do {
             reader = try open()
         } catch {
+            var summary = VideoSummary()
+            summary.download = download
             return channel.push(.failure(index: index, entry: entry, error: error))
-                && channel.push(.videoEnd(index: index, entry: entry, summary: VideoSummary()))
+                && channel.push(.videoEnd(index: index, entry: entry, summary: summary))
         }
-        let (summary, error) = reader.sample(items.sampling) { frame in
+        var (summary, error) = reader.sample(items.sampling) { frame in
             guard channel.push(.frame(index: index, entry: entry, frame: frame)) else { throw ProducerCancelled() }
         }
         if error is ProducerCancelled { return false }
+        summary.download = download
         if let error, !channel.push(.failure(index: index, entry: entry, error: error)) { return false }
         return channel.push(.videoEnd(index: index, entry: entry, summary: summary))
     }

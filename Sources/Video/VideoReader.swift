@@ -39,6 +39,15 @@ public struct VideoSummary: Sendable, Equatable {
     /// Set when the stated duration lies far beyond the last frame decoded (one of the `warnings`): the container's
     /// claim is not backed by frames (a truncated file, or a wrong header).
     public var durationUnconfirmed: Bool
+    /// For a video read from a download (`MediaItems`' URLs): its size in bytes and SHA-256 (lowercase hex), so that
+    /// a caller recording it (the image index) needs no second download. Nil for a local file.
+    public var download: (size: Int, sha256: String)?
+
+    public static func == (a: VideoSummary, b: VideoSummary) -> Bool {
+        a.frames == b.frames && a.stoppedAtMaxFrames == b.stoppedAtMaxFrames && a.warnings == b.warnings
+            && a.durationUnconfirmed == b.durationUnconfirmed && a.download?.size == b.download?.size
+            && a.download?.sha256 == b.download?.sha256
+    }
 
     public init(frames: Int = 0, stoppedAtMaxFrames: Double? = nil, warnings: [String] = [],
                 durationUnconfirmed: Bool = false) {

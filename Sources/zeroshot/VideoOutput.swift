@@ -225,11 +225,11 @@ struct MediaRun {
     /// A local file whose content is a video (its first bytes, as the walk recognises it); false when it cannot
     /// be read (its error comes when its turn comes).
     static func isLocalVideo(_ entry: InputEntry) -> Bool {
-        guard case .file(let url) = entry.location, let handle = try? FileHandle(forReadingFrom: url) else { return false }
-        defer { try? handle.close() }
-        guard let header = try? handle.read(upToCount: ContentKind.headerLength) else { return false }
-        if case .video = header.withUnsafeBytes({ ContentKind.sniff($0) }) { return true }
-        return false
+        // Read as the walk reads (non-blocking: a FIFO named as an input does not stop the run here).
+        guard case .file(let url) = entry.location, case .success(.video) = ContentKind.ofFile(atPath: url.path) else {
+            return false
+        }
+        return true
     }
 
     /// A video among the inputs of a csv run whose header has no time column: only a download can be one, since
