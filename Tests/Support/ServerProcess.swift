@@ -107,6 +107,17 @@ public final class ServerProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits until at least `count` log lines satisfy `predicate` (at most `timeout` seconds) and returns those
+    /// lines. A request's log line is written after its response, so a test that counts lines must wait for them.
+    public func waitForLogLines(count: Int, timeout: TimeInterval = 10, _ predicate: ([String: Any]) -> Bool) -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let lines = logLines.filter(predicate)
+            if lines.count >= count || Date() > deadline || !process.isRunning && output.ended { return lines }
+            output.waitForMore(until: min(deadline, Date().addingTimeInterval(0.1)))
+        }
+    }
+
     /// Waits until a log line satisfies `predicate` (at most `timeout` seconds) and returns it.
     public func waitForLogLine(timeout: TimeInterval = 10, _ predicate: ([String: Any]) -> Bool) -> [String: Any]? {
         let deadline = Date().addingTimeInterval(timeout)

@@ -136,7 +136,7 @@ final class ClassificationServeTests: XCTestCase {
                 XCTAssertEqual(x["score"] as? Double ?? .nan, y["score"] as? Double ?? .nan, accuracy: 1e-6, names[i])
             }
         }
-        let sizes = batching.logLines.filter { $0["msg"] as? String == "request" && $0["status"] as? Int == 200 }
+        let sizes = batching.waitForLogLines(count: 2 * names.count) { $0["msg"] as? String == "request" && $0["status"] as? Int == 200 }
             .compactMap { $0["batch_size"] as? Int }
         XCTAssertEqual(sizes.count, 2 * names.count)
         XCTAssertGreaterThan(sizes.max() ?? 0, 1, "no request shared a batch: \(sizes)")

@@ -123,7 +123,7 @@ final class HealthTests: XCTestCase {
         }
         // The server still answers; the three are logged and counted.
         XCTAssertEqual(try server.request("GET", "/healthz").status, 200)
-        let rejected = server.logLines.filter { $0["msg"] as? String == "request" && $0["route"] as? String == "BadRequest" }
+        let rejected = server.waitForLogLines(count: 3) { $0["msg"] as? String == "request" && $0["route"] as? String == "BadRequest" }
         XCTAssertEqual(rejected.map { $0["status"] as? Int }, [400, 400, 400])
         XCTAssertTrue(try server.request("GET", "/metrics").text
             .contains("zeroshot_requests_total{route=\"BadRequest\",method=\"\",status=\"400\"} 3"))

@@ -34,8 +34,10 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(line["level"] as? String, "info")
         XCTAssertNotNil(line["time"] as? String)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(line["duration_ms"] as? Double), 0)
-        let requests = server.logLines.filter { $0["msg"] as? String == "request" }
-        XCTAssertEqual(requests.filter { $0["route"] as? String == "/healthz" && $0["status"] as? Int == 200 }.count, 3)
+        let healthz = server.waitForLogLines(count: 3) {
+            $0["msg"] as? String == "request" && $0["route"] as? String == "/healthz" && $0["status"] as? Int == 200
+        }
+        XCTAssertEqual(healthz.count, 3)
         // Every standard-output line is a JSON object.
         for text in server.stdout.split(separator: "\n") {
             XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], String(text))
