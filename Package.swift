@@ -93,6 +93,16 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // Fuzzing: the harnesses (debug builds only: they reach internal parsers through @testable import), the
+        // libFuzzer runner scripts/fuzz builds (FUZZING defined) or a replay tool (any other debug build), and the
+        // regression tests that replay what the fuzzers found.
+        .target(name: "FuzzTargets",
+                dependencies: ["ImageIO", "SafeTensors", "Tokenizers", "Layers", "Models", "ZeroShot", "Inputs", "Video",
+                               "ImageIndex", "Evaluation", "ZeroShotServer"],
+                path: "Tests/Fuzz/Targets"),
+        .executableTarget(name: "zeroshot-fuzz", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/Runner"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
+
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
