@@ -59,9 +59,7 @@ final class FuzzRegressionTests: XCTestCase {
                 }
                 continue
             }
-            let regex = "^" + NSRegularExpression.escapedPattern(for: pattern)
-                .replacingOccurrences(of: "\\*\\*/", with: "(.*/)?")
-                .replacingOccurrences(of: "\\*", with: "[^/]*") + "$"
+            let regex = Self.regex(glob: pattern)
             let base = ((pattern.components(separatedBy: "*").first ?? "") as NSString).deletingLastPathComponent
             guard let walker = FileManager.default.enumerator(atPath: root.appendingPathComponent(base).path) else { continue }
             while let relative = walker.nextObject() as? String {
@@ -75,5 +73,37 @@ final class FuzzRegressionTests: XCTestCase {
             }
         }
         return out
+    }
+
+    /// A glob as bash's globstar reads it: `**/` any folders (or none), `*` any characters but `/`, `?` one.
+    static func regex(glob: String) -> String {
+        var out = "^"
+        var rest = Substring(glob)
+        while let c = rest.first {
+            if rest.hasPrefix("**/") {
+                out += "(.*/)?"
+                rest = rest.dropFirst(3)
+                continue
+            }
+            switch c {
+            case "*": out += "[^/]*"
+            case "?": out += "[^/]"
+            default: out += NSRegularExpression.escapedPattern(for: String(c))
+            }
+            rest = rest.dropFirst()
+        }
+        return out + "$"
+    }
+
+    func testGlobsMatchAsBashDoes() {
+        func matches(_ glob: String, _ path: String) -> Bool {
+            path.range(of: Self.regex(glob: glob), options: .regularExpression) != nil
+        }
+        XCTAssertTrue(matches("Tests/Fixtures/**/config.json", "Tests/Fixtures/config.json"))
+        XCTAssertTrue(matches("Tests/Fixtures/**/config.json", "Tests/Fixtures/models/tiny/config.json"))
+        XCTAssertFalse(matches("Tests/Fixtures/**/config.json", "Tests/Fixtures/models/tiny/preprocessor_config.json"))
+        XCTAssertTrue(matches("Tests/Fixtures/images/*.png", "Tests/Fixtures/images/a.png"))
+        XCTAssertFalse(matches("Tests/Fixtures/images/*.png", "Tests/Fixtures/images/sub/a.png"))
+        XCTAssertFalse(matches("Tests/Fixtures/images/*.png", "Tests/Fixtures/images/a.pngx"))
     }
 }
