@@ -1,6 +1,5 @@
 #if DEBUG
 extension FuzzTargets {
-    static let model: [FuzzTarget] = []
     static let tokenizers: [FuzzTarget] = []
     static let server: [FuzzTarget] = []
     static let index: [FuzzTarget] = []
