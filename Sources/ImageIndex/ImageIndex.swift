@@ -266,17 +266,29 @@ public final class ImageIndex: @unchecked Sendable {
     /// The model the index was made with; nil before anything was indexed.
     public func model() throws -> Model? {
         try guarded {
-            try queue.read { db in try Self.model(db) }
+            try queue.read { db in try Self.model(db, path: path) }
         }
     }
 
-    static func model(_ db: Database, schema: String = "main") throws -> Model? {
+    /// The largest `embedding_dim` an index may record: far above any CLIP, Chinese-CLIP or SigLIP checkpoint
+    /// (512 to 1,280 values), and small enough that a row's size in bytes and a matrix of many rows cannot overflow.
+    public static let maxEmbeddingDimension = 65_536
+
+    /// The model recorded in the meta table of `schema` (`path` names the file in errors).
+    ///
+    /// - Throws: `ImageIndexError.database` when `embedding_dim` is not 1 to `maxEmbeddingDimension` (a damaged or
+    ///   hand-made index: its rows could not be read, and the sizes computed from it would overflow).
+    static func model(_ db: Database, schema: String = "main", path: String) throws -> Model? {
         var values: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT key, value FROM \(schema).meta") {
             if let value: String = row["value"] { values[row["key"]] = value }
         }
         guard let id = values["model_id"], let fingerprint = values["model_fingerprint"],
               let dimension = values["embedding_dim"].flatMap(Int.init) else { return nil }
+        guard (1...maxEmbeddingDimension).contains(dimension) else {
+            throw ImageIndexError.database(path: path, reason: "the index records embedding_dim \(dimension), not 1 to "
+                                           + "\(maxEmbeddingDimension) values; the index is damaged (rebuild it into a new --db)")
+        }
         return Model(identity: ModelIdentity(id: id, revision: values["model_revision"], fingerprint: fingerprint),
                      modelType: values["model_type"] ?? "", embeddingDimension: dimension)
     }
@@ -298,7 +310,7 @@ public final class ImageIndex: @unchecked Sendable {
     public func bind(_ model: Model) throws {
         try guarded {
             try queue.write { db in
-                if let existing = try Self.model(db) {
+                if let existing = try Self.model(db, path: path) {
                     guard existing.identity.fingerprint == model.identity.fingerprint else {
                         throw ImageIndexError.modelMismatch(path: path, index: existing.identity, given: model.identity)
                     }
