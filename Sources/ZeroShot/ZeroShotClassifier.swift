@@ -113,6 +113,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     private var embeddingByInputIds: LRUCache<[Int32], [Float]>
     private var textCacheHits = 0
     private var textCacheMisses = 0
+    /// The most rows one text-tower pass of `textEmbeddings` has run (guarded by `cacheLock`; for tests).
+    private(set) var largestTextPass = 0
     private let storeLock = NSLock()
     /// The disk cache (`options.textEmbeddingCache`), made on first use; `storeUnavailable` once it cannot be.
     private var store: TextEmbeddingStore?
@@ -300,7 +302,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// embedding read from the disk is, bit for bit, the one the run that computed it used; the truncation warning
     /// of a text that was truncated is given again. The memory cache keeps the `options.textEmbeddingMemoryCapacity`
     /// most recently used texts and token sequences (`textCacheStatistics` counts its hits and misses); a text
-    /// whose entries were forgotten is looked up again on disk or recomputed.
+    /// whose entries were forgotten is looked up again on disk or recomputed. The text tower runs the texts in
+    /// passes of at most 1,024 rows (`promptBatchSize`; for a family that pads every row, as many rows as make
+    /// 16,384 tokens), so memory for activations does not grow with the number of texts.
     public func textEmbeddings(_ texts: [String]) throws -> [[Float]] {
         var result = [[Float]?](repeating: nil, count: texts.count)
         let keys = texts.map(ExactText.init)
@@ -353,10 +357,16 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                 for encoding in encodings where known[encoding.ids] == nil && queued.insert(encoding.ids).inserted {
                     distinct.append(encoding.ids)
                 }
-                if !distinct.isEmpty {
-                    for (sequence, embedding) in zip(distinct, try model.textEmbeddings(textBatch(distinct))) {
+                // In passes of `promptsPerPass` rows: the text tower's activations grow with the rows of a pass,
+                // so a long label list must not make one pass of them all.
+                var start = 0
+                while start < distinct.count {
+                    let pass = Array(distinct[start..<min(start + promptsPerPass, distinct.count)])
+                    noteTextPass(rows: pass.count)
+                    for (sequence, embedding) in zip(pass, try model.textEmbeddings(textBatch(pass))) {
                         known[sequence] = embedding
                     }
+                    start += pass.count
                 }
                 var entries: [TextEmbeddingStore.Entry] = []
                 for (i, encoding) in zip(computing, encodings) {
@@ -500,14 +510,21 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         return sums.map { sum in l2Normalized(sum.map { $0 / count }) }
     }
 
-    /// Prompts per text-tower pass of `classEmbeddings` (rows as tokenized: a few to a dozen tokens each).
+    private func noteTextPass(rows: Int) {
+        cacheLock.lock()
+        largestTextPass = max(largestTextPass, rows)
+        cacheLock.unlock()
+    }
+
+    /// Prompts per text-tower pass of `classEmbeddings` and `textEmbeddings` (rows as tokenized: a few to a dozen
+    /// tokens each).
     public static let promptBatchSize = 1024
 
     /// Tokens per text-tower pass of `classEmbeddings` when the family pads every row (SigLIP's 64): wide enough
     /// for the products to run at full rate, a quarter of the activations of `promptBatchSize` padded rows.
     public static let paddedTokensPerPass = 16_384
 
-    /// Prompts per text-tower pass of `classEmbeddings`: `promptBatchSize`, or as many padded rows as make
+    /// Prompts per text-tower pass of `classEmbeddings` and `textEmbeddings`: `promptBatchSize`, or as many padded rows as make
     /// `paddedTokensPerPass` tokens.
     var promptsPerPass: Int {
         guard case .maxLength(let length) = model.textPadding, length > 0 else { return Self.promptBatchSize }
