@@ -1,5 +1,4 @@
 #if DEBUG
 extension FuzzTargets {
-    static let tokenizers: [FuzzTarget] = []
 }
 #endif
