@@ -8,6 +8,11 @@ import Darwin
 /// Whole-file reads with an upper bound on the size, checked before the memory is allocated: a regular file's size
 /// is read first (`fstat`), and a pipe or device (`/dev/zero`) is read at most `maxBytes + 1` bytes.
 enum BoundedFile {
+    /// The largest `config.json` read to fingerprint a model: 16 MiB (a checkpoint's is a few KiB).
+    static let maxConfigBytes = 16 << 20
+    /// The largest tokenizer file read to key the text-embedding cache: 512 MiB (Gemma's tokenizer.json is 33 MiB).
+    static let maxTokenizerFileBytes = 512 << 20
+
     /// Why a bounded read failed.
     enum Failure: Error {
         /// The file cannot be opened or read (`errno`'s text).

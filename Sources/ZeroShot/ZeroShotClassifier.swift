@@ -448,14 +448,16 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     ///
     /// - Throws: `ModelIdentityError.unreadable` for a file that is there but cannot be read.
     static func tokenizerFileContents(_ directory: URL) throws -> [(name: String, bytes: Data)] {
-        try tokenizerCompanions.compactMap { name in
+        try tokenizerCompanions.compactMap { name -> (name: String, bytes: Data)? in
             let url = directory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-            do {
-                return (name, try Data(contentsOf: url))
+            let bytes: Data
+            do throws(BoundedFile.Failure) {
+                bytes = try BoundedFile.contents(url.path, maxBytes: BoundedFile.maxTokenizerFileBytes)
             } catch {
-                throw ModelIdentityError.unreadable(path: url.path, reason: error.localizedDescription)
+                throw ModelIdentityError.unreadable(path: url.path, reason: error.reason(what: "a tokenizer file"))
             }
+            return (name, bytes)
         }
     }
 
@@ -464,9 +466,12 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// Any label string is accepted as given, as the pipeline does: an empty or whitespace-only label gives the
     /// template alone (see `candidateLabelWarnings`).
     ///
-    /// - Throws: `ZeroShotError.noCandidateLabels`, `.invalidTemplate`.
+    /// - Throws: `ZeroShotError.noCandidateLabels`, `.tooManyLabels` (over `maxCandidateLabels`), `.invalidTemplate`.
     public func labelEmbeddings(_ candidateLabels: [String], hypothesisTemplate: String) throws -> [[Float]] {
         guard !candidateLabels.isEmpty else { throw ZeroShotError.noCandidateLabels }
+        guard candidateLabels.count <= Self.maxCandidateLabels else {
+            throw ZeroShotError.tooManyLabels(candidateLabels.count, limit: Self.maxCandidateLabels)
+        }
         let sequences = try candidateLabels.map { try applyHypothesisTemplate(hypothesisTemplate, to: $0) }
         return try textEmbeddings(sequences)
     }
@@ -483,10 +488,19 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// common prefix once (CLIP); each class's embeddings are summed as they arrive. With one template the result
     /// is exactly `labelEmbeddings` (the pipeline's numbers).
     ///
-    /// - Throws: `ZeroShotError.noCandidateLabels`, `.noTemplates`, `.invalidTemplate`.
+    /// - Throws: `ZeroShotError.noCandidateLabels`, `.noTemplates`, `.tooManyLabels` (over `maxCandidateLabels`),
+    ///   `.tooManyPrompts` (class names x templates over `maxEnsemblePrompts`), `.invalidTemplate`.
     public func classEmbeddings(classNames: [String], templates: [String]) throws -> [[Float]] {
         guard !classNames.isEmpty else { throw ZeroShotError.noCandidateLabels }
         guard !templates.isEmpty else { throw ZeroShotError.noTemplates }
+        guard classNames.count <= Self.maxCandidateLabels else {
+            throw ZeroShotError.tooManyLabels(classNames.count, limit: Self.maxCandidateLabels)
+        }
+        let (promptCount, overflow) = classNames.count.multipliedReportingOverflow(by: templates.count)
+        guard !overflow, promptCount <= Self.maxEnsemblePrompts else {
+            throw ZeroShotError.tooManyPrompts(classNames: classNames.count, templates: templates.count,
+                                               limit: Self.maxEnsemblePrompts)
+        }
         if templates.count == 1 { return try labelEmbeddings(classNames, hypothesisTemplate: templates[0]) }
         var prompts: [String] = []
         prompts.reserveCapacity(classNames.count * templates.count)
@@ -515,6 +529,15 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         largestTextPass = max(largestTextPass, rows)
         cacheLock.unlock()
     }
+
+    /// The most candidate labels (or class names) of one classification: 200,000, above WordNet's 117,659 noun
+    /// synsets and ImageNet-21k's 21,841 classes. Each label's text embedding is held (`projection_dim` floats) and
+    /// every image gets a score per label.
+    public static let maxCandidateLabels = 200_000
+
+    /// The most prompts (class names x templates) of one prompt ensemble: 2,000,000, above ImageNet-21k's classes
+    /// through the 80 `openai-imagenet` templates (1,747,280). The prompts are built and sorted before they run.
+    public static let maxEnsemblePrompts = 2_000_000
 
     /// Prompts per text-tower pass of `classEmbeddings` and `textEmbeddings` (rows as tokenized: a few to a dozen
     /// tokens each).

@@ -56,4 +56,43 @@ final class InputLimitTests: XCTestCase {
             for (a, b) in zip(few[row], embeddings[i]) { XCTAssertEqual(a, b, accuracy: 1e-5) }
         }
     }
+
+    func testLabelAndPromptCountsAreBounded() throws {
+        let classifier = try ZeroShotClassifier(directory: fixturesDirectory.appendingPathComponent("models/tiny-f16"),
+                                                options: .init(warn: { _ in }))
+        let tooMany = [String](repeating: "cat", count: ZeroShotClassifier.maxCandidateLabels + 1)
+        XCTAssertThrowsError(try classifier.labelEmbeddings(tooMany, hypothesisTemplate: "a photo of {}.")) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyLabels(200_001, limit: 200_000))
+            XCTAssertTrue("\(error)".hasPrefix("200001 candidate labels, more than the limit of 200000"), "\(error)")
+        }
+        XCTAssertThrowsError(try classifier.classify(.file(fixturesDirectory.appendingPathComponent("pipeline/images/rocket.jpg")),
+                                                     candidateLabels: tooMany)) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyLabels(200_001, limit: 200_000))
+        }
+        let names = [String](repeating: "cat", count: 30_000)
+        let templates = [String](repeating: "a photo of {}.", count: 67)
+        XCTAssertThrowsError(try classifier.classEmbeddings(classNames: names, templates: templates)) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyPrompts(classNames: 30_000, templates: 67, limit: 2_000_000))
+            XCTAssertTrue("\(error)".contains("30000 class names x 67 templates make more prompts than the limit of 2000000"),
+                          "\(error)")
+        }
+        XCTAssertThrowsError(try classifier.classEmbeddings(classNames: tooMany, templates: ["{}", "a {}"])) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyLabels(200_001, limit: 200_000))
+        }
+    }
+
+    func testModelFingerprintReadsAtMostTheLimitOfConfigJSON() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-limits-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("config.json")
+        XCTAssertTrue(FileManager.default.createFile(atPath: config.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: config)
+        try handle.truncate(atOffset: UInt64(BoundedFile.maxConfigBytes) + 1)
+        try handle.close()
+        XCTAssertThrowsError(try ModelIdentity.fingerprint(directory: dir)) { error in
+            XCTAssertEqual(error as? ModelIdentityError, .unreadable(
+                path: config.path, reason: "16777217 bytes, over the limit of 16 MiB for config.json"))
+        }
+    }
 }
