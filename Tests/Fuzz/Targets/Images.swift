@@ -11,8 +11,9 @@ enum ImageFuzzing {
     /// Largest image also preprocessed (resize, crop, normalise).
     static let maxPreprocessedPixels = 1 << 16
 
-    /// `CLIPImageProcessor`'s defaults (openai/clip-vit-base-patch32): shortest edge 224, BICUBIC, crop 224.
-    static let clip = ImageProcessor(config: ImageProcessorConfig())
+    /// `CLIPImageProcessor`'s steps (shortest-edge resize with BICUBIC, center crop, rescale, normalise with OpenAI's
+    /// mean and std) at 32 pixels instead of 224: the same code, 49 times fewer output pixels per execution.
+    static let clip = ImageProcessor(config: ImageProcessorConfig(size: .shortestEdge(32), cropHeight: 32, cropWidth: 32))
 
     static func decodeAndPreprocess(_ data: Data) {
         guard let image = try? ImageDecoder.decode(data, maxPixels: maxPixels) else { return }
