@@ -170,7 +170,7 @@ public struct CLIPTokenizer: Sendable {
     static func readJSON(_ url: URL) throws -> Any {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
@@ -254,7 +254,7 @@ public struct CLIPTokenizer: Sendable {
     static func readMergesText(_ url: URL) throws -> [(String, String)] {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
