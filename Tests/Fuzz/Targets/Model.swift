@@ -59,7 +59,7 @@ extension FuzzTargets {
             ModelFuzzing.readEveryTensor(FuzzScratch.folder("safetensors-index", files: files))
         },
         FuzzTarget("config", parses: "config.json through the model_type registry into each family's config",
-                   seeds: ["Tests/Fixtures/**/config.json"], dictionary: "config.json.dict", maxLength: 16_384) { data in
+                   seeds: ["Tests/Fixtures/models/*/config.json", "Tests/Fixtures/wordpiece/*/config.json"], dictionary: "config.json.dict", maxLength: 16_384) { data in
             let directory = FuzzScratch.folder("config", files: ["config.json": data])
             guard let family = try? ModelTypeRegistry.family(directory: directory) else { return }
             // The family's config, decoded and validated as a model load reads it.
@@ -67,7 +67,9 @@ extension FuzzTargets {
             precondition(length >= 1 && length <= 1 << 20, "max_position_embeddings \(length) passed validation")
         },
         FuzzTarget("preprocessor-config", parses: "preprocessor_config.json, then preprocessing a 13x7 image with it",
-                   seeds: ["Tests/Fixtures/**/preprocessor_config.json"], dictionary: "preprocessor_config.json.dict",
+                   seeds: ["Tests/Fixtures/models/*/preprocessor_config.json",
+                           "Tests/Fixtures/preprocess/*/preprocessor_config.json",
+                           "Tests/Fixtures/images/transparency/*/preprocessor_config.json"], dictionary: "preprocessor_config.json.dict",
                    maxLength: 16_384) { data in
             let directory = FuzzScratch.folder("preprocessor-config", files: ["preprocessor_config.json": data])
             let url = directory.appendingPathComponent("preprocessor_config.json")
