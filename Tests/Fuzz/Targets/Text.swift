@@ -8,6 +8,7 @@ extension FuzzTargets {
                    seeds: ["Tests/Fuzz/Seeds/template/*"], dictionary: "template.dict", maxLength: 4096) { data in
             // The template, then the label after a file-separator line (any text, newlines included); without a
             // separator the label is "cat".
+            LeakChecks.prepare()
             let hasLabel = data.range(of: FuzzTarget.fileSeparator) != nil
             let parts = data.fuzzFiles(2)
             let template = String(decoding: parts[0], as: UTF8.self)
