@@ -86,8 +86,8 @@ static inline int64_t zs_memory_seek(void *opaque, int64_t offset, int whence) {
     switch (whence & ~AVSEEK_FORCE) {
     case AVSEEK_SIZE: return s->size;
     case SEEK_SET: target = offset; break;
-    case SEEK_CUR: target = s->position + offset; break;
-    case SEEK_END: target = s->size + offset; break;
+    case SEEK_CUR: if (__builtin_add_overflow(s->position, offset, &target)) return AVERROR(EINVAL); break;
+    case SEEK_END: if (__builtin_add_overflow(s->size, offset, &target)) return AVERROR(EINVAL); break;
     default: return AVERROR(EINVAL);
     }
     if (target < 0 || target > s->size) return AVERROR(EINVAL);

@@ -89,7 +89,7 @@ public enum ImageDecoder {
         }
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            data = try FileContents.read(url, options: .mappedIfSafe)
         } catch {
             throw ImageIOError(kind: .unreadable, source: name,
                                reason: "cannot read the file (\(error.localizedDescription))")

@@ -49,7 +49,7 @@ public struct ImageProcessor: Sendable {
     public init(contentsOf url: URL, processorClass: ImageProcessorClass = .clip) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
             throw ImageProcessorConfigError.unreadable(path: url.path, reason: error.localizedDescription)
         }

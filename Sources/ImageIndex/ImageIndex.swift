@@ -266,17 +266,32 @@ public final class ImageIndex: @unchecked Sendable {
     /// The model the index was made with; nil before anything was indexed.
     public func model() throws -> Model? {
         try guarded {
-            try queue.read { db in try Self.model(db) }
+            try queue.read { db in try Self.model(db, path: path) }
         }
     }
 
-    static func model(_ db: Database, schema: String = "main") throws -> Model? {
+    /// The largest `embedding_dim` an index may record: far above any CLIP, Chinese-CLIP or SigLIP checkpoint
+    /// (512 to 1,280 values), and small enough that a row's size in bytes and a matrix of many rows cannot overflow.
+    public static let maxEmbeddingDimension = 65_536
+
+    /// The model recorded in the meta table of `schema` (`path` names the file in errors).
+    ///
+    /// - Throws: `ImageIndexError.database` when `embedding_dim` is not 1 to `maxEmbeddingDimension` (a damaged or
+    ///   hand-made index: its rows could not be read, and the sizes computed from it would overflow).
+    static func model(_ db: Database, schema: String = "main", path: String) throws -> Model? {
         var values: [String: String] = [:]
+        // Values read without trapping on a NULL or a value of another type (a damaged or hand-made file).
         for row in try Row.fetchAll(db, sql: "SELECT key, value FROM \(schema).meta") {
-            if let value: String = row["value"] { values[row["key"]] = value }
+            if let key = String.fromDatabaseValue(row["key"]), let value = String.fromDatabaseValue(row["value"]) {
+                values[key] = value
+            }
         }
         guard let id = values["model_id"], let fingerprint = values["model_fingerprint"],
               let dimension = values["embedding_dim"].flatMap(Int.init) else { return nil }
+        guard (1...maxEmbeddingDimension).contains(dimension) else {
+            throw ImageIndexError.database(path: path, reason: "the index records embedding_dim \(dimension), not 1 to "
+                                           + "\(maxEmbeddingDimension) values; the index is damaged (rebuild it into a new --db)")
+        }
         return Model(identity: ModelIdentity(id: id, revision: values["model_revision"], fingerprint: fingerprint),
                      modelType: values["model_type"] ?? "", embeddingDimension: dimension)
     }
@@ -298,7 +313,7 @@ public final class ImageIndex: @unchecked Sendable {
     public func bind(_ model: Model) throws {
         try guarded {
             try queue.write { db in
-                if let existing = try Self.model(db) {
+                if let existing = try Self.model(db, path: path) {
                     guard existing.identity.fingerprint == model.identity.fingerprint else {
                         throw ImageIndexError.modelMismatch(path: path, index: existing.identity, given: model.identity)
                     }
@@ -371,9 +386,18 @@ public final class ImageIndex: @unchecked Sendable {
                     SELECT path, size, mtime, sha256, width, height, embedding, \(extra) FROM images ORDER BY \(try Self.rowOrder(db))
                     """)
                     .map { row in
-                        Record(path: row["path"], time: row["time"], sampling: row["sampling"], size: row["size"],
-                               mtime: row["mtime"], sha256: row["sha256"], width: row["width"], height: row["height"],
-                               embedding: try row.withUnsafeData(atIndex: 6) { Self.floats($0 ?? Data()) })
+                        // A NULL or a value of another type where the schema wants one (a damaged or hand-made file)
+                        // is an error naming the index, not a trap.
+                        guard let path = String.fromDatabaseValue(row["path"]), let size = Int.fromDatabaseValue(row["size"]),
+                              let sha256 = String.fromDatabaseValue(row["sha256"]), let width = Int.fromDatabaseValue(row["width"]),
+                              let height = Int.fromDatabaseValue(row["height"]) else {
+                            throw ImageIndexError.database(path: self.path, reason: "a row without a path, size, sha256, "
+                                                           + "width or height of its type; the index is damaged")
+                        }
+                        return Record(path: path, time: Double.fromDatabaseValue(row["time"]),
+                                      sampling: String.fromDatabaseValue(row["sampling"]), size: size,
+                                      mtime: Double.fromDatabaseValue(row["mtime"]), sha256: sha256, width: width, height: height,
+                                      embedding: try row.withUnsafeData(atIndex: 6) { Self.floats($0 ?? Data()) })
                     }
             }
         }

@@ -41,7 +41,7 @@ extension ImageIndex {
                 try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source])
                 defer { try? db.execute(sql: "DETACH DATABASE source") }
                 try db.inTransaction {
-                    if try Self.model(db) == nil { try Self.setModel(db, sourceModel) }
+                    if try Self.model(db, path: path) == nil { try Self.setModel(db, sourceModel) }
                     let v2 = try Self.schema(db, "source") >= 2
                     let time = v2 ? "time" : "NULL"
                     let sampling = v2 ? "sampling" : "NULL"

@@ -164,14 +164,19 @@ extension ImageIndex {
             try queue.read { db in
                 try db.execute(sql: "PRAGMA mmap_size = \(ImageIndex.readMapSize)")
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM images") ?? 0
+                // Every row that loads stores d float32 values in the file or its write-ahead log, so the file
+                // sizes bound the rows that can load: a damaged file with many rows of short embeddings is not
+                // given a matrix of count x d values.
+                let stored = Self.storedBytes(path)
+                let capacity = min(count, stored / (d * 4))
                 var paths: [String] = [], times: [Double?] = []
-                paths.reserveCapacity(count)
-                times.reserveCapacity(count)
+                paths.reserveCapacity(capacity)
+                times.reserveCapacity(capacity)
                 let time = try Self.timeColumn(db)
                 // Filled row by row without being zeroed first; on Linux the pages are asked to be huge pages
                 // (transparent huge pages in madvise mode), 512 times fewer page faults for the matrix.
                 var i = 0, skipped = 0
-                var values = try [Float](unsafeUninitializedCapacity: count * d) { buffer, initialized in
+                var values = try [Float](unsafeUninitializedCapacity: capacity * d) { buffer, initialized in
                     initialized = 0
                     guard let base = buffer.baseAddress else { return }
                     Self.adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
@@ -188,7 +193,7 @@ extension ImageIndex {
                         let path = sqlite3_column_text(handle, 0).map { String(cString: $0) } ?? ""
                         let frameTime = sqlite3_column_type(handle, 2) == SQLITE_NULL ? nil : sqlite3_column_double(handle, 2)
                         let bytes = Int(sqlite3_column_bytes(handle, 1))
-                        guard i < count else { break }
+                        guard i + skipped < count else { break }
                         guard bytes == d * 4, let blob = sqlite3_column_blob(handle, 1) else {
                             let error = ImageIndexError.corruptEmbedding(path: self.path, image: Self.rowName(path, frameTime),
                                                                          bytes: bytes, dimension: d)
@@ -196,6 +201,10 @@ extension ImageIndex {
                             corrupt(error)
                             skipped += 1
                             continue
+                        }
+                        guard i < capacity else {
+                            throw ImageIndexError.database(path: self.path, reason: "more rows of \(d) values than the "
+                                                           + "\(stored) bytes of the index can hold; the index is damaged")
                         }
                         // float32 little-endian: the bytes are the values on a little-endian machine.
                         (raw + i * d * 4).copyMemory(from: blob, byteCount: bytes)
@@ -214,6 +223,16 @@ extension ImageIndex {
                 return EmbeddingMatrix(paths: paths, times: times, dimension: d, values: values)
             }
         }
+    }
+
+    /// The bytes of the index file and its write-ahead log (`-wal`), which hold every stored value.
+    static func storedBytes(_ path: String) -> Int {
+        var total = 0
+        for file in [path, path + "-wal"] {
+            var st = stat()
+            if stat(file, &st) == 0 { total += Int(st.st_size) }
+        }
+        return total
     }
 
     /// Asks the kernel to back `buffer` (not yet touched) with transparent huge pages where it allows them; a

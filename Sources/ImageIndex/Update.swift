@@ -382,7 +382,7 @@ extension ImageIndex {
         var added = 0, updated = 0
         try guarded {
             try queue.write { db in
-                let recorded = try Self.model(db)
+                let recorded = try Self.model(db, path: path)
                 var bound = recorded != nil
                 func check(_ embedding: [Float]) throws {
                     // An index whose meta says another embedding_dim (edited by another tool) would get rows that

@@ -1,6 +1,7 @@
 // Reading a family's config.json with `Decodable`, errors naming the file and the key.
 import Compute
 import Foundation
+import SafeTensors
 
 /// A value of config.json that decodes but cannot be used (a size out of range, a non-square image_size); thrown
 /// inside a config's `init(from:)` or validation and reported as `ModelError.invalidConfig` with the file's path.
@@ -20,11 +21,15 @@ package enum ConfigFile {
     package static func decode<T: Decodable>(_ type: T.Type, contentsOf url: URL) throws -> T {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(path: url.path) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try FileContents.read(url) } catch {
             throw ModelError.invalidConfig(path: url.path, reason: error.localizedDescription)
         }
         return try decode(type, from: data, path: url.path)
     }
+
+    /// The bytes of config.json at `url` (an empty file read without leaking Foundation's read buffer).
+    /// - Throws: the error of `Data(contentsOf:)`.
+    package static func contents(of url: URL) throws -> Data { try FileContents.read(url) }
 
     /// Decodes `data` as `T`; `path` names the file in errors.
     package static func decode<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {

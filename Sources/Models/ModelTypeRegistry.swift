@@ -46,7 +46,7 @@ private struct ModelTypeField: Decodable {
     static func read(_ url: URL) throws -> ModelTypeField {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(path: url.path) }
         do {
-            return try JSONDecoder().decode(ModelTypeField.self, from: Data(contentsOf: url))
+            return try JSONDecoder().decode(ModelTypeField.self, from: ConfigFile.contents(of: url))
         } catch DecodingError.keyNotFound {
             throw ModelError.invalidConfig(path: url.path, reason: "model_type is missing (supported: "
                                            + ModelTypeRegistry.supportedModelTypes.joined(separator: ", ") + ")")

@@ -517,7 +517,7 @@ public final class SafeTensorsCheckpoint: Sendable {
                 file: single.path, reason: "no such file, and no \(Self.indexFileName) either")
         }
         let data: Data
-        do { data = try Data(contentsOf: index) } catch {
+        do { data = try FileContents.read(index) } catch {
             throw SafeTensorsError.cannotOpen(file: index.path, reason: "\(error.localizedDescription)")
         }
         struct Index: Decodable { let weight_map: [String: String] }

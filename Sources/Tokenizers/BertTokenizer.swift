@@ -136,7 +136,7 @@ public struct BertTokenizer: Tokenizer {
     static func readVocabText(_ url: URL) throws -> [(String, Int32)] {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }

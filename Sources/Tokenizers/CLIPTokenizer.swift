@@ -170,7 +170,7 @@ public struct CLIPTokenizer: Sendable {
     static func readJSON(_ url: URL) throws -> Any {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
@@ -254,26 +254,30 @@ public struct CLIPTokenizer: Sendable {
     static func readMergesText(_ url: URL) throws -> [(String, String)] {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TokenizerError.unreadableFile(path: url.path, reason: "not valid UTF-8")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
+        // Split on U+000A itself: as Characters, "\r\n" is one and would not split (nor would the space before a
+        // combining mark).
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
         var merges: [(String, String)] = []
         merges.reserveCapacity(lines.count)
         for (i, rawLine) in lines.enumerated() {
             var line = rawLine
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            if line.hasPrefix("#version") { continue }
+            if line.last == "\r" { line = line.dropLast() }
+            if line.starts(with: "#version".unicodeScalars) { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2 else {
-                throw TokenizerError.invalidContent(path: url.path, reason: "line \(i + 1) \"\(line)\" is not two tokens separated by one space")
+                throw TokenizerError.invalidContent(
+                    path: url.path,
+                    reason: "line \(i + 1) \"\(String(String.UnicodeScalarView(line)))\" is not two tokens separated by one space")
             }
-            merges.append((String(parts[0]), String(parts[1])))
+            merges.append((String(String.UnicodeScalarView(parts[0])), String(String.UnicodeScalarView(parts[1]))))
         }
         return merges
     }

@@ -75,7 +75,7 @@ extension PipelineTokenizer {
     static func exactVocabulary(_ files: TokenizerFiles, modelObject: [String: Any], path: String) throws -> [(String, Int32)] {
         let data: Data
         do {
-            data = try Data(contentsOf: files.tokenizerJSONURL)
+            data = try FileContents.read(files.tokenizerJSONURL)
         } catch {
             throw TokenizerError.unreadableFile(path: path, reason: error.localizedDescription)
         }

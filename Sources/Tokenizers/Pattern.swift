@@ -5,6 +5,11 @@
 ///
 /// Semantics follow Oniguruma as `tokenizers` uses it: the leftmost match wins, alternatives are tried in order,
 /// quantifiers backtrack. Quantified groups are limited to `?` on a group.
+///
+/// Limits, as a pattern comes from a downloaded file: at most `maxElements` atoms and `maxNesting` levels of groups
+/// and classes (else `PatternError`), and at most `stepBudget(textLength:)` backtracking steps per search of a text
+/// (Oniguruma's retry limit plays this part): a pattern that backtracks catastrophically (`a*a*a*a*b`) stops
+/// matching there, leaving the rest of the text unmatched, instead of running for hours.
 struct Pattern: Sendable {
     indirect enum Atom: Sendable {
         case set(ScalarSet)
@@ -38,6 +43,27 @@ struct Pattern: Sendable {
     let source: String
     let alternatives: [[Piece]]
 
+    /// Most atoms (literals, classes, groups, look-aheads, anchors) in one pattern; tokenizer patterns have tens.
+    static let maxElements = 1_000
+    /// Deepest nesting of groups, look-aheads and bracket classes.
+    static let maxNesting = 32
+
+    /// Backtracking steps allowed for one search of a text of `textLength` scalars: ample for linear patterns on
+    /// any text (a few steps a scalar), bounded for catastrophic ones.
+    static func stepBudget(textLength: Int) -> Int { 10_000_000 + 1_000 * textLength }
+
+    /// What a search may still spend.
+    final class Steps {
+        var left: Int
+        init(_ left: Int) { self.left = left }
+        /// Spends one step; false once the budget is gone.
+        @inline(__always) func spend() -> Bool {
+            guard left > 0 else { return false }
+            left -= 1
+            return true
+        }
+    }
+
     init(_ source: String) throws(PatternError) {
         self.source = source
         var parser = PatternParser(Array(source.unicodeScalars))
@@ -46,26 +72,29 @@ struct Pattern: Sendable {
 
     /// Leftmost match at or after `from`, as a half-open range of scalar offsets.
     func firstMatch(in s: [Unicode.Scalar], from: Int) -> Range<Int>? {
-        s.withUnsafeBufferPointer { firstMatch(in: $0, from: from) }
+        s.withUnsafeBufferPointer { firstMatch(in: $0, from: from, steps: Steps(Self.stepBudget(textLength: $0.count))) }
     }
 
-    func firstMatch(in s: UnsafeBufferPointer<Unicode.Scalar>, from: Int) -> Range<Int>? {
+    func firstMatch(in s: UnsafeBufferPointer<Unicode.Scalar>, from: Int, steps: Steps) -> Range<Int>? {
         var start = from
         while start <= s.count {
             for alt in alternatives {
-                if let end = Pattern.match(alt, 0, start, nil, s) { return start..<end }
+                if let end = Pattern.match(alt, 0, start, nil, s, steps) { return start..<end }
+                if steps.left <= 0 { return nil }
             }
             start += 1
         }
         return nil
     }
 
-    /// All non-overlapping leftmost matches; after an empty match the search resumes one scalar later.
+    /// All non-overlapping leftmost matches; after an empty match the search resumes one scalar later. Past the
+    /// step budget, no further match is found.
     func matches(in s: [Unicode.Scalar]) -> [Range<Int>] {
         s.withUnsafeBufferPointer { buffer in
             var result: [Range<Int>] = []
             var pos = 0
-            while pos <= buffer.count, let r = firstMatch(in: buffer, from: pos) {
+            let steps = Steps(Self.stepBudget(textLength: buffer.count))
+            while pos <= buffer.count, let r = firstMatch(in: buffer, from: pos, steps: steps) {
                 result.append(r)
                 pos = r.isEmpty ? r.upperBound + 1 : r.upperBound
             }
@@ -84,10 +113,12 @@ struct Pattern: Sendable {
         }
     }
 
-    static func match(_ seq: [Piece], _ i: Int, _ pos: Int, _ k: Frame?, _ s: UnsafeBufferPointer<Unicode.Scalar>) -> Int? {
+    static func match(_ seq: [Piece], _ i: Int, _ pos: Int, _ k: Frame?, _ s: UnsafeBufferPointer<Unicode.Scalar>,
+                      _ steps: Steps) -> Int? {
+        guard steps.spend() else { return nil }
         if i == seq.count {
             guard let k else { return pos }
-            return match(k.seq, k.index, pos, k.next, s)
+            return match(k.seq, k.index, pos, k.next, s, steps)
         }
         let piece = seq[i]
         switch piece.atom {
@@ -98,31 +129,32 @@ struct Pattern: Sendable {
             if piece.lazy {
                 var c = piece.min
                 while c <= n {
-                    if let r = match(seq, i + 1, pos + c, k, s) { return r }
+                    if let r = match(seq, i + 1, pos + c, k, s, steps) { return r }
                     c += 1
                 }
             } else {
                 var c = n
                 while c >= piece.min {
-                    if let r = match(seq, i + 1, pos + c, k, s) { return r }
+                    if let r = match(seq, i + 1, pos + c, k, s, steps) { return r }
                     c -= 1
                 }
             }
             return nil
         case .group(let alts):
             let frame = Frame(seq, i + 1, k)
-            if piece.max == 0 { return match(seq, i + 1, pos, k, s) }
-            if piece.min == 0 && piece.lazy, let r = match(seq, i + 1, pos, k, s) { return r }
+            if piece.max == 0 { return match(seq, i + 1, pos, k, s, steps) }
+            if piece.min == 0 && piece.lazy, let r = match(seq, i + 1, pos, k, s, steps) { return r }
             for alt in alts {
-                if let r = match(alt, 0, pos, frame, s) { return r }
+                if let r = match(alt, 0, pos, frame, s, steps) { return r }
             }
-            if piece.min == 0 && !piece.lazy { return match(seq, i + 1, pos, k, s) }
+            if piece.min == 0 && !piece.lazy { return match(seq, i + 1, pos, k, s, steps) }
             return nil
         case .lookahead(let negative, let alts):
-            let found = alts.contains { match($0, 0, pos, nil, s) != nil }
-            return found != negative ? match(seq, i + 1, pos, k, s) : nil
+            let found = alts.contains { match($0, 0, pos, nil, s, steps) != nil }
+            if steps.left <= 0 { return nil }
+            return found != negative ? match(seq, i + 1, pos, k, s, steps) : nil
         case .anchor(let anchor):
-            return anchor.holds(at: pos, in: s) ? match(seq, i + 1, pos, k, s) : nil
+            return anchor.holds(at: pos, in: s) ? match(seq, i + 1, pos, k, s, steps) : nil
         }
     }
 }
@@ -196,6 +228,9 @@ struct ScalarSet: Sendable {
 struct PatternParser {
     let s: [Unicode.Scalar]
     var i = 0
+    /// Atoms read so far and the current nesting depth (see `Pattern.maxElements`, `Pattern.maxNesting`).
+    var elements = 0
+    var depth = 0
 
     init(_ s: [Unicode.Scalar]) { self.s = s }
 
@@ -215,6 +250,10 @@ struct PatternParser {
             } else if c == ")" {
                 break
             } else {
+                elements += 1
+                guard elements <= Pattern.maxElements else {
+                    throw PatternError(reason: "more than \(Pattern.maxElements) elements")
+                }
                 let atom = try parseAtom()
                 var piece = Pattern.Piece(atom: atom, min: 1, max: 1, lazy: false)
                 try parseQuantifier(&piece)
@@ -276,10 +315,19 @@ struct PatternParser {
         return (lo, hi)
     }
 
+    mutating func enter() throws(PatternError) {
+        depth += 1
+        guard depth <= Pattern.maxNesting else {
+            throw PatternError(reason: "groups or classes nested more than \(Pattern.maxNesting) deep")
+        }
+    }
+
     mutating func parseAtom() throws(PatternError) -> Pattern.Atom {
         let c = s[i]
         switch c {
         case "(":
+            try enter()
+            defer { depth -= 1 }
             i += 1
             var kind = 0  // 0 group, 1 positive look-ahead, 2 negative look-ahead
             if i < s.count, s[i] == "?" {
@@ -415,6 +463,8 @@ struct PatternParser {
 
     /// Parses a bracket class at `s[i] == "["`.
     mutating func parseClass() throws(PatternError) -> ScalarSet {
+        try enter()
+        defer { depth -= 1 }
         i += 1
         var items: [ScalarSet.Item] = []
         var negated = false

@@ -36,8 +36,9 @@ public struct PipelineTokenizer: Tokenizer {
         let fileAdded = try Self.addedTokenObjects(root, path: path)
         var fileAddedIds: [String: Int32] = [:]
         for obj in fileAdded {
-            if let content = obj["content"] as? String, let id = (obj["id"] as? NSNumber)?.int32Value {
-                fileAddedIds[content] = id
+            if let content = obj["content"] as? String, obj["id"] != nil {
+                fileAddedIds[content] = try ComponentParser.tokenId(obj["id"], path: path,
+                                                                    what: "added token \"\(content)\" id")
             }
         }
         let (model, vocabularyId, vocabularyCount) = try Self.model(

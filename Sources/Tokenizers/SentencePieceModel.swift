@@ -58,7 +58,7 @@ public struct SentencePieceModel: Sendable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }

@@ -88,8 +88,10 @@ public struct SiglipTokenizer: Tokenizer {
                 throw TokenizerError.invalidContent(path: configPath, reason: "\"added_tokens_decoder\" must be an object")
             }
             for (key, value) in dict.sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
-                guard let id = Int32(key), let obj = value as? [String: Any] else {
-                    throw TokenizerError.invalidContent(path: configPath, reason: "added_tokens_decoder entry \"\(key)\"")
+                guard let id = Int32(key), id >= 0, id < Int32.max, let obj = value as? [String: Any] else {
+                    throw TokenizerError.invalidContent(
+                        path: configPath, reason: "added_tokens_decoder entry \"\(key)\" (keys are ids from 0 to "
+                            + "\(Int32.max - 1), values objects)")
                 }
                 specs.append((id, try SlowAddedTokens.Spec(obj, path: configPath)))
             }
@@ -115,7 +117,7 @@ public struct SiglipTokenizer: Tokenizer {
         for spec in [eos, unk] + (pad.map { [$0] } ?? []) + additional {
             specs.append((nil, spec))
         }
-        let added = SlowAddedTokens(specs: specs, processor: processor,
+        let added = try SlowAddedTokens(specs: specs, processor: processor, path: configPath,
                                     specialContents: [eos.content, unk.content] + (pad.map { [$0.content] } ?? [])
                                         + additional.map(\.content))
         addedTokens = added
@@ -310,10 +312,14 @@ struct SlowAddedTokens: Sendable {
     let specialContents: Set<ExactString>
     private let byFirst: [UInt32: [Token]]
 
-    /// - Parameter specs: in the order transformers adds them; `id` given by `added_tokens_decoder`, else the
-    ///   piece's id when the model has that piece, else the next id after the vocabulary.
-    init(specs: [(id: Int32?, spec: Spec)], processor: SentencePieceProcessor,
-         specialContents: [String]) {
+    /// - Parameters:
+    ///   - specs: in the order transformers adds them; `id` given by `added_tokens_decoder` (below `Int32.max`),
+    ///     else the piece's id when the model has that piece, else the next id after the vocabulary and the given
+    ///     ids.
+    ///   - path: the file named when a new id would pass `Int32.max`.
+    /// - Throws: `TokenizerError.invalidContent` when no id is left for a new token.
+    init(specs: [(id: Int32?, spec: Spec)], processor: SentencePieceProcessor, path: String,
+         specialContents: [String]) throws {
         var tokens: [ExactString: Token] = [:]
         var ids: [ExactString: Int32] = [:]
         var next = Int32(processor.model.pieces.count)
@@ -327,6 +333,10 @@ struct SlowAddedTokens: Sendable {
                 if processor.contains(spec.content) {
                     ids[key] = processor.pieceToId(spec.content)
                 } else {
+                    guard next < Int32.max else {
+                        throw TokenizerError.invalidContent(
+                            path: path, reason: "no id left for added token \"\(spec.content)\" (ids reach \(Int32.max))")
+                    }
                     ids[key] = next
                     next += 1
                 }

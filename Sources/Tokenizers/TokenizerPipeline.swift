@@ -64,6 +64,19 @@ public struct TokenizerPipeline<Model: TokenizerModel>: Sendable {
 enum ComponentParser {
     static func string(_ obj: [String: Any], _ key: String) -> String? { obj[key] as? String }
 
+    /// A token id as tokenizer.json gives one (`added_tokens` ids, post-processor ids): an integer from 0 to
+    /// 2,147,483,646 (`tokenizers` reads them as u32; zeroshot's ids are Int32, and the text towers check them
+    /// against `vocab_size`).
+    /// - Throws: `TokenizerError.invalidContent` naming `path` and `what` otherwise.
+    static func tokenId(_ value: Any?, path: String, what: String) throws -> Int32 {
+        guard let n = value as? NSNumber, n.doubleValue >= 0, n.doubleValue < Double(Int32.max),
+              n.doubleValue == n.doubleValue.rounded() else {
+            throw TokenizerError.invalidContent(
+                path: path, reason: "\(what) must be a token id, an integer from 0 to \(Int32.max - 1)")
+        }
+        return n.int32Value
+    }
+
     static func bool(_ obj: [String: Any], _ key: String, default value: Bool) -> Bool {
         (obj[key] as? NSNumber)?.boolValue ?? value
     }
@@ -170,10 +183,10 @@ enum ComponentParser {
             throw TokenizerError.invalidContent(path: path, reason: "post_processor without a \"type\"")
         }
         func pair(_ key: String) throws -> Int32 {
-            guard let p = obj[key] as? [Any], p.count == 2, let id = (p[1] as? NSNumber)?.int32Value else {
+            guard let p = obj[key] as? [Any], p.count == 2, p[1] is NSNumber else {
                 throw TokenizerError.invalidContent(path: path, reason: "\(type) \"\(key)\" must be [token, id]")
             }
-            return id
+            return try ComponentParser.tokenId(p[1], path: path, what: "\(type) \"\(key)\" id")
         }
         switch type {
         case "RobertaProcessing", "BertProcessing":
@@ -199,7 +212,9 @@ enum ComponentParser {
                     items.append(.sequence)
                 } else if let s = e["SpecialToken"] as? [String: Any], let name = s["id"] as? String {
                     if let spec = specials[name] as? [String: Any], let ids = spec["ids"] as? [NSNumber] {
-                        items.append(.special(ids.map { $0.int32Value }))
+                        items.append(.special(try ids.map {
+                            try ComponentParser.tokenId($0, path: path, what: "TemplateProcessing special token \"\(name)\" id")
+                        }))
                     } else if let id = tokenId(name) {
                         items.append(.special([id]))
                     } else {

@@ -427,7 +427,11 @@ public struct SentencePieceProcessor: Sendable {
         var output: [(ArraySlice<UInt8>, Int32)] = []
         func resegment(_ w: ExactString) {
             let id = pieceToId(w.string)
-            if model.pieces[Int(id)].type == .unused, let (a, b) = reverseMerge[w] {
+            // The parts are shorter than `w`, except when text that is not UTF-8 (a charsmap's replacement can be
+            // any bytes) decoded to the same replacement characters: then `w` is kept whole rather than split
+            // into itself forever.
+            if model.pieces[Int(id)].type == .unused, let (a, b) = reverseMerge[w],
+               a.string.utf8.count < w.string.utf8.count, b.string.utf8.count < w.string.utf8.count {
                 resegment(a)
                 resegment(b)
             } else {

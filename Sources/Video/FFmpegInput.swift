@@ -161,12 +161,13 @@ final class DemuxedVideo {
             status = avcodec_open2(c, decoder, nil)
         }
         if status < 0 || codecContext == nil {
+            // Read before the context is closed: `parameters` belongs to its stream.
+            let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
             avcodec_free_context(&codecContext)
             avformat_close_input(&format)
             if io != nil { zs_memory_io_free(&io) }
             memorySource?.deallocate()
             memorySource = nil
-            let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
             throw VideoError.cannotOpen(name, reason: "the \(codecName) decoder cannot be opened: "
                                         + (codecContext == nil ? "out of memory" : FF.message(status)))
         }

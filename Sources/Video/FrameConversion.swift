@@ -43,6 +43,13 @@ struct FrameConversion: Sendable {
         return (w, Int((Int64(h) * den + num / 2) / num))
     }
 
+    /// `width` x `height`, or `Int.max` when the product overflows (a display size made from a stream's claimed
+    /// size and a hostile sample aspect ratio can be up to 2^62 wide).
+    static func pixelCount(_ width: Int, _ height: Int) -> Int {
+        let (product, overflow) = width.multipliedReportingOverflow(by: height)
+        return overflow || width < 0 || height < 0 ? Int.max : product
+    }
+
     func rgbImage(_ picture: DecodedPicture) throws -> RGBImage {
         let source = picture.frame
         guard let desc = av_pix_fmt_desc_get(AVPixelFormat(rawValue: source.pointee.format)) else {

@@ -163,7 +163,7 @@ public final class VideoReader {
         info = VideoInfo(duration: duration, width: size.width, height: size.height,
                          codec: String(cString: avcodec_get_name(parameters.codec_id)),
                          frameRate: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil, rotation: angle)
-        if size.width * size.height > maxPixels {
+        if FrameConversion.pixelCount(size.width, size.height) > maxPixels {
             throw VideoError.tooLarge(name, width: size.width, height: size.height, maxPixels: maxPixels)
         }
         openWarnings = warnings
@@ -248,7 +248,7 @@ public final class VideoReader {
         let sar = av_guess_sample_aspect_ratio(stream.video.format, stream.video.stream, picture.frame)
         let conversion = FrameConversion(rotation: rotation, sampleAspect: sar, name: name)
         let size = conversion.displaySize(width: Int(picture.frame.pointee.width), height: Int(picture.frame.pointee.height))
-        if size.width * size.height > maxPixels {
+        if FrameConversion.pixelCount(size.width, size.height) > maxPixels {
             throw VideoError.tooLarge(name, width: size.width, height: size.height, maxPixels: maxPixels)
         }
         return VideoFrame(time: clock.seconds(pts), index: index, videoDuration: info.duration,

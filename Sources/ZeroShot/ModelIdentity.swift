@@ -51,9 +51,9 @@ public struct ModelIdentity: Sendable, Equatable, Codable, CustomStringConvertib
         var hashed = Data()
         let config = directory.appendingPathComponent("config.json")
         do {
-            hashed.append(try Data(contentsOf: config))
+            hashed.append(try BoundedFile.contents(config.path, maxBytes: BoundedFile.maxConfigBytes))
         } catch {
-            throw ModelIdentityError.unreadable(path: config.path, reason: error.localizedDescription)
+            throw ModelIdentityError.unreadable(path: config.path, reason: error.reason(what: "config.json"))
         }
         let names: [String]
         do {

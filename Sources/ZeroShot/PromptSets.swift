@@ -73,13 +73,21 @@ public enum PromptSets {
         if stat(path, &st) != 0 { return String(cString: strerror(errno)) }
         if (st.st_mode & S_IFMT) == S_IFDIR { return "it is a directory" }
         if access(path, R_OK) != 0 { return String(cString: strerror(errno)) }
+        if case .unreadable(let text)? = error as? BoundedFile.Failure { return text }
         return (error as NSError).localizedDescription
     }
 
-    /// The non-blank lines of a UTF-8 file with their 1-based line numbers (a trailing `\r` removed).
-    static func readLines(_ path: String, what: String) throws -> [(Int, String)] {
+    /// The largest template or class-name file read: 16 MiB (ImageNet-21k's 21,841 class names take 0.4 MiB).
+    public static let maxFileBytes = 16 << 20
+
+    /// The non-blank lines of a UTF-8 file with their 1-based line numbers (a trailing `\r` removed), at most
+    /// `maxFileBytes` bytes (checked before it is read).
+    static func readLines(_ path: String, what: String, maxBytes: Int = maxFileBytes) throws -> [(Int, String)] {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = try BoundedFile.contents(path, maxBytes: maxBytes) } catch {
+            if case .tooLarge = error {
+                throw PromptSetError.unreadable(path, reason: error.reason(what: "a file of \(what)"))
+            }
             let names = what == "templates" ? templateSetNames : classNameSetNames
             throw PromptSetError.unreadable(path, reason: "not a built-in set of \(what) (\(names.joined(separator: ", "))), "
                                             + "and no file can be read there (\(unreadableReason(path, error)))")

@@ -23,7 +23,8 @@
 ///
 /// Deviations: attribute access in a field name (`{0.upper}`) is an error here, while Python returns the text of
 /// the attribute (for methods, a representation holding a memory address); widths over 1,048,576 characters
-/// are an error; printable characters are judged by this Swift runtime's Unicode tables, which may be newer than
+/// are an error, and so is a filled template over 1,048,576 characters (`TemplateFormatter.maxLength`: Python
+/// would build it whatever its size); printable characters are judged by this Swift runtime's Unicode tables, which may be newer than
 /// Python 3.11's (Unicode 14) for `!r` and `!a` of recently assigned characters.
 ///
 /// - Throws: `ZeroShotError.invalidTemplate(template, reason:)` wherever Python raises (`ValueError`, `IndexError`,
@@ -54,6 +55,9 @@ struct TemplateFormatter {
 
     /// Largest width accepted (Python would build the padded string whatever its size).
     static let maxWidth = 1 << 20
+    /// Longest filled template accepted, in Unicode scalars: many wide fields (`{:1000000}` repeated) or a long
+    /// label repeated would otherwise build a text of gigabytes from a few kilobytes of template.
+    static let maxLength = 1 << 20
 
     init(argument: [Unicode.Scalar]) {
         self.argument = argument
@@ -164,8 +168,16 @@ struct TemplateFormatter {
             }
             if specNeedsExpanding { spec = try build(spec, depth: depth - 1) }
             out.append(contentsOf: try Self.formatString(value, spec: spec))
+            try Self.checkLength(out.count)
         }
+        try Self.checkLength(out.count)
         return out
+    }
+
+    static func checkLength(_ count: Int) throws {
+        guard count <= maxLength else {
+            throw Failure(reason: "the filled template is over \(maxLength) characters long")
+        }
     }
 
     /// The object a field name designates: the label (argument 0), then any `[n]` items.

@@ -113,6 +113,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     private var embeddingByInputIds: LRUCache<[Int32], [Float]>
     private var textCacheHits = 0
     private var textCacheMisses = 0
+    /// The most rows one text-tower pass of `textEmbeddings` has run (guarded by `cacheLock`; for tests).
+    private(set) var largestTextPass = 0
     private let storeLock = NSLock()
     /// The disk cache (`options.textEmbeddingCache`), made on first use; `storeUnavailable` once it cannot be.
     private var store: TextEmbeddingStore?
@@ -300,7 +302,9 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// embedding read from the disk is, bit for bit, the one the run that computed it used; the truncation warning
     /// of a text that was truncated is given again. The memory cache keeps the `options.textEmbeddingMemoryCapacity`
     /// most recently used texts and token sequences (`textCacheStatistics` counts its hits and misses); a text
-    /// whose entries were forgotten is looked up again on disk or recomputed.
+    /// whose entries were forgotten is looked up again on disk or recomputed. The text tower runs the texts in
+    /// passes of at most 1,024 rows (`promptBatchSize`; for a family that pads every row, as many rows as make
+    /// 16,384 tokens), so memory for activations does not grow with the number of texts.
     public func textEmbeddings(_ texts: [String]) throws -> [[Float]] {
         var result = [[Float]?](repeating: nil, count: texts.count)
         let keys = texts.map(ExactText.init)
@@ -353,10 +357,16 @@ public final class ZeroShotClassifier: @unchecked Sendable {
                 for encoding in encodings where known[encoding.ids] == nil && queued.insert(encoding.ids).inserted {
                     distinct.append(encoding.ids)
                 }
-                if !distinct.isEmpty {
-                    for (sequence, embedding) in zip(distinct, try model.textEmbeddings(textBatch(distinct))) {
+                // In passes of `promptsPerPass` rows: the text tower's activations grow with the rows of a pass,
+                // so a long label list must not make one pass of them all.
+                var start = 0
+                while start < distinct.count {
+                    let pass = Array(distinct[start..<min(start + promptsPerPass, distinct.count)])
+                    noteTextPass(rows: pass.count)
+                    for (sequence, embedding) in zip(pass, try model.textEmbeddings(textBatch(pass))) {
                         known[sequence] = embedding
                     }
+                    start += pass.count
                 }
                 var entries: [TextEmbeddingStore.Entry] = []
                 for (i, encoding) in zip(computing, encodings) {
@@ -438,14 +448,16 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     ///
     /// - Throws: `ModelIdentityError.unreadable` for a file that is there but cannot be read.
     static func tokenizerFileContents(_ directory: URL) throws -> [(name: String, bytes: Data)] {
-        try tokenizerCompanions.compactMap { name in
+        try tokenizerCompanions.compactMap { name -> (name: String, bytes: Data)? in
             let url = directory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-            do {
-                return (name, try Data(contentsOf: url))
+            let bytes: Data
+            do throws(BoundedFile.Failure) {
+                bytes = try BoundedFile.contents(url.path, maxBytes: BoundedFile.maxTokenizerFileBytes)
             } catch {
-                throw ModelIdentityError.unreadable(path: url.path, reason: error.localizedDescription)
+                throw ModelIdentityError.unreadable(path: url.path, reason: error.reason(what: "a tokenizer file"))
             }
+            return (name, bytes)
         }
     }
 
@@ -454,9 +466,12 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// Any label string is accepted as given, as the pipeline does: an empty or whitespace-only label gives the
     /// template alone (see `candidateLabelWarnings`).
     ///
-    /// - Throws: `ZeroShotError.noCandidateLabels`, `.invalidTemplate`.
+    /// - Throws: `ZeroShotError.noCandidateLabels`, `.tooManyLabels` (over `maxCandidateLabels`), `.invalidTemplate`.
     public func labelEmbeddings(_ candidateLabels: [String], hypothesisTemplate: String) throws -> [[Float]] {
         guard !candidateLabels.isEmpty else { throw ZeroShotError.noCandidateLabels }
+        guard candidateLabels.count <= Self.maxCandidateLabels else {
+            throw ZeroShotError.tooManyLabels(candidateLabels.count, limit: Self.maxCandidateLabels)
+        }
         let sequences = try candidateLabels.map { try applyHypothesisTemplate(hypothesisTemplate, to: $0) }
         return try textEmbeddings(sequences)
     }
@@ -473,10 +488,19 @@ public final class ZeroShotClassifier: @unchecked Sendable {
     /// common prefix once (CLIP); each class's embeddings are summed as they arrive. With one template the result
     /// is exactly `labelEmbeddings` (the pipeline's numbers).
     ///
-    /// - Throws: `ZeroShotError.noCandidateLabels`, `.noTemplates`, `.invalidTemplate`.
+    /// - Throws: `ZeroShotError.noCandidateLabels`, `.noTemplates`, `.tooManyLabels` (over `maxCandidateLabels`),
+    ///   `.tooManyPrompts` (class names x templates over `maxEnsemblePrompts`), `.invalidTemplate`.
     public func classEmbeddings(classNames: [String], templates: [String]) throws -> [[Float]] {
         guard !classNames.isEmpty else { throw ZeroShotError.noCandidateLabels }
         guard !templates.isEmpty else { throw ZeroShotError.noTemplates }
+        guard classNames.count <= Self.maxCandidateLabels else {
+            throw ZeroShotError.tooManyLabels(classNames.count, limit: Self.maxCandidateLabels)
+        }
+        let (promptCount, overflow) = classNames.count.multipliedReportingOverflow(by: templates.count)
+        guard !overflow, promptCount <= Self.maxEnsemblePrompts else {
+            throw ZeroShotError.tooManyPrompts(classNames: classNames.count, templates: templates.count,
+                                               limit: Self.maxEnsemblePrompts)
+        }
         if templates.count == 1 { return try labelEmbeddings(classNames, hypothesisTemplate: templates[0]) }
         var prompts: [String] = []
         prompts.reserveCapacity(classNames.count * templates.count)
@@ -500,14 +524,30 @@ public final class ZeroShotClassifier: @unchecked Sendable {
         return sums.map { sum in l2Normalized(sum.map { $0 / count }) }
     }
 
-    /// Prompts per text-tower pass of `classEmbeddings` (rows as tokenized: a few to a dozen tokens each).
+    private func noteTextPass(rows: Int) {
+        cacheLock.lock()
+        largestTextPass = max(largestTextPass, rows)
+        cacheLock.unlock()
+    }
+
+    /// The most candidate labels (or class names) of one classification: 200,000, above WordNet's 117,659 noun
+    /// synsets and ImageNet-21k's 21,841 classes. Each label's text embedding is held (`projection_dim` floats) and
+    /// every image gets a score per label.
+    public static let maxCandidateLabels = 200_000
+
+    /// The most prompts (class names x templates) of one prompt ensemble: 2,000,000, above ImageNet-21k's classes
+    /// through the 80 `openai-imagenet` templates (1,747,280). The prompts are built and sorted before they run.
+    public static let maxEnsemblePrompts = 2_000_000
+
+    /// Prompts per text-tower pass of `classEmbeddings` and `textEmbeddings` (rows as tokenized: a few to a dozen
+    /// tokens each).
     public static let promptBatchSize = 1024
 
     /// Tokens per text-tower pass of `classEmbeddings` when the family pads every row (SigLIP's 64): wide enough
     /// for the products to run at full rate, a quarter of the activations of `promptBatchSize` padded rows.
     public static let paddedTokensPerPass = 16_384
 
-    /// Prompts per text-tower pass of `classEmbeddings`: `promptBatchSize`, or as many padded rows as make
+    /// Prompts per text-tower pass of `classEmbeddings` and `textEmbeddings`: `promptBatchSize`, or as many padded rows as make
     /// `paddedTokensPerPass` tokens.
     var promptsPerPass: Int {
         guard case .maxLength(let length) = model.textPadding, length > 0 else { return Self.promptBatchSize }

@@ -8,6 +8,10 @@ public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equat
     case invalidTemplate(String, reason: String)
     /// A prompt ensemble was asked for with no hypothesis template.
     case noTemplates
+    /// More candidate labels than `ZeroShotClassifier.maxCandidateLabels` (the count given, the limit).
+    case tooManyLabels(Int, limit: Int)
+    /// A prompt ensemble of more prompts (class names x templates) than `ZeroShotClassifier.maxEnsemblePrompts`.
+    case tooManyPrompts(classNames: Int, templates: Int, limit: Int)
     /// The model name is not a directory (relative to `workingDirectory`), and as a Hugging Face repo id it failed
     /// with `hubError`; `origin` says where the name came from.
     case modelNotFound(String, origin: ModelNameOrigin, workingDirectory: String, hubError: HubError)
@@ -28,6 +32,12 @@ public enum ZeroShotError: Error, LocalizedError, CustomStringConvertible, Equat
             return "no candidate labels: give at least one label"
         case .noTemplates:
             return "no hypothesis templates: give at least one template"
+        case .tooManyLabels(let count, let limit):
+            return "\(count) candidate labels, more than the limit of \(limit) (each label's text embedding is held "
+                + "in memory, and every image gets a score per label)"
+        case .tooManyPrompts(let classNames, let templates, let limit):
+            return "\(classNames) class names x \(templates) templates make more prompts than the limit of \(limit) "
+                + "(each prompt is built and tokenized before its class embedding is made)"
         case .invalidTemplate(let template, let reason):
             return "invalid hypothesis template \"\(template)\": \(reason)"
         case .modelNotFound(let name, .given, let workingDirectory, let hubError):

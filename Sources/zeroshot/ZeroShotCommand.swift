@@ -13,6 +13,7 @@ struct ZeroShotCommand: ParsableCommand {
     /// (`CheckedCommand.check`) run after parsing has finished, so that an unknown option (`-l`) is reported as
     /// such rather than as what its absence leaves missing; usage errors exit 64, other errors 1.
     static func main() {
+        MallocArenas.limitArenas()
         StandardStreams.reserveClosedDescriptors()
         StandardStreams.ignoreBrokenPipeSignal()
         var command: ParsableCommand

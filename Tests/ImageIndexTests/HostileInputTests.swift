@@ -150,6 +150,51 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try index.integrityCheck(), "ok")
     }
 
+    /// A hand-made index with the meta and rows of `dimension`: `rows` rows of `bytes`-byte embeddings.
+    func handMadeIndex(_ db: String, dimension: String, rows: Int, bytes: Int) throws {
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { db in
+            try db.execute(sql: IndexSchemaTests.schema1)
+            for (key, value) in [("model_id", "m"), ("model_fingerprint", "f"), ("embedding_dim", dimension)] {
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+            }
+            for i in 0..<rows {
+                try db.execute(sql: """
+                    INSERT INTO images (path, size, sha256, width, height, embedding, indexed_at)
+                    VALUES (?, 1, 'x', 1, 1, zeroblob(?), 0)
+                    """, arguments: ["/p/\(i).png", bytes])
+            }
+        }
+        try queue.close()
+    }
+
+    /// An embedding_dim that is not a dimension (negative, zero, or one whose byte size overflows) is an error
+    /// naming the index and the value, from every reader (it used to trap in the matrix allocation).
+    func testEmbeddingDimOutOfRangeIsAnError() throws {
+        let dir = try temporaryDirectory(self)
+        for (i, value) in ["-16", "0", "65537", "4611686018427387904"].enumerated() {
+            let db = dir.appendingPathComponent("\(i).db").path
+            try handMadeIndex(db, dimension: value, rows: 2, bytes: 64)
+            let index = try ImageIndex(path: db, create: false, readOnly: true)
+            let expected = ImageIndexError.database(path: db, reason: "the index records embedding_dim \(value), not 1 to "
+                                                    + "65536 values; the index is damaged (rebuild it into a new --db)")
+            XCTAssertThrowsError(try index.model()) { XCTAssertEqual($0 as? ImageIndexError, expected) }
+            XCTAssertThrowsError(try index.embeddingMatrix(corrupt: { _ in })) { XCTAssertEqual($0 as? ImageIndexError, expected) }
+        }
+    }
+
+    /// Many rows whose embeddings are too short for a large embedding_dim do not make a matrix of rows x dim values:
+    /// the matrix is bounded by what the file can hold, and the short rows are reported and left out.
+    func testShortRowsOfALargeDimensionAreNotAllocatedFor() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("a.db").path
+        try handMadeIndex(db, dimension: "65536", rows: 5000, bytes: 0)
+        var corrupt = 0
+        let matrix = try ImageIndex(path: db, create: false, readOnly: true).embeddingMatrix(corrupt: { _ in corrupt += 1 })
+        XCTAssertEqual(matrix.count, 0)
+        XCTAssertEqual(corrupt, 5000)
+    }
+
     /// An empty input argument (an unset "$DIR") is a usage error naming the problem; it used to be reported as
     /// ": cannot read the file".
     func testEmptyInputArgumentIsAUsageError() throws {

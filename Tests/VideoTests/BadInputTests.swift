@@ -267,4 +267,16 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(m.summary.warnings.contains { $0.hasPrefix("claims.mp4: the container states a duration of") },
                       "\(m.summary.warnings)")
     }
+
+    /// A damaged AVI whose video decoder cannot be opened (no valid picture size or pixel format): the error names
+    /// the codec, read before the container is closed (it used to be read from the freed stream; found by the
+    /// `video` fuzzer: Tests/Fuzz/Regressions/video/decoder-open-fails).
+    func testDecoderThatCannotBeOpenedIsNamed() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/Regressions/video/decoder-open-fails")
+        XCTAssertThrowsError(try VideoReader(data: Data(contentsOf: file), name: "raw.avi")) {
+            guard case .cannotOpen("raw.avi", let reason)? = $0 as? VideoError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.hasPrefix("the ") && reason.contains(" decoder cannot be opened: "), reason)
+        }
+    }
 }

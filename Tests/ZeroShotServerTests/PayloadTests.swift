@@ -85,6 +85,31 @@ final class PayloadTests: XCTestCase {
         XCTAssertThrowsError(try FormData(ByteBuffer(string: "no parts here"), contentType: "multipart/form-data; boundary=XyZ"))
     }
 
+    /// A header name with a byte of 0x80 or more is a 400 like any malformed body: MultipartKit traps on it (an
+    /// index out of range that stopped the whole server; found by the `multipart` fuzzer, regression
+    /// Tests/Fuzz/Regressions/multipart/non-ascii-header-name). Values may hold any byte; a boundary is at most 70 bytes.
+    func testMultipartHeaderNameThatIsNotASCIIIsA400() throws {
+        func message(_ body: [UInt8], boundary: String = "XyZ") -> String? {
+            let result = Result { try FormData(ByteBuffer(bytes: body), contentType: "multipart/form-data; boundary=\(boundary)") }
+            guard case .failure(let error) = result else { return nil }
+            guard let error = error as? ServerError else { return "\(error)" }
+            return "\(error.status.code) \(error.message)"
+        }
+        let malformed = "400 the multipart/form-data body is malformed (a part's headers cannot be read)"
+        let part = Array("Content-Disposition: form-data; name=\"a\"\r\n".utf8)
+        for body in [Array("--XyZ\r\nN\u{E9}me: x\r\n\r\nv\r\n--XyZ--\r\n".utf8),
+                     Array("--XyZ\r\n".utf8) + part + [0xC3, 0xA9] + Array(": x\r\n\r\nv\r\n--XyZ--\r\n".utf8),
+                     Array("--XyZ\r\n".utf8) + part + Array("\r\nv\r\n--XyZ\r\n\u{FF}: y\r\n\r\nw\r\n--XyZ--\r\n".utf8)] {
+            XCTAssertEqual(message(body), malformed)
+        }
+        // Non-ASCII header values and part bodies are read as before.
+        let fine = Array("--XyZ\r\nContent-Disposition: form-data; name=\"a\"; filename=\"\u{E9}.png\"\r\n\r\n\u{FF}\u{E9}\r\n--XyZ--\r\n".utf8)
+        XCTAssertNil(message(fine))
+        XCTAssertEqual(try FormData(ByteBuffer(bytes: fine), contentType: "multipart/form-data; boundary=XyZ").parts.first?.filename, "\u{E9}.png")
+        XCTAssertEqual(message(fine, boundary: String(repeating: "b", count: 71)),
+                       "400 the multipart/form-data boundary has 71 bytes, more than the 70 RFC 2046 allows")
+    }
+
     func testFieldPaths() throws {
         struct Inner: Decodable { let values: [Int] }
         struct Outer: Decodable { let inner: Inner }

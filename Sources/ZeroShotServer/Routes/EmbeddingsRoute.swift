@@ -30,14 +30,22 @@ enum EmbeddingsRoute {
     enum Modality: String { case text, image }
     enum Encoding: String { case float, base64 }
 
-    static func respond(_ request: Request, state: ServerState) async throws -> Response {
-        let configuration = state.configuration
-        let buffer = try await RequestPayload.collect(request, limit: configuration.maxBodyBytes)
+    /// A request body read and checked: everything `respond` checks before the model runs.
+    struct Parsed {
+        var inputs: [(text: String, field: String)]
+        var modality: Modality
+        var encoding: Encoding
+        /// The image inputs (`modality` image), in input order.
+        var references: [ImageReference]
+    }
+
+    /// Reads and checks a body against the served model's embedding width `width`.
+    ///
+    /// - Throws: `ServerError` 400/422 as listed above.
+    static func parse(_ buffer: ByteBuffer, configuration: ServerConfiguration, width: Int) throws -> Parsed {
         let body = try RequestPayload.decodeJSON(Body.self, from: buffer)
         let modality = try choice(body.modality ?? "text", field: "modality", as: Modality.self)
         let encoding = try choice(body.encoding_format ?? "float", field: "encoding_format", as: Encoding.self)
-        let engine = state.engine
-        let width = engine.classifier.model.embeddingWidth
         if let dimensions = body.dimensions?.value, dimensions != width {
             throw ServerError.invalidField("dimensions", "\(dimensions), but this model's embeddings have \(width) "
                                            + "values and are not shortened; leave dimensions out")
@@ -55,24 +63,36 @@ enum EmbeddingsRoute {
         if let empty = inputs.first(where: { $0.text.isEmpty }) {
             throw ServerError.invalidField(empty.field, "an empty string; give a text" + (modality == .image ? " (a data: URI)" : ""))
         }
-        if modality == .text {
+        var references: [ImageReference] = []
+        switch modality {
+        case .text:
             for input in inputs { try TextLimit.check(input.text, field: input.field) }
             try TextLimit.checkTotal(inputs.reduce(0) { $0 + $1.text.unicodeScalars.count }, field: "input", what: "the texts")
+        case .image:
+            references = try inputs.map { input in
+                try ImageReference.parse(input.text, field: input.field, accepts: .dataURIOrURL,
+                                         allowURLs: configuration.allowURLs)
+            }
         }
+        return Parsed(inputs: inputs, modality: modality, encoding: encoding, references: references)
+    }
+
+    static func respond(_ request: Request, state: ServerState) async throws -> Response {
+        let configuration = state.configuration
+        let buffer = try await RequestPayload.collect(request, limit: configuration.maxBodyBytes)
+        let engine = state.engine
+        let parsed = try parse(buffer, configuration: configuration, width: engine.classifier.model.embeddingWidth)
+        let inputs = parsed.inputs, encoding = parsed.encoding
         let embeddings: [[Float]]
         var tokens = 0
-        switch modality {
+        switch parsed.modality {
         case .text:
             let texts = inputs.map(\.text)
             embeddings = try await APIResponse.inference("text embedding") { try await engine.textEmbeddings(texts) }
             let classifier = engine.classifier
             tokens = texts.reduce(0) { $0 + classifier.tokenizer.encode($1, maxLength: classifier.textLength).ids.count }
         case .image:
-            let references = try inputs.map { input in
-                try ImageReference.parse(input.text, field: input.field, accepts: .dataURIOrURL,
-                                         allowURLs: configuration.allowURLs)
-            }
-            embeddings = try await imageEmbeddings(references, fields: inputs.map(\.field), state: state)
+            embeddings = try await imageEmbeddings(parsed.references, fields: inputs.map(\.field), state: state)
         }
         let data = embeddings.enumerated().map { i, embedding in
             JSONText.object([("object", JSONText.string("embedding")),

@@ -34,12 +34,10 @@ enum SearchRoute {
     static let defaultTopK = 10
     static let topKRange = 1...1000
 
-    static func respond(_ request: Request, state: ServerState, snapshots: IndexSnapshots, logger: Logger) async throws -> Response {
-        let configuration = state.configuration
-        guard let index = state.index else {
-            throw ServerError.notFound("search needs a photo index: start the server with --db INDEX")
-        }
-        let buffer = try await RequestPayload.collect(request, limit: configuration.maxBodyBytes)
+    /// Reads and checks a body: the body, its `top_k` (default applied) and its image, if any.
+    ///
+    /// - Throws: `ServerError` 400/422 as listed above.
+    static func parse(_ buffer: ByteBuffer, configuration: ServerConfiguration) throws -> (Body, topK: Int, image: ImageReference?) {
         let body = try RequestPayload.decodeJSON(Body.self, from: buffer)
         let topK = body.top_k?.value ?? defaultTopK
         guard topKRange.contains(topK) else {
@@ -55,6 +53,16 @@ enum SearchRoute {
         let image = try body.image.map {
             try ImageReference.parse($0, field: "image", accepts: .base64DataURIOrURL, allowURLs: configuration.allowURLs)
         }
+        return (body, topK, image)
+    }
+
+    static func respond(_ request: Request, state: ServerState, snapshots: IndexSnapshots, logger: Logger) async throws -> Response {
+        let configuration = state.configuration
+        guard let index = state.index else {
+            throw ServerError.notFound("search needs a photo index: start the server with --db INDEX")
+        }
+        let buffer = try await RequestPayload.collect(request, limit: configuration.maxBodyBytes)
+        let (body, topK, image) = try parse(buffer, configuration: configuration)
         let engine = state.engine
         let snapshot = try await snapshots.snapshot(index, servedBy: engine.classifier, logger: logger)
         var imageBytes: Data?

@@ -1,9 +1,4 @@
 #if DEBUG
 extension FuzzTargets {
-    static let model: [FuzzTarget] = []
-    static let tokenizers: [FuzzTarget] = []
-    static let server: [FuzzTarget] = []
-    static let index: [FuzzTarget] = []
-    static let video: [FuzzTarget] = []
 }
 #endif

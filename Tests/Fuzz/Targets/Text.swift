@@ -1,17 +1,32 @@
 #if DEBUG
 import Foundation
-import ZeroShot
+@testable import ZeroShot
 
 extension FuzzTargets {
     static let text: [FuzzTarget] = [
         FuzzTarget("template", parses: "hypothesis templates (Python str.format grammar), with a label",
-                   seeds: ["Tests/Fixtures/templates.json"], dictionary: "template.dict", maxLength: 4096) { data in
-            // The first line is the label, the rest the template.
-            let text = String(decoding: data, as: UTF8.self)
-            let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-            let label = parts.count > 1 ? String(parts[0]) : "cat"
-            let template = String(parts.last ?? "")
-            _ = try? applyHypothesisTemplate(template, to: label)
+                   seeds: ["Tests/Fuzz/Seeds/template/*"], dictionary: "template.dict", maxLength: 4096) { data in
+            // The template, then the label after a file-separator line (any text, newlines included); without a
+            // separator the label is "cat".
+            LeakChecks.prepare()
+            let hasLabel = data.range(of: FuzzTarget.fileSeparator) != nil
+            let parts = data.fuzzFiles(2)
+            let template = String(decoding: parts[0], as: UTF8.self)
+            let label = hasLabel ? String(decoding: parts[1], as: UTF8.self) : "cat"
+            guard let filled = try? applyHypothesisTemplate(template, to: label) else { return }
+            let scalars = filled.unicodeScalars.count
+            precondition(scalars <= TemplateFormatter.maxLength, "filled template over the length limit")
+            // Literal text only: the template itself.
+            if !template.unicodeScalars.contains(where: { $0 == "{" || $0 == "}" }) {
+                precondition(filled == template, "a template without braces changed")
+            }
+            // What the classifier does next: the same template with another label must give a result too (the
+            // label never makes a valid template invalid, except by indexing past its end or its length).
+            if !template.unicodeScalars.contains("[") && label.unicodeScalars.count < 256
+                && scalars + template.unicodeScalars.count <= TemplateFormatter.maxLength {
+                precondition((try? applyHypothesisTemplate(template, to: label + "x")) != nil || template.contains(":{"),
+                             "a longer label made the template invalid")
+            }
         },
     ]
 }

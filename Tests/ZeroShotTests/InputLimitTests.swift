@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+@testable import ZeroShot
+
+/// Sizes read from input are bounded before memory is allocated: template and class-name files, and the rows of one
+/// text-tower pass however many labels are given.
+final class InputLimitTests: XCTestCase {
+    func testClassNameFileOverTheLimitIsRefusedBeforeItIsRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-limits-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("names.txt")
+        try Data("cat\ndog\nbird\n".utf8).write(to: file)
+        XCTAssertEqual(try PromptSets.readLines(file.path, what: "class names", maxBytes: 13).map(\.1), ["cat", "dog", "bird"])
+        XCTAssertThrowsError(try PromptSets.readLines(file.path, what: "class names", maxBytes: 12)) { error in
+            XCTAssertEqual(error as? PromptSetError, .unreadable(
+                file.path, reason: "13 bytes, over the limit of 12 bytes for a file of class names"))
+        }
+        // A device that never ends is read up to the limit, then refused.
+        XCTAssertThrowsError(try PromptSets.classNames("/dev/zero")) { error in
+            XCTAssertEqual(error as? PromptSetError, .unreadable(
+                "/dev/zero", reason: "more than 16777216 bytes, over the limit of 16 MiB for a file of class names"))
+        }
+        XCTAssertEqual(PromptSets.maxFileBytes, 16 << 20)
+        // A sparse file over the limit is refused from its size alone.
+        let big = dir.appendingPathComponent("big.txt")
+        XCTAssertTrue(FileManager.default.createFile(atPath: big.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: big)
+        try handle.truncate(atOffset: UInt64(PromptSets.maxFileBytes) + 1)
+        try handle.close()
+        XCTAssertThrowsError(try PromptSets.templates(big.path)) { error in
+            XCTAssertTrue("\(error)".contains("16777217 bytes, over the limit of 16 MiB for a file of templates"), "\(error)")
+        }
+        // Missing files and folders still say so.
+        XCTAssertThrowsError(try PromptSets.classNames(dir.appendingPathComponent("none.txt").path)) { error in
+            XCTAssertTrue("\(error)".contains("No such file or directory"), "\(error)")
+        }
+        XCTAssertThrowsError(try PromptSets.classNames(dir.path)) { error in
+            XCTAssertTrue("\(error)".contains("it is a directory"), "\(error)")
+        }
+    }
+
+    func testManyLabelsRunTheTextTowerInBoundedPasses() throws {
+        let directory = fixturesDirectory.appendingPathComponent("models/tiny-f16")
+        let classifier = try ZeroShotClassifier(directory: directory, options: .init(warn: { _ in }))
+        let labels = (0..<2_100).map { "label number \($0)" }
+        let embeddings = try classifier.labelEmbeddings(labels, hypothesisTemplate: "a photo of {}.")
+        XCTAssertEqual(embeddings.count, labels.count)
+        XCTAssertLessThanOrEqual(classifier.largestTextPass, ZeroShotClassifier.promptBatchSize)
+        XCTAssertGreaterThan(classifier.largestTextPass, 0)
+        // The same embeddings as a few labels alone give.
+        let alone = try ZeroShotClassifier(directory: directory, options: .init(warn: { _ in }))
+        let some = [0, 1023, 1024, 2099]
+        let few = try alone.labelEmbeddings(some.map { labels[$0] }, hypothesisTemplate: "a photo of {}.")
+        for (row, i) in some.enumerated() {
+            for (a, b) in zip(few[row], embeddings[i]) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        }
+    }
+
+    func testLabelAndPromptCountsAreBounded() throws {
+        let classifier = try ZeroShotClassifier(directory: fixturesDirectory.appendingPathComponent("models/tiny-f16"),
+                                                options: .init(warn: { _ in }))
+        let tooMany = [String](repeating: "cat", count: ZeroShotClassifier.maxCandidateLabels + 1)
+        XCTAssertThrowsError(try classifier.labelEmbeddings(tooMany, hypothesisTemplate: "a photo of {}.")) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyLabels(200_001, limit: 200_000))
+            XCTAssertTrue("\(error)".hasPrefix("200001 candidate labels, more than the limit of 200000"), "\(error)")
+        }
+        XCTAssertThrowsError(try classifier.classify(.file(fixturesDirectory.appendingPathComponent("pipeline/images/rocket.jpg")),
+                                                     candidateLabels: tooMany)) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyLabels(200_001, limit: 200_000))
+        }
+        let names = [String](repeating: "cat", count: 30_000)
+        let templates = [String](repeating: "a photo of {}.", count: 67)
+        XCTAssertThrowsError(try classifier.classEmbeddings(classNames: names, templates: templates)) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyPrompts(classNames: 30_000, templates: 67, limit: 2_000_000))
+            XCTAssertTrue("\(error)".contains("30000 class names x 67 templates make more prompts than the limit of 2000000"),
+                          "\(error)")
+        }
+        XCTAssertThrowsError(try classifier.classEmbeddings(classNames: tooMany, templates: ["{}", "a {}"])) { error in
+            XCTAssertEqual(error as? ZeroShotError, .tooManyLabels(200_001, limit: 200_000))
+        }
+    }
+
+    func testModelFingerprintReadsAtMostTheLimitOfConfigJSON() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-limits-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("config.json")
+        XCTAssertTrue(FileManager.default.createFile(atPath: config.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: config)
+        try handle.truncate(atOffset: UInt64(BoundedFile.maxConfigBytes) + 1)
+        try handle.close()
+        XCTAssertThrowsError(try ModelIdentity.fingerprint(directory: dir)) { error in
+            XCTAssertEqual(error as? ModelIdentityError, .unreadable(
+                path: config.path, reason: "16777217 bytes, over the limit of 16 MiB for config.json"))
+        }
+    }
+}
