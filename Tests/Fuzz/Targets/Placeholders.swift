@@ -1,4 +1,0 @@
-#if DEBUG
-extension FuzzTargets {
-}
-#endif
