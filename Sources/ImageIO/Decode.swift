@@ -89,7 +89,9 @@ public enum ImageDecoder {
         }
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            // Foundation's Data(contentsOf:) leaks a 4 KiB buffer for every empty file it reads: those are not read.
+            let empty = url.isFileURL && (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 0
+            data = empty ? Data() : try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
             throw ImageIOError(kind: .unreadable, source: name,
                                reason: "cannot read the file (\(error.localizedDescription))")
