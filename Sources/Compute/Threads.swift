@@ -50,8 +50,14 @@ public enum ComputeThreads {
 
     /// The threads the most recent matrix product or parallel loop ran on (of whichever thread called it last;
     /// 0 before the first), for reports such as `zeroshot bench`'s `threads_used`.
-    public static var lastStepThreads: Int { lastStep }
+    public static var lastStepThreads: Int {
+        lastStepLock.lock()
+        defer { lastStepLock.unlock() }
+        return lastStep
+    }
+    // Written by every thread that runs a step (the server's engine runs text and image towers at once): locked.
     nonisolated(unsafe) private static var lastStep = 0
+    private static let lastStepLock = NSLock()
 
     /// The threads the next matrix product or parallel loop of the calling thread runs on: `count`, or fewer
     /// while other processes keep cores busy (see `adaptsToLoad`). Also sets OpenMP's thread count of the
@@ -62,7 +68,9 @@ public enum ComputeThreads {
             let helpers = Helpers.shared.busy
             if helpers > 0 { threads = max(1, min(threads, cores - helpers)) }
         }
+        lastStepLock.lock()
         lastStep = threads
+        lastStepLock.unlock()
         if let get = OpenMP.shared.maxThreads, let set = OpenMP.shared.setNumThreads, get() != Int32(threads) {
             set(Int32(threads))
         }
@@ -97,10 +105,14 @@ public enum ComputeThreads {
             if let parallel = OpenMP.shared.parallel, let threadNum = OpenMP.shared.threadNum,
                let numThreads = OpenMP.shared.numThreads {
                 let context = Unmanaged.passRetained(OpenMPContext(task: task, threadNum: threadNum, numThreads: numThreads))
+                ThreadSanitizer.release(context.toOpaque())
                 parallel({ raw in
+                    ThreadSanitizer.acquire(raw)
                     let context = Unmanaged<OpenMPContext>.fromOpaque(raw!).takeUnretainedValue()
                     context.task.run(worker: Int(context.threadNum()), of: Int(context.numThreads()))
+                    ThreadSanitizer.release(context.finished)
                 }, context.toOpaque(), UInt32(threads), 0)
+                ThreadSanitizer.acquire(context.takeUnretainedValue().finished)
                 context.release()
             } else {
                 let shared = UncheckedSendable(task)
@@ -147,6 +159,8 @@ final class ParallelTask {
 
 final class OpenMPContext {
     let task: ParallelTask
+    /// An address of its own for the workers' end of the loop (`ThreadSanitizer.release`), apart from the start.
+    let finished = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
     let threadNum: @convention(c) () -> Int32
     let numThreads: @convention(c) () -> Int32
 
@@ -156,6 +170,24 @@ final class OpenMPContext {
         self.threadNum = threadNum
         self.numThreads = numThreads
     }
+
+    deinit { finished.deallocate() }
+}
+
+/// ThreadSanitizer's happens-before annotations, when the process runs under it (no-ops otherwise). libgomp hands a
+/// parallel region to its threads and waits for them at the end with its own futex barriers, which TSan cannot see
+/// (libgomp is not built with it): without these, every loop body's access to what the caller prepared, and the
+/// caller's reads of what the loop wrote, were reported as races.
+enum ThreadSanitizer {
+    private typealias Annotation = @convention(c) (UnsafeMutableRawPointer?) -> Void
+    private static let acquireFunction = dlsym(nil /* RTLD_DEFAULT */, "__tsan_acquire").map { unsafeBitCast($0, to: Annotation.self) }
+    private static let releaseFunction = dlsym(nil /* RTLD_DEFAULT */, "__tsan_release").map { unsafeBitCast($0, to: Annotation.self) }
+
+    /// What the calling thread did before is seen as done before what follows a later `acquire(address)`.
+    static func release(_ address: UnsafeMutableRawPointer?) { releaseFunction?(address) }
+
+    /// See `release`.
+    static func acquire(_ address: UnsafeMutableRawPointer?) { acquireFunction?(address) }
 }
 
 /// libgomp entry points, when the process has libgomp loaded.
