@@ -24,10 +24,31 @@ extension FuzzTargets {
             // label never makes a valid template invalid, except by indexing past its end or its length).
             if !template.unicodeScalars.contains("[") && label.unicodeScalars.count < 256
                 && scalars + template.unicodeScalars.count <= TemplateFormatter.maxLength {
-                precondition((try? applyHypothesisTemplate(template, to: label + "x")) != nil || template.contains(":{"),
+                precondition((try? applyHypothesisTemplate(template, to: label + "x")) != nil || hasNestedField(template),
                              "a longer label made the template invalid")
             }
         },
     ]
+
+    /// Whether a replacement field holds another inside its format spec (`{0:>{0}}`, `{:{}^5}`): the label then
+    /// becomes part of a spec, and another label may make it invalid.
+    static func hasNestedField(_ template: String) -> Bool {
+        let scalars = Array(template.unicodeScalars)
+        var depth = 0
+        var i = 0
+        while i < scalars.count {
+            let c = scalars[i], next = i + 1 < scalars.count ? scalars[i + 1] : nil
+            if c == "{" {
+                if depth == 0 && next == "{" { i += 2; continue }
+                if depth >= 1 { return true }
+                depth += 1
+            } else if c == "}" {
+                if depth == 0 && next == "}" { i += 2; continue }
+                depth = max(0, depth - 1)
+            }
+            i += 1
+        }
+        return false
+    }
 }
 #endif
