@@ -110,9 +110,9 @@ public enum ComputeThreads {
                     ThreadSanitizer.acquire(raw)
                     let context = Unmanaged<OpenMPContext>.fromOpaque(raw!).takeUnretainedValue()
                     context.task.run(worker: Int(context.threadNum()), of: Int(context.numThreads()))
-                    ThreadSanitizer.release(context.finished)
+                    ThreadSanitizer.release(raw)
                 }, context.toOpaque(), UInt32(threads), 0)
-                ThreadSanitizer.acquire(context.takeUnretainedValue().finished)
+                ThreadSanitizer.acquire(context.toOpaque())
                 context.release()
             } else {
                 let shared = UncheckedSendable(task)
@@ -159,8 +159,6 @@ final class ParallelTask {
 
 final class OpenMPContext {
     let task: ParallelTask
-    /// An address of its own for the workers' end of the loop (`ThreadSanitizer.release`), apart from the start.
-    let finished = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
     let threadNum: @convention(c) () -> Int32
     let numThreads: @convention(c) () -> Int32
 
@@ -170,8 +168,6 @@ final class OpenMPContext {
         self.threadNum = threadNum
         self.numThreads = numThreads
     }
-
-    deinit { finished.deallocate() }
 }
 
 /// ThreadSanitizer's happens-before annotations, when the process runs under it (no-ops otherwise). libgomp hands a
@@ -183,7 +179,9 @@ enum ThreadSanitizer {
     private static let acquireFunction = dlsym(nil /* RTLD_DEFAULT */, "__tsan_acquire").map { unsafeBitCast($0, to: Annotation.self) }
     private static let releaseFunction = dlsym(nil /* RTLD_DEFAULT */, "__tsan_release").map { unsafeBitCast($0, to: Annotation.self) }
 
-    /// What the calling thread did before is seen as done before what follows a later `acquire(address)`.
+    /// What the calling thread did before is seen as done before what follows a later `acquire(address)`. The loop
+    /// uses its context's address both ways: the caller's release before the workers' acquire, the workers' releases
+    /// before the caller's acquire at the end.
     static func release(_ address: UnsafeMutableRawPointer?) { releaseFunction?(address) }
 
     /// See `release`.
