@@ -42,24 +42,25 @@ let package = Package(
         ),
 
         // One concern per target; data flows down this list.
-        .target(name: "SafeTensors", dependencies: ["CKernels"]),
-        .target(name: "Tokenizers"),
-        .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
+        .target(name: "FileReading"),
+        .target(name: "SafeTensors", dependencies: ["CKernels", "FileReading"]),
+        .target(name: "Tokenizers", dependencies: ["FileReading"]),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs", "FileReading"]),
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "Compute", dependencies: ["CDNNL", "CKernels"]),
         // Shared building blocks of every model family; the families side by side; the registry that knows them.
-        .target(name: "Layers", dependencies: ["SafeTensors", "Compute"]),
+        .target(name: "Layers", dependencies: ["SafeTensors", "Compute", "FileReading"]),
         .target(name: "CLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
         .target(name: "ChineseCLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
         .target(name: "SigLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
         .target(name: "Models", dependencies: ["Layers", "CLIP", "ChineseCLIP", "SigLIP"]),
-        .target(name: "Hub"),
+        .target(name: "Hub", dependencies: ["FileReading"]),
         // Inputs of a run: files, directory walks, URLs, --files-from, shards, SHA-256 of the bytes.
         .target(name: "Inputs", dependencies: ["ImageIO", "Hub", "COpenSSL"]),
         // Videos: FFmpeg's libraries (the only target with them, besides those above it that take videos: the image
         // index and the command line); inputs expanded into images and sampled frames.
         .target(name: "Video", dependencies: ["ImageIO", "Inputs", "CFFmpeg"]),
-        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute", "CZlib"]),
+        .target(name: "ZeroShot", dependencies: ["Models", "Layers", "Tokenizers", "ImageIO", "Hub", "Inputs", "SafeTensors", "Compute", "CZlib", "FileReading"]),
         // The SQLite image index (the only targets with GRDB: this one and the command line).
         .target(name: "ImageIndex", dependencies: ["ZeroShot", "Inputs", "Video", "Compute", .product(name: "GRDB", package: "GRDB.swift")]),
         // Evaluation on labelled datasets: dataset manifests, the run, metrics (top-1/top-5, confusion, recall).
@@ -103,6 +104,7 @@ let package = Package(
         .executableTarget(name: "zeroshot-fuzz", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/Runner"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
 
+        .testTarget(name: "FileReadingTests", dependencies: ["FileReading"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),

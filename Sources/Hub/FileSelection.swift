@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 
 /// The files a caller needs from a model repo, and how to tell whether a directory has them. The Hub layer knows
@@ -68,7 +69,7 @@ public struct FileSelection: Sendable, Equatable {
     ///   an index or names a path outside the repo.
     public static func shardNames(indexFile: URL) throws -> [String] {
         let data: Data
-        do { data = try Data(contentsOf: indexFile) } catch {
+        do { data = try FileContents.read(indexFile, maxBytes: FileContents.maxConfigBytes) } catch {
             throw HubError.fileSystem(path: indexFile.path, reason: "cannot read: \(error.localizedDescription)")
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],

@@ -1,3 +1,4 @@
+import FileReading
 import CImageCodecs
 import Foundation
 
@@ -89,7 +90,8 @@ public enum ImageDecoder {
         }
         let data: Data
         do {
-            data = try FileContents.read(url, options: .mappedIfSafe)
+            // Mapped, not read: no limit on the file size beyond the decoders' pixel limit.
+            data = try FileContents.read(url, maxBytes: .max, mapped: true)
         } catch {
             throw ImageIOError(kind: .unreadable, source: name,
                                reason: "cannot read the file (\(error.localizedDescription))")

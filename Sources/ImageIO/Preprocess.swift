@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 
 /// Image preprocessing: RGB bytes to `pixel_values`, identical to transformers' Pillow backend (`PilBackend`) as
@@ -49,7 +50,7 @@ public struct ImageProcessor: Sendable {
     public init(contentsOf url: URL, processorClass: ImageProcessorClass = .clip) throws {
         let data: Data
         do {
-            data = try FileContents.read(url)
+            data = try FileContents.read(url, maxBytes: FileContents.maxConfigBytes)
         } catch {
             throw ImageProcessorConfigError.unreadable(path: url.path, reason: error.localizedDescription)
         }

@@ -1,4 +1,5 @@
 // Reading a family's config.json with `Decodable`, errors naming the file and the key.
+import FileReading
 import Compute
 import Foundation
 import SafeTensors
@@ -21,15 +22,17 @@ package enum ConfigFile {
     package static func decode<T: Decodable>(_ type: T.Type, contentsOf url: URL) throws -> T {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(path: url.path) }
         let data: Data
-        do { data = try FileContents.read(url) } catch {
+        do { data = try FileContents.read(url, maxBytes: FileContents.maxConfigBytes) } catch {
             throw ModelError.invalidConfig(path: url.path, reason: error.localizedDescription)
         }
         return try decode(type, from: data, path: url.path)
     }
 
-    /// The bytes of config.json at `url` (an empty file read without leaking Foundation's read buffer).
-    /// - Throws: the error of `Data(contentsOf:)`.
-    package static func contents(of url: URL) throws -> Data { try FileContents.read(url) }
+    /// The bytes of config.json at `url`, at most `FileContents.maxConfigBytes` (16 MiB).
+    /// - Throws: `FileReadError`.
+    package static func contents(of url: URL) throws -> Data {
+        try FileContents.read(url, maxBytes: FileContents.maxConfigBytes)
+    }
 
     /// Decodes `data` as `T`; `path` names the file in errors.
     package static func decode<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {

@@ -1,5 +1,6 @@
 // SafeTensors: read-only, memory-mapped reader for the `safetensors` format
 // (8-byte little-endian header length, a UTF-8 JSON header, then the raw tensor bytes).
+import FileReading
 import CKernels
 import Dispatch
 import Foundation
@@ -517,7 +518,7 @@ public final class SafeTensorsCheckpoint: Sendable {
                 file: single.path, reason: "no such file, and no \(Self.indexFileName) either")
         }
         let data: Data
-        do { data = try FileContents.read(index) } catch {
+        do { data = try FileContents.read(index, maxBytes: FileContents.maxConfigBytes) } catch {
             throw SafeTensorsError.cannotOpen(file: index.path, reason: "\(error.localizedDescription)")
         }
         struct Index: Decodable { let weight_map: [String: String] }

@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 
 /// transformers 5.24's `BertTokenizer` (tokenizers backend): WordPiece with BERT's normalizer and pre-tokenizer,
@@ -136,7 +137,7 @@ public struct BertTokenizer: Tokenizer {
     static func readVocabText(_ url: URL) throws -> [(String, Int32)] {
         let data: Data
         do {
-            data = try FileContents.read(url)
+            data = try FileContents.read(url, maxBytes: FileContents.maxTokenizerFileBytes)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }

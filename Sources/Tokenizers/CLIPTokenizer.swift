@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 
 /// Token ids of one text with the tokenizer's special tokens (CLIP: `[<|startoftext|>, ..., <|endoftext|>]`), at most
@@ -167,10 +168,19 @@ public struct CLIPTokenizer: Sendable {
 
     // MARK: - File reading
 
+    /// The largest `url` read: a vocabulary (`tokenizer.json`, `vocab.json`) up to
+    /// `FileContents.maxTokenizerFileBytes`, a configuration (`tokenizer_config.json`, `special_tokens_map.json`,
+    /// `config.json`) up to `FileContents.maxConfigBytes`.
+    static func maxBytes(_ url: URL) -> Int {
+        ["tokenizer.json", "vocab.json"].contains(url.lastPathComponent)
+            ? FileContents.maxTokenizerFileBytes : FileContents.maxConfigBytes
+    }
+
+    /// - Throws: `TokenizerError.unreadableFile` (unreadable, over `maxBytes(url)`, not JSON).
     static func readJSON(_ url: URL) throws -> Any {
         let data: Data
         do {
-            data = try FileContents.read(url)
+            data = try FileContents.read(url, maxBytes: maxBytes(url))
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
@@ -254,7 +264,7 @@ public struct CLIPTokenizer: Sendable {
     static func readMergesText(_ url: URL) throws -> [(String, String)] {
         let data: Data
         do {
-            data = try FileContents.read(url)
+            data = try FileContents.read(url, maxBytes: FileContents.maxTokenizerFileBytes)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }

@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 
 extension PipelineTokenizer {
@@ -75,7 +76,7 @@ extension PipelineTokenizer {
     static func exactVocabulary(_ files: TokenizerFiles, modelObject: [String: Any], path: String) throws -> [(String, Int32)] {
         let data: Data
         do {
-            data = try FileContents.read(files.tokenizerJSONURL)
+            data = try FileContents.read(files.tokenizerJSONURL, maxBytes: FileContents.maxTokenizerFileBytes)
         } catch {
             throw TokenizerError.unreadableFile(path: path, reason: error.localizedDescription)
         }

@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 
 /// The parts of a SentencePiece `ModelProto` (`spiece.model`, `tokenizer.model`) that encoding needs, read from the
@@ -58,7 +59,7 @@ public struct SentencePieceModel: Sendable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
-            data = try FileContents.read(url)
+            data = try FileContents.read(url, maxBytes: FileContents.maxTokenizerFileBytes)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }

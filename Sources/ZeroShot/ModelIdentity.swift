@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 import Hub
 import Inputs
@@ -51,7 +52,7 @@ public struct ModelIdentity: Sendable, Equatable, Codable, CustomStringConvertib
         var hashed = Data()
         let config = directory.appendingPathComponent("config.json")
         do {
-            hashed.append(try BoundedFile.contents(config.path, maxBytes: BoundedFile.maxConfigBytes))
+            hashed.append(try FileContents.read(config, maxBytes: FileContents.maxConfigBytes))
         } catch {
             throw ModelIdentityError.unreadable(path: config.path, reason: error.reason(what: "config.json"))
         }

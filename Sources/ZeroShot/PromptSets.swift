@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 
 /// Named sets of hypothesis templates and of class names, and reading them from files (one entry per line).
@@ -73,7 +74,7 @@ public enum PromptSets {
         if stat(path, &st) != 0 { return String(cString: strerror(errno)) }
         if (st.st_mode & S_IFMT) == S_IFDIR { return "it is a directory" }
         if access(path, R_OK) != 0 { return String(cString: strerror(errno)) }
-        if case .unreadable(let text)? = error as? BoundedFile.Failure { return text }
+        if case .unreadable(let text)? = error as? FileReadError { return text }
         return (error as NSError).localizedDescription
     }
 
@@ -84,7 +85,7 @@ public enum PromptSets {
     /// `maxFileBytes` bytes (checked before it is read).
     static func readLines(_ path: String, what: String, maxBytes: Int = maxFileBytes) throws -> [(Int, String)] {
         let data: Data
-        do { data = try BoundedFile.contents(path, maxBytes: maxBytes) } catch {
+        do { data = try FileContents.read(path: path, maxBytes: maxBytes) } catch {
             if case .tooLarge = error {
                 throw PromptSetError.unreadable(path, reason: error.reason(what: "a file of \(what)"))
             }

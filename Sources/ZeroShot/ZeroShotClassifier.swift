@@ -1,3 +1,4 @@
+import FileReading
 import Foundation
 import Hub
 import ImageIO
@@ -452,8 +453,8 @@ public final class ZeroShotClassifier: @unchecked Sendable {
             let url = directory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { return nil }
             let bytes: Data
-            do throws(BoundedFile.Failure) {
-                bytes = try BoundedFile.contents(url.path, maxBytes: BoundedFile.maxTokenizerFileBytes)
+            do throws(FileReadError) {
+                bytes = try FileContents.read(url, maxBytes: FileContents.maxTokenizerFileBytes)
             } catch {
                 throw ModelIdentityError.unreadable(path: url.path, reason: error.reason(what: "a tokenizer file"))
             }

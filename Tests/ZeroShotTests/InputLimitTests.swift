@@ -88,11 +88,53 @@ final class InputLimitTests: XCTestCase {
         let config = dir.appendingPathComponent("config.json")
         XCTAssertTrue(FileManager.default.createFile(atPath: config.path, contents: nil))
         let handle = try FileHandle(forWritingTo: config)
-        try handle.truncate(atOffset: UInt64(BoundedFile.maxConfigBytes) + 1)
+        try handle.truncate(atOffset: UInt64(16 << 20) + 1)
         try handle.close()
         XCTAssertThrowsError(try ModelIdentity.fingerprint(directory: dir)) { error in
             XCTAssertEqual(error as? ModelIdentityError, .unreadable(
                 path: config.path, reason: "16777217 bytes, over the limit of 16 MiB for config.json"))
         }
+    }
+}
+
+/// Every file of a checkpoint is read with its size checked first: a JSON configuration at most 16 MiB, a tokenizer
+/// file at most 512 MiB (`FileContents`); the model's error names the file and the limit.
+final class ModelFileLimitTests: XCTestCase {
+    /// A copy of fixture model `name` whose file `file` is replaced by a sparse file of `size` bytes.
+    private func model(_ name: String, withSparse file: String, size: UInt64) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-model-limits-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: fixturesDirectory.appendingPathComponent("models/\(name)"), to: dir)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent(file)
+        try? FileManager.default.removeItem(at: url)
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: size)
+        try handle.close()
+        return dir
+    }
+
+    private func assertRefused(_ name: String, _ file: String, size: UInt64, limit: String,
+                               file source: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = try model(name, withSparse: file, size: size)
+        XCTAssertThrowsError(try ZeroShotClassifier(directory: dir), file: source, line: line) { error in
+            let text = "\(error.localizedDescription)"
+            XCTAssertTrue(text.contains(file), "\(file): \(text)", file: source, line: line)
+            XCTAssertTrue(text.contains("\(size) bytes, over the limit of \(limit)"), "\(file): \(text)",
+                          file: source, line: line)
+        }
+    }
+
+    func testConfigurationsOverSixteenMiBAreRefusedNamingTheFile() throws {
+        for file in ["config.json", "preprocessor_config.json", "tokenizer_config.json"] {
+            try assertRefused("tiny-f16", file, size: (16 << 20) + 1, limit: "16 MiB")
+        }
+        try assertRefused("tiny-sharded", "model.safetensors.index.json", size: (16 << 20) + 1, limit: "16 MiB")
+    }
+
+    func testTokenizerFilesOverFiveHundredTwelveMiBAreRefusedNamingTheFile() throws {
+        try assertRefused("tiny-f16", "tokenizer.json", size: (512 << 20) + 1, limit: "512 MiB")
+        try assertRefused("chinese-clip-crop", "vocab.txt", size: (512 << 20) + 1, limit: "512 MiB")
+        try assertRefused("siglip-p8-nomask", "spiece.model", size: (512 << 20) + 1, limit: "512 MiB")
     }
 }
