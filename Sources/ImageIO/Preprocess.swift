@@ -144,6 +144,8 @@ public struct ImageProcessor: Sendable {
     ///   mean and standard deviation, the padding.
     public func outputSize(width: Int, height: Int) throws -> (height: Int, width: Int) {
         let unpadded = try sizeBeforePadding(width: width, height: height)
+        // With a center crop only the crop's window of the resized grid is computed, however large the grid.
+        try Self.checkPixels(unpadded)
         func check(_ key: String, _ step: String, _ enabled: Bool) throws {
             if enabled, let bad = config.unusableValues[key] {
                 throw ImagePreprocessingError.unusableValue(key: key, value: bad.json, step: step, reason: bad.reason)
@@ -159,7 +161,20 @@ public struct ImageProcessor: Sendable {
             throw ImagePreprocessingError.padSmallerThanImage(
                 padHeight: pad.height, padWidth: pad.width, height: unpadded.height, width: unpadded.width)
         }
+        try Self.checkPixels(pad)
         return pad
+    }
+
+    /// The most pixels of the pixel_values of an image (after the resize or the crop, and after the padding): 178,956,970, Pillow's
+    /// `Image.MAX_IMAGE_PIXELS` (the decoders' limit too); pixel_values that large take 2 GiB of float32.
+    public static let maxPixels = 178_956_970
+
+    /// - Throws: `ImagePreprocessingError.tooLarge` when `size` has more than `maxPixels` pixels.
+    static func checkPixels(_ size: (height: Int, width: Int)) throws {
+        let (pixels, overflow) = size.height.multipliedReportingOverflow(by: size.width)
+        if overflow || pixels > maxPixels {
+            throw ImagePreprocessingError.tooLarge(height: size.height, width: size.width, limit: maxPixels)
+        }
     }
 
     /// The size after the resize and the crop (the pixel_values before `do_pad`), with their errors.

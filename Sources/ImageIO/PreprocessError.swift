@@ -30,6 +30,9 @@ public enum ImagePreprocessingError: Error, LocalizedError, CustomStringConverti
     /// `do_pad` with a `pad_size` smaller than this image's pixel_values (transformers: "Padding dimensions are
     /// negative. Please make sure that the `pad_size` is larger than the image size.").
     case padSmallerThanImage(padHeight: Int, padWidth: Int, height: Int, width: Int)
+    /// The resize or the padding of `preprocessor_config.json` would make this image `height` x `width` pixels, more
+    /// than `limit` (`ImageProcessor.maxPixels`); refused before any memory is allocated.
+    case tooLarge(height: Int, width: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -54,6 +57,9 @@ public enum ImagePreprocessingError: Error, LocalizedError, CustomStringConverti
         case let .padSmallerThanImage(padHeight, padWidth, height, width):
             return "preprocessor_config.json pad_size is \(padHeight)x\(padWidth) (height x width) but the pixel_values "
                 + "of the image are \(height)x\(width) before padding; do_pad cannot make them smaller"
+        case let .tooLarge(height, width, limit):
+            return "preprocessor_config.json makes the image \(height)x\(width) (height x width) pixels, over the "
+                + "limit of \(limit) pixels"
         }
     }
 

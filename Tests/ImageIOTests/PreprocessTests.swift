@@ -173,6 +173,7 @@ final class PreprocessTests: XCTestCase {
         case .sizeMismatch: return "sizeMismatch"
         case let .unusableValue(key, _, _, _): return "unusableValue:\(key)"
         case .padSmallerThanImage: return "padSmallerThanImage"
+        case .tooLarge: return "tooLarge"
         }
     }
 

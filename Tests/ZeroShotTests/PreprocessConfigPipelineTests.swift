@@ -55,6 +55,7 @@ final class PreprocessConfigPipelineTests: XCTestCase {
         case .sizeMismatch: return "sizeMismatch"
         case let .unusableValue(key, _, _, _): return "unusableValue:\(key)"
         case .padSmallerThanImage: return "padSmallerThanImage"
+        case .tooLarge: return "tooLarge"
         }
     }
 

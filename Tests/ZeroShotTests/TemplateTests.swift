@@ -66,3 +66,34 @@ final class TemplateParityTests: XCTestCase {
         XCTAssertEqual(repr("a\\b\u{7}\u{1F431}\u{200B}"), "'a\\\\b\\x07\u{1F431}\\u200b'")
     }
 }
+
+/// The filled template is bounded before it is built: field widths and the filled text at most 1,048,576 characters
+/// (Python would build any size; a few kilobytes of template could otherwise ask for gigabytes).
+final class TemplateLimitTests: XCTestCase {
+    private func reason(_ template: String, _ label: String) -> String? {
+        do {
+            _ = try applyHypothesisTemplate(template, to: label)
+            return nil
+        } catch ZeroShotError.invalidTemplate(_, let reason) {
+            return reason
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testWidthsUpToTheLimitAreFilled() throws {
+        XCTAssertEqual(try applyHypothesisTemplate("{:>1048576}", to: "fox").unicodeScalars.count, 1 << 20)
+        XCTAssertEqual(reason("{:>1048577}", "fox"), "width 1048577 in format spec '>1048577' is over 1048576 characters")
+    }
+
+    func testFilledTextOverTheLimitIsRefused() throws {
+        // Exactly the limit: 1,048,576 scalars from a label of 1,024 repeated 1,024 times.
+        let label = String(repeating: "é", count: 1024)
+        let fits = String(repeating: "{0}", count: 1024)
+        XCTAssertEqual(try applyHypothesisTemplate(fits, to: label).unicodeScalars.count, 1 << 20)
+        XCTAssertEqual(reason(fits + "x", label), "the filled template is over 1048576 characters long")
+        // Many wide fields: each is allowed alone, together over the limit.
+        XCTAssertEqual(reason(String(repeating: "{0:1000000}", count: 3), "fox"),
+                       "the filled template is over 1048576 characters long")
+    }
+}
