@@ -1,6 +1,8 @@
 """Helpers shared by the bench scripts; standard library only (load_test.py's tests run without numpy or torch)."""
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,3 +28,19 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def stop_process(process, grace=10):
+    """SIGTERM, then SIGKILL after `grace` seconds; returns (exit code, seconds it took to exit)."""
+    if process.poll() is not None:
+        return process.returncode, 0.0
+    began = time.monotonic()
+    try:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    except ProcessLookupError:
+        pass
+    return process.returncode, time.monotonic() - began

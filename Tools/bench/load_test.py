@@ -49,7 +49,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import cpu_model, log, median  # noqa: E402
+from bench_common import cpu_model, log, median, stop_process  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -426,22 +426,6 @@ def own_cpu_seconds():
 
 
 STARTED = []  # every process this script started and has not yet seen exit: stopped on the way out
-
-
-def stop_process(process, grace):
-    """SIGTERM, then SIGKILL after `grace` seconds; returns (exit code, seconds to exit)."""
-    if process.poll() is not None:
-        return process.returncode, 0.0
-    began = time.monotonic()
-    try:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    except ProcessLookupError:
-        pass
-    return process.returncode, time.monotonic() - began
 
 
 def stop_all(grace=10):

@@ -34,7 +34,6 @@ import os
 import platform
 import random
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import cpu_model, log  # noqa: E402
+from bench_common import cpu_model, log, stop_process  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -196,20 +195,6 @@ def summarise(samples, warmup, tolerance, window=30):
 # The two ways to run
 
 
-def stop_process(process, grace=10):
-    if process.poll() is not None:
-        return process.returncode
-    try:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    except ProcessLookupError:
-        pass
-    return process.returncode
-
-
 def classify_command(args, listing):
     command = [args.zeroshot, "classify", "--model", args.model, "--format", "jsonl", "--quiet", "--no-text-cache",
                "--template", TEMPLATE, "--labels", ",".join(LABELS), "--files-from", str(listing)]
@@ -274,7 +259,7 @@ def run_cli(args, images, workdir):
             progress(sampler, counted["results"])
     finished_early = process.poll() is not None
     sampler.stop()
-    code = stop_process(process)
+    code, _ = stop_process(process)
     for reader in readers:
         reader.join(timeout=5)
     return sampler.samples, {"results": counted["results"], "stderr_lines": counted["errors"],
@@ -367,7 +352,7 @@ def run_server(args, images, workdir):
         died = process.poll() is not None
         sampler.stop()
     finally:
-        code = stop_process(process)
+        code, _ = stop_process(process)
     return sampler.samples, {"results": counted["results"], "errors": counted["errors"],
                              "reconnects": counted["reconnects"], "exit_code": code, "ended_before_time": died,
                              "command": [str(c) for c in command]}

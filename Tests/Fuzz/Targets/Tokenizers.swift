@@ -4,44 +4,23 @@ import Foundation
 
 extension FuzzTargets {
     static let tokenizers: [FuzzTarget] = [
-        FuzzTarget("tokenizer-json",
-                   parses: "tokenizer.json (+ tokenizer_config.json) through AutoTokenizer, then encoding",
-                   seeds: ["Tests/Fuzz/Seeds/tokenizer-json/*"], dictionary: "tokenizer-json.dict",
-                   maxLength: 65_536) { data in
-            LeakChecks.prepare()
-            let parts = data.fuzzFiles(2)
-            TokenizerFuzz.loadAndEncode("tokenizer-json", files: ["tokenizer.json": parts[0],
-                                                                  "tokenizer_config.json": parts[1]])
-        },
-        FuzzTarget("vocab-merges",
-                   parses: "vocab.json + merges.txt (+ tokenizer_config.json), the slow CLIP layout, then encoding",
-                   seeds: ["Tests/Fuzz/Seeds/vocab-merges/*"], dictionary: "vocab-merges.dict",
-                   maxLength: 65_536) { data in
-            LeakChecks.prepare()
-            let parts = data.fuzzFiles(3)
-            TokenizerFuzz.loadAndEncode("vocab-merges", files: ["vocab.json": parts[0], "merges.txt": parts[1],
-                                                                "tokenizer_config.json": parts[2]],
-                                        modelType: "clip")
-        },
-        FuzzTarget("vocab-txt",
-                   parses: "WordPiece vocab.txt + tokenizer_config.json (BERT, Chinese-CLIP), then encoding",
-                   seeds: ["Tests/Fuzz/Seeds/vocab-txt/*"], dictionary: "vocab-txt.dict",
-                   maxLength: 65_536) { data in
-            LeakChecks.prepare()
-            let parts = data.fuzzFiles(2)
-            TokenizerFuzz.loadAndEncode("vocab-txt", files: ["vocab.txt": parts[0],
-                                                             "tokenizer_config.json": parts[1]],
-                                        modelType: "chinese_clip")
-        },
-        FuzzTarget("spiece-model",
-                   parses: "SentencePiece spiece.model (protobuf ModelProto) + tokenizer_config.json, then encoding",
-                   seeds: ["Tests/Fuzz/Seeds/spiece-model/*"], dictionary: "spiece-model.dict",
-                   maxLength: 65_536) { data in
-            LeakChecks.prepare()
-            let parts = data.fuzzFiles(2)
-            TokenizerFuzz.loadAndEncode("spiece-model", files: ["spiece.model": parts[0],
-                                                                "tokenizer_config.json": parts[1]],
-                                        modelType: "siglip")
+        TokenizerFuzz.layout("tokenizer-json",
+                             parses: "tokenizer.json (+ tokenizer_config.json) through AutoTokenizer, then encoding",
+                             files: ["tokenizer.json", "tokenizer_config.json"], dictionary: "tokenizer-json.dict"),
+        TokenizerFuzz.layout("vocab-merges",
+                             parses: "vocab.json + merges.txt (+ tokenizer_config.json), the slow CLIP layout, then "
+                                 + "encoding",
+                             files: ["vocab.json", "merges.txt", "tokenizer_config.json"],
+                             dictionary: "vocab-merges.dict", modelType: "clip"),
+        TokenizerFuzz.layout("vocab-txt",
+                             parses: "WordPiece vocab.txt + tokenizer_config.json (BERT, Chinese-CLIP), then encoding",
+                             files: ["vocab.txt", "tokenizer_config.json"], dictionary: "vocab-txt.dict",
+                             modelType: "chinese_clip"),
+        TokenizerFuzz.layout("spiece-model",
+                             parses: "SentencePiece spiece.model (protobuf ModelProto) + tokenizer_config.json, then "
+                                 + "encoding",
+                             files: ["spiece.model", "tokenizer_config.json"], dictionary: "spiece-model.dict",
+                             modelType: "siglip") { parts in
             // The model file alone, as SentencePieceProcessor reads it.
             if let model = try? SentencePieceModel(bytes: [UInt8](parts[0]), path: "spiece.model"),
                let processor = try? SentencePieceProcessor(model: model, path: "spiece.model") {
@@ -106,6 +85,19 @@ enum TokenizerFuzz {
     /// Writes `files` (empty parts left out) into a fresh scratch folder `name`, with symbolic links to `links`
     /// (files of a fixture folder) and, for a folder without tokenizer_config.json, a config.json naming
     /// `modelType` as the model repositories ship it; loads it as `AutoTokenizer` does for the product; encodes.
+    /// The harness of one tokenizer layout: the input is split into `files` (in order, at `FuzzTarget.fileSeparator`),
+    /// which are loaded as a tokenizer folder and used to encode `texts`; `then` gets the parts afterwards.
+    static func layout(_ name: String, parses: String, files: [String], dictionary: String, modelType: String? = nil,
+                       then: (@Sendable ([Data]) -> Void)? = nil) -> FuzzTarget {
+        FuzzTarget(name, parses: parses, seeds: ["Tests/Fuzz/Seeds/\(name)/*"], dictionary: dictionary,
+                   maxLength: 65_536) { data in
+            LeakChecks.prepare()
+            let parts = data.fuzzFiles(files.count)
+            loadAndEncode(name, files: Dictionary(uniqueKeysWithValues: zip(files, parts)), modelType: modelType)
+            then?(parts)
+        }
+    }
+
     static func loadAndEncode(_ name: String, files: [String: Data], modelType: String? = nil, links: [URL] = []) {
         var present = files.filter { !$0.value.isEmpty }
         if let modelType {
