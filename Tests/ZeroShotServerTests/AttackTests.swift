@@ -72,6 +72,26 @@ final class AttackTests: XCTestCase {
         try assertStillServing(server)
     }
 
+    /// The request line and headers together are bounded by NIO's HTTP parser (llhttp): 80 KiB, then a 400 before
+    /// anything is routed; one long header, 100,000 short ones and a 1 MiB path alike.
+    func testHeadersOverEightyKiBAreABadRequest() throws {
+        let server = try server()
+        let head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: "
+        let fits = try raw(server, head + String(repeating: "a", count: 80 * 1024 - head.utf8.count - 4) + "\r\n\r\n")
+        XCTAssertEqual(fits.status, 200, fits.text)
+        for (name, request) in [
+            ("one long header", head + String(repeating: "a", count: 80 * 1024) + "\r\n\r\n"),
+            ("100,000 headers", "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                + (0..<100_000).map { "X-\($0): v\r\n" }.joined() + "\r\n"),
+            ("a 1 MiB path", "GET /" + String(repeating: "a", count: 1 << 20) + " HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ] {
+            let response = try raw(server, request)
+            XCTAssertEqual(response.status, 400, "\(name): \(response.text)")
+            XCTAssertTrue(response.error?.message.contains("too many header bytes") == true, "\(name): \(response.text)")
+        }
+        try assertStillServing(server)
+    }
+
     /// A client that closes its connection in the middle of a body was logged as an error and counted as a 500: it
     /// went away, as a cancelled request (499), and nothing failed on the server's side.
     func testClientGoneInTheMiddleOfABodyIsNotAServerError() throws {

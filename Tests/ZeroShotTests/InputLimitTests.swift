@@ -138,3 +138,29 @@ final class ModelFileLimitTests: XCTestCase {
         try assertRefused("siglip-p8-nomask", "spiece.model", size: (512 << 20) + 1, limit: "512 MiB")
     }
 }
+
+/// JSON nesting is bounded by Foundation's parser (512 levels) for every JSON file and body: a deeper document is an
+/// error naming the file, never a stack overflow.
+final class JSONDepthTests: XCTestCase {
+    private func nested(_ depth: Int) -> Data { Data((String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).utf8) }
+
+    func testFoundationsParsersStopAtFiveHundredTwelveLevels() {
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: nested(512)))
+        XCTAssertThrowsError(try JSONSerialization.jsonObject(with: nested(513)))
+        XCTAssertThrowsError(try JSONSerialization.jsonObject(with: nested(1_000_000)))
+        struct Any1: Decodable {}
+        XCTAssertThrowsError(try JSONDecoder().decode([Any1].self, from: nested(1_000_000)))
+    }
+
+    func testDeepConfigAndTokenizerFilesAreErrorsNamingTheFile() throws {
+        for file in ["config.json", "tokenizer.json", "preprocessor_config.json"] {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-depth-\(UUID().uuidString)")
+            try FileManager.default.copyItem(at: fixturesDirectory.appendingPathComponent("models/tiny-f16"), to: dir)
+            addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+            try nested(1_000_000).write(to: dir.appendingPathComponent(file))
+            XCTAssertThrowsError(try ZeroShotClassifier(directory: dir)) { error in
+                XCTAssertTrue(error.localizedDescription.contains(file), "\(file): \(error.localizedDescription)")
+            }
+        }
+    }
+}
