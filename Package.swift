@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
         .target(name: "ChineseCLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
         .target(name: "SigLIP", dependencies: ["Layers", "SafeTensors", "Compute"]),
-        .target(name: "Models", dependencies: ["Layers", "CLIP", "ChineseCLIP", "SigLIP"]),
+        .target(name: "Models", dependencies: ["Layers", "CLIP", "ChineseCLIP", "SigLIP", "FileReading"]),
         .target(name: "Hub", dependencies: ["FileReading"]),
         // Inputs of a run: files, directory walks, URLs, --files-from, shards, SHA-256 of the bytes.
         .target(name: "Inputs", dependencies: ["ImageIO", "Hub", "COpenSSL"]),

@@ -12,19 +12,21 @@ import Darwin
 /// `Data(contentsOf:)` leaks its 4 KiB buffer on each read of a file of size 0).
 package enum FileContents {
     /// The largest JSON configuration read: `config.json`, `preprocessor_config.json`, `tokenizer_config.json`,
-    /// `special_tokens_map.json`, `model.safetensors.index.json`: 16 MiB (a real one is at most a few hundred KiB; a
-    /// sharded 7B index is 30 KiB).
-    package static let maxConfigBytes = 16 << 20
+    /// `special_tokens_map.json`, `model.safetensors.index.json`: 4 MiB (a config.json with 21,843 ImageNet-21k
+    /// labels is under 1 MiB; a sharded index of a 405B model about 100 KiB). Parsed JSON takes up to about 30
+    /// times its bytes in memory (Foundation's objects for an array of small numbers): at most about 120 MB here.
+    package static let maxConfigBytes = 4 << 20
     /// The largest tokenizer file read (`tokenizer.json`, `vocab.json`, `merges.txt`, `vocab.txt`, `spiece.model`):
-    /// 512 MiB (Gemma's `tokenizer.json`, the largest known, is 33 MiB).
-    package static let maxTokenizerFileBytes = 512 << 20
+    /// 64 MiB (Gemma's `tokenizer.json`, the largest known, is 33 MiB); parsing may take up to about 30 times that
+    /// in memory for a hostile file.
+    package static let maxTokenizerFileBytes = 64 << 20
 
     /// The bytes of the file at `url` (a file URL), at most `maxBytes`.
     ///
     /// - Parameter mapped: map a regular file instead of reading it (`Data.ReadingOptions.mappedIfSafe`), for large
     ///   files read once (images).
-    /// - Throws: `FileReadError.unreadable` (missing, a directory, no permission, a read error; the system's words),
-    ///   `.tooLarge`.
+    /// - Throws: `FileReadError.missing`, `.unreadable` (a directory, no permission, a symbolic link loop, a read
+    ///   error; the system's words), `.tooLarge`.
     package static func read(_ url: URL, maxBytes: Int, mapped: Bool = false) throws(FileReadError) -> Data {
         try read(path: url.path, maxBytes: maxBytes, mapped: mapped)
     }
@@ -33,7 +35,7 @@ package enum FileContents {
     package static func read(path: String, maxBytes: Int, mapped: Bool = false) throws(FileReadError) -> Data {
         // Non-blocking open, so that a FIFO without a writer does not wait for one; reads block again below.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
@@ -81,6 +83,8 @@ private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count:
 
 /// Why `FileContents.read` failed; its description is the reason alone (callers name the file).
 package enum FileReadError: Error, LocalizedError, Equatable {
+    /// Nothing is at the path (`ENOENT`: no such file, or a dangling symbolic link).
+    case missing
     /// The file cannot be opened or read (the system's words: "No such file or directory", "Permission denied"), or
     /// "it is a directory".
     case unreadable(String)
@@ -89,9 +93,10 @@ package enum FileReadError: Error, LocalizedError, Equatable {
 
     package var errorDescription: String? { reason(what: nil) }
 
-    /// The reason, naming `what` the file is in the size limit ("over the limit of 16 MiB for config.json").
+    /// The reason, naming `what` the file is in the size limit ("over the limit of 4 MiB for config.json").
     package func reason(what: String?) -> String {
         switch self {
+        case .missing: return String(cString: strerror(ENOENT))
         case .unreadable(let text): return text
         case .tooLarge(let size, let limit):
             let given = size.map { "\($0) bytes" } ?? "more than \(limit) bytes"

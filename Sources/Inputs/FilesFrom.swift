@@ -35,6 +35,9 @@ public enum FilesFrom {
             if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
                 throw FilesFromError(path: path, reason: "cannot read the list (\(String(cString: strerror(EISDIR))))")
             }
+            if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && Int(st.st_size) > maxBytes {
+                throw FilesFromError(path: path, reason: "the list is \(st.st_size) bytes, larger than \(maxBytes) bytes")
+            }
             data = try readStream(fd, source: path, maxBytes: maxBytes)
         }
         return data

@@ -58,12 +58,19 @@ public struct InputLoader: Sendable {
         try ImageDecoder.decode(load(entry).bytes, maxPixels: maxPixels, source: entry.name)
     }
 
+    /// The largest local file read whole (an image, a dataset manifest): 1 GiB. An image at the pixel limit
+    /// (178,956,970 pixels) is at most 537 MB even as an uncompressed 24-bit BMP.
+    public static let maxFileBytes = 1 << 30
+
     /// Reads the regular file at `path` (named `name` in errors) once, checking with `fstat` on the same descriptor
     /// that its size and modification time did not change while it was read.
-    public static func readFile(_ path: String, name: String) throws -> LoadedInput {
+    /// - Throws: `InputError.unreadable`, `.notRegularFile`, `.tooLarge` (over `maxBytes`, from the size before
+    ///   anything is read), `.changedWhileReading`.
+    public static func readFile(_ path: String, name: String, maxBytes: Int = maxFileBytes) throws -> LoadedInput {
         let (fd, before) = try openRegularFile(path, name: name)
         defer { close(fd) }
         let expected = Int(before.st_size)
+        guard expected <= maxBytes else { throw InputError.tooLarge(name, size: expected, limit: maxBytes) }
         var bytes = Data(count: expected)
         var count = 0
         let failure: Int32? = bytes.withUnsafeMutableBytes { buffer -> Int32? in
@@ -143,12 +150,16 @@ public enum InputError: Error, LocalizedError, CustomStringConvertible, Sendable
     case notRegularFile(String)
     /// Its size or modification time changed while it was read (written to or replaced meanwhile).
     case changedWhileReading(String)
+    /// The file is `size` bytes, more than `limit` (`InputLoader.maxFileBytes`); refused before it is read.
+    case tooLarge(String, size: Int, limit: Int)
 
     public var description: String {
         switch self {
         case .unreadable(let name, let reason): return "\(name): cannot read the file (\(reason))"
         case .notRegularFile(let name): return "\(name): not a regular file"
         case .changedWhileReading(let name): return "\(name): the file changed while being read; try again"
+        case .tooLarge(let name, let size, let limit):
+            return "\(name): the file is \(size) bytes, over the limit of \(limit) bytes for a file read whole"
         }
     }
 

@@ -17,12 +17,14 @@ package struct ConfigValueError: Error {
 /// Decodes config.json files of the model families.
 package enum ConfigFile {
     /// Decodes `url` as `T`.
-    /// - Throws: `ModelError.missingFile` when absent; `.invalidConfig(path, reason)` when unreadable, not JSON, or a
+    /// - Throws: `ModelError.missingFile` when absent; `.invalidConfig(path, reason)` when unreadable (the system's
+    ///   reason: a symbolic link loop, no permission), over `FileContents.maxConfigBytes`, not JSON, or a
     ///   key has the wrong type or an unusable value (the reason names the key path, e.g. `text_config.hidden_size`).
     package static func decode<T: Decodable>(_ type: T.Type, contentsOf url: URL) throws -> T {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(path: url.path) }
         let data: Data
         do { data = try FileContents.read(url, maxBytes: FileContents.maxConfigBytes) } catch {
+            // A symbolic link loop or a folder without permission says so, instead of "missing".
+            if error == .missing { throw ModelError.missingFile(path: url.path) }
             throw ModelError.invalidConfig(path: url.path, reason: error.localizedDescription)
         }
         return try decode(type, from: data, path: url.path)

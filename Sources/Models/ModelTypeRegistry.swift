@@ -1,6 +1,7 @@
 // The model families by `model_type`: the one place that knows them all.
 import ChineseCLIP
 import CLIP
+import FileReading
 import Foundation
 import Layers
 import SigLIP
@@ -44,9 +45,13 @@ private struct ModelTypeField: Decodable {
     }
 
     static func read(_ url: URL) throws -> ModelTypeField {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(path: url.path) }
+        let data: Data
+        do { data = try ConfigFile.contents(of: url) } catch {
+            if case .missing? = error as? FileReadError { throw ModelError.missingFile(path: url.path) }
+            throw ModelError.invalidConfig(path: url.path, reason: error.localizedDescription)
+        }
         do {
-            return try JSONDecoder().decode(ModelTypeField.self, from: ConfigFile.contents(of: url))
+            return try JSONDecoder().decode(ModelTypeField.self, from: data)
         } catch DecodingError.keyNotFound {
             throw ModelError.invalidConfig(path: url.path, reason: "model_type is missing (supported: "
                                            + ModelTypeRegistry.supportedModelTypes.joined(separator: ", ") + ")")

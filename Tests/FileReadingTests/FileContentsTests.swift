@@ -43,10 +43,10 @@ final class FileContentsTests: XCTestCase {
         try handle.truncate(atOffset: 1 << 40)  // sparse: 1 TiB stated, nothing on disk
         try handle.close()
         XCTAssertThrowsError(try FileContents.read(url, maxBytes: FileContents.maxConfigBytes)) { error in
-            XCTAssertEqual(error as? FileReadError, .tooLarge(size: 1 << 40, limit: 16 << 20))
-            XCTAssertEqual(error.localizedDescription, "1099511627776 bytes, over the limit of 16 MiB")
+            XCTAssertEqual(error as? FileReadError, .tooLarge(size: 1 << 40, limit: 4 << 20))
+            XCTAssertEqual(error.localizedDescription, "1099511627776 bytes, over the limit of 4 MiB")
             XCTAssertEqual((error as? FileReadError)?.reason(what: "config.json"),
-                           "1099511627776 bytes, over the limit of 16 MiB for config.json")
+                           "1099511627776 bytes, over the limit of 4 MiB for config.json")
         }
         XCTAssertThrowsError(try FileContents.read(try file("small", Data(count: 11)), maxBytes: 10, mapped: true)) {
             XCTAssertEqual($0 as? FileReadError, .tooLarge(size: 11, limit: 10))
@@ -68,7 +68,13 @@ final class FileContentsTests: XCTestCase {
 
     func testMissingFileAndDirectoryAreUnreadableInTheSystemsWords() {
         XCTAssertThrowsError(try FileContents.read(path: folder.appendingPathComponent("none").path, maxBytes: 10)) {
-            XCTAssertEqual($0 as? FileReadError, .unreadable("No such file or directory"))
+            XCTAssertEqual($0 as? FileReadError, .missing)
+            XCTAssertEqual($0.localizedDescription, "No such file or directory")
+        }
+        let loop = folder.appendingPathComponent("loop").path
+        XCTAssertEqual(symlink(loop, loop), 0)
+        XCTAssertThrowsError(try FileContents.read(path: loop, maxBytes: 10)) {
+            XCTAssertEqual($0 as? FileReadError, .unreadable("Too many levels of symbolic links"))
         }
         XCTAssertThrowsError(try FileContents.read(folder, maxBytes: 10)) {
             XCTAssertEqual($0 as? FileReadError, .unreadable("it is a directory"))

@@ -143,3 +143,33 @@ final class LoaderTests: XCTestCase {
         XCTAssertFalse(ContentKind.other.isInput)
     }
 }
+
+final class LoaderSizeLimitTests: XCTestCase {
+    func testFileOverTheLimitIsRefusedFromItsSize() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-sparse-\(UUID().uuidString).jpg")
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data([0xFF, 0xD8, 0xFF])))
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 1 << 40)
+        try handle.close()
+        XCTAssertThrowsError(try InputLoader.readFile(url.path, name: "sparse.jpg")) { error in
+            XCTAssertEqual(error as? InputError, .tooLarge("sparse.jpg", size: 1 << 40, limit: 1 << 30))
+        }
+        XCTAssertEqual(InputLoader.maxFileBytes, 1 << 30)
+        XCTAssertThrowsError(try InputLoader.readFile(url.path, name: "sparse.jpg", maxBytes: (1 << 40) - 1)) { error in
+            XCTAssertEqual(error as? InputError, .tooLarge("sparse.jpg", size: 1 << 40, limit: (1 << 40) - 1))
+            XCTAssertEqual("\(error)", "sparse.jpg: the file is 1099511627776 bytes, over the limit of 1099511627775 "
+                           + "bytes for a file read whole")
+        }
+    }
+
+    func testFilesFromRefusesARegularFileFromItsSize() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-list-\(UUID().uuidString).txt")
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data("a.jpg\n".utf8)))
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        XCTAssertEqual(try FilesFrom.read(url.path, maxBytes: 6), ["a.jpg"])
+        XCTAssertThrowsError(try FilesFrom.read(url.path, maxBytes: 5)) { error in
+            XCTAssertEqual("\(error)", "--files-from \(url.path): the list is 6 bytes, larger than 5 bytes")
+        }
+    }
+}

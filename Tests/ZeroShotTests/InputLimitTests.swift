@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import ZeroShot
 
@@ -88,17 +89,17 @@ final class InputLimitTests: XCTestCase {
         let config = dir.appendingPathComponent("config.json")
         XCTAssertTrue(FileManager.default.createFile(atPath: config.path, contents: nil))
         let handle = try FileHandle(forWritingTo: config)
-        try handle.truncate(atOffset: UInt64(16 << 20) + 1)
+        try handle.truncate(atOffset: UInt64(4 << 20) + 1)
         try handle.close()
         XCTAssertThrowsError(try ModelIdentity.fingerprint(directory: dir)) { error in
             XCTAssertEqual(error as? ModelIdentityError, .unreadable(
-                path: config.path, reason: "16777217 bytes, over the limit of 16 MiB for config.json"))
+                path: config.path, reason: "4194305 bytes, over the limit of 4 MiB for config.json"))
         }
     }
 }
 
-/// Every file of a checkpoint is read with its size checked first: a JSON configuration at most 16 MiB, a tokenizer
-/// file at most 512 MiB (`FileContents`); the model's error names the file and the limit.
+/// Every file of a checkpoint is read with its size checked first: a JSON configuration at most 4 MiB, a tokenizer
+/// file at most 64 MiB (`FileContents`); the model's error names the file and the limit.
 final class ModelFileLimitTests: XCTestCase {
     /// A copy of fixture model `name` whose file `file` is replaced by a sparse file of `size` bytes.
     private func model(_ name: String, withSparse file: String, size: UInt64) throws -> URL {
@@ -125,17 +126,17 @@ final class ModelFileLimitTests: XCTestCase {
         }
     }
 
-    func testConfigurationsOverSixteenMiBAreRefusedNamingTheFile() throws {
+    func testConfigurationsOverFourMiBAreRefusedNamingTheFile() throws {
         for file in ["config.json", "preprocessor_config.json", "tokenizer_config.json"] {
-            try assertRefused("tiny-f16", file, size: (16 << 20) + 1, limit: "16 MiB")
+            try assertRefused("tiny-f16", file, size: (4 << 20) + 1, limit: "4 MiB")
         }
-        try assertRefused("tiny-sharded", "model.safetensors.index.json", size: (16 << 20) + 1, limit: "16 MiB")
+        try assertRefused("tiny-sharded", "model.safetensors.index.json", size: (4 << 20) + 1, limit: "4 MiB")
     }
 
-    func testTokenizerFilesOverFiveHundredTwelveMiBAreRefusedNamingTheFile() throws {
-        try assertRefused("tiny-f16", "tokenizer.json", size: (512 << 20) + 1, limit: "512 MiB")
-        try assertRefused("chinese-clip-crop", "vocab.txt", size: (512 << 20) + 1, limit: "512 MiB")
-        try assertRefused("siglip-p8-nomask", "spiece.model", size: (512 << 20) + 1, limit: "512 MiB")
+    func testTokenizerFilesOverSixtyFourMiBAreRefusedNamingTheFile() throws {
+        try assertRefused("tiny-f16", "tokenizer.json", size: (64 << 20) + 1, limit: "64 MiB")
+        try assertRefused("chinese-clip-crop", "vocab.txt", size: (64 << 20) + 1, limit: "64 MiB")
+        try assertRefused("siglip-p8-nomask", "spiece.model", size: (64 << 20) + 1, limit: "64 MiB")
     }
 }
 
@@ -162,5 +163,30 @@ final class JSONDepthTests: XCTestCase {
                 XCTAssertTrue(error.localizedDescription.contains(file), "\(file): \(error.localizedDescription)")
             }
         }
+    }
+}
+
+/// A local file read whole (an image, an eval manifest) is refused from its size over 1 GiB before anything is
+/// allocated; the other inputs of the run keep their results.
+final class LocalFileLimitTests: XCTestCase {
+    func testHugeImageFileIsAnErrorAndTheOthersAreClassified() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-big-image-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        // A real PNG with a sparse tail of 1 TiB: sniffed as an image by the folder walk, refused from its size.
+        let good = fixturesDirectory.appendingPathComponent("pipeline/images/camera_gray.jpg")
+        let big = dir.appendingPathComponent("big.png")
+        try FileManager.default.copyItem(at: fixturesDirectory.appendingPathComponent("images/png_gray.png"), to: big)
+        let handle = try FileHandle(forWritingTo: big)
+        try handle.truncate(atOffset: 1 << 40)
+        try handle.close()
+        try FileManager.default.copyItem(at: good, to: dir.appendingPathComponent("good.jpg"))
+        let run = try ZeroshotProcess.run(["classify", "--model", try fixtureModelDirectory().path, "--no-text-cache",
+                                           "--labels", "cat,dog", "--format", "jsonl", dir.path])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("big.png: the file is 1099511627776 bytes, over the limit of 1073741824 bytes"),
+                      run.stderr)
+        XCTAssertEqual(run.stdout.split(separator: "\n").filter { $0.contains("good.jpg") && $0.contains("predictions") }.count,
+                       1, run.stdout)
     }
 }
