@@ -93,8 +93,11 @@ public enum PromptSets {
             throw PromptSetError.unreadable(path, reason: "not a built-in set of \(what) (\(names.joined(separator: ", "))), "
                                             + "and no file can be read there (\(unreadableReason(path, error)))")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw PromptSetError.unreadable(path, reason: "not UTF-8 text")
+        guard let text = String(validating: Array(data), as: UTF8.self) else {
+            // The first line that is not UTF-8, as the other errors name their line.
+            let line = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                .firstIndex { String(validating: Array($0), as: UTF8.self) == nil }.map { $0 + 1 }
+            throw PromptSetError.unreadable(path, reason: "not UTF-8 text" + (line.map { " (line \($0))" } ?? ""))
         }
         var result: [(Int, String)] = []
         // Split on scalars: "\r\n" is one Character in Swift.

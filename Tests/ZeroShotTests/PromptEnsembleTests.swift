@@ -175,9 +175,9 @@ final class PromptEnsembleTests: XCTestCase {
             XCTAssertEqual($0 as? PromptSetError, .empty(empty.path, what: "class names"))
         }
         let latin1 = dir.appendingPathComponent("latin1.txt")
-        try Data([0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: latin1)
+        try Data([0x63, 0x61, 0x74, 0x0A, 0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: latin1)
         XCTAssertThrowsError(try PromptSets.classNames(latin1.path)) {
-            XCTAssertEqual($0 as? PromptSetError, .unreadable(latin1.path, reason: "not UTF-8 text"))
+            XCTAssertEqual($0 as? PromptSetError, .unreadable(latin1.path, reason: "not UTF-8 text (line 2)"))
         }
         XCTAssertThrowsError(try PromptSets.templates(dir.appendingPathComponent("missing").path)) {
             XCTAssertTrue("\($0)".contains("missing: not a built-in set of templates (openai-imagenet, openai-cifar, simple), and no file can be read there (No such file or directory)"), "\($0)")
