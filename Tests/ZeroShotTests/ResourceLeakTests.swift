@@ -49,6 +49,9 @@ final class ResourceLeakTests: XCTestCase {
         XCTAssertLessThanOrEqual(after.fds, before.fds,
                                  "\(what): file descriptors grew from \(before.fds) to \(after.fds) over \(rounds) rounds",
                                  file: file, line: line)
+        // ThreadSanitizer's runtime maps its own shadow and trace memory as the process goes on (3 mappings over 10
+        // rounds of opening the photo index): under it only descriptors are counted.
+        if ProcessInfo.processInfo.environment["ZEROSHOT_SANITIZER"] == "thread" { return }
         XCTAssertLessThanOrEqual(after.maps, before.maps,
                                  "\(what): mappings grew from \(before.maps) to \(after.maps) over \(rounds) rounds",
                                  file: file, line: line)

@@ -117,6 +117,10 @@ final class TextCacheCommandLineTests: XCTestCase {
 
     func testAWriteThatFailsHalfwayLeavesNoPartialRecord() throws {
         // A file-size limit of 4 KiB (SIGXFSZ ignored, so the write fails with EFBIG) stands in for a full disk.
+        // ThreadSanitizer's runtime dies of SIGBUS at start under such a limit (even `zeroshot --version`).
+        if ProcessInfo.processInfo.environment["ZEROSHOT_SANITIZER"] == "thread" {
+            throw XCTSkip("ThreadSanitizer's runtime cannot start under `ulimit -f 4`")
+        }
         let model = fixturesDirectory.appendingPathComponent("models/tiny-p8-quickgelu").path
         let cache = root.appendingPathComponent("small")
         let command = [CommandLineTests.executable.path, "classify", "--model", model, "--classnames", "cifar10",
@@ -131,7 +135,8 @@ final class TextCacheCommandLineTests: XCTestCase {
         XCTAssertEqual(limited.stdout, unlimited.stdout)
         // Only the header is left: the partial append was cut off.
         XCTAssertEqual(files(cache).count, 1)
-        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: cache.appendingPathComponent(files(cache)[0]).path)[.size] as? Int, 64)
+        let written = try XCTUnwrap(files(cache).first, "no cache file")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: cache.appendingPathComponent(written).path)[.size] as? Int, 64)
     }
 
     func testHelpDocumentsTheOptions() throws {
