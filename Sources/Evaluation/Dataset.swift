@@ -288,7 +288,7 @@ public struct EvalDataset: Sendable {
             if classCount == nil, maxLabel >= maxClasses {
                 let line = records.first { $0.label == .integer(maxLabel) }!.line
                 throw DatasetError.invalidLine(file, line: line, reason: "label \(maxLabel) is a class index that makes "
-                    + "\(maxLabel + 1) classes (at most \(maxClasses)); give the class names with --classnames")
+                    + "\(maxLabel.magnitude + 1) classes (at most \(maxClasses)); give the class names with --classnames")
             }
             let count = classCount ?? (maxLabel + 1)
             classIDs = (0..<count).map(String.init)

@@ -118,6 +118,19 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(d.items[3].entry.location, .remote(URL(string: "https://example.com/d.png")!))
     }
 
+    /// Found by the dataset fuzzer: the largest Int as a class index overflowed while its error was written.
+    func testLargestIntegerLabelIsAnErrorNotAnOverflow() throws {
+        let t = try TemporaryTree()
+        for (name, text) in [("list.csv", "path,label\na.png,9223372036854775807\n"),
+                             ("list.jsonl", "{\"path\": \"a.png\", \"label\": 9223372036854775807}\n")] {
+            let file = try t.write(name, text)
+            XCTAssertThrowsError(try EvalDataset.load(file.path)) { error in
+                XCTAssertTrue("\(error)".contains("label 9223372036854775807 is a class index that makes "
+                                                  + "9223372036854775808 classes (at most 50000)"), "\(error)")
+            }
+        }
+    }
+
     func testCSVIntegerLabelsAreClassIndices() throws {
         let t = try TemporaryTree()
         let csv = try t.write("list.csv", "Path, Label\na.png,3\nb.png,0\nc.png,007\n")
