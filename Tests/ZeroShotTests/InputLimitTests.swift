@@ -3,13 +3,31 @@ import TestSupport
 import XCTest
 @testable import ZeroShot
 
+extension XCTestCase {
+    /// A new empty folder under the temporary directory, removed when the test ends.
+    func temporaryFolder(_ prefix: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    /// Makes `url` a file of `size` bytes, sparse past what it holds (created empty when absent).
+    func makeSparse(_ url: URL, size: UInt64) throws {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: size)
+        try handle.close()
+    }
+}
+
 /// Sizes read from input are bounded before memory is allocated: template and class-name files, and the rows of one
 /// text-tower pass however many labels are given.
 final class InputLimitTests: XCTestCase {
     func testClassNameFileOverTheLimitIsRefusedBeforeItIsRead() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-limits-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryFolder("zeroshot-limits")
         let file = dir.appendingPathComponent("names.txt")
         try Data("cat\ndog\nbird\n".utf8).write(to: file)
         XCTAssertEqual(try PromptSets.readLines(file.path, what: "class names", maxBytes: 13).map(\.1), ["cat", "dog", "bird"])
@@ -25,10 +43,7 @@ final class InputLimitTests: XCTestCase {
         XCTAssertEqual(PromptSets.maxFileBytes, 16 << 20)
         // A sparse file over the limit is refused from its size alone.
         let big = dir.appendingPathComponent("big.txt")
-        XCTAssertTrue(FileManager.default.createFile(atPath: big.path, contents: nil))
-        let handle = try FileHandle(forWritingTo: big)
-        try handle.truncate(atOffset: UInt64(PromptSets.maxFileBytes) + 1)
-        try handle.close()
+        try makeSparse(big, size: UInt64(PromptSets.maxFileBytes) + 1)
         XCTAssertThrowsError(try PromptSets.templates(big.path)) { error in
             XCTAssertTrue("\(error)".contains("16777217 bytes, over the limit of 16 MiB for a file of templates"), "\(error)")
         }
@@ -83,14 +98,9 @@ final class InputLimitTests: XCTestCase {
     }
 
     func testModelFingerprintReadsAtMostTheLimitOfConfigJSON() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-limits-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryFolder("zeroshot-limits")
         let config = dir.appendingPathComponent("config.json")
-        XCTAssertTrue(FileManager.default.createFile(atPath: config.path, contents: nil))
-        let handle = try FileHandle(forWritingTo: config)
-        try handle.truncate(atOffset: UInt64(4 << 20) + 1)
-        try handle.close()
+        try makeSparse(config, size: UInt64(4 << 20) + 1)
         XCTAssertThrowsError(try ModelIdentity.fingerprint(directory: dir)) { error in
             XCTAssertEqual(error as? ModelIdentityError, .unreadable(
                 path: config.path, reason: "4194305 bytes, over the limit of 4 MiB for config.json"))
@@ -108,10 +118,7 @@ final class ModelFileLimitTests: XCTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent(file)
         try? FileManager.default.removeItem(at: url)
-        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
-        let handle = try FileHandle(forWritingTo: url)
-        try handle.truncate(atOffset: size)
-        try handle.close()
+        try makeSparse(url, size: size)
         return dir
     }
 
@@ -170,16 +177,12 @@ final class JSONDepthTests: XCTestCase {
 /// allocated; the other inputs of the run keep their results.
 final class LocalFileLimitTests: XCTestCase {
     func testHugeImageFileIsAnErrorAndTheOthersAreClassified() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zeroshot-big-image-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryFolder("zeroshot-big-image")
         // A real PNG with a sparse tail of 1 TiB: sniffed as an image by the folder walk, refused from its size.
         let good = fixturesDirectory.appendingPathComponent("pipeline/images/camera_gray.jpg")
         let big = dir.appendingPathComponent("big.png")
         try FileManager.default.copyItem(at: fixturesDirectory.appendingPathComponent("images/png_gray.png"), to: big)
-        let handle = try FileHandle(forWritingTo: big)
-        try handle.truncate(atOffset: 1 << 40)
-        try handle.close()
+        try makeSparse(big, size: 1 << 40)
         try FileManager.default.copyItem(at: good, to: dir.appendingPathComponent("good.jpg"))
         let run = try ZeroshotProcess.run(["classify", "--model", try fixtureModelDirectory().path, "--no-text-cache",
                                            "--labels", "cat,dog", "--format", "jsonl", dir.path])
