@@ -56,11 +56,17 @@ final class DemuxedVideo {
     private let buffer: MemoryBuffer?
     let stream: UnsafeMutablePointer<AVStream>
     let streamIndex: Int32
+    /// The frame size limit (pixels) the reader was given. The decoder refuses pictures far over it (its
+    /// `max_pixels`, see below) before allocating them, whatever size the picture's own header gives: a VP8 key
+    /// frame, an H.264 SPS, ... may state another size than the container, and change it mid-stream.
+    let maxPixels: Int
 
+    /// - Parameter maxPixels: the frame size limit, width x height.
     /// - Throws: `VideoError.cannotOpen`, `.noVideoStream`, `.codecUnavailable`.
-    init(_ source: VideoSource, name: String) throws {
+    init(_ source: VideoSource, name: String, maxPixels: Int) throws {
         _ = FF.quiet
         self.name = name
+        self.maxPixels = maxPixels
         var context = avformat_alloc_context()
         guard context != nil else { throw VideoError.cannotOpen(name, reason: "out of memory") }
         var options: OpaquePointer? = nil
@@ -158,6 +164,12 @@ final class DemuxedVideo {
             // Frame and slice threads, one per core.
             c.pointee.thread_count = Int32(max(1, ProcessInfo.processInfo.activeProcessorCount))
             c.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+            // Checked by libavcodec (av_image_check_size2) where a decoder sets a picture size and where it allocates
+            // one, there against the size padded for alignment (the width to 64, H.264's coded height to 16, at most
+            // 1.54 times the pixels of a frame of 256x64 or more): twice the limit, so that frames under the limit are
+            // not refused for their padding; each frame taken is checked against the limit itself (`.tooLarge`).
+            let (padded, overflow) = max(1, maxPixels).multipliedReportingOverflow(by: 2)
+            c.pointee.max_pixels = overflow ? Int64.max : Int64(padded)
             status = avcodec_open2(c, decoder, nil)
         }
         if status < 0 || codecContext == nil {
@@ -243,7 +255,9 @@ final class FrameStream {
     private(set) var lastGoodPTS: Int64?
     private(set) var lastFrameCorrupt = false
     private(set) var errorsSinceLastFrame = 0
-    private(set) var lastErrorMessage: String?
+    /// The decoder's distinct error texts (at most 4): since the last decoded frame, and in the whole pass.
+    private(set) var errorsSinceFrame: [String] = []
+    private(set) var errors: [String] = []
     private(set) var skippedPackets = 0
     private(set) var corruptFrames: [Int64] = []
     /// Why reading stopped before the end of the file (a demuxer error), if it did.
@@ -304,6 +318,7 @@ final class FrameStream {
                 lastDecodedPTS = pts
                 decodedFrames += 1
                 errorsSinceLastFrame = 0
+                errorsSinceFrame = []
                 guard let out = av_frame_alloc() else { throw VideoError.decodingStopped(video.name, time: nil, reason: "out of memory") }
                 av_frame_move_ref(out, frame)
                 return (DecodedPicture(out), pts)
@@ -322,7 +337,7 @@ final class FrameStream {
             if received != FF.eagain {
                 // A decoding error reported on output; go on with the next packet.
                 errorsSinceLastFrame += 1
-                lastErrorMessage = FF.message(received)
+                note(received)
                 if draining {
                     // A decoder that keeps failing while it drains: stop rather than spin.
                     if errorsSinceLastFrame > 1000 { ended = true; return nil }
@@ -360,10 +375,19 @@ final class FrameStream {
             if sent < 0 && sent != FF.eagain && sent != FF.eof {
                 skippedPackets += 1
                 errorsSinceLastFrame += 1
-                lastErrorMessage = FF.message(sent)
+                note(sent)
             }
         }
         return nil
+    }
+
+    /// Keeps FFmpeg's text of a decoding error. AVERROR(EINVAL) is also what a decoder returns for a picture over
+    /// its `max_pixels` (FFmpeg logs the size, and logging is off), so that text names the limit too.
+    private func note(_ code: Int32) {
+        var text = FF.message(code)
+        if code == -EINVAL { text += " (damaged data, or a picture over the limit of \(video.maxPixels) pixels)" }
+        if !errorsSinceFrame.contains(text) && errorsSinceFrame.count < 4 { errorsSinceFrame.append(text) }
+        if !errors.contains(text) && errors.count < 4 { errors.append(text) }
     }
 
     /// At the end of the file: whether the stream's index (MP4's sample tables) lists packets after the last one

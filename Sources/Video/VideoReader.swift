@@ -92,7 +92,11 @@ public final class VideoReader {
     private(set) var lastDecodedFrames = 0
 
     /// Opens a local video file (never read whole into memory).
-    /// - Parameter container: the container `ContentKind.sniff` named (nil: the file's first bytes are sniffed here).
+    /// - Parameters:
+    ///   - container: the container `ContentKind.sniff` named (nil: the file's first bytes are sniffed here).
+    ///   - maxPixels: the largest frame, width x height: a video whose stream states a larger size is refused
+    ///     (`.tooLarge`); a later picture over it (its own header may give another size) is not decoded, and is
+    ///     skipped with a warning or a `.decodingStopped` reason that names the limit.
     /// - Throws: `VideoError` (`.cannotOpen`, `.noVideoStream`, `.codecUnavailable`, `.tooLarge`).
     public convenience init(path: String, name: String, container: String? = nil,
                             maxPixels: Int = ImageDecoder.defaultMaxPixels) throws {
@@ -103,7 +107,7 @@ public final class VideoReader {
         try self.init(source: .path(path, demuxer: demuxer), name: name, maxPixels: maxPixels)
     }
 
-    /// Opens a video held in memory (a download).
+    /// Opens a video held in memory (a download); `container` and `maxPixels` as in `init(path:name:container:maxPixels:)`.
     /// - Throws: `VideoError` (`.cannotOpen`, `.noVideoStream`, `.codecUnavailable`, `.tooLarge`).
     public convenience init(data: Data, name: String, container: String? = nil,
                             maxPixels: Int = ImageDecoder.defaultMaxPixels) throws {
@@ -123,7 +127,7 @@ public final class VideoReader {
         self.name = name
         self.source = source
         self.maxPixels = maxPixels
-        let video = try DemuxedVideo(source, name: name)
+        let video = try DemuxedVideo(source, name: name, maxPixels: maxPixels)
         let format = video.format!
         let st = video.stream
         let parameters = st.pointee.codecpar.pointee
@@ -181,7 +185,7 @@ public final class VideoReader {
             unused = nil
             return video
         }
-        return try DemuxedVideo(source, name: name)
+        return try DemuxedVideo(source, name: name, maxPixels: maxPixels)
     }
 
     /// Decodes the frames `sampling` takes, in time order, calling `body` with each.
@@ -214,8 +218,8 @@ public final class VideoReader {
     }
 
     private func makeStream(_ video: DemuxedVideo, seeking: Bool) -> FrameStream {
-        let source = self.source, name = self.name
-        return FrameStream(video, seeking: seeking, reopen: { try DemuxedVideo(source, name: name) })
+        let source = self.source, name = self.name, maxPixels = self.maxPixels
+        return FrameStream(video, seeking: seeking, reopen: { try DemuxedVideo(source, name: name, maxPixels: maxPixels) })
     }
 
     /// Seconds and timestamps of one stream.
@@ -332,15 +336,18 @@ public final class VideoReader {
         }
         let lastTime = stream.lastDecodedPTS.map(clock.seconds)
         if stream.skippedPackets > 0 {
-            summary.warnings.append("\(name): \(stream.skippedPackets) packet(s) the decoder rejected were skipped")
+            summary.warnings.append("\(name): \(stream.skippedPackets) packet(s) the decoder rejected were skipped"
+                                    + (stream.errors.isEmpty ? "" : " (\(stream.errors.joined(separator: "; ")))"))
         }
         if let corrupt = stream.corruptFrames.first {
             summary.warnings.append("\(name): \(stream.corruptFrames.count) frame(s) decoded with errors, "
                                     + "the first at \(VideoTime.text(clock.seconds(corrupt))) s")
         }
         guard completed else { return (summary, nil) }
+        // The decoder's errors since the last frame it gave.
+        let decoderErrors = stream.errorsSinceFrame.isEmpty ? nil : stream.errorsSinceFrame.joined(separator: "; ")
         if stream.lastDecodedPTS == nil {
-            let reason = stream.readError ?? stream.lastErrorMessage ?? "the video stream holds no frames"
+            let reason = stream.readError ?? decoderErrors ?? "the video stream holds no frames"
             return (summary, VideoError.noFrames(name, reason: reason))
         }
         if let reason = stream.readError {
@@ -352,7 +359,7 @@ public final class VideoReader {
                                                         + "(a truncated or corrupt file)"))
         }
         if stream.errorsSinceLastFrame > 0 {
-            let reason = "truncated or corrupt data: " + (stream.lastErrorMessage ?? "the decoder rejected the rest")
+            let reason = "truncated or corrupt data: " + (decoderErrors ?? "the decoder rejected the rest")
             return (summary, VideoError.decodingStopped(name, time: lastTime, reason: reason))
         }
         if let stated = streamDuration, let lastTime, stated - lastTime > max(0.5, 0.02 * stated) {

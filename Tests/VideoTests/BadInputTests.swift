@@ -268,6 +268,51 @@ final class BadInputTests: XCTestCase {
                       "\(m.summary.warnings)")
     }
 
+    /// A picture larger than the container says (a VP8 key frame, an H.264 SPS, ... carry their own size, and may
+    /// change it mid-stream) is not decoded far over the limit: only the container's size was checked before, and a
+    /// 7 KB WebM whose key frames claimed 11584x13409 (155 megapixels) took 34 s of CPU and 1.3 GB under ASan with a
+    /// limit of 4 megapixels (found by the `video` fuzzer: Tests/Fuzz/Regressions/video/vp8-key-frames-over-the-limit).
+    /// Here a WebM whose container says 64x48 and whose second half is 320x240 (stream copy through the concat
+    /// demuxer).
+    func testPicturesLargerThanTheContainerSays() throws {
+        try TestVideos.requireFFmpeg()
+        let vp8 = ["-c:v", "libvpx", "-b:v", "200k", "-g", "5", "-auto-alt-ref", "0"]
+        let small = try TestVideos.make("resize-a.webm", ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1"] + vp8)
+        let large = try TestVideos.make("resize-b.webm", ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=1"] + vp8)
+        let list = TestVideos.folder.appendingPathComponent("resize.txt")
+        try "file '\(small)'\nfile '\(large)'\n".write(to: list, atomically: true, encoding: .utf8)
+        let path = try TestVideos.make("resize.webm", ["-f", "concat", "-safe", "0", "-i", list.path, "-c", "copy"])
+
+        func run(maxPixels: Int) throws -> (sizes: [String], summary: VideoSummary, error: Error?, decoded: Int) {
+            let reader = try VideoReader(path: path, name: "resize.webm", maxPixels: maxPixels)
+            XCTAssertEqual(reader.info.width * reader.info.height, 64 * 48)
+            var sizes: [String] = []
+            let (summary, error) = reader.sample(VideoSampling(mode: .every(seconds: 0.1))) { frame in
+                let image = try frame.rgbImage()
+                sizes.append("\(image.width)x\(image.height)")
+            }
+            return (sizes, summary, error, reader.lastDecodedFrames)
+        }
+        // At the limit: every frame, both sizes.
+        let all = try run(maxPixels: 320 * 240)
+        XCTAssertNil(all.error)
+        XCTAssertEqual(all.sizes, Array(repeating: "64x48", count: 10) + Array(repeating: "320x240", count: 10))
+        XCTAssertEqual(all.summary.warnings, [])
+        XCTAssertEqual(all.decoded, 20)
+        // One pixel under: the frames before are kept, the first large one is refused with its size.
+        let under = try run(maxPixels: 320 * 240 - 1)
+        XCTAssertEqual(under.sizes, Array(repeating: "64x48", count: 10))
+        XCTAssertEqual(under.error as? VideoError, .tooLarge("resize.webm", width: 320, height: 240, maxPixels: 320 * 240 - 1))
+        // Far under (the decoder's own limit is twice the limit): the large pictures are not decoded at all, and
+        // what is said names the limit.
+        let far = try run(maxPixels: 64 * 48)
+        XCTAssertEqual(far.sizes, Array(repeating: "64x48", count: 10))
+        XCTAssertEqual(far.decoded, 10)
+        let said = far.summary.warnings + [far.error.map { "\($0)" } ?? ""]
+        XCTAssertTrue(said.contains { $0.hasPrefix("resize.webm: ") && $0.contains("a picture over the limit of 3072 pixels") },
+                      "\(said)")
+    }
+
     /// A damaged AVI whose video decoder cannot be opened (no valid picture size or pixel format): the error names
     /// the codec, read before the container is closed (it used to be read from the freed stream; found by the
     /// `video` fuzzer: Tests/Fuzz/Regressions/video/decoder-open-fails).
