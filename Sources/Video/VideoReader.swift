@@ -77,7 +77,8 @@ public final class VideoReader {
     public let name: String
     public let info: VideoInfo
     let maxPixels: Int
-    private let source: VideoSource
+    /// Opens the container and the decoder afresh (a pass after the first, a fallback to sequential decoding).
+    private let openVideo: () throws -> DemuxedVideo
     private var unused: DemuxedVideo?
     private let rotation: Int
     private let openWarnings: [String]
@@ -125,9 +126,9 @@ public final class VideoReader {
 
     init(source: VideoSource, name: String, maxPixels: Int) throws {
         self.name = name
-        self.source = source
         self.maxPixels = maxPixels
-        let video = try DemuxedVideo(source, name: name, maxPixels: maxPixels)
+        openVideo = { try DemuxedVideo(source, name: name, maxPixels: maxPixels) }
+        let video = try openVideo()
         let format = video.format!
         let st = video.stream
         let parameters = st.pointee.codecpar.pointee
@@ -185,7 +186,7 @@ public final class VideoReader {
             unused = nil
             return video
         }
-        return try DemuxedVideo(source, name: name, maxPixels: maxPixels)
+        return try openVideo()
     }
 
     /// Decodes the frames `sampling` takes, in time order, calling `body` with each.
@@ -218,8 +219,7 @@ public final class VideoReader {
     }
 
     private func makeStream(_ video: DemuxedVideo, seeking: Bool) -> FrameStream {
-        let source = self.source, name = self.name, maxPixels = self.maxPixels
-        return FrameStream(video, seeking: seeking, reopen: { try DemuxedVideo(source, name: name, maxPixels: maxPixels) })
+        FrameStream(video, seeking: seeking, reopen: openVideo)
     }
 
     /// Seconds and timestamps of one stream.
