@@ -118,4 +118,37 @@ final class FuzzFindingTests: XCTestCase {
             XCTAssertTrue(reason.contains("nested"), reason)
         }
     }
+
+    /// A spiece.model of type BPE whose charsmap replaces "z" with the bytes C3 F0 9F (not UTF-8) and whose only
+    /// other piece is an unused "\u{FFFD}\u{FFFD}".
+    static func modelWhosePieceReadsAsItsOwnPart() -> [UInt8] {
+        typealias P = SentencePieceErrorTests
+        // A Darts trie of one rule: the root's offset is 0, so "z" (0x7A) leads to unit 122, labelled "z", with a
+        // leaf; its offset 1 leads to unit 122 ^ 1, the leaf, whose value 0 is the replacement's offset.
+        var units = [UInt32](repeating: 0, count: 124)
+        units[122] = 0x7A | 1 << 8 | 1 << 10
+        units[123] = 1 << 31
+        let trie = units.flatMap { unit in withUnsafeBytes(of: unit.littleEndian) { Array($0) } }
+        let charsmap = withUnsafeBytes(of: UInt32(trie.count).littleEndian) { Array($0) } + trie + [0xC3, 0xF0, 0x9F, 0]
+        let normalizer = P.field(1, bytes: Array("rules".utf8)) + P.field(2, bytes: charsmap) + P.field(3, varint: 0)
+        return P.piece("<unk>", score: 0, type: 2) + P.piece("\u{FFFD}\u{FFFD}", score: -1, type: 5)
+            + P.field(2, bytes: P.field(3, varint: 2)) + P.field(3, bytes: normalizer)
+    }
+
+    /// SentencePiece BPE splits a merged unused piece back into its two parts. Text that is not UTF-8 (a charsmap
+    /// replacement can be any bytes) reads with replacement characters, and a part can then read as the whole:
+    /// C3 F0 9F is split into C3 F0 and 9F, read as U+FFFD U+FFFD, U+FFFD U+FFFD and U+FFFD, so the piece was split
+    /// into itself until the stack overflowed (a crash, not an error). The piece is now kept whole.
+    func testBPEPieceThatReadsAsItsOwnPartIsKeptWhole() throws {
+        let url = tmp.appendingPathComponent("spiece.model")
+        try Data(Self.modelWhosePieceReadsAsItsOwnPart()).write(to: url)
+        let processor = try SentencePieceProcessor(contentsOf: url)
+        XCTAssertEqual(processor.encode("z").map(\.piece), ["\u{FFFD}\u{FFFD}"])
+        XCTAssertEqual(processor.encode("zz").count, 2)
+        // The regression input of the spiece-model harness is this model and a tokenizer_config.json of "{}".
+        let regression = fixturesDirectory.deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/Regressions/spiece-model/unused-piece-reads-as-its-part")
+        XCTAssertEqual([UInt8](try Data(contentsOf: regression)),
+                       Self.modelWhosePieceReadsAsItsOwnPart() + Array("\n--zeroshot-fuzz-file--\n{}".utf8))
+    }
 }
