@@ -421,7 +421,7 @@ static void quantize_u8_scalar(const float *x, ptrdiff_t rows, ptrdiff_t cols, p
         uint8_t *qr = q + r * cols;
         for (ptrdiff_t c = 0; c < cols; c++) {
             float v = rintf(xr[c] * inv_scale) + (float)zero_point;
-            v = v < 0 ? 0 : (v > 255 ? 255 : v);
+            v = v >= 0 ? (v > 255 ? 255 : v) : 0;  // NaN (infinite activations) to 0: converting NaN is undefined
             qr[c] = (uint8_t)v;
         }
     }
@@ -435,7 +435,10 @@ float zs_quantize_weight_row(const float *w, ptrdiff_t k, float levels, int8_t *
     }
     float scale = m > 0 ? m / levels : 1.0f;
     float inv = 1.0f / scale;
-    for (ptrdiff_t i = 0; i < k; i++) q[i] = (int8_t)rintf(w[i] * inv);
+    for (ptrdiff_t i = 0; i < k; i++) {
+        float v = rintf(w[i] * inv);
+        q[i] = v == v ? (int8_t)v : 0;  // NaN (a NaN weight, or any weight of a row with an infinite one) to 0
+    }
     return scale;
 }
 
@@ -485,7 +488,7 @@ AVX2 static void quantize_u8_avx2(const float *x, ptrdiff_t rows, ptrdiff_t cols
         }
         for (; c < cols; c++) {
             float v = rintf(xr[c] * inv_scale) + (float)zero_point;
-            v = v < 0 ? 0 : (v > 255 ? 255 : v);
+            v = v >= 0 ? (v > 255 ? 255 : v) : 0;  // NaN (infinite activations) to 0: converting NaN is undefined
             qr[c] = (uint8_t)v;
         }
     }

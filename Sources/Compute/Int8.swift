@@ -81,7 +81,10 @@ func quantizeActivations(_ input: UnsafePointer<Float>, rows: Int, cols: Int,
     let lo = ranges.map(\.lo).min() ?? 0, hi = ranges.map(\.hi).max() ?? 0
     var scale = (hi - lo) / 255
     if scale == 0 { scale = 1 }
-    let zeroPoint = Int32(min(max((-lo / scale).rounded(.toNearestOrEven), 0), 255))
+    // Activations that reach -infinity (a checkpoint's weights can be anything) give NaN here: zero point 0, and
+    // the products NaN, as float32 gives them, instead of a trap converting NaN.
+    let zero = (-lo / scale).rounded(.toNearestOrEven)
+    let zeroPoint = zero.isNaN ? 0 : Int32(min(max(zero, 0), 255))
     let target = UncheckedSendable(a)
     ComputeThreads.parallelFor(threads) { t, _ in
         let r0 = rows * t / threads, r1 = rows * (t + 1) / threads

@@ -114,6 +114,29 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(reported.count, 1)
     }
 
+    /// Frame times in a damaged index can be any number: one over 9e15 s overflowed while its row was named in an
+    /// error or a search result and stopped the process (found by the sqlite-index fuzzer). It is written in full.
+    func testHugeFrameTimesAreWrittenInFull() throws {
+        let dir = try temporaryDirectory(self)
+        let db = dir.appendingPathComponent("a.db").path
+        let rocket = photo("rocket.jpg").path, chelsea = photo("chelsea.jpg").path
+        XCTAssertEqual(try zeroshot(["index", "--db", db, "--model", model, rocket, chelsea]).status, 0)
+        let queue = try DatabaseQueue(path: db)
+        try queue.write {
+            try $0.execute(sql: "UPDATE images SET time = 1e300, embedding = x'00010203' WHERE path = ?", arguments: [rocket])
+            try $0.execute(sql: "UPDATE images SET time = -1e20 WHERE path = ?", arguments: [chelsea])
+        }
+        try queue.close()
+        var reported: [String] = []
+        let matrix = try ImageIndex(path: db).embeddingMatrix(corrupt: { reported.append("\($0)") })
+        XCTAssertEqual(matrix.paths, [chelsea])
+        XCTAssertEqual(reported.count, 1)
+        XCTAssertTrue(reported.first?.contains("\(rocket) at \(String(format: "%.0f", 1e300)).000 s") == true, "\(reported)")
+        let search = try zeroshot(["search", "--db", db, "--format", "jsonl", "a cat"])
+        XCTAssertEqual(search.status, 1, search.stderr)
+        XCTAssertTrue(search.stdout.contains("-100000000000000000000.000"), search.stdout)
+    }
+
     /// A --files-from line that is not UTF-8 is an error naming the list and the line; the other lines are
     /// classified and indexed (the whole list used to be refused).
     func testFilesFromLineThatIsNotUTF8DoesNotLoseTheOthers() throws {
