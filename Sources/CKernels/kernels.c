@@ -414,15 +414,20 @@ static void min_max_scalar(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdi
     *hi = h;
 }
 
+// One activation to uint8: rounded, shifted by the zero point, clamped to 0-255; NaN (from infinite activations)
+// to 0, as converting NaN is undefined.
+static inline uint8_t quantize_u8(float x, float inv_scale, int32_t zero_point) {
+    float v = rintf(x * inv_scale) + (float)zero_point;
+    return (uint8_t)(v >= 0 ? (v > 255 ? 255 : v) : 0);
+}
+
 static void quantize_u8_scalar(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float inv_scale,
                                int32_t zero_point, uint8_t *q) {
     for (ptrdiff_t r = 0; r < rows; r++) {
         const float *xr = x + r * ld;
         uint8_t *qr = q + r * cols;
         for (ptrdiff_t c = 0; c < cols; c++) {
-            float v = rintf(xr[c] * inv_scale) + (float)zero_point;
-            v = v >= 0 ? (v > 255 ? 255 : v) : 0;  // NaN (infinite activations) to 0: converting NaN is undefined
-            qr[c] = (uint8_t)v;
+            qr[c] = quantize_u8(xr[c], inv_scale, zero_point);
         }
     }
 }
@@ -487,9 +492,7 @@ AVX2 static void quantize_u8_avx2(const float *x, ptrdiff_t rows, ptrdiff_t cols
             _mm_storel_epi64((__m128i *)(qr + c), b);
         }
         for (; c < cols; c++) {
-            float v = rintf(xr[c] * inv_scale) + (float)zero_point;
-            v = v >= 0 ? (v > 255 ? 255 : v) : 0;  // NaN (infinite activations) to 0: converting NaN is undefined
-            qr[c] = (uint8_t)v;
+            qr[c] = quantize_u8(xr[c], inv_scale, zero_point);
         }
     }
 }
